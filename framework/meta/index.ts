@@ -1,0 +1,7 @@
+/**
+ * The object model every part of kubeloop shares: objects, keys, resource types (GVK + REST
+ * mapping) and the built-in types. Nothing here talks to a cluster.
+ */
+export * from "./object.ts";
+export * from "./resource.ts";
+export * from "./builtin.ts";
