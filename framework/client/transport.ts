@@ -1,0 +1,222 @@
+import http from "node:http";
+import https from "node:https";
+import type { IncomingMessage } from "node:http";
+import type { KubeConfig } from "@kubernetes/client-node";
+import PQueue from "p-queue";
+import { Counter, Histogram, type Registry } from "prom-client";
+import { ApiError, type ApiErrorContext } from "./errors.ts";
+import type { Status } from "./types.ts";
+
+/** Options of the HTTP transport (see `createClient`). */
+export interface TransportOptions {
+  kubeConfig: KubeConfig;
+  userAgent: string;
+  metrics?: Registry;
+  maxConcurrentRequests?: number;
+  qps?: number;
+  burst?: number;
+  requestTimeoutMs: number;
+}
+
+/** One HTTP request to the API server. */
+export interface TransportRequest {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Path without query, e.g. `/api/v1/namespaces/a/pods`. */
+  path: string;
+  query?: URLSearchParams;
+  /** JSON-serialised when present. */
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal | undefined;
+  /** Verb and object for errors and metrics. */
+  context: ApiErrorContext;
+}
+
+/** How long request headers from the kubeconfig (tokens from exec plugins, token files) are reused. */
+const AUTH_REFRESH_MS = 60_000;
+
+/**
+ * Sends requests with node:https, authenticating with what `@kubernetes/client-node` derives from
+ * the kubeconfig (CA, client certificate, bearer token, exec plugins). Plain requests get a
+ * deadline; watches stream without one.
+ */
+export class Transport {
+  readonly #opts: TransportOptions;
+  readonly #server: URL;
+  readonly #host: string;
+  #auth: { at: number; headers: Record<string, string>; agent: http.Agent } | undefined;
+  #authPending: Promise<{ headers: Record<string, string>; agent: http.Agent }> | undefined;
+  readonly #rateLimit: PQueue | undefined;
+  readonly #concurrency: PQueue | undefined;
+  readonly #requestsTotal: Counter<"code" | "method" | "host"> | undefined;
+  readonly #requestDuration: Histogram<"verb" | "host"> | undefined;
+
+  constructor(opts: TransportOptions) {
+    this.#opts = opts;
+    const cluster = opts.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster: check its current-context");
+    this.#server = new URL(cluster.server);
+    this.#host = this.#server.host;
+    if (opts.qps !== undefined && opts.qps > 0) {
+      const burst = Math.max(1, Math.floor(opts.burst ?? opts.qps));
+      // A sliding window of `burst` starts per `burst / qps` seconds: on average `qps`, at most `burst` at once.
+      this.#rateLimit = new PQueue({ intervalCap: burst, interval: Math.max(1, Math.round((burst / opts.qps) * 1000)), strict: true });
+    }
+    if (opts.maxConcurrentRequests !== undefined && opts.maxConcurrentRequests > 0) {
+      this.#concurrency = new PQueue({ concurrency: opts.maxConcurrentRequests });
+    }
+    if (opts.metrics) {
+      this.#requestsTotal = (opts.metrics.getSingleMetric("rest_client_requests_total") as Counter<"code" | "method" | "host"> | undefined)
+        ?? new Counter({ name: "rest_client_requests_total", help: "Number of HTTP requests, partitioned by status code, method, and host.", labelNames: ["code", "method", "host"], registers: [opts.metrics] });
+      this.#requestDuration = (opts.metrics.getSingleMetric("rest_client_request_duration_seconds") as Histogram<"verb" | "host"> | undefined)
+        ?? new Histogram({
+          name: "rest_client_request_duration_seconds", help: "Request latency in seconds. Broken down by verb and host.", labelNames: ["verb", "host"],
+          buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers: [opts.metrics],
+        });
+    }
+  }
+
+  /** Sends a request and returns the parsed JSON body. @throws ApiError for a non-2xx answer; the abort reason or a timeout Error otherwise. */
+  async request(req: TransportRequest): Promise<unknown> {
+    await this.#throttle(req.signal);
+    const run = async (): Promise<unknown> => {
+      const timeout = AbortSignal.timeout(this.#opts.requestTimeoutMs);
+      const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+      const started = performance.now();
+      let code = "<error>";
+      try {
+        const res = await this.#send(req, signal);
+        code = String(res.statusCode ?? 0);
+        const text = await readBody(res, signal);
+        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) throw errorFromBody(res.statusCode ?? 0, text, req.context);
+        return text ? JSON.parse(text) : {};
+      } catch (err) {
+        if (timeout.aborted && !req.signal?.aborted) {
+          throw new Error(`${req.context.verb} ${req.path} timed out after ${this.#opts.requestTimeoutMs} ms: the API server at ${this.#host} did not answer in time`, { cause: err });
+        }
+        throw err;
+      } finally {
+        this.#observe(req, code, started);
+      }
+    };
+    return this.#concurrency ? this.#concurrency.add(run) : run();
+  }
+
+  /** Opens a streaming request (a watch). The response is 2xx; the caller consumes and destroys it. @throws ApiError for a non-2xx answer. */
+  async stream(req: TransportRequest): Promise<IncomingMessage> {
+    await this.#throttle(req.signal);
+    const started = performance.now();
+    let code = "<error>";
+    try {
+      const res = await this.#send(req, req.signal);
+      code = String(res.statusCode ?? 0);
+      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+        const text = await readBody(res, req.signal);
+        throw errorFromBody(res.statusCode ?? 0, text, req.context);
+      }
+      return res;
+    } finally {
+      this.#observe(req, code, started);
+    }
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.#auth?.agent.destroy();
+  }
+
+  async #throttle(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#rateLimit) return;
+    await this.#rateLimit.add(() => undefined, signal ? { signal } : {});
+  }
+
+  #observe(req: TransportRequest, code: string, started: number): void {
+    this.#requestsTotal?.inc({ code, method: req.method, host: this.#host });
+    this.#requestDuration?.observe({ verb: req.method, host: this.#host }, (performance.now() - started) / 1000);
+  }
+
+  async #authentication(): Promise<{ headers: Record<string, string>; agent: http.Agent }> {
+    const now = Date.now();
+    if (this.#auth && now - this.#auth.at < AUTH_REFRESH_MS) return this.#auth;
+    this.#authPending ??= (async () => {
+      try {
+        const opts: https.RequestOptions = { headers: {} };
+        await this.#opts.kubeConfig.applyToHTTPSOptions(opts);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+        if (opts.auth) headers["Authorization"] = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+        const cluster = this.#opts.kubeConfig.getCurrentCluster();
+        let agent = this.#auth?.agent;
+        if (!agent) {
+          if (cluster?.proxyUrl && opts.agent instanceof http.Agent) {
+            agent = opts.agent;
+          } else if (this.#server.protocol === "http:") {
+            agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
+          } else {
+            // Our own agent: keep-alive with TCP keep-alive probes, so a dead peer breaks a watch instead of stalling it.
+            agent = new https.Agent({
+              keepAlive: true, keepAliveMsecs: 30_000,
+              ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+              ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+              ...(opts.key !== undefined ? { key: opts.key } : {}),
+              ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+              ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
+            });
+          }
+        }
+        this.#auth = { at: Date.now(), headers, agent };
+        return this.#auth;
+      } finally {
+        this.#authPending = undefined;
+      }
+    })();
+    return this.#authPending;
+  }
+
+  async #send(req: TransportRequest, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+    signal?.throwIfAborted();
+    const { headers: authHeaders, agent } = await this.#authentication();
+    const url = new URL(this.#server.href.replace(/\/$/, "") + req.path);
+    if (req.query) url.search = req.query.toString();
+    const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const headers: Record<string, string> = {
+      ...authHeaders,
+      "Accept": "application/json",
+      "User-Agent": this.#opts.userAgent,
+    };
+    if (body) {
+      headers["Content-Type"] = req.contentType ?? "application/json";
+      headers["Content-Length"] = String(body.length);
+    }
+    const mod = url.protocol === "http:" ? http : https;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const request = mod.request(url, { method: req.method, headers, agent, ...(signal ? { signal } : {}) }, resolve);
+      request.on("error", (err) => reject(signal?.aborted ? (signal.reason ?? err) : err));
+      request.end(body);
+    });
+  }
+}
+
+async function readBody(res: IncomingMessage, signal: AbortSignal | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason ?? err;
+    throw err;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Builds an ApiError from a response body: a `metav1.Status` when it is one, else a synthesised Status with the text. */
+export function errorFromBody(statusCode: number, text: string, context: ApiErrorContext): ApiError {
+  let status: Status | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === "object" && (parsed as Status).kind === "Status") status = parsed as Status;
+  } catch {
+    // not JSON: keep the text as the message
+  }
+  status ??= { kind: "Status", apiVersion: "v1", status: "Failure", code: statusCode, message: text.trim().slice(0, 500) || `HTTP ${statusCode}` };
+  return new ApiError(statusCode, status, context);
+}
