@@ -60,6 +60,11 @@ function rewrite(input: Node, definitions: Record<string, Node>, path: string, d
     delete node[unionKey];
     node = { ...mergeUnion(branches, definitions, path, depth), ...node };
   }
+  const allOf = node.allOf as Node[] | undefined;
+  if (allOf?.length === 1) {
+    delete node.allOf;
+    node = { ...(rewrite(allOf[0]!, definitions, path, depth + 1) as Node), ...node };
+  }
   if (node.allOf) throw new Error(`schema at ${path} is an intersection (allOf); CRD schemas need one merged z.object`);
   if ("const" in node) {
     node.enum = [node.const];
