@@ -1,0 +1,184 @@
+/**
+ * The generated ReplicaSet CRD against a real API server: it installs and becomes Established,
+ * defaults apply, the CEL rules reject what apps/v1 rejects (with apps/v1's messages), the
+ * selector is immutable, and the scale subresource reads and writes `.spec.replicas`.
+ * Needs a cluster: `KUBELOOP_CLUSTER_DIR` or `KUBECONFIG` (see `testControlPlane`).
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { ApiError, createClient, isInvalid, isNotFound, type KubeClient } from "../../../framework/client/index.ts";
+import { CustomResourceDefinitions, Namespaces, type CustomResourceDefinition } from "../../../framework/meta/index.ts";
+import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { ReplicaSetDefinition, ReplicaSets, type ReplicaSet, type ReplicaSetSpecInput } from "../../../operators/replicaset/api.ts";
+
+const namespace = `kubeloop-api-e2e-${randomBytes(3).toString("hex")}`;
+const fieldManager = "kubeloop-api-e2e";
+let client: KubeClient;
+let kubeConfig: KubeConfig;
+
+function replicaSet(name: string, spec: Partial<ReplicaSetSpecInput> & Record<string, unknown>): ReplicaSet {
+  // Built by hand, not through make(): invalid objects must reach the API server.
+  return {
+    apiVersion: ReplicaSets.apiVersion,
+    kind: ReplicaSets.kind,
+    metadata: { name, namespace },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] } },
+      ...spec,
+    } as ReplicaSet["spec"],
+  };
+}
+
+/** Creates `obj` expecting 422 Invalid; returns the error for message checks. */
+async function expectInvalid(obj: ReplicaSet): Promise<ApiError> {
+  try {
+    await client.create(ReplicaSets, obj);
+  } catch (error) {
+    assert.ok(error instanceof ApiError && isInvalid(error), `want 422 Invalid, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`${obj.metadata?.name} was accepted; want 422 Invalid`);
+}
+
+function causes(error: ApiError): string[] {
+  return (error.status.details?.causes ?? []).map((c) => `${c.field}: ${c.message}`);
+}
+
+before(async () => {
+  const plane = await testControlPlane();
+  kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(plane.kubeconfigPath);
+  client = createClient({ kubeConfig });
+  const crd = ReplicaSetDefinition.crd();
+  await client.patch(CustomResourceDefinitions, { name: ReplicaSetDefinition.name }, { type: "apply", body: crd, fieldManager, force: true });
+  await waitFor(
+    async () => {
+      const got: CustomResourceDefinition = await client.get(CustomResourceDefinitions, { name: ReplicaSetDefinition.name });
+      return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
+    },
+    { timeoutMs: 30_000, description: `CRD ${ReplicaSetDefinition.name} to be Established` },
+  );
+  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  // Established can precede the first successful request by a moment: wait until the kind is served.
+  await waitFor(async () => (await client.list(ReplicaSets, { namespace })).items, {
+    timeoutMs: 30_000,
+    description: `${ReplicaSets.plural}.${ReplicaSets.group} to be served`,
+  });
+});
+
+after(async () => {
+  if (!client) return;
+  try {
+    await client.delete(Namespaces, { name: namespace });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  client.close();
+});
+
+test("the CRD is Established with the generated names and schema", async () => {
+  const got = await client.get(CustomResourceDefinitions, { name: ReplicaSetDefinition.name });
+  assert.deepEqual(got.spec.names.shortNames, ["krs"]);
+  const resources = await client.resourcesFor(ReplicaSets.apiVersion);
+  const names = resources.map((r) => r.name).sort();
+  assert.deepEqual(names, ["replicasets", "replicasets/scale", "replicasets/status"]);
+});
+
+test("a valid ReplicaSet is accepted with defaults applied", async () => {
+  const created = await client.create(
+    ReplicaSets,
+    replicaSet("valid", {
+      selector: { matchLabels: { app: "valid" }, matchExpressions: [{ key: "tier", operator: "In", values: ["web", "api"] }, { key: "canary", operator: "DoesNotExist" }] },
+      template: { metadata: { labels: { app: "valid", tier: "web" } }, spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] } },
+    }),
+  );
+  assert.equal(created.spec.replicas, 1);
+  assert.equal(created.spec.minReadySeconds, 0);
+  assert.equal(created.spec.template.spec.containers[0]?.name, "c");
+  // What the API server returns also passes the zod schema.
+  assert.equal(ReplicaSetDefinition.parse(created).spec.replicas, 1);
+});
+
+test("a selector that does not match the template labels is rejected", async () => {
+  const mismatch = await expectInvalid(replicaSet("mismatch", { template: { metadata: { labels: { app: "other" } }, spec: { containers: [] } } }));
+  assert.match(mismatch.message, /`selector` does not match template `labels`/);
+  assert.ok(causes(mismatch).some((c) => c.startsWith("spec.template.metadata.labels:")), causes(mismatch).join("; "));
+
+  const notIn = await expectInvalid(
+    replicaSet("notin", {
+      selector: { matchExpressions: [{ key: "tier", operator: "NotIn", values: ["web"] }] },
+      template: { metadata: { labels: { tier: "web" } }, spec: { containers: [] } },
+    }),
+  );
+  assert.match(notIn.message, /`selector` does not match template `labels`/);
+
+  const noLabels = await expectInvalid(replicaSet("nolabels", { template: { spec: { containers: [] } } }));
+  assert.match(noLabels.message, /`selector` does not match template `labels`/);
+});
+
+test("negative replicas are rejected", async () => {
+  const error = await expectInvalid(replicaSet("negative", { replicas: -1 }));
+  assert.match(error.message, /spec\.replicas/);
+  assert.match(error.message, /greater than or equal to 0/);
+});
+
+test("an empty selector is rejected", async () => {
+  const error = await expectInvalid(replicaSet("empty", { selector: {} }));
+  assert.match(error.message, /empty selector is invalid for deployment/);
+  assert.ok(causes(error).some((c) => c.startsWith("spec.selector:")), causes(error).join("; "));
+});
+
+test("changing the selector on update is rejected", async () => {
+  const created = await client.create(ReplicaSets, replicaSet("immutable", {}));
+  const changed: ReplicaSet = {
+    ...created,
+    spec: {
+      ...created.spec,
+      selector: { matchLabels: { app: "changed" } },
+      template: { ...created.spec.template, metadata: { labels: { app: "changed" } } },
+    },
+  };
+  try {
+    await client.update(ReplicaSets, changed);
+    assert.fail("selector change was accepted");
+  } catch (error) {
+    assert.ok(error instanceof ApiError && isInvalid(error), `want 422 Invalid, got ${String(error)}`);
+    assert.match(error.message, /field is immutable/);
+  }
+  // Other spec changes still go through.
+  const scaled = await client.update(ReplicaSets, { ...created, spec: { ...created.spec, replicas: 2 } });
+  assert.equal(scaled.spec.replicas, 2);
+});
+
+test("the scale subresource reads and writes spec.replicas and reports status.selector", async () => {
+  const created = await client.create(ReplicaSets, replicaSet("scaled", { replicas: 2 }));
+  await client.updateStatus(ReplicaSets, { ...created, status: { replicas: 0, selector: "app=scaled" } });
+
+  const scale = await client.getScale(ReplicaSets, { namespace, name: "scaled" });
+  assert.equal(scale.kind, "Scale");
+  assert.equal(scale.spec?.replicas, 2);
+  assert.equal(scale.status?.replicas, 0);
+  assert.equal(scale.status?.selector, "app=scaled");
+
+  // PUT /scale (the framework client has GET and PATCH of scale; PUT goes through client-node).
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  await api.replaceNamespacedCustomObjectScale({
+    group: ReplicaSets.group, version: ReplicaSets.version, namespace, plural: ReplicaSets.plural, name: "scaled",
+    body: { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "scaled", namespace }, spec: { replicas: 5 } },
+  });
+  assert.equal((await client.get(ReplicaSets, { namespace, name: "scaled" })).spec.replicas, 5);
+
+  await client.patch(ReplicaSets, { namespace, name: "scaled" }, { type: "merge", body: { spec: { replicas: 3 } } }, { subresource: "scale" });
+  assert.equal((await client.getScale(ReplicaSets, { namespace, name: "scaled" })).spec?.replicas, 3);
+
+  await assert.rejects(
+    api.replaceNamespacedCustomObjectScale({
+      group: ReplicaSets.group, version: ReplicaSets.version, namespace, plural: ReplicaSets.plural, name: "scaled",
+      body: { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "scaled", namespace }, spec: { replicas: -1 } },
+    }),
+    (error: unknown) => /422|greater than or equal to 0|non-negative/.test(String((error as { body?: unknown }).body ?? error)),
+  );
+});
