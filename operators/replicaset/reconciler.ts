@@ -1,0 +1,274 @@
+import { isConflict, isNotFound, type Client } from "../../framework/client/index.ts";
+import type { CacheReader } from "../../framework/cache/index.ts";
+import { requeueAfter, TerminalError, type EventRecorder, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
+import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../framework/meta/index.ts";
+import type { Logger } from "../../framework/log/index.ts";
+import { claimPods } from "./claim.ts";
+import { ControllerExpectations } from "./expectations.ts";
+import { selectorMatches, selectorProblems } from "./labels.ts";
+import { isPodActive, isPodTerminating } from "./podstate.ts";
+import {
+  BURST_REPLICAS, controllerRefFor, isNamespaceTerminating, podFromTemplate, slowStartBatch, SLOW_START_INITIAL_BATCH_SIZE,
+} from "./pods.ts";
+import { podsToDelete } from "./ranking.ts";
+import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, statusChanged, type ReplicaFailure } from "./status.ts";
+import type { LabelSelector, ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
+
+/** Records Kubernetes Events about an object: the framework's `EventRecorder`, or a fake in tests. */
+export type ReplicaSetEventSink = Pick<EventRecorder, "event">;
+
+/** Event reasons, as upstream `controller_utils.go` names them. */
+export const EventReasons = {
+  SuccessfulCreate: "SuccessfulCreate",
+  FailedCreate: "FailedCreate",
+  SuccessfulDelete: "SuccessfulDelete",
+  FailedDelete: "FailedDelete",
+  /** The spec is one the API server should have refused (this controller's own reason). */
+  InvalidSpec: "InvalidSpec",
+} as const;
+
+/** What `ReplicaSetReconciler` reads from and writes to. */
+export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
+  /** The ReplicaSet resource type (apps.kubeloop.dev/v1alpha1 for the operator). */
+  replicaSetType: ResourceType<T>;
+  /** Writes: pods, pod patches, ReplicaSet status, and the uncached GET before adoption. */
+  client: Client;
+  /** Cache of ReplicaSets. */
+  replicaSets: CacheReader<T>;
+  /** Cache of pods (every namespace the ReplicaSets live in). */
+  pods: CacheReader<Pod>;
+  events: ReplicaSetEventSink;
+  /** Shared with the pod event handlers that observe creations and deletions. */
+  expectations: ControllerExpectations;
+  /** Most pods created or deleted in one reconcile (default 500, upstream `BurstReplicas`). */
+  burstReplicas?: number;
+  /** Clock in ms since the epoch (default `Date.now`). */
+  now?: () => number;
+}
+
+/**
+ * The ReplicaSet reconciler: keeps `spec.replicas` active pods matching the selector and reports
+ * what it sees in `status`. Level-based: every reconcile reads the ReplicaSet and the pods from
+ * the cache, claims pods (adopt orphans that match, release owned pods that no longer match),
+ * then, unless it is still waiting for the events of its last creations or deletions
+ * (expectations) or the ReplicaSet is being deleted, creates pods in slow-start batches or
+ * deletes the best candidates, at most `burstReplicas` per reconcile. The status is written only
+ * when it changed. Mirrors kubernetes `pkg/controller/replicaset/replica_set.go`
+ * `syncReplicaSet` and `manageReplicas`.
+ *
+ * Errors: API failures are thrown (the controller retries with backoff) after the status and the
+ * ReplicaFailure condition are written; a spec the API server should have refused (empty or
+ * malformed selector, template labels outside the selector, negative replicas) sets
+ * ReplicaFailure (reason InvalidSpec), records a Warning event and throws a `TerminalError`:
+ * nothing is created or deleted for it until the spec changes.
+ */
+export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconciler<T> {
+  readonly #o: ReplicaSetReconcilerOptions<T>;
+  readonly #burst: number;
+  readonly #now: () => number;
+
+  constructor(options: ReplicaSetReconcilerOptions<T>) {
+    this.#o = options;
+    this.#burst = options.burstReplicas ?? BURST_REPLICAS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async reconcile(req: Request, ctx: ReconcileContext<T>): Promise<Result> {
+    const key = keyOf(req);
+    const rs = this.#o.replicaSets.get(key);
+    if (!rs) {
+      // Deleted: the garbage collector removes its pods; forget what we waited for.
+      this.#o.expectations.delete(key);
+      return;
+    }
+    const namespace = rs.metadata?.namespace ?? "";
+    const uid = rs.metadata?.uid;
+    const allPods = this.#o.pods.list(namespace);
+
+    const problems = specProblems(rs);
+    if (problems.length > 0) return this.#reportInvalidSpec(rs, allPods, problems, ctx);
+    const selector = rs.spec!.selector!;
+    const matches = (pod: Pod) => selectorMatches(selector, pod.metadata?.labels);
+
+    // Read before claiming: an event observed after this point must not be missed.
+    const needsSync = this.#o.expectations.satisfied(key);
+    const active = allPods.filter(isPodActive);
+    const owned = await claimPods(rs, active, matches, {
+      client: this.#o.client,
+      ownerType: this.#o.replicaSetType,
+      signal: ctx.signal,
+      onChange: (action, pod) => ctx.log.info({ pod: pod.metadata?.name }, action === "adopt" ? "adopted pod" : "released pod"),
+    });
+    const terminating = allPods.filter((p) => isPodTerminating(p) && controllerOf(p)?.uid === uid && matches(p));
+
+    let failure: ReplicaFailure | null | undefined;
+    let manageError: unknown;
+    if (needsSync && !rs.metadata?.deletionTimestamp) {
+      try {
+        await this.#manageReplicas(rs, owned, allPods, ctx);
+        failure = null;
+      } catch (err) {
+        manageError = err;
+        const diff = owned.length - (rs.spec?.replicas ?? 1);
+        failure = { reason: diff < 0 ? EventReasons.FailedCreate : EventReasons.FailedDelete, message: messageOf(err) };
+      }
+    }
+
+    const nowMs = this.#now();
+    const status = calculateStatus(rs, { activePods: owned, terminatingPods: terminating, failure, nowMs });
+    await this.#writeStatus(rs, status, ctx);
+    if (manageError !== undefined) throw manageError;
+
+    const recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
+    return recheckMs === undefined ? undefined : requeueAfter(recheckMs);
+  }
+
+  async #manageReplicas(rs: T, owned: Pod[], allPods: Pod[], ctx: ReconcileContext<T>): Promise<void> {
+    const key = keyOf(rs);
+    const diff = owned.length - (rs.spec?.replicas ?? 1);
+    if (diff < 0) {
+      const count = Math.min(-diff, this.#burst);
+      ctx.log.debug({ need: rs.spec?.replicas, creating: count }, "too few replicas");
+      // Expect before creating: the informer may see a pod before create() returns.
+      this.#o.expectations.expectCreations(key, count);
+      const ref = controllerRefFor(rs, this.#o.replicaSetType);
+      const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH_SIZE, async () => {
+        try {
+          const created = await this.#o.client.create(Pods, podFromTemplate(rs, ref), { signal: ctx.signal });
+          void this.#o.events.event(rs, { type: "Normal", reason: EventReasons.SuccessfulCreate, note: `Created pod: ${created.metadata?.name ?? "?"}`, action: "Create", related: created });
+        } catch (err) {
+          // Every create fails the same way until the namespace is gone: count it as done.
+          if (isNamespaceTerminating(err)) return;
+          void this.#o.events.event(rs, { type: "Warning", reason: EventReasons.FailedCreate, note: `Error creating: ${messageOf(err)}`, action: "Create" });
+          throw err;
+        }
+      });
+      const skipped = count - result.successes;
+      if (skipped > 0) {
+        // Pods never created are never observed: stop waiting for them.
+        ctx.log.debug({ skipped }, "slow-start failure: skipping creation of pods");
+        this.#o.expectations.lowerExpectations(key, skipped);
+      }
+      if (result.error !== undefined) throw result.error;
+    } else if (diff > 0) {
+      const count = Math.min(diff, this.#burst);
+      ctx.log.debug({ need: rs.spec?.replicas, deleting: count }, "too many replicas");
+      const victims = podsToDelete(owned, this.#relatedPods(rs, allPods), count, this.#now());
+      this.#o.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
+      const errors: unknown[] = [];
+      await Promise.all(victims.map(async (pod) => {
+        const podKey = keyOf(pod);
+        try {
+          await this.#o.client.delete(Pods, { namespace: pod.metadata?.namespace ?? "", name: pod.metadata?.name ?? "" }, {
+            signal: ctx.signal,
+            // Only the pod we ranked: never a namesake created since.
+            preconditions: { uid: pod.metadata?.uid },
+          });
+          void this.#o.events.event(rs, { type: "Normal", reason: EventReasons.SuccessfulDelete, note: `Deleted pod: ${pod.metadata?.name}`, action: "Delete", related: pod });
+        } catch (err) {
+          // The informer will not observe a delete that did not happen.
+          this.#o.expectations.deletionObserved(key, podKey);
+          if (isNotFound(err) || isConflict(err)) return;
+          void this.#o.events.event(rs, { type: "Warning", reason: EventReasons.FailedDelete, note: `Error deleting: ${messageOf(err)}`, action: "Delete", related: pod });
+          errors.push(err);
+        }
+      }));
+      if (errors.length > 0) throw errors[0];
+    }
+  }
+
+  /**
+   * Pods of this ReplicaSet and of the ReplicaSets that share its controller (a Deployment's old
+   * and new ReplicaSets), for ranking by pods on the same node (upstream
+   * `getIndirectlyRelatedPods`).
+   */
+  #relatedPods(rs: T, allPods: Pod[]): Pod[] {
+    const uids = new Set<string>();
+    if (rs.metadata?.uid) uids.add(rs.metadata.uid);
+    const ownerUid = controllerOf(rs)?.uid;
+    if (ownerUid) {
+      for (const other of this.#o.replicaSets.list(rs.metadata?.namespace)) {
+        if (controllerOf(other)?.uid === ownerUid && other.metadata?.uid) uids.add(other.metadata.uid);
+      }
+    }
+    return allPods.filter((p) => {
+      const ref = controllerOf(p);
+      return ref !== undefined && uids.has(ref.uid);
+    });
+  }
+
+  async #reportInvalidSpec(rs: T, allPods: Pod[], problems: string[], ctx: ReconcileContext<T>): Promise<Result> {
+    const message = `invalid spec: ${problems.join("; ")}`;
+    const uid = rs.metadata?.uid;
+    // Only pods already controlled by this ReplicaSet are counted; none is adopted or deleted.
+    const owned = allPods.filter((p) => controllerOf(p)?.uid === uid);
+    const already = rs.status?.conditions?.some((c) => c.type === REPLICA_FAILURE && c.reason === EventReasons.InvalidSpec && c.message === message);
+    const status = calculateStatus(rs, {
+      activePods: owned.filter(isPodActive),
+      terminatingPods: owned.filter(isPodTerminating),
+      failure: undefined,
+      nowMs: this.#now(),
+    });
+    if (!already) {
+      // Replace any older ReplicaFailure (e.g. FailedCreate) so the condition says what is wrong now.
+      const condition = {
+        type: REPLICA_FAILURE, status: "True", reason: EventReasons.InvalidSpec, message,
+        lastTransitionTime: new Date(this.#now()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      };
+      status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== REPLICA_FAILURE), condition];
+      void this.#o.events.event(rs, { type: "Warning", reason: EventReasons.InvalidSpec, note: message, action: "Validate" });
+    }
+    await this.#writeStatus(rs, status, ctx);
+    throw new TerminalError(`${this.#o.replicaSetType.kind} ${keyOf(rs)}: ${message}; fix the spec (nothing is created or deleted until then)`);
+  }
+
+  /**
+   * Writes the status when it changed: a PUT to the status subresource with the cached
+   * resourceVersion, and on a conflict one retry on a fresh GET (upstream
+   * `updateReplicaSetStatus` retries once).
+   */
+  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<void> {
+    if (!statusChanged(rs.status, status)) return;
+    const type = this.#o.replicaSetType;
+    try {
+      await this.#o.client.updateStatus(type, { ...rs, status } as T, { signal: ctx.signal });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      const fresh = await this.#o.client.get(type, { namespace: rs.metadata?.namespace, name: rs.metadata?.name ?? "" }, { signal: ctx.signal });
+      if (fresh.metadata?.uid !== rs.metadata?.uid) return;
+      await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
+    }
+    logStatus(ctx.log, rs, status);
+  }
+}
+
+function logStatus(log: Logger, rs: ReplicaSetShape, status: ReplicaSetStatusShape): void {
+  log.debug({
+    replicas: status.replicas, fullyLabeledReplicas: status.fullyLabeledReplicas, readyReplicas: status.readyReplicas,
+    availableReplicas: status.availableReplicas, terminatingReplicas: status.terminatingReplicas,
+    observedGeneration: status.observedGeneration, need: rs.spec?.replicas,
+  }, "updated status");
+}
+
+/**
+ * What is wrong with a spec that apps/v1 validation (or the CRD's CEL rules) should have refused;
+ * empty when the spec is usable.
+ */
+export function specProblems(rs: ReplicaSetShape): string[] {
+  const spec = rs.spec;
+  if (!spec) return ["spec is missing"];
+  const problems = selectorProblems(spec.selector);
+  const replicas = spec.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 0) problems.push(`spec.replicas must be a non-negative integer, got ${replicas}`);
+  const minReady = spec.minReadySeconds ?? 0;
+  if (!Number.isInteger(minReady) || minReady < 0) problems.push(`spec.minReadySeconds must be a non-negative integer, got ${minReady}`);
+  if (!spec.template) problems.push("spec.template is missing");
+  else if (problems.length === 0 && !selectorMatches(spec.selector as LabelSelector, spec.template.metadata?.labels)) {
+    problems.push("spec.selector does not match spec.template.metadata.labels: created pods would not be counted");
+  }
+  return problems;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,182 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { pino } from "pino";
+import { ApiError } from "../../../framework/client/index.ts";
+import { isTerminalError, type ReconcileContext } from "../../../framework/controller/index.ts";
+import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { ControllerExpectations } from "../../../operators/replicaset/expectations.ts";
+import { ReplicaSetReconciler } from "../../../operators/replicaset/reconciler.ts";
+import { FakeApi } from "./fake-api.ts";
+import { makePod, makeReplicaSet } from "./fixtures.ts";
+
+type RS = ReturnType<typeof makeReplicaSet>;
+const ReplicaSets = resourceType<RS>({ group: "apps.kubeloop.dev", version: "v1alpha1", kind: "ReplicaSet", plural: "replicasets", namespaced: true });
+const req = { namespace: "ns", name: "rs" };
+
+function setup(rs: RS = makeReplicaSet()) {
+  const api = new FakeApi();
+  api.replicaSets.upsert(rs);
+  const events: Array<{ type: string; reason: string; note: string }> = [];
+  const expectations = new ControllerExpectations();
+  const reconciler = new ReplicaSetReconciler<RS>({
+    replicaSetType: ReplicaSets,
+    client: api.client,
+    replicaSets: api.replicaSets as never,
+    pods: api.pods,
+    events: { event: async (_o: KubeObject, info) => { events.push({ type: info.type, reason: info.reason, note: info.note }); } },
+    expectations,
+  });
+  const ctx = { signal: new AbortController().signal, log: pino({ level: "silent" }), getCached: () => api.replicaSets.get("ns/rs") as RS } as ReconcileContext<RS>;
+  const rsNow = () => api.replicaSets.get("ns/rs") as RS;
+  return { api, events, expectations, reconciler, ctx, rsNow, run: () => reconciler.reconcile(req, ctx) };
+}
+
+test("scale up: creates the missing pods from the template, records events, writes status", async () => {
+  const t = setup(makeReplicaSet({ replicas: 3 }));
+  await t.run();
+  assert.equal(t.api.pods.size(), 3);
+  const pod = t.api.pods.list()[0]!;
+  assert.equal(pod.metadata?.generateName, "rs-");
+  assert.equal(pod.metadata?.ownerReferences?.[0]?.controller, true);
+  assert.equal(t.events.filter((e) => e.reason === "SuccessfulCreate").length, 3);
+  // The creates were expected; the fake cache got them without informer events, so the
+  // expectations stay pending and the next reconcile does not create again.
+  assert.deepEqual(t.expectations.pending("ns/rs"), { add: 3, del: 0 });
+  assert.equal(t.rsNow().status.replicas, 0, "status counted the pods seen at the start of the reconcile");
+  await t.run();
+  assert.equal(t.api.pods.size(), 3);
+  assert.equal(t.rsNow().status.replicas, 3, "status is written while waiting on expectations");
+});
+
+test("steady state: no write at all", async () => {
+  const t = setup(makeReplicaSet({ replicas: 2 }));
+  await t.run();
+  for (let i = 0; i < 2; i++) t.expectations.creationObserved("ns/rs");
+  await t.run();
+  const before = t.api.calls.length;
+  await t.run();
+  assert.equal(t.api.calls.length, before);
+});
+
+test("slow start: the first failing batch stops creation, the rest is skipped and un-expected, FailedCreate is reported", async () => {
+  const t = setup(makeReplicaSet({ replicas: 10 }));
+  t.api.failCreate = (n) => (n >= 4 ? new ApiError(403, { reason: "Forbidden", message: "exceeded quota" }, { verb: "create" }) : undefined);
+  await assert.rejects(t.run(), /exceeded quota/);
+  // Batches 1 and 2 succeed (3 pods), batch 3 (4 creates) fails: 7 attempts, 3 pods.
+  assert.equal(t.api.count("create"), 7);
+  assert.equal(t.api.pods.size(), 3);
+  assert.deepEqual(t.expectations.pending("ns/rs"), { add: 3, del: 0 });
+  assert.equal(t.events.filter((e) => e.reason === "FailedCreate").length, 4);
+  const cond = t.rsNow().status.conditions as Array<{ type: string; reason: string; message: string }>;
+  assert.equal(cond[0]?.type, "ReplicaFailure");
+  assert.equal(cond[0]?.reason, "FailedCreate");
+  // Once creation works again the condition goes away.
+  t.api.failCreate = undefined;
+  for (let i = 0; i < 3; i++) t.expectations.creationObserved("ns/rs");
+  await t.run();
+  assert.equal(t.api.pods.size(), 10);
+  assert.equal(t.rsNow().status.conditions, undefined);
+});
+
+test("namespace terminating: the create counts as done, no error", async () => {
+  const t = setup(makeReplicaSet({ replicas: 2 }));
+  t.api.failCreate = () => new ApiError(403, { reason: "Forbidden", details: { causes: [{ type: "NamespaceTerminating" }] } }, { verb: "create" });
+  await t.run();
+  assert.equal(t.events.length, 0);
+});
+
+test("burst: at most burstReplicas per reconcile", async () => {
+  const t = setup(makeReplicaSet({ replicas: 700 }));
+  await t.run();
+  assert.equal(t.api.pods.size(), 500);
+});
+
+test("scale down: deletes the best candidates, expects exactly them", async () => {
+  const t = setup(makeReplicaSet({ replicas: 1 }));
+  t.api.pods.upsert(makePod({ name: "running", node: "n1", ready: true, readySince: "2026-01-01T00:00:00Z", controllerUid: "rs-uid" }));
+  t.api.pods.upsert(makePod({ name: "pending", phase: "Pending", controllerUid: "rs-uid" }));
+  t.api.pods.upsert(makePod({ name: "notready", node: "n1", ready: false, controllerUid: "rs-uid" }));
+  await t.run();
+  assert.deepEqual(t.api.pods.list().map((p) => p.metadata?.name), ["running"]);
+  assert.deepEqual(t.expectations.pending("ns/rs"), { add: 0, del: 2 });
+  t.expectations.deletionObserved("ns/rs", "ns/pending");
+  t.expectations.deletionObserved("ns/rs", "ns/notready");
+  assert.equal(t.expectations.satisfied("ns/rs"), true);
+  assert.equal(t.events.filter((e) => e.reason === "SuccessfulDelete").length, 2);
+});
+
+test("failed deletion: FailedDelete event and condition, expectation lowered, error returned", async () => {
+  const t = setup(makeReplicaSet({ replicas: 0 }));
+  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+  t.api.failDelete = () => new ApiError(500, { reason: "InternalError", message: "etcd down" }, { verb: "delete" });
+  await assert.rejects(t.run(), /etcd down/);
+  assert.equal(t.expectations.satisfied("ns/rs"), true);
+  assert.equal(t.events[0]?.reason, "FailedDelete");
+  assert.equal((t.rsNow().status.conditions as Array<{ reason: string }>)[0]?.reason, "FailedDelete");
+});
+
+test("adopts matching orphans before counting, releases non-matching owned pods, ignores others' pods", async () => {
+  const t = setup(makeReplicaSet({ replicas: 2 }));
+  t.api.pods.upsert(makePod({ name: "orphan" }));
+  t.api.pods.upsert(makePod({ name: "stray", controllerUid: "rs-uid", labels: { app: "other" } }));
+  t.api.pods.upsert(makePod({ name: "theirs", controllerUid: "someone-else" }));
+  await t.run();
+  const byName = new Map(t.api.pods.list().map((p) => [p.metadata?.name, p]));
+  assert.equal(byName.get("orphan")?.metadata?.ownerReferences?.[0]?.uid, "rs-uid");
+  assert.deepEqual(byName.get("stray")?.metadata?.ownerReferences, []);
+  assert.equal(byName.get("theirs")?.metadata?.ownerReferences?.[0]?.uid, "someone-else");
+  assert.equal(t.api.count("create"), 1, "one pod adopted, one created");
+  assert.equal(t.api.count("get", "ReplicaSet"), 1, "one uncached GET before adopting");
+});
+
+test("a ReplicaSet being deleted neither adopts nor creates, but writes status", async () => {
+  const t = setup(makeReplicaSet({ replicas: 3, deleting: true }));
+  t.api.pods.upsert(makePod({ name: "orphan" }));
+  t.api.pods.upsert(makePod({ name: "mine", controllerUid: "rs-uid" }));
+  await t.run();
+  assert.equal(t.api.count("create"), 0);
+  assert.equal(t.api.count("patch"), 0);
+  assert.equal(t.rsNow().status.replicas, 1);
+});
+
+test("inactive pods are not counted: failed and deleting pods are replaced, terminating ones reported", async () => {
+  const t = setup(makeReplicaSet({ replicas: 2 }));
+  t.api.pods.upsert(makePod({ name: "failed", phase: "Failed", controllerUid: "rs-uid" }));
+  t.api.pods.upsert(makePod({ name: "deleting", deleting: true, controllerUid: "rs-uid" }));
+  await t.run();
+  assert.equal(t.api.count("create"), 2);
+  assert.equal(t.api.count("delete"), 0, "inactive pods are left alone");
+  assert.equal(t.rsNow().status.terminatingReplicas, 1);
+});
+
+test("invalid spec: ReplicaFailure InvalidSpec, one Warning event, terminal error, no pod touched", async () => {
+  const rs = makeReplicaSet({ replicas: 2, templateLabels: { app: "other" } });
+  const t = setup(rs);
+  t.api.pods.upsert(makePod({ name: "orphan" }));
+  await assert.rejects(t.run(), (err: unknown) => isTerminalError(err));
+  assert.equal(t.api.count("create") + t.api.count("patch") + t.api.count("delete"), 0);
+  const cond = (t.rsNow().status.conditions as Array<{ type: string; reason: string }>)[0];
+  assert.equal(cond?.reason, "InvalidSpec");
+  assert.equal(t.events.filter((e) => e.type === "Warning" && e.reason === "InvalidSpec").length, 1);
+  await assert.rejects(t.run(), (err: unknown) => isTerminalError(err));
+  assert.equal(t.events.length, 1, "no second event for the same problem");
+  const empty = setup({ ...makeReplicaSet(), spec: { ...makeReplicaSet().spec, selector: {} } } as RS);
+  await assert.rejects(empty.run(), (err: unknown) => isTerminalError(err));
+  assert.equal(empty.api.count("create"), 0, "an empty selector never creates or adopts");
+});
+
+test("minReadySeconds: requeue when a Ready pod becomes available", async () => {
+  const t = setup(makeReplicaSet({ replicas: 1, minReadySeconds: 30 }));
+  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid", ready: true, readySince: new Date(Date.now() - 10_000).toISOString() }));
+  const result = await t.run();
+  assert.ok(result && "requeueAfterMs" in result);
+  assert.ok(result.requeueAfterMs > 19_000 && result.requeueAfterMs <= 21_500, `got ${result.requeueAfterMs}`);
+});
+
+test("a deleted ReplicaSet forgets its expectations", async () => {
+  const t = setup();
+  t.expectations.expectCreations("ns/rs", 5);
+  t.api.replicaSets.delete("ns/rs");
+  await t.run();
+  assert.equal(t.expectations.pending("ns/rs"), undefined);
+});
