@@ -1,0 +1,169 @@
+import type { Registry } from "prom-client";
+import type { Informer } from "../cache/types.ts";
+import type { Logger } from "../log/index.ts";
+import type { KubeObject, ResourceType } from "../meta/index.ts";
+import { gvkString } from "../meta/index.ts";
+import { Controller, type ControllerOptions } from "./controller.ts";
+import { enqueueForObject, enqueueForOwner, enqueueMapped } from "./handler.ts";
+import type { Predicate } from "./predicate.ts";
+import type { ReconcileFunc, Reconciler, Request } from "./reconcile.ts";
+
+/** Which objects of a type an informer holds: one namespace and/or selectors (all, when empty). */
+export interface InformerScope {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/**
+ * What the builder needs from a manager: the shared informers, the metrics registry, a logger,
+ * the graceful shutdown timeout, and a place to run the controller. `Manager` provides it.
+ */
+export interface ControllerHost {
+  readonly cache: { informerFor<O extends KubeObject>(type: ResourceType<O>, opts?: InformerScope): Informer<O> };
+  readonly metrics?: Registry;
+  readonly log?: Logger;
+  readonly gracefulShutdownTimeoutMs?: number;
+  add(runnable: { start(signal: AbortSignal): Promise<void>; needLeaderElection?: boolean }): void;
+}
+
+/** Options of one watched type. */
+export interface WatchOptions<O extends KubeObject> {
+  /** Filters for this watch only (all must pass), after the global `withEventFilter` ones. */
+  predicates?: Predicate<O>[];
+  /** Scope of the informer (namespace, selectors); informers are shared per type and scope. */
+  informer?: InformerScope;
+}
+
+/** Options of `owns`. */
+export interface OwnsOptions<O extends KubeObject> extends WatchOptions<O> {
+  /** Follow only the owner reference with `controller: true` (default true). */
+  onlyController?: boolean;
+}
+
+interface PendingWatch {
+  attach(controller: Pick<Controller, "watch">, global: Predicate<KubeObject>[]): void;
+}
+
+const namesByHost = new WeakMap<object, Set<string>>();
+
+/**
+ * Builds a controller that reads like a sentence (controller-runtime `pkg/builder`):
+ *
+ * ```ts
+ * controllerFor(mgr, ReplicaSets)
+ *   .named("replicaset")
+ *   .owns(Pods)
+ *   .watches(Services, (svc) => requestsFor(svc))
+ *   .withEventFilter(generationChanged())
+ *   .withOptions({ maxConcurrentReconciles: 5 })
+ *   .complete(reconciler);
+ * ```
+ *
+ * The type parameter flows from `controllerFor(mgr, type)` to `complete`, so a reconciler of
+ * another type does not compile.
+ */
+export class Builder<T extends KubeObject> {
+  private readonly host: ControllerHost;
+  private readonly forType: ResourceType<T>;
+  private readonly forOptions: WatchOptions<T>;
+  private name: string;
+  private readonly watches_: PendingWatch[] = [];
+  private readonly globalPredicates: Predicate<KubeObject>[] = [];
+  private options: ControllerOptions = {};
+
+  constructor(host: ControllerHost, forType: ResourceType<T>, forOptions: WatchOptions<T> = {}) {
+    this.host = host;
+    this.forType = forType;
+    this.forOptions = forOptions;
+    this.name = forType.kind.toLowerCase();
+  }
+
+  /** Names the controller (default: the lower-case kind). Must be unique within the manager. */
+  named(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  /**
+   * Watches objects of `type` owned by the primary type, and enqueues their owner: the owner
+   * reference of the primary kind (controller references only, by default).
+   */
+  owns<O extends KubeObject>(type: ResourceType<O>, opts: OwnsOptions<O> = {}): this {
+    const forType = this.forType;
+    this.watches_.push(this.pending(type, opts, `${gvkString(type)} (owned)`,
+      enqueueForOwner<O>(forType, { onlyController: opts.onlyController ?? true, ownerNamespaced: forType.namespaced })));
+    return this;
+  }
+
+  /** Watches objects of `type` and enqueues the requests `map` returns for each (read caches only in `map`). */
+  watches<O extends KubeObject>(type: ResourceType<O>, map: (obj: O) => Request[], opts: WatchOptions<O> = {}): this {
+    this.watches_.push(this.pending(type, opts, `${gvkString(type)} (mapped)`, enqueueMapped<O>(map)));
+    return this;
+  }
+
+  /** Filters applied to the events of every watch of this controller (all must pass). */
+  withEventFilter(...predicates: Predicate<KubeObject>[]): this {
+    this.globalPredicates.push(...predicates);
+    return this;
+  }
+
+  /** Controller options (`maxConcurrentReconciles`, `rateLimiter`, ...); later calls override earlier keys. */
+  withOptions(options: ControllerOptions): this {
+    this.options = { ...this.options, ...options };
+    return this;
+  }
+
+  /**
+   * Creates the controller, its informers and watches, and adds it to the manager.
+   * @throws Error when another controller of this manager has the same name.
+   */
+  complete(reconciler: Reconciler<T> | ReconcileFunc<T>): Controller<T> {
+    let names = namesByHost.get(this.host);
+    if (!names) namesByHost.set(this.host, (names = new Set()));
+    if (names.has(this.name)) {
+      throw new Error(`controller name ${JSON.stringify(this.name)} is already used in this manager; give this one another name with .named(...)`);
+    }
+    const primaryInformer = this.host.cache.informerFor(this.forType, this.forOptions.informer);
+    const controller = new Controller<T>({
+      gracefulShutdownTimeoutMs: this.host.gracefulShutdownTimeoutMs ?? 30_000,
+      ...this.options,
+      name: this.name,
+      reconciler,
+      primary: primaryInformer.store,
+      ...(this.host.metrics ? { metrics: this.host.metrics } : {}),
+      ...(this.host.log ? { log: this.host.log } : {}),
+    });
+    controller.watch<T>({
+      informer: primaryInformer,
+      mapper: enqueueForObject<T>(),
+      predicates: [...this.globalPredicates, ...(this.forOptions.predicates ?? [])],
+      description: `${gvkString(this.forType)} (for)`,
+    });
+    for (const w of this.watches_) w.attach(controller, this.globalPredicates);
+    names.add(this.name);
+    this.host.add(controller);
+    return controller;
+  }
+
+  private pending<O extends KubeObject>(
+    type: ResourceType<O>, opts: WatchOptions<O>, description: string, mapper: ReturnType<typeof enqueueMapped<O>>,
+  ): PendingWatch {
+    const host = this.host;
+    return {
+      attach(controller, global) {
+        controller.watch<O>({
+          informer: host.cache.informerFor(type, opts.informer),
+          mapper,
+          predicates: [...global, ...(opts.predicates ?? [])],
+          description,
+        });
+      },
+    };
+  }
+}
+
+/** Starts building a controller for `type`; see `Builder`. */
+export function controllerFor<T extends KubeObject>(host: ControllerHost, type: ResourceType<T>, opts: WatchOptions<T> = {}): Builder<T> {
+  return new Builder(host, type, opts);
+}

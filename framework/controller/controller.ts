@@ -1,0 +1,264 @@
+import { randomUUID } from "node:crypto";
+import type { Registry } from "prom-client";
+import type { CacheReader, HandlerRegistration, Informer } from "../cache/types.ts";
+import { rootLogger, type Logger } from "../log/index.ts";
+import { keyOf, parseKey, type KubeObject } from "../meta/index.ts";
+import { LOW_PRIORITY, RateLimitingQueue, type RateLimiter } from "../queue/index.ts";
+import type { RequestMapper } from "./handler.ts";
+import { controllerCollectors, type ControllerCollectors } from "./metrics.ts";
+import { allPass, type Predicate } from "./predicate.ts";
+import { isTerminalError, type ReconcileContext, type ReconcileFunc, type Reconciler, type Request, type Result } from "./reconcile.ts";
+
+/** Options of a controller, with their defaults (controller-runtime `controller.Options`). */
+export interface ControllerOptions {
+  /** Workers reconciling different keys at the same time. Default 1. */
+  maxConcurrentReconciles?: number;
+  /** Backoff of failed keys. Default: max(5 ms..1000 s per key, 10 qps burst 100). */
+  rateLimiter?: RateLimiter<string>;
+  /** How long `start` waits for the informers to sync before failing. Default 120000 (2 min). */
+  cacheSyncTimeoutMs?: number;
+  /** After the stop signal, how long in-flight reconciles may run before their `ctx.signal` aborts. Default 30000. */
+  gracefulShutdownTimeoutMs?: number;
+  /** Run only while this process holds the leader lease. Default true. */
+  needLeaderElection?: boolean;
+}
+
+/** Everything a controller is made of. The builder (`controllerFor`) fills this in. */
+export interface ControllerConfig<T extends KubeObject> extends ControllerOptions {
+  /** Unique name: the `controller` label of metrics and logs, and the work queue's name. */
+  name: string;
+  reconciler: Reconciler<T> | ReconcileFunc<T>;
+  /** Store of the primary informer, read by `ctx.getCached()`. */
+  primary?: CacheReader<T>;
+  /** Registry for the controller_runtime_* and workqueue_* metrics. */
+  metrics?: Registry;
+  log?: Logger;
+  /** The work queue; default a `RateLimitingQueue` named after the controller. */
+  queue?: RateLimitingQueue<string>;
+}
+
+/** One watch of a controller: an informer, how its events map to requests, and their filters. */
+export interface WatchSource<O extends KubeObject> {
+  informer: Informer<O>;
+  mapper: RequestMapper<O>;
+  predicates?: readonly Predicate<O>[];
+  /** Names the source in logs, e.g. `Pod.v1 (owner)`. */
+  description?: string;
+}
+
+interface SourceEntry {
+  register(): HandlerRegistration;
+  waitForSync(signal: AbortSignal): Promise<void>;
+  description: string;
+}
+
+const PANIC_TYPES = [TypeError, ReferenceError, RangeError, SyntaxError];
+
+/**
+ * A controller: watches, a work queue and workers running a reconciler (controller-runtime
+ * `internal/controller`). Event handlers enqueue keys (`namespace/name`); `maxConcurrentReconciles`
+ * workers take keys from the queue, never two workers the same key, and act on the outcome as
+ * `Request` documents. Start it with a manager (`mgr.add`) or directly with `start(signal)`.
+ */
+export class Controller<T extends KubeObject = KubeObject> {
+  readonly name: string;
+  readonly needLeaderElection: boolean;
+  readonly maxConcurrentReconciles: number;
+  /** The work queue of keys `namespace/name`. */
+  readonly queue: RateLimitingQueue<string>;
+  private readonly reconcileFn: ReconcileFunc<T>;
+  private readonly primary: CacheReader<T> | undefined;
+  private readonly metrics: ControllerCollectors | undefined;
+  private readonly log: Logger;
+  private readonly cacheSyncTimeoutMs: number;
+  private readonly gracefulShutdownTimeoutMs: number;
+  private readonly sources: SourceEntry[] = [];
+  private readonly registrations: HandlerRegistration[] = [];
+  private readonly hardStop = new AbortController();
+  private started = false;
+
+  constructor(config: ControllerConfig<T>) {
+    if (!config.name) throw new Error("controller: a name is required (it labels metrics and logs)");
+    this.name = config.name;
+    this.maxConcurrentReconciles = config.maxConcurrentReconciles ?? 1;
+    if (!Number.isInteger(this.maxConcurrentReconciles) || this.maxConcurrentReconciles < 1) {
+      throw new Error(`controller ${config.name}: maxConcurrentReconciles must be an integer >= 1, got ${config.maxConcurrentReconciles}`);
+    }
+    this.needLeaderElection = config.needLeaderElection ?? true;
+    this.cacheSyncTimeoutMs = config.cacheSyncTimeoutMs ?? 120_000;
+    this.gracefulShutdownTimeoutMs = config.gracefulShutdownTimeoutMs ?? 30_000;
+    const r = config.reconciler;
+    this.reconcileFn = typeof r === "function" ? r : (req, ctx) => r.reconcile(req, ctx);
+    this.primary = config.primary;
+    this.metrics = config.metrics ? controllerCollectors(config.metrics) : undefined;
+    this.log = (config.log ?? rootLogger).child({ controller: config.name });
+    this.queue = config.queue ?? new RateLimitingQueue<string>({
+      name: config.name,
+      ...(config.metrics ? { metrics: config.metrics } : {}),
+      ...(config.rateLimiter ? { rateLimiter: config.rateLimiter } : {}),
+    });
+  }
+
+  /**
+   * Adds a watch. Before `start` it is registered at start; after, at once (its informer then
+   * replays its objects as adds).
+   */
+  watch<O extends KubeObject>(source: WatchSource<O>): void {
+    const preds = source.predicates ?? [];
+    const { informer, mapper } = source;
+    const description = source.description ?? "source";
+    const entry: SourceEntry = {
+      description,
+      waitForSync: (signal) => informer.waitForSync(signal),
+      register: () => informer.addEventHandler({
+        onAdd: (obj, isInInitialList) => this.handle(description, () =>
+          allPass(preds, "create", obj, isInInitialList) ? mapper.create(obj) : [], isInInitialList ? LOW_PRIORITY : 0),
+        onUpdate: (oldObj, newObj) => this.handle(description, () =>
+          allPass(preds, "update", oldObj, newObj) ? mapper.update(oldObj, newObj) : [],
+          // A resync (same resourceVersion) goes behind fresh changes, as controller-runtime does.
+          oldObj.metadata?.resourceVersion === newObj.metadata?.resourceVersion ? LOW_PRIORITY : 0),
+        onDelete: (obj, finalStateUnknown) => this.handle(description, () =>
+          allPass(preds, "delete", obj, finalStateUnknown) ? mapper.delete(obj) : [], 0),
+      }),
+    };
+    this.sources.push(entry);
+    if (this.started) this.registrations.push(entry.register());
+  }
+
+  /**
+   * Registers the watches, waits for their informers to sync, runs the workers, and resolves
+   * once `signal` has aborted and the reconciles in flight have finished (or the graceful
+   * shutdown timeout passed: their `ctx.signal` then aborts and `start` resolves without them).
+   * @throws Error when called twice, or when the informers do not sync within `cacheSyncTimeoutMs`.
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.started) throw new Error(`controller ${this.name} was started more than once; was it added to a manager twice?`);
+    this.started = true;
+    this.initMetrics();
+    for (const s of this.sources) this.registrations.push(s.register());
+    try {
+      const syncSignal = AbortSignal.any([signal, AbortSignal.timeout(this.cacheSyncTimeoutMs)]);
+      await Promise.all(this.sources.map((s) => s.waitForSync(syncSignal)));
+    } catch (err) {
+      this.removeHandlers();
+      this.queue.shutDown();
+      if (signal.aborted) return;
+      throw new Error(`controller ${this.name}: informers (${this.sources.map((s) => s.description).join(", ")}) did not sync within ${this.cacheSyncTimeoutMs} ms; check RBAC (list/watch) and the API server`, { cause: err });
+    }
+    if (signal.aborted) {
+      this.removeHandlers();
+      this.queue.shutDown();
+      return;
+    }
+    this.log.info({ workers: this.maxConcurrentReconciles }, "starting workers");
+    const workers = Array.from({ length: this.maxConcurrentReconciles }, () => this.worker());
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    this.log.info("stop requested, waiting for in-flight reconciles to finish");
+    this.removeHandlers();
+    try {
+      await this.queue.shutDownWithDrain(AbortSignal.timeout(this.gracefulShutdownTimeoutMs));
+      await Promise.all(workers);
+      this.log.info("all workers finished");
+    } catch (err) {
+      this.log.error({ err }, `in-flight reconciles did not finish within ${this.gracefulShutdownTimeoutMs} ms; aborting them`);
+    } finally {
+      this.hardStop.abort(new Error(`controller ${this.name} stopped`));
+    }
+  }
+
+  /** Enqueues a request directly (the counterpart of a channel source). Ignored once stopped. */
+  enqueue(req: Request): void {
+    this.queue.add(keyOf(req));
+  }
+
+  private removeHandlers(): void {
+    for (const r of this.registrations.splice(0)) r.remove();
+  }
+
+  private handle(source: string, requests: () => Request[], priority: number): void {
+    let reqs: Request[];
+    try {
+      reqs = requests();
+    } catch (err) {
+      this.log.error({ err, source }, "event handler or predicate threw; event dropped");
+      return;
+    }
+    for (const r of reqs) this.queue.add(keyOf(r), { priority });
+  }
+
+  private initMetrics(): void {
+    const m = this.metrics;
+    if (!m) return;
+    const c = { controller: this.name };
+    for (const result of ["success", "error", "requeue", "requeue_after"]) m.reconcileTotal.inc({ ...c, result }, 0);
+    m.reconcileErrors.inc(c, 0);
+    m.terminalErrors.inc(c, 0);
+    m.panics.inc(c, 0);
+    m.maxConcurrent.set(c, this.maxConcurrentReconciles);
+    m.activeWorkers.set(c, 0);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.metrics?.activeWorkers.inc({ controller: this.name });
+      try {
+        await this.reconcileHandler(key);
+      } finally {
+        this.metrics?.activeWorkers.dec({ controller: this.name });
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileHandler(key: string): Promise<void> {
+    const req = parseKey(key);
+    const labels = { controller: this.name };
+    const log = this.log.child({ ...(req.namespace ? { namespace: req.namespace } : {}), name: req.name, reconcileID: randomUUID() });
+    const primary = this.primary;
+    const ctx: ReconcileContext<T> = {
+      signal: this.hardStop.signal,
+      log,
+      getCached: () => {
+        if (!primary) throw new Error(`controller ${this.name} has no primary informer; read ${key} with a cache reader of your own`);
+        return primary.get(key);
+      },
+    };
+    const startedAt = performance.now();
+    let result: Result;
+    try {
+      result = await this.reconcileFn(req, ctx);
+    } catch (err) {
+      this.metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
+      const isPanic = !(err instanceof Error) || PANIC_TYPES.some((t) => err.constructor === t);
+      if (isPanic) this.metrics?.panics.inc(labels);
+      this.metrics?.reconcileErrors.inc(labels);
+      this.metrics?.reconcileTotal.inc({ ...labels, result: "error" });
+      if (isTerminalError(err)) {
+        this.metrics?.terminalErrors.inc(labels);
+        this.queue.forget(key);
+        log.error({ err }, "reconciler failed with a terminal error; not requeued");
+      } else {
+        this.queue.addRateLimited(key);
+        log.error({ err, requeues: this.queue.numRequeues(key), panic: isPanic || undefined }, "reconciler error");
+      }
+      return;
+    }
+    this.metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
+    if (result && "requeueAfterMs" in result) {
+      this.queue.forget(key);
+      this.queue.addAfter(key, result.requeueAfterMs);
+      this.metrics?.reconcileTotal.inc({ ...labels, result: "requeue_after" });
+      log.debug({ requeueAfterMs: result.requeueAfterMs }, "reconciled; requeue after delay");
+    } else if (result && "requeue" in result && result.requeue) {
+      this.queue.addRateLimited(key);
+      this.metrics?.reconcileTotal.inc({ ...labels, result: "requeue" });
+      log.debug("reconciled; requeue with backoff");
+    } else {
+      this.queue.forget(key);
+      this.metrics?.reconcileTotal.inc({ ...labels, result: "success" });
+      log.debug("reconciled");
+    }
+  }
+}

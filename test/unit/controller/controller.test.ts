@@ -1,0 +1,262 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import { rootLogger } from "../../../framework/log/index.ts";
+import type { KubeObject } from "../../../framework/meta/index.ts";
+import { ItemExponentialFailureRateLimiter } from "../../../framework/queue/index.ts";
+import {
+  Controller, TerminalError, enqueueForObject, requeue, requeueAfter, type ReconcileContext, type Request, type Result,
+} from "../../../framework/controller/index.ts";
+import { FakeInformer, cm, deferred, eventually } from "./fakes.ts";
+
+const log = rootLogger.child({}, { level: "silent" });
+
+function setup(reconcile: (req: Request, ctx: ReconcileContext) => Promise<Result>, opts: { maxConcurrentReconciles?: number; gracefulShutdownTimeoutMs?: number } = {}) {
+  const informer = new FakeInformer<KubeObject>();
+  const metrics = new Registry();
+  const controller = new Controller({
+    name: "test", reconciler: reconcile, primary: informer.store, metrics, log,
+    rateLimiter: new ItemExponentialFailureRateLimiter(1, 50), ...opts,
+  });
+  controller.watch({ informer, mapper: enqueueForObject() });
+  const stop = new AbortController();
+  return { informer, metrics, controller, stop, run: () => controller.start(stop.signal) };
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const m = await registry.getSingleMetric(name)!.get();
+  const v = m.values.find((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val) && !("le" in x.labels));
+  return v?.value ?? NaN;
+}
+
+test("reconciles the key of each event, reading the object from the cache; nothing before the informer syncs", async () => {
+  const seen: Array<{ req: Request; data: unknown }> = [];
+  const s = setup(async (req, ctx) => {
+    seen.push({ req, data: ctx.getCached()?.metadata?.labels });
+  });
+  s.informer.add(cm("a", { labels: { v: "1" } }), true);
+  const running = s.run();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(seen.length, 0, "no reconcile before the informer has synced");
+  s.informer.markSynced();
+  await eventually(() => seen.length === 1, "first reconcile");
+  assert.deepEqual(seen[0], { req: { namespace: "default", name: "a" }, data: { v: "1" } });
+  s.informer.delete(cm("a"));
+  await eventually(() => seen.length === 2, "reconcile after delete");
+  assert.equal(seen[1]!.data, undefined, "deleted: no longer in the cache");
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "success" }), 2);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_max_concurrent_reconciles", { controller: "test" }), 1);
+});
+
+test("an error requeues with growing backoff until success, then the key is forgotten", async () => {
+  let calls = 0;
+  const s = setup(async () => {
+    calls++;
+    if (calls < 4) throw new Error("transient");
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  await eventually(() => calls === 4, "four attempts");
+  assert.equal(s.controller.queue.numRequeues("default/a"), 0, "forgotten after success");
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(calls, 4, "no more attempts after success");
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_errors_total", { controller: "test" }), 3);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "error" }), 3);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_panics_total", { controller: "test" }), 0);
+  assert.equal(await metricValue(s.metrics, "workqueue_retries_total", { name: "test" }), 3);
+});
+
+test("a thrown TypeError is a panic: counted, logged, requeued, and the controller keeps working", async () => {
+  let calls = 0;
+  const s = setup(async (req) => {
+    calls++;
+    if (req.name === "bad" && calls === 1) {
+      const o = undefined as unknown as { x: number };
+      return requeueAfter(o.x); // TypeError
+    }
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("bad"));
+  await eventually(() => calls === 2, "retried after the panic");
+  s.informer.add(cm("good"));
+  await eventually(() => calls === 3, "other keys still reconciled");
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_panics_total", { controller: "test" }), 1);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_errors_total", { controller: "test" }), 1);
+});
+
+test("a synchronous throw from a non-async reconciler is caught too", async () => {
+  let calls = 0;
+  const s = setup(((() => {
+    calls++;
+    if (calls === 1) throw "not an Error";
+    return Promise.resolve();
+  }) as unknown) as (req: Request, ctx: ReconcileContext) => Promise<Result>);
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  await eventually(() => calls === 2, "retried");
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_panics_total", { controller: "test" }), 1);
+});
+
+test("a TerminalError (also as a cause) is counted and not retried", async () => {
+  let calls = 0;
+  const s = setup(async (req) => {
+    calls++;
+    if (req.name === "a") throw new TerminalError("spec.replicas is negative");
+    throw new Error("wrapped", { cause: new TerminalError("bad selector") });
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  s.informer.add(cm("b"));
+  await eventually(() => calls === 2, "both reconciled once");
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(calls, 2, "not retried");
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_terminal_reconcile_errors_total", { controller: "test" }), 2);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_errors_total", { controller: "test" }), 2);
+});
+
+test("requeueAfter reconciles again after the delay; requeue() goes through the rate limiter", async () => {
+  const times: number[] = [];
+  let requeued = false;
+  const s = setup(async (req) => {
+    if (req.name === "r") {
+      if (!requeued) {
+        requeued = true;
+        return requeue();
+      }
+      return;
+    }
+    times.push(performance.now());
+    if (times.length === 1) return requeueAfter(40);
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  s.informer.add(cm("r"));
+  await eventually(() => times.length === 2, "requeued after delay");
+  assert.ok(times[1]! - times[0]! >= 35, "not before the delay");
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "requeue_after" }), 1);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "requeue" }), 1);
+});
+
+test("workers run different keys concurrently but never the same key twice at once", async () => {
+  let active = 0;
+  let maxActive = 0;
+  const activeKeys = new Set<string>();
+  let overlapSameKey = false;
+  const calls: string[] = [];
+  const gate = deferred();
+  const s = setup(async (req) => {
+    if (activeKeys.has(req.name)) overlapSameKey = true;
+    activeKeys.add(req.name);
+    active++;
+    maxActive = Math.max(maxActive, active);
+    calls.push(req.name);
+    await gate.promise;
+    active--;
+    activeKeys.delete(req.name);
+  }, { maxConcurrentReconciles: 3 });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  s.informer.add(cm("b"));
+  await eventually(() => active === 2, "two keys in flight");
+  s.informer.update(cm("a", { resourceVersion: "2" }));
+  s.informer.update(cm("a", { resourceVersion: "3" }));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(active, 2, "the changed key waits for its running reconcile");
+  gate.resolve();
+  await eventually(() => calls.length === 3 && active === 0, "the dirty key reconciled once more");
+  assert.equal(overlapSameKey, false);
+  assert.equal(maxActive, 2);
+  assert.deepEqual(calls.sort(), ["a", "a", "b"]);
+  s.stop.abort();
+  await running;
+});
+
+test("stop: in-flight reconciles finish (their signal stays live), no new keys start, start() resolves after", async () => {
+  const gate = deferred();
+  const started: string[] = [];
+  let finished = false;
+  let signalAbortedDuring = true;
+  const s = setup(async (req, ctx) => {
+    started.push(req.name);
+    await gate.promise;
+    signalAbortedDuring = ctx.signal.aborted;
+    finished = true;
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  await eventually(() => started.length === 1, "reconcile started");
+  s.informer.add(cm("b")); // queued behind the single worker
+  let resolved = false;
+  const done = running.then(() => (resolved = true));
+  s.stop.abort();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(resolved, false, "waits for the in-flight reconcile");
+  gate.resolve();
+  await done;
+  assert.equal(finished, true);
+  assert.equal(signalAbortedDuring, false);
+  assert.deepEqual(started, ["a"], "the queued key was not started after stop");
+});
+
+test("stop: a reconcile that outlives the graceful timeout gets its signal aborted and start() resolves", async () => {
+  let sawAbort = false;
+  const s = setup(async (_req, ctx) => {
+    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+    sawAbort = true;
+  }, { gracefulShutdownTimeoutMs: 30 });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("a"));
+  await eventually(() => s.controller.queue.processingCount() === 1, "reconcile in flight");
+  s.stop.abort();
+  await running;
+  await eventually(() => sawAbort, "reconcile saw the abort");
+});
+
+test("an informer that never syncs fails start() with an error naming the controller", async () => {
+  const informer = new FakeInformer<KubeObject>();
+  const c = new Controller({ name: "never-synced", reconciler: async () => {}, log, cacheSyncTimeoutMs: 20 });
+  c.watch({ informer, mapper: enqueueForObject(), description: "ConfigMap.v1 (for)" });
+  await assert.rejects(c.start(new AbortController().signal), /never-synced.*ConfigMap\.v1 \(for\).*did not sync/);
+});
+
+test("starting twice is an error; initial-list events go behind fresh ones", async () => {
+  const order: string[] = [];
+  const gate = deferred();
+  const s = setup(async (req) => {
+    order.push(req.name);
+    if (req.name === "first") await gate.promise;
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  await assert.rejects(s.controller.start(new AbortController().signal), /started more than once/);
+  s.informer.add(cm("first"));
+  await eventually(() => order.length === 1, "first in flight");
+  s.informer.add(cm("old-1"), true);
+  s.informer.add(cm("old-2"), true);
+  s.informer.add(cm("fresh"));
+  gate.resolve();
+  await eventually(() => order.length === 4, "all reconciled");
+  assert.deepEqual(order, ["first", "fresh", "old-1", "old-2"]);
+  s.stop.abort();
+  await running;
+});
