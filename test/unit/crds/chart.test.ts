@@ -1,0 +1,138 @@
+/**
+ * The Helm chart `charts/kubeloop`: values and Chart.yaml parse; with a Helm binary
+ * (`$HELM`, `~/.cache/kubeloop/bin/helm-v3.21.4/helm`, or `helm` on PATH) the chart lints and
+ * renders, and the rendered objects carry the probes, ports, security settings, leader
+ * election and RBAC the operators need. Without Helm the rendering tests are skipped (and say so).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import YAML from "yaml";
+import { repoRoot } from "../../../operators/generate.ts";
+
+const chartDir = join(repoRoot, "charts", "kubeloop");
+
+interface Rendered {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [field: string]: unknown;
+}
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+function findHelm(): string | undefined {
+  const candidates = [process.env.HELM, join(homedir(), ".cache", "kubeloop", "bin", "helm-v3.21.4", "helm")];
+  for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
+  try {
+    execFileSync("helm", ["version", "--short"], { stdio: "ignore" });
+    return "helm";
+  } catch {
+    return undefined;
+  }
+}
+
+const helm = findHelm();
+const skipWithoutHelm = helm ? false : "Helm is not installed (set HELM or build it into ~/.cache/kubeloop/bin/helm-v3.21.4)";
+
+function render(...set: string[]): Rendered[] {
+  // --kube-version: `helm template` otherwise assumes v1.20, below the chart's kubeVersion.
+  const args = ["template", "kl", chartDir, "--namespace", "kubeloop-system", "--kube-version", "1.36.3", ...set.flatMap((s) => ["--set", s])];
+  const out = execFileSync(helm!, args, { encoding: "utf8" });
+  return YAML.parseAllDocuments(out).map((d) => d.toJS() as Rendered).filter((d) => d !== null);
+}
+
+function one(objects: Rendered[], kind: string, nameSuffix = ""): Rendered {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
+  assert.equal(found.length, 1, `want one ${kind} *${nameSuffix}, got ${found.map((o) => o.metadata.name).join(", ")}`);
+  return found[0]!;
+}
+
+function grants(rules: PolicyRule[], group: string, resource: string, verb: string): boolean {
+  return rules.some((r) => r.apiGroups.includes(group) && (r.resources.includes(resource) || r.resources.includes("*")) && (r.verbs.includes(verb) || r.verbs.includes("*")));
+}
+
+test("Chart.yaml and values.yaml parse with the documented defaults", () => {
+  const chart = YAML.parse(readFileSync(join(chartDir, "Chart.yaml"), "utf8"));
+  assert.equal(chart.apiVersion, "v2");
+  assert.equal(chart.name, "kubeloop");
+  const values = YAML.parse(readFileSync(join(chartDir, "values.yaml"), "utf8"));
+  assert.equal(values.leaderElection.enabled, true);
+  assert.ok(values.replicaCount >= 2, "leader election on by default with standby replicas");
+  assert.equal(values.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(values.securityContext.runAsNonRoot, true);
+  assert.equal(values.metrics.port, 8080);
+  assert.equal(values.health.port, 8081);
+});
+
+test("helm lint passes", { skip: skipWithoutHelm }, () => {
+  const out = execFileSync(helm!, ["lint", chartDir, "--strict"], { encoding: "utf8" });
+  assert.match(out, /0 chart\(s\) failed/);
+});
+
+test("the Deployment runs the operators with probes, ports, security context and leader election", { skip: skipWithoutHelm }, () => {
+  const objects = render("image.tag=test");
+  const deployment = one(objects, "Deployment") as Rendered & { spec: any };
+  assert.equal(deployment.metadata.namespace, "kubeloop-system");
+  assert.equal(deployment.spec.replicas, 2);
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  assert.equal(container.image, "ghcr.io/kubeloop/kubeloop:test");
+  assert.equal(pod.serviceAccountName, one(objects, "ServiceAccount").metadata.name);
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
+  const ports = Object.fromEntries(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
+  assert.deepEqual(ports, { metrics: 8080, health: 8081 });
+  assert.deepEqual([container.livenessProbe.httpGet.path, container.livenessProbe.httpGet.port], ["/healthz", "health"]);
+  assert.deepEqual([container.readinessProbe.httpGet.path, container.readinessProbe.httpGet.port], ["/readyz", "health"]);
+  assert.ok(container.resources.requests.cpu);
+  for (const arg of ["--operators=replicaset", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"]) {
+    assert.ok(container.args.includes(arg), `args lack ${arg}: ${container.args.join(" ")}`);
+  }
+  const selector = deployment.spec.selector.matchLabels;
+  for (const [k, v] of Object.entries(selector)) assert.equal(deployment.spec.template.metadata.labels[k], v);
+});
+
+test("RBAC grants what the ReplicaSet operator does, and the Lease only in the release namespace", { skip: skipWithoutHelm }, () => {
+  const objects = render();
+  const clusterRole = one(objects, "ClusterRole") as Rendered & { rules: PolicyRule[] };
+  const needed: Array<[string, string, string[]]> = [
+    ["apps.kubeloop.dev", "replicasets", ["get", "list", "watch", "update", "patch"]],
+    ["apps.kubeloop.dev", "replicasets/status", ["get", "update", "patch"]],
+    ["apps.kubeloop.dev", "replicasets/scale", ["get", "update", "patch"]],
+    ["", "pods", ["get", "list", "watch", "create", "update", "patch", "delete"]],
+    ["events.k8s.io", "events", ["create", "patch"]],
+  ];
+  for (const [group, resource, verbs] of needed) {
+    for (const verb of verbs) assert.ok(grants(clusterRole.rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
+  }
+  assert.ok(!grants(clusterRole.rules, "coordination.k8s.io", "leases", "update"), "leases belong in the namespaced Role");
+  const role = one(objects, "Role", "-leader-election") as Rendered & { rules: PolicyRule[] };
+  assert.equal(role.metadata.namespace, "kubeloop-system");
+  for (const verb of ["get", "create", "update"]) assert.ok(grants(role.rules, "coordination.k8s.io", "leases", verb), `Role lacks ${verb} leases`);
+  const binding = one(objects, "ClusterRoleBinding") as Rendered & { subjects: Array<{ name: string; namespace: string }>; roleRef: { name: string } };
+  assert.equal(binding.roleRef.name, clusterRole.metadata.name);
+  assert.deepEqual(binding.subjects.map((s) => [s.name, s.namespace]), [[one(objects, "ServiceAccount").metadata.name, "kubeloop-system"]]);
+});
+
+test("leader election can be turned off", { skip: skipWithoutHelm }, () => {
+  const objects = render("leaderElection.enabled=false", "replicaCount=1");
+  assert.equal(objects.filter((o) => o.kind === "Role" || o.kind === "RoleBinding").length, 0);
+  const deployment = one(objects, "Deployment") as Rendered & { spec: any };
+  assert.ok(deployment.spec.template.spec.containers[0].args.includes("--leader-elect=false"));
+});
+
+test("the chart ships the generated CRDs", { skip: skipWithoutHelm }, () => {
+  const out = execFileSync(helm!, ["show", "crds", chartDir], { encoding: "utf8" });
+  const crds = YAML.parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
+  assert.ok(crds.some((c: { metadata: { name: string } }) => c.metadata.name === "replicasets.apps.kubeloop.dev"));
+});
