@@ -276,7 +276,9 @@ class LocalControlPlane implements ControlPlane {
     const record = this.state.processes[index];
     if (!record) throw new Error(`cannot restart ${component}: the control plane in ${this.dir} has no such process`);
     const started = Date.now();
-    await stopProcess(record);
+    // Short grace: every restartable component is stateless, and kube-apiserver otherwise
+    // holds open watches for up to a minute while draining.
+    await stopProcess(record, 3_000);
     for (const port of portsOf(component, this.state.ports)) await waitPortFree(port, component, 10_000);
     const proc = startProcess(component, record.binary, record.args, record.logPath, record.healthUrl, processEnv());
     this.state = { ...this.state, processes: this.state.processes.map((p, i) => (i === index ? proc.record : p)) };

@@ -1,0 +1,108 @@
+/**
+ * The test entry point (`npm test` -> `node test/run.ts`).
+ *
+ *   node test/run.ts [--unit-only] [--keep-cluster] [file globs...]
+ *
+ * With `KUBECONFIG` set, the tests run against that cluster and nothing is started.
+ * Otherwise a local control plane (binaries built once per machine and cached) with three
+ * fake kwok nodes is started in a fresh directory under `.kubeloop/`, its `KUBECONFIG` and
+ * `KUBELOOP_CLUSTER_DIR` are handed to `node --test`, and it is stopped afterwards, also on
+ * Ctrl-C. Its data is removed when the tests pass; on failure the logs stay and their path is
+ * printed. Exits with the test runner's exit code.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createFakeNodes, startControlPlane, type ControlPlane } from "../framework/testing/index.ts";
+
+const repoRoot = fileURLToPath(new URL("../", import.meta.url));
+const unitGlob = "test/unit/**/*.test.ts";
+const e2eGlob = "test/e2e/**/*.test.ts";
+
+function log(line: string): void {
+  process.stderr.write(`[test/run] ${line}\n`);
+}
+
+function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
+      { cwd: repoRoot, env, stdio: "inherit" },
+    );
+    child.on("error", (err) => {
+      log(`could not start node --test: ${err.message}`);
+      resolve(1);
+    });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + 2 : 1)));
+  });
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: {
+      "unit-only": { type: "boolean" },
+      "keep-cluster": { type: "boolean" },
+    },
+  });
+  if (values["unit-only"]) return runTests(positionals.length > 0 ? positionals : [unitGlob], process.env);
+  const files = positionals.length > 0 ? positionals : [unitGlob, e2eGlob];
+
+  if (process.env.KUBECONFIG) {
+    log(`using the existing cluster of KUBECONFIG=${process.env.KUBECONFIG}`);
+    return runTests(files, process.env);
+  }
+
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // The test runner shares our process group and gets the signal too; we wait for it, then stop the cluster.
+    interrupted = true;
+    log(`${signal}: stopping after the test runner exits`);
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  await mkdir(join(repoRoot, ".kubeloop"), { recursive: true });
+  const dir = await mkdtemp(join(repoRoot, ".kubeloop", "test-"));
+  const started = Date.now();
+  let plane: ControlPlane | undefined;
+  let code = 1;
+  try {
+    plane = await startControlPlane({ dir, onProgress: log, signal: abort.signal, stopOnExit: values["keep-cluster"] !== true });
+    const nodes = await createFakeNodes(plane.kubeconfigPath, { count: 3 }, { signal: abort.signal });
+    log(`control plane and fake nodes ${nodes.join(", ")} ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    code = await runTests(files, { ...process.env, KUBECONFIG: plane.kubeconfigPath, KUBELOOP_CLUSTER_DIR: dir });
+  } catch (err) {
+    log(`${interrupted ? "interrupted" : "could not start the control plane"}: ${(err as Error).message}`);
+    log(`logs: ${join(dir, "logs")}`);
+    code = interrupted ? 130 : 1;
+  } finally {
+    const keep = code !== 0 || values["keep-cluster"] === true;
+    if (plane) {
+      if (values["keep-cluster"]) {
+        log(`leaving the control plane running: KUBECONFIG=${plane.kubeconfigPath} (stop it with \`npm run cluster -- down --dir ${dir}\`)`);
+      } else {
+        await plane.stop({ removeData: !keep }).catch((err: unknown) => log(`stopping the control plane: ${(err as Error).message}`));
+        if (keep) log(`control plane stopped; logs kept in ${join(dir, "logs")}`);
+        else await rm(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  return code;
+}
+
+main().then(
+  (code) => {
+    process.exit(code);
+  },
+  (err: unknown) => {
+    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);
