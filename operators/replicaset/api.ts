@@ -39,8 +39,18 @@ const replicaSetSpec = withCel(
   ],
 );
 
-/** `status` of a ReplicaSet: apps/v1 `ReplicaSetStatus` plus `selector`, the string form the scale subresource reports. */
-const replicaSetStatus = z.object({
+const atMostReplicas = (field: string) => ({
+  rule: `!has(self.${field}) || self.${field} <= self.replicas`,
+  message: "cannot be greater than status.replicas",
+  fieldPath: `.${field}`,
+});
+
+/**
+ * `status` of a ReplicaSet: apps/v1 `ReplicaSetStatus` plus `selector`, the string form the
+ * scale subresource reports. The counts obey apps/v1 `ValidateReplicaSetStatus`: none exceeds
+ * `replicas`, and `availableReplicas` does not exceed `readyReplicas`.
+ */
+const replicaSetStatusFields = z.object({
   replicas: z.int32().min(0).default(0).describe("Most recently observed number of non-terminating pods."),
   fullyLabeledReplicas: z.int32().min(0).optional().describe("Pods whose labels match the template's labels."),
   readyReplicas: z.int32().min(0).optional().describe("Non-terminating pods with a Ready condition."),
@@ -50,6 +60,26 @@ const replicaSetStatus = z.object({
   conditions: conditions().optional().describe("Latest observations of the ReplicaSet's state."),
   selector: z.string().optional().describe("The spec.selector in label-selector string syntax (read by /scale and the HPA)."),
 });
+const replicaSetStatus = withCel(
+  replicaSetStatusFields.superRefine((status, ctx) => {
+    for (const field of ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] as const) {
+      if ((status[field] ?? 0) > status.replicas) ctx.addIssue({ code: "custom", path: [field], message: "cannot be greater than status.replicas" });
+    }
+    if ((status.availableReplicas ?? 0) > (status.readyReplicas ?? 0)) {
+      ctx.addIssue({ code: "custom", path: ["availableReplicas"], message: "cannot be greater than readyReplicas" });
+    }
+  }),
+  [
+    atMostReplicas("fullyLabeledReplicas"),
+    atMostReplicas("readyReplicas"),
+    atMostReplicas("availableReplicas"),
+    {
+      rule: "!has(self.availableReplicas) || self.availableReplicas <= (has(self.readyReplicas) ? self.readyReplicas : 0)",
+      message: "cannot be greater than readyReplicas",
+      fieldPath: ".availableReplicas",
+    },
+  ],
+);
 
 /** The definition of `apps.kubeloop.dev/v1alpha1` ReplicaSet (shortName `krs`): CRD, parse, make. */
 export const ReplicaSetDefinition = defineCustomResource({

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { ApiError, createClient, isInvalid, isNotFound, type KubeClient } from "../../../framework/client/index.ts";
-import { CustomResourceDefinitions, Namespaces, type CustomResourceDefinition } from "../../../framework/meta/index.ts";
+import { AppsReplicaSets, CustomResourceDefinitions, Namespaces, type CustomResourceDefinition } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
 import { ReplicaSetDefinition, ReplicaSets, type ReplicaSet, type ReplicaSetSpecInput } from "../../../operators/replicaset/api.ts";
 
@@ -181,4 +181,60 @@ test("the scale subresource reads and writes spec.replicas and reports status.se
     }),
     (error: unknown) => /422|greater than or equal to 0|non-negative/.test(String((error as { body?: unknown }).body ?? error)),
   );
+});
+
+test("status counts obey apps/v1 ValidateReplicaSetStatus", async () => {
+  const created = await client.create(ReplicaSets, replicaSet("status", {}));
+  const tooReady = await client.updateStatus(ReplicaSets, { ...created, status: { replicas: 1, readyReplicas: 2 } }).catch((e: unknown) => e);
+  assert.ok(tooReady instanceof ApiError && isInvalid(tooReady), `want 422, got ${String(tooReady)}`);
+  assert.match(tooReady.message, /cannot be greater than status\.replicas/);
+  const tooAvailable = await client.updateStatus(ReplicaSets, { ...created, status: { replicas: 2, readyReplicas: 1, availableReplicas: 2 } }).catch((e: unknown) => e);
+  assert.ok(tooAvailable instanceof ApiError && isInvalid(tooAvailable), `want 422, got ${String(tooAvailable)}`);
+  assert.match(tooAvailable.message, /cannot be greater than readyReplicas/);
+  const ok = await client.updateStatus(ReplicaSets, {
+    ...created,
+    status: {
+      replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 1, terminatingReplicas: 0, observedGeneration: 1, selector: "app=status",
+      conditions: [{ type: "ReplicaFailure", status: "False", lastTransitionTime: "2026-01-01T00:00:00Z", reason: "Test", message: "ok" }],
+    },
+  });
+  assert.equal(ok.status?.availableReplicas, 1);
+});
+
+test("selector/template-label verdicts agree with the built-in apps/v1 ReplicaSet", async () => {
+  type Selector = NonNullable<ReplicaSetSpecInput["selector"]>;
+  const cases: Array<[string, Selector, Record<string, string> | undefined]> = [
+    ["labels-equal", { matchLabels: { a: "1" } }, { a: "1" }],
+    ["labels-superset", { matchLabels: { a: "1" } }, { a: "1", b: "2" }],
+    ["labels-value-differs", { matchLabels: { a: "1" } }, { a: "2" }],
+    ["labels-missing-key", { matchLabels: { a: "1", b: "2" } }, { a: "1" }],
+    ["no-template-labels", { matchLabels: { a: "1" } }, undefined],
+    ["in-listed", { matchExpressions: [{ key: "a", operator: "In", values: ["1", "2"] }] }, { a: "2" }],
+    ["in-not-listed", { matchExpressions: [{ key: "a", operator: "In", values: ["1"] }] }, { a: "3" }],
+    ["in-absent", { matchExpressions: [{ key: "a", operator: "In", values: ["1"] }] }, { b: "1" }],
+    ["notin-listed", { matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, { a: "1" }],
+    ["notin-other", { matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, { a: "2" }],
+    ["notin-absent", { matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, { b: "1" }],
+    ["exists", { matchExpressions: [{ key: "a", operator: "Exists" }] }, { a: "x" }],
+    ["exists-absent", { matchExpressions: [{ key: "a", operator: "Exists" }] }, { b: "x" }],
+    ["doesnotexist", { matchExpressions: [{ key: "a", operator: "DoesNotExist" }] }, { b: "x" }],
+    ["doesnotexist-present", { matchExpressions: [{ key: "a", operator: "DoesNotExist" }] }, { a: "x" }],
+    ["mixed-ok", { matchLabels: { app: "w" }, matchExpressions: [{ key: "t", operator: "In", values: ["x"] }, { key: "c", operator: "DoesNotExist" }] }, { app: "w", t: "x" }],
+    ["mixed-bad", { matchLabels: { app: "w" }, matchExpressions: [{ key: "t", operator: "In", values: ["x"] }, { key: "c", operator: "DoesNotExist" }] }, { app: "w", t: "x", c: "1" }],
+    ["empty", {}, { a: "1" }],
+  ];
+  const pod = { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] };
+  const verdicts = new Set<string>();
+  for (const [name, selector, labels] of cases) {
+    const template = { metadata: labels ? { labels } : {}, spec: pod };
+    const builtIn = await client
+      .create(AppsReplicaSets, { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name, namespace }, spec: { selector, template } }, { dryRun: true })
+      .then(() => "accepted", (e: unknown) => (isInvalid(e) ? "rejected" : Promise.reject(e)));
+    const ours = await client
+      .create(ReplicaSets, replicaSet(name, { selector, template }), { dryRun: true })
+      .then(() => "accepted", (e: unknown) => (isInvalid(e) ? "rejected" : Promise.reject(e)));
+    assert.equal(ours, builtIn, `${name}: apps/v1 ${builtIn}, apps.kubeloop.dev ${ours}`);
+    verdicts.add(`${name}:${ours}`);
+  }
+  assert.ok(verdicts.has("labels-equal:accepted") && verdicts.has("labels-value-differs:rejected"), [...verdicts].join(" "));
 });
