@@ -254,3 +254,20 @@ test("an informer survives a kube-apiserver restart and then equals a fresh LIST
   await waitFor(async () => view.log.includes("update r-keep 1->5"), { timeoutMs: 60_000, description: "an update after the restart" });
   await expectMatchesFreshList(informer, view, "suite=restart");
 });
+
+test("WatchList (sendInitialEvents) fills the informer without a LIST and then follows changes", { timeout: 60_000 }, async () => {
+  for (const name of ["wl-a", "wl-b"]) await client.create(ConfigMaps, configMap(name, { v: "1" }, { suite: "watchlist" }));
+  let lists = 0;
+  const inner = listerWatcherFor(client, ConfigMaps, { namespace, labelSelector: "suite=watchlist" });
+  const counting: ListerWatcher<IConfigMap> = { list: (opts) => { lists++; return inner.list(opts); }, watch: (opts) => inner.watch(opts) };
+  const informer = new SharedInformer<IConfigMap>(counting, { name: "ConfigMap watchlist-test", logger: silent, reflector: { useWatchList: true } });
+  const view = new HandlerView();
+  informer.addEventHandler(view);
+  informer.run(stop.signal);
+  await informer.waitForSync();
+  assert.equal(lists, 0, "the server serves WatchList, so no LIST was needed");
+  assert.deepEqual(view.log.sort(), ["add wl-a initial", "add wl-b initial"]);
+  await client.patch(ConfigMaps, { namespace, name: "wl-a" }, { type: "merge", body: { data: { v: "2" } } });
+  await waitFor(async () => view.log.includes("update wl-a 1->2"), { timeoutMs: 30_000, description: "an update after WatchList" });
+  await expectMatchesFreshList(informer, view, "suite=watchlist");
+});

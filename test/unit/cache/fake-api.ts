@@ -28,6 +28,8 @@ export class FakeApi implements ListerWatcher<TestObject> {
   readonly #watches = new Set<ActiveWatch>();
   /** When set, the next LIST calls fail with it (then it is cleared). */
   failNextList: Error | undefined;
+  /** False: WatchList requests (sendInitialEvents) are refused with 400, as by a server without it. */
+  servesWatchList = true;
 
   #commit(type: Change["type"], object: TestObject): TestObject {
     this.rv++;
@@ -100,12 +102,21 @@ export class FakeApi implements ListerWatcher<TestObject> {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
-        const from = Number(opts.resourceVersion ?? "0");
+        if (opts.sendInitialEvents && !self.servesWatchList) {
+          throw new ApiError(400, { kind: "Status", code: 400, reason: "BadRequest", message: "sendInitialEvents is not supported" }, { verb: "watch" });
+        }
+        const initial: WatchEvent<TestObject>[] = [];
+        let from = Number(opts.resourceVersion || "0");
+        if (opts.sendInitialEvents) {
+          for (const obj of self.objects.values()) initial.push({ type: "ADDED", object: structuredClone(obj) });
+          initial.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: String(self.rv), annotations: { "k8s.io/initial-events-end": "true" } } } });
+          from = self.rv;
+        }
         if (from < self.compactedRv) {
           yield { type: "ERROR", object: { kind: "Status", code: 410, reason: "Expired", message: `too old resource version: ${from} (${self.compactedRv})` } };
           return;
         }
-        const queue: WatchEvent<TestObject>[] = self.history.filter((c) => c.rv > from).map((c) => ({ type: c.type, object: structuredClone(c.object) }));
+        const queue: WatchEvent<TestObject>[] = [...initial, ...self.history.filter((c) => c.rv > from).map((c) => ({ type: c.type, object: structuredClone(c.object) }))];
         let ended = false;
         let failure: Error | undefined;
         let wake: (() => void) | undefined;

@@ -209,3 +209,38 @@ test("waitForSync rejects when its signal aborts first", async (t) => {
   await assert.rejects(promise, /aborted/);
   assert.equal(informer.hasSynced(), false);
 });
+
+test("WatchList streams the initial state instead of LIST, then watches on", async (t) => {
+  const api = new FakeApi();
+  api.create("a", 1);
+  api.create("b", 1);
+  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { useWatchList: true, backoff: new Backoff({ initialMs: 1, jitter: 0 }) } });
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const seen: Seen = [];
+  informer.addEventHandler(recorder(seen));
+  informer.run(controller.signal);
+  await informer.waitForSync();
+  assert.equal(api.listCalls.length, 0, "no LIST");
+  assert.equal(api.watchCalls[0]?.sendInitialEvents, true);
+  assert.equal(api.watchCalls[0]?.resourceVersionMatch, "NotOlderThan");
+  assert.deepEqual(seen.sort(), ["add a v1 initial", "add b v1 initial"]);
+  assert.equal(informer.lastSyncResourceVersion, String(api.rv));
+  api.update("a", 2);
+  await until(() => seen.length === 3, "an update after the initial events");
+  assert.equal(seen[2], "update a v1->v2");
+  assert.equal(api.listCalls.length, 0);
+});
+
+test("WatchList refused by the server falls back to LIST", async (t) => {
+  const api = new FakeApi();
+  api.servesWatchList = false;
+  api.create("a", 1);
+  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { useWatchList: true } });
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  informer.run(controller.signal);
+  await informer.waitForSync();
+  assert.equal(api.listCalls.length, 1);
+  assert.equal(informer.store.size(), 1);
+});
