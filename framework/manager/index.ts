@@ -1,0 +1,10 @@
+/**
+ * The manager: runs the informer cache, controllers and other runnables of a process, with
+ * leader election on a Lease, `/metrics` (prom-client), `/healthz` and `/readyz`, and graceful
+ * shutdown on SIGTERM (controller-runtime `pkg/manager`, `pkg/leaderelection`, `pkg/healthz`,
+ * `pkg/metrics`).
+ */
+export { Manager, LeaderElectionLostError, type ManagerOptions, type Runnable } from "./manager.ts";
+export { LeaderElector, type LeaderElectionOptions, type LeadingOutcome } from "./leader_election.ts";
+export type { Checker } from "./health.ts";
+export { handleSignals, runManager } from "./signals.ts";

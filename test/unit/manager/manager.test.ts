@@ -1,0 +1,169 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rootLogger } from "../../../framework/log/index.ts";
+import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { controllerFor } from "../../../framework/controller/index.ts";
+import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
+import { MemoryClient } from "./memory_client.ts";
+
+const log = rootLogger.child({}, { level: "silent" });
+interface ConfigMap extends KubeObject { data?: Record<string, string> }
+const ConfigMaps = resourceType<ConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function newManager(api: MemoryClient, extra: Partial<ConstructorParameters<typeof Manager>[0]> = {}) {
+  return new Manager({ client: api, log, metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0", ...extra });
+}
+
+test("a manager runs a controller that reacts to changes, serves metrics and probes, and stops gracefully", async () => {
+  const api = new MemoryClient();
+  const mgr = newManager(api);
+  const seen: string[] = [];
+  let release: () => void = () => {};
+  let finishedInFlight = false;
+  controllerFor(mgr, ConfigMaps).named("configmaps").complete(async (req, ctx) => {
+    const cm = ctx.getCached();
+    seen.push(`${req.name}=${cm?.data?.v ?? "<deleted>"}`);
+    if (cm?.data?.v === "slow") {
+      await new Promise<void>((r) => (release = r));
+      finishedInFlight = true;
+    }
+  });
+  let readyChecked = 0;
+  mgr.addReadyCheck("custom", () => {
+    readyChecked++;
+  });
+  const stop = new AbortController();
+  const running = mgr.start(stop.signal);
+  await until(() => mgr.healthProbeAddress() !== undefined, "probe server");
+  const probe = `http://${mgr.healthProbeAddress()}`;
+  await until(async () => (await fetch(`${probe}/readyz`)).status === 200, "ready after sync");
+  assert.ok(readyChecked > 0);
+  assert.equal(await (await fetch(`${probe}/healthz`)).text(), "ok");
+  const verbose = await (await fetch(`${probe}/readyz?verbose`)).text();
+  assert.match(verbose, /\[\+\]informer-sync ok/);
+  assert.match(verbose, /\[\+\]custom ok/);
+  assert.equal((await fetch(`${probe}/readyz/informer-sync`)).status, 200);
+  assert.equal((await fetch(`${probe}/readyz/nope`)).status, 404);
+
+  await api.create(ConfigMaps, { metadata: { name: "a", namespace: "ns" }, data: { v: "1" } });
+  await until(() => seen.includes("a=1"), "reconcile of a new object");
+  const a = await api.get(ConfigMaps, { namespace: "ns", name: "a" });
+  await api.update(ConfigMaps, { ...a, data: { v: "2" } });
+  await until(() => seen.includes("a=2"), "reconcile of a change");
+  await api.delete(ConfigMaps, { namespace: "ns", name: "a" });
+  await until(() => seen.includes("a=<deleted>"), "reconcile of a delete");
+
+  const metrics = await (await fetch(`http://${mgr.metricsAddress()}/metrics`)).text();
+  assert.match(metrics, /controller_runtime_reconcile_total\{controller="configmaps",result="success"\} 3/);
+  assert.match(metrics, /controller_runtime_active_workers\{controller="configmaps"\} 0/);
+  assert.match(metrics, /workqueue_adds_total\{name="configmaps"\} 3/);
+  assert.match(metrics, /workqueue_depth\{name="configmaps"\} 0/);
+  assert.match(metrics, /process_cpu_seconds_total/);
+
+  // SIGTERM-like stop with a reconcile in flight: it finishes before start() resolves.
+  await api.create(ConfigMaps, { metadata: { name: "b", namespace: "ns" }, data: { v: "slow" } });
+  await until(() => seen.includes("b=slow"), "slow reconcile started");
+  stop.abort();
+  let resolved = false;
+  const done = running.then(() => (resolved = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(resolved, false, "waits for the in-flight reconcile");
+  release();
+  await done;
+  assert.equal(finishedInFlight, true);
+  await assert.rejects(fetch(`${probe}/healthz`), "servers closed");
+});
+
+test("a failing ready check makes /readyz 500 naming it", async () => {
+  const api = new MemoryClient();
+  const mgr = newManager(api, { metricsBindAddress: "0" });
+  mgr.addReadyCheck("db", () => {
+    throw new Error("no connection to the database");
+  });
+  assert.throws(() => mgr.addReadyCheck("db", () => {}), /already registered/);
+  const stop = new AbortController();
+  const running = mgr.start(stop.signal);
+  await until(() => mgr.healthProbeAddress() !== undefined, "probe server");
+  assert.equal(mgr.metricsAddress(), undefined, "metrics off");
+  const res = await fetch(`http://${mgr.healthProbeAddress()}/readyz`);
+  assert.equal(res.status, 500);
+  assert.match(await res.text(), /\[-\]db failed: no connection to the database/);
+  assert.equal((await fetch(`http://${mgr.healthProbeAddress()}/readyz?exclude=db`)).status, 200);
+  stop.abort();
+  await running;
+});
+
+test("with leader election only the leader runs controllers; a standby takes over when it stops", async () => {
+  const api = new MemoryClient();
+  const le = { id: "cm-controller", namespace: "kube-system", leaseDurationSeconds: 2, renewDeadlineSeconds: 1, retryPeriodSeconds: 0.1 };
+  const reconciledBy: string[] = [];
+  const managers = ["one", "two"].map((name) => {
+    const mgr = newManager(api, { name, leaderElection: { ...le, identity: name }, metricsBindAddress: "0", healthProbeBindAddress: "0" });
+    controllerFor(mgr, ConfigMaps).complete(async (req) => {
+      reconciledBy.push(`${name}:${req.name}`);
+    });
+    return { mgr, stop: new AbortController() };
+  });
+  const [one, two] = managers as [typeof managers[0], typeof managers[0]];
+  const runOne = one.mgr.start(one.stop.signal);
+  await until(() => one.mgr.isLeader(), "one leads");
+  const runTwo = two.mgr.start(two.stop.signal);
+  await api.create(ConfigMaps, { metadata: { name: "x", namespace: "ns" } });
+  await until(() => reconciledBy.includes("one:x"), "leader reconciles");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(two.mgr.isLeader(), false);
+  assert.deepEqual(reconciledBy.filter((r) => r.startsWith("two:")), [], "the standby does not reconcile");
+  one.stop.abort();
+  await runOne;
+  await until(() => two.mgr.isLeader(), "two takes over");
+  await until(() => reconciledBy.includes("two:x"), "new leader reconciles the existing object");
+  two.stop.abort();
+  await runTwo;
+});
+
+test("losing the lease stops the manager with LeaderElectionLostError", async () => {
+  const api = new MemoryClient();
+  const mgr = newManager(api, {
+    leaderElection: { id: "l", namespace: "ns", leaseDurationSeconds: 1, renewDeadlineSeconds: 0.5, retryPeriodSeconds: 0.1 },
+    metricsBindAddress: "0", healthProbeBindAddress: "0",
+  });
+  const running = mgr.start(new AbortController().signal);
+  await until(() => mgr.isLeader(), "leads");
+  api.down = new Error("API server unreachable");
+  await assert.rejects(running, LeaderElectionLostError);
+});
+
+test("a runnable that fails stops the manager with its error", async () => {
+  const api = new MemoryClient();
+  const mgr = newManager(api, { metricsBindAddress: "0", healthProbeBindAddress: "0" });
+  let otherStopped = false;
+  mgr.add({ needLeaderElection: false, start: async (signal) => {
+    await new Promise<void>((r) => signal.addEventListener("abort", () => r()));
+    otherStopped = true;
+  } });
+  mgr.add({ start: async () => {
+    throw new Error("webhook certificate missing");
+  } });
+  await assert.rejects(mgr.start(new AbortController().signal), /webhook certificate missing/);
+  assert.equal(otherStopped, true, "the other runnables were stopped");
+});
+
+test("a bind address in use fails start with the address in the message", async () => {
+  const api = new MemoryClient();
+  const first = newManager(api, { healthProbeBindAddress: "0" });
+  const stop = new AbortController();
+  const running = first.start(stop.signal);
+  await until(() => first.metricsAddress() !== undefined, "first listening");
+  const second = newManager(api, { metricsBindAddress: first.metricsAddress()!, healthProbeBindAddress: "0" });
+  await assert.rejects(second.start(new AbortController().signal), /metrics server could not listen on 127\.0\.0\.1:\d+/);
+  stop.abort();
+  await running;
+});
