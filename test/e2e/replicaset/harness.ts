@@ -1,0 +1,230 @@
+/**
+ * Shared pieces of the ReplicaSet e2e tests: a cluster from `KUBECONFIG` (or
+ * `KUBELOOP_CLUSTER_DIR`), the CRD installed from `crds/`, the operator running in this process,
+ * and helpers shaped like the ones of upstream `test/integration/replicaset/replicaset_test.go`.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
+import { createClient, isConflict, isNotFound, KubeConfig, type KubeClient } from "../../../framework/client/index.ts";
+import { InformerCache } from "../../../framework/cache/index.ts";
+import { newEventRecorder } from "../../../framework/controller/index.ts";
+import {
+  CustomResourceDefinitions, Namespaces, Pods, ServiceAccounts, type CustomResourceDefinition, type Pod,
+} from "../../../framework/meta/index.ts";
+import { rootLogger } from "../../../framework/log/index.ts";
+import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
+import { setupReplicaSetController, type ReplicaSetControllerHandle } from "../../../operators/replicaset/index.ts";
+
+/** Poll interval and timeout of the upstream tests. */
+export const INTERVAL_MS = 100;
+export const TIMEOUT_MS = 60_000;
+/** A scheduler nobody runs: pods stay unscheduled and only the test changes their status. */
+export const UNSERVED_SCHEDULER = "kubeloop-e2e-unserved";
+
+export function labelMap(): Record<string, string> {
+  return { foo: "bar" };
+}
+
+/** The cluster and a client, with the CRD installed. */
+export interface Cluster {
+  client: KubeClient;
+  kubeconfigPath: string;
+}
+
+/**
+ * Connects to the test cluster and installs the CRD from `crds/`.
+ * @throws Error with instructions when no cluster is configured.
+ */
+export async function connect(): Promise<Cluster> {
+  const plane = await testControlPlane();
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(plane.kubeconfigPath);
+  const client = createClient({ kubeConfig });
+  await installCrd(client);
+  return { client, kubeconfigPath: plane.kubeconfigPath };
+}
+
+/** The operator running in this process, watching one namespace. */
+export interface Operator {
+  cache: InformerCache;
+  handle: ReplicaSetControllerHandle;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the ReplicaSet operator in this process with its informers scoped to `namespace`, the
+ * way each upstream integration test starts its own controller: tests stay independent, even
+ * when test files run in parallel. Resolves once the caches hold the initial lists (objects
+ * created before are seen, as upstream's `waitToObservePods` ensures).
+ */
+export async function startOperator(client: KubeClient, namespace: string): Promise<Operator> {
+  const cache = new InformerCache(client, { logger: rootLogger, defaultNamespace: namespace });
+  const runnables: Array<{ start(signal: AbortSignal): Promise<void> }> = [];
+  const host = {
+    client,
+    cache,
+    log: rootLogger,
+    eventRecorder: (component: string) => newEventRecorder(client, { reportingController: `kubeloop.dev/${component}` }),
+    add: (r: { start(signal: AbortSignal): Promise<void> }) => { runnables.push(r); },
+  };
+  const handle = setupReplicaSetController(host, { maxConcurrentReconciles: 5 });
+  const stopSignal = new AbortController();
+  cache.start(stopSignal.signal);
+  await cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
+  const running = runnables.map((r) => r.start(stopSignal.signal));
+  return {
+    cache,
+    handle,
+    async stop() {
+      stopSignal.abort();
+      await Promise.allSettled(running);
+    },
+  };
+}
+
+async function installCrd(client: KubeClient): Promise<void> {
+  const text = await readFile(new URL("../../../crds/replicasets.apps.kubeloop.dev.yaml", import.meta.url), "utf8");
+  const crd = parse(text) as CustomResourceDefinition;
+  await client.patch(CustomResourceDefinitions, { name: crd.metadata!.name! }, { type: "apply", body: crd, fieldManager: "kubeloop-rs-e2e", force: true });
+  await waitFor(async () => {
+    const got = await client.get(CustomResourceDefinitions, { name: crd.metadata!.name! });
+    if (!got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return undefined;
+    return (await client.list(ReplicaSets, { limit: 1 })).items;
+  }, { timeoutMs: TIMEOUT_MS, description: `CRD ${crd.metadata!.name} to be Established and served` });
+}
+
+/** Creates a namespace `<prefix>-<random>` and waits for its default ServiceAccount (pods need it). */
+export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString("hex")}`.slice(0, 63);
+  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  await waitFor(async () => client.get(ServiceAccounts, { namespace: name, name: "default" }), {
+    timeoutMs: TIMEOUT_MS, description: `ServiceAccount ${name}/default (kube-controller-manager creates it)`,
+  });
+  return name;
+}
+
+/** Deletes a namespace, first removing test finalizers from its pods so it can go. */
+export async function deleteNamespace(client: KubeClient, namespace: string): Promise<void> {
+  try {
+    for (const pod of (await client.list(Pods, { namespace })).items) {
+      if (pod.metadata?.finalizers?.length) {
+        await client.patch(Pods, { namespace, name: pod.metadata.name! }, { type: "merge", body: { metadata: { finalizers: null } } }).catch(() => {});
+      }
+    }
+    await client.delete(Namespaces, { name: namespace });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Upstream `newRS`: selector and template labels `foo=bar`, pods that are never scheduled. */
+export function newRS(name: string, namespace: string, replicas: number): ReplicaSet {
+  return {
+    apiVersion: ReplicaSets.apiVersion,
+    kind: ReplicaSets.kind,
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      minReadySeconds: 0,
+      selector: { matchLabels: labelMap() },
+      template: {
+        metadata: { labels: labelMap() },
+        spec: { schedulerName: UNSERVED_SCHEDULER, containers: [{ name: "fake-name", image: "fakeimage" }] },
+      },
+    },
+  } as ReplicaSet;
+}
+
+/** Upstream `newMatchingPod`: labels `foo=bar`, never scheduled. */
+export function newMatchingPod(name: string, namespace: string): Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels: labelMap() },
+    spec: { schedulerName: UNSERVED_SCHEDULER, containers: [{ name: "fake-name", image: "fakeimage" }] },
+  };
+}
+
+/** Pods in `namespace` whose labels include `labels` (terminating ones too, like a plain LIST). */
+export async function getPods(client: KubeClient, namespace: string, labels: Record<string, string> = labelMap()): Promise<Pod[]> {
+  const labelSelector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+  return (await client.list(Pods, { namespace, labelSelector })).items;
+}
+
+async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 10) throw err;
+    }
+  }
+}
+
+/** GET, change, PUT, retried on conflict (upstream `updatePod`). */
+export function updatePod(client: KubeClient, namespace: string, name: string, change: (pod: Pod) => void): Promise<Pod> {
+  return retryOnConflict(async () => {
+    const pod = await client.get(Pods, { namespace, name });
+    change(pod);
+    return client.update(Pods, pod);
+  });
+}
+
+/** GET, change, PUT to `status`, retried on conflict (upstream `updatePodStatus`). */
+export function updatePodStatus(client: KubeClient, namespace: string, name: string, change: (pod: Pod) => void): Promise<Pod> {
+  return retryOnConflict(async () => {
+    const pod = await client.get(Pods, { namespace, name });
+    change(pod);
+    return client.updateStatus(Pods, pod);
+  });
+}
+
+/** GET, change, PUT of a ReplicaSet, retried on conflict (upstream `updateRS`). */
+export function updateRS(client: KubeClient, namespace: string, name: string, change: (rs: ReplicaSet) => void): Promise<ReplicaSet> {
+  return retryOnConflict(async () => {
+    const rs = await client.get(ReplicaSets, { namespace, name });
+    change(rs);
+    return client.update(ReplicaSets, rs);
+  });
+}
+
+/** Upstream `WaitRSStable`: observedGeneration caught up and status.replicas == spec.replicas. */
+export async function waitRSStable(client: KubeClient, namespace: string, name: string): Promise<ReplicaSet> {
+  return waitFor(async () => {
+    const rs = await client.get(ReplicaSets, { namespace, name });
+    const stable = (rs.status?.observedGeneration ?? 0) >= (rs.metadata?.generation ?? 1) && rs.status?.replicas === rs.spec?.replicas;
+    return stable ? rs : undefined;
+  }, { timeoutMs: TIMEOUT_MS, intervalMs: INTERVAL_MS, description: `ReplicaSet ${namespace}/${name} to be stable (status.replicas == spec.replicas)` });
+}
+
+/** Upstream `scaleRS`: set spec.replicas and wait until stable. */
+export async function scaleRS(client: KubeClient, namespace: string, name: string, replicas: number): Promise<void> {
+  await updateRS(client, namespace, name, (rs) => { rs.spec.replicas = replicas; });
+  await waitRSStable(client, namespace, name);
+}
+
+/** Waits until the operator's pod cache holds `count` pods of `namespace` (upstream `waitToObservePods`). */
+export async function waitOperatorSeesPods(op: Operator, namespace: string, count: number): Promise<void> {
+  const store = op.cache.informerFor(Pods).store;
+  await waitFor(async () => store.list(namespace).length === count, {
+    timeoutMs: TIMEOUT_MS, intervalMs: INTERVAL_MS, description: `the operator's cache to hold ${count} pods in ${namespace}`,
+  });
+}
+
+/** The controller reference of a pod, or undefined. */
+export function controllerRefOf(pod: Pod) {
+  return pod.metadata?.ownerReferences?.find((r) => r.controller === true);
+}
+
+/** Polls until `probe` passes (returns without throwing an AssertionError). */
+export async function eventually(description: string, probe: () => Promise<void>, timeoutMs = TIMEOUT_MS): Promise<void> {
+  await waitFor(async () => {
+    await probe();
+    return true;
+  }, { timeoutMs, intervalMs: INTERVAL_MS * 2, description });
+}
+
+export { assert };
