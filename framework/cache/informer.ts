@@ -94,11 +94,19 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
   run(signal: AbortSignal): void {
     if (this.#started) return;
     this.#started = true;
+    // A bad object (say, a transform that drops the name) is logged and skipped, never fatal.
+    const guard = <A>(what: string, fn: (arg: A) => void) => (arg: A): void => {
+      try {
+        fn(arg);
+      } catch (err) {
+        this.#log.error({ err: (err as Error).message }, `could not apply ${what}; skipped`);
+      }
+    };
     const sink: ReflectorSink<T> = {
-      replace: (items) => this.#onReplace(items),
-      added: (obj) => this.#onUpsert(obj),
-      modified: (obj) => this.#onUpsert(obj),
-      deleted: (obj) => this.#onDelete(obj),
+      replace: guard("a list", (items: T[]) => this.#onReplace(items)),
+      added: guard("an ADDED event", (obj: T) => this.#onUpsert(obj)),
+      modified: guard("a MODIFIED event", (obj: T) => this.#onUpsert(obj)),
+      deleted: guard("a DELETED event", (obj: T) => this.#onDelete(obj)),
     };
     this.#reflector = new Reflector(this.#lw, sink, { ...this.#opts.reflector, name: this.#opts.name, logger: this.#log });
     void this.#reflector.run(signal);
@@ -176,7 +184,13 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
     const initial = !this.#synced;
     const items = rawItems.map((obj) => this.#apply(obj));
     const fresh = new Map<string, T>();
-    for (const obj of items) fresh.set(keyOf(obj), obj);
+    for (const obj of items) {
+      try {
+        fresh.set(keyOf(obj), obj);
+      } catch (err) {
+        this.#log.error({ err: (err as Error).message }, "listed object has no key after transform; skipped");
+      }
+    }
     const previous = new Map<string, T>();
     for (const key of this.store.keys()) {
       const obj = this.store.get(key);

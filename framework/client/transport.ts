@@ -32,6 +32,27 @@ export interface TransportRequest {
   context: ApiErrorContext;
 }
 
+/** Attempts of a request the server asks to retry (client-go's `maxRetries` is 10). */
+const MAX_ATTEMPTS = 10;
+
+/** The wait a 429, or a GET's 5xx with `Retry-After`, asks for (1 s when unspecified, at most 60 s); undefined when not retryable. */
+function retryAfter(res: IncomingMessage, status: number, method: string): number | undefined {
+  const header = res.headers["retry-after"];
+  const seconds = header !== undefined ? Number(header) : NaN;
+  const retryable = status === 429 || (status >= 500 && method === "GET" && header !== undefined);
+  if (!retryable) return undefined;
+  return Math.min(60, Number.isFinite(seconds) && seconds >= 0 ? seconds : 1) * 1000;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
+    function onAbort(): void { clearTimeout(timer); reject(signal?.reason); }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 /** How long request headers from the kubeconfig (tokens from exec plugins, token files) are reused. */
 const AUTH_REFRESH_MS = 60_000;
 
@@ -76,20 +97,38 @@ export class Transport {
     }
   }
 
-  /** Sends a request and returns the parsed JSON body. @throws ApiError for a non-2xx answer; the abort reason or a timeout Error otherwise. */
+  /**
+   * Sends a request and returns the parsed JSON body. A 429 (API Priority and Fairness rejected
+   * the request before running it), or a 5xx with `Retry-After` on a GET, is retried after the
+   * server's `Retry-After` (at most 10 attempts, like client-go).
+   * @throws ApiError for a non-2xx answer; the abort reason or a timeout Error otherwise.
+   */
   async request(req: TransportRequest): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.#attempt(req);
+      if (!("retryAfterMs" in result)) return result.body;
+      if (attempt >= MAX_ATTEMPTS) throw result.error;
+      await abortableSleep(result.retryAfterMs, req.signal);
+    }
+  }
+
+  async #attempt(req: TransportRequest): Promise<{ body: unknown } | { retryAfterMs: number; error: ApiError }> {
     await this.#throttle(req.signal);
-    const run = async (): Promise<unknown> => {
+    const run = async (): Promise<{ body: unknown } | { retryAfterMs: number; error: ApiError }> => {
       const timeout = AbortSignal.timeout(this.#opts.requestTimeoutMs);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       const started = performance.now();
       let code = "<error>";
       try {
         const res = await this.#send(req, signal);
-        code = String(res.statusCode ?? 0);
+        const status = res.statusCode ?? 0;
+        code = String(status);
         const text = await readBody(res, signal);
-        if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) throw errorFromBody(res.statusCode ?? 0, text, req.context);
-        return text ? JSON.parse(text) : {};
+        if (status >= 200 && status < 300) return { body: text ? JSON.parse(text) : {} };
+        const error = errorFromBody(status, text, req.context);
+        const retryAfterMs = retryAfter(res, status, req.method);
+        if (retryAfterMs !== undefined) return { retryAfterMs, error };
+        throw error;
       } catch (err) {
         if (timeout.aborted && !req.signal?.aborted) {
           throw new Error(`${req.context.verb} ${req.path} timed out after ${this.#opts.requestTimeoutMs} ms: the API server at ${this.#host} did not answer in time`, { cause: err });

@@ -6,6 +6,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient, isNotFound, KubeConfig, ApiError } from "../../../framework/client/index.ts";
 import { Pods } from "../../../framework/meta/index.ts";
+import { Registry } from "prom-client";
 
 interface Seen { method: string; url: string; contentType: string | undefined; body: string }
 
@@ -114,4 +115,92 @@ test("a watch refused by the server throws ApiError; a stream cut mid-event thro
   const seen: string[] = [];
   await assert.rejects(async () => { for await (const e of client.watch(Pods)) seen.push(e.type); }, /watch Pod\.v1/);
   assert.deepEqual(seen, ["ADDED"]);
+});
+
+test("maxConcurrentRequests bounds requests in flight; metrics count codes and methods", async (t) => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const { server, client: _unused } = await fakeServer(() => undefined);
+  _unused.close();
+  server.removeAllListeners("request");
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    req.resume();
+    setTimeout(() => {
+      inFlight--;
+      const missing = req.url?.includes("missing");
+      res.writeHead(missing ? 404 : 200, { "content-type": "application/json" });
+      res.end(JSON.stringify(missing ? { kind: "Status", reason: "NotFound", code: 404 } : { kind: "Pod" }));
+    }, 20);
+  });
+  const { port } = server.address() as AddressInfo;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "fake", user: "u" }], currentContext: "c",
+  });
+  const registry = new Registry();
+  const client = createClient({ kubeConfig, maxConcurrentRequests: 2, metrics: registry });
+  t.after(() => { client.close(); server.close(); });
+  await Promise.all(Array.from({ length: 6 }, (_, i) => client.get(Pods, { namespace: "ns", name: `p${i}` })));
+  await client.get(Pods, { namespace: "ns", name: "missing" }).catch(() => undefined);
+  assert.equal(maxInFlight, 2);
+  const metrics = await registry.getMetricsAsJSON();
+  const total = metrics.find((m) => m.name === "rest_client_requests_total");
+  const byCode = Object.fromEntries((total?.values ?? []).map((v) => [`${v.labels["method"]} ${v.labels["code"]}`, v.value]));
+  assert.deepEqual(byCode, { "GET 200": 6, "GET 404": 1 });
+  assert.ok(metrics.some((m) => m.name === "rest_client_request_duration_seconds"));
+});
+
+test("429 is retried after Retry-After; other errors are not", async (t) => {
+  let calls = 0;
+  const { server, client } = await fakeServer((req, res) => {
+    calls++;
+    if (req.method === "POST" && calls < 3) {
+      res.writeHead(429, { "content-type": "application/json", "retry-after": "0" });
+      res.end(JSON.stringify({ kind: "Status", reason: "TooManyRequests", code: 429, message: "too many requests" }));
+      return;
+    }
+    if (req.url?.includes("broken")) {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end("boom");
+      return;
+    }
+    res.writeHead(201, { "content-type": "application/json" });
+    res.end(JSON.stringify({ kind: "Pod", metadata: { name: "busy" } }));
+  });
+  t.after(() => { client.close(); server.close(); });
+  const created = await client.create(Pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "busy", namespace: "ns" } });
+  assert.equal(created.metadata?.name, "busy");
+  assert.equal(calls, 3);
+  calls = 0;
+  await assert.rejects(client.get(Pods, { namespace: "ns", name: "broken" }), (err: unknown) => err instanceof ApiError && err.statusCode === 500 && /boom/.test(err.message));
+  assert.equal(calls, 1);
+});
+
+test("qps and burst hold back requests beyond the burst", async (t) => {
+  let seen = 0;
+  const { server } = await fakeServer(() => undefined);
+  server.removeAllListeners("request");
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen++;
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  });
+  const { port } = server.address() as AddressInfo;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "fake", user: "u" }], currentContext: "c",
+  });
+  const client = createClient({ kubeConfig, qps: 1, burst: 2 });
+  t.after(() => { client.close(); server.close(); });
+  let done = 0;
+  const all = Array.from({ length: 3 }, (_, i) => client.get(Pods, { namespace: "ns", name: `p${i}` }).then(() => done++));
+  while (done < 2) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(seen, 2, "the third request waits for the rate limit window (2 per 2 s)");
+  await Promise.all(all);
+  assert.equal(seen, 3);
 });
