@@ -34,3 +34,4 @@ export {
   podTemplateSpec,
   conditions,
 } from "./schemas.ts";
+export { installCustomResourceDefinitions, type InstallOptions } from "./install.ts";

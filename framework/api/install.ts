@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Client } from "../client/index.ts";
+import { CustomResourceDefinitions, resourceType, type CustomResourceDefinition } from "../meta/index.ts";
+
+/** Options of `installCustomResourceDefinitions`. */
+export interface InstallOptions {
+  /** Field manager of the server-side apply. Default `kubeloop`. */
+  fieldManager?: string;
+  /** How long to wait for every CRD to be Established and served, in milliseconds. Default 60000. */
+  timeoutMs?: number;
+  /** Time between checks, in milliseconds. Default 250. */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Installs CustomResourceDefinitions by server-side apply (creates them, or brings existing ones
+ * to this content) and resolves once each is Established and its resource answers a LIST, so a
+ * caller can create objects at once. Mirrors envtest's `InstallCRDs` + `WaitForCRDs`.
+ * @throws ApiError when the API server refuses a CRD (the message names it);
+ *   Error when one is not served within `timeoutMs` (naming it and its last conditions).
+ */
+export async function installCustomResourceDefinitions(
+  client: Client,
+  crds: readonly CustomResourceDefinition[],
+  opts: InstallOptions = {},
+): Promise<void> {
+  const fieldManager = opts.fieldManager ?? "kubeloop";
+  const signal = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 60_000), ...(opts.signal ? [opts.signal] : [])]);
+  for (const crd of crds) {
+    const name = crd.metadata?.name;
+    if (!name) throw new Error("a CustomResourceDefinition to install has no metadata.name");
+    await client.patch(CustomResourceDefinitions, { name }, { type: "apply", body: crd, fieldManager, force: true }, { signal });
+  }
+  for (const crd of crds) await waitUntilServed(client, crd, opts.intervalMs ?? 250, signal);
+}
+
+async function waitUntilServed(client: Client, crd: CustomResourceDefinition, intervalMs: number, signal: AbortSignal): Promise<void> {
+  const name = crd.metadata!.name!;
+  const version = crd.spec.versions.find((v) => v.served)?.name ?? crd.spec.versions[0]!.name;
+  const served = resourceType({
+    group: crd.spec.group, version, kind: crd.spec.names.kind, plural: crd.spec.names.plural,
+    namespaced: crd.spec.scope === "Namespaced",
+  });
+  let last = "not read yet";
+  for (;;) {
+    try {
+      const got = await client.get(CustomResourceDefinitions, { name }, { signal });
+      const conditions = got.status?.conditions ?? [];
+      last = JSON.stringify(conditions.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`));
+      if (conditions.some((c) => c.type === "Established" && c.status === "True")) {
+        // Established can precede the first successful request by a moment.
+        await client.list(served, { limit: 1, signal });
+        return;
+      }
+    } catch (err) {
+      if (signal.aborted) break;
+      last = (err as Error).message;
+    }
+    try {
+      await sleep(intervalMs, undefined, { signal });
+    } catch {
+      break;
+    }
+  }
+  throw new Error(`CustomResourceDefinition ${name} was not Established and served in time; last seen: ${last}`);
+}
