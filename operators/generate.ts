@@ -5,7 +5,7 @@
  *
  *   node operators/generate.ts [--check]
  *
- * To add an operator's API, add its definition to `definitions`.
+ * To add an operator's API, list its definition in its entry of `operators/registry.ts`.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -13,12 +13,10 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
-import { ReplicaSetDefinition } from "./replicaset/api.ts";
+import { allDefinitions } from "./registry.ts";
 
-/** Every operator API whose CRD is generated. One line per definition. */
-export const definitions: ReadonlyArray<CustomResourceDefinitionOf<z.ZodType, z.ZodType>> = [
-  ReplicaSetDefinition,
-];
+/** Every operator API whose CRD is generated: each operator lists its own in `registry.ts`. */
+export const definitions: ReadonlyArray<CustomResourceDefinitionOf<z.ZodType, z.ZodType>> = allDefinitions;
 
 /** The repository root (this file lives in `operators/`). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
