@@ -10,7 +10,7 @@
  * Ctrl-C. Its data is removed when the tests pass; on failure the logs stay and their path is
  * printed. Exits with the test runner's exit code.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,23 +20,32 @@ import { createFakeNodes, startControlPlane, type ControlPlane } from "../framew
 const repoRoot = fileURLToPath(new URL("../", import.meta.url));
 const unitGlob = "test/unit/**/*.test.ts";
 const e2eGlob = "test/e2e/**/*.test.ts";
+/** Per-test limit handed to `node --test`, so one stuck test cannot hang CI (10 minutes). */
+const testTimeoutMs = 600_000;
 
 function log(line: string): void {
   process.stderr.write(`[test/run] ${line}\n`);
 }
 
+/** The running `node --test`, so a signal sent to this process alone reaches it too. */
+let testRunner: ChildProcess | undefined;
+
 function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
+      ["--test", "--test-concurrency=1", "--test-reporter=spec", `--test-timeout=${testTimeoutMs}`, ...files],
       { cwd: repoRoot, env, stdio: "inherit" },
     );
+    testRunner = child;
     child.on("error", (err) => {
       log(`could not start node --test: ${err.message}`);
       resolve(1);
     });
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + 2 : 1)));
+    child.on("exit", (code, signal) => {
+      testRunner = undefined;
+      resolve(code ?? (signal ? 130 : 1));
+    });
   });
 }
 
@@ -62,8 +71,9 @@ async function main(): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     // The test runner shares our process group and gets the signal too; we wait for it, then stop the cluster.
     interrupted = true;
-    log(`${signal}: stopping after the test runner exits`);
+    log(`${signal}: stopping the tests, then the control plane`);
     abort.abort(new Error(`interrupted by ${signal}`));
+    if (testRunner && testRunner.exitCode === null) testRunner.kill(signal);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -78,6 +88,7 @@ async function main(): Promise<number> {
     const nodes = await createFakeNodes(plane.kubeconfigPath, { count: 3 }, { signal: abort.signal });
     log(`control plane and fake nodes ${nodes.join(", ")} ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     code = await runTests(files, { ...process.env, KUBECONFIG: plane.kubeconfigPath, KUBELOOP_CLUSTER_DIR: dir });
+    if (interrupted && code === 0) code = 130;
   } catch (err) {
     log(`${interrupted ? "interrupted" : "could not start the control plane"}: ${(err as Error).message}`);
     log(`logs: ${join(dir, "logs")}`);

@@ -1,5 +1,5 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
@@ -258,21 +258,31 @@ class LocalControlPlane implements ControlPlane {
   }
 
   get processes(): readonly ControlPlaneProcess[] {
-    return this.state.processes.map((p) => ({ ...p, name: p.name as ProcessName }));
+    return this.records().map((p) => ({ ...p, name: p.name as ProcessName }));
   }
 
+  /**
+   * The processes as `state.json` records them now: another process (a test that attached
+   * and restarted a component) may have replaced one since this object was made.
+   */
   records(): ProcessRecord[] {
+    try {
+      const onDisk = JSON.parse(readFileSync(this.paths.stateFile, "utf8")) as ClusterState;
+      if (onDisk.version === 1 && Array.isArray(onDisk.processes)) this.state = onDisk;
+    } catch {
+      // no readable state file (removed by `cluster down`): keep what we know
+    }
     return this.state.processes;
   }
 
   async stop(opts: { removeData?: boolean } = {}): Promise<void> {
-    await stopRecords([...this.state.processes].reverse());
+    await stopRecords([...this.records()].reverse());
     stopOnExitRecords.delete(this.dir);
     if (opts.removeData) await removeClusterData(this.dir);
   }
 
   async restart(component: RestartableComponent): Promise<void> {
-    const index = this.state.processes.findIndex((p) => p.name === component);
+    const index = this.records().findIndex((p) => p.name === component);
     const record = this.state.processes[index];
     if (!record) throw new Error(`cannot restart ${component}: the control plane in ${this.dir} has no such process`);
     const started = Date.now();
