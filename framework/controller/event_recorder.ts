@@ -56,8 +56,6 @@ interface Seen {
   name: string;
   count: number;
   lastMs: number;
-  /** The write in progress or last done for this key, to order writes of one key. */
-  chain: Promise<void>;
 }
 
 /** RFC 3339 with microseconds, the wire form of `metav1.MicroTime`. */
@@ -127,28 +125,35 @@ export function newEventRecorder(client: Client, opts: EventRecorderOptions): Ev
     };
     await client.create(Events, body as never);
     seen.delete(key);
-    seen.set(key, { namespace, name, count: 1, lastMs: t, chain: seen.get(key)?.chain ?? Promise.resolve() });
+    seen.set(key, { namespace, name, count: 1, lastMs: t });
     while (seen.size > cacheSize) seen.delete(seen.keys().next().value!);
   }
 
+  // Writes of one key are chained so that a burst of repeats makes one create and then patches.
+  const chains = new Map<string, Promise<void>>();
   const recorder: EventRecorder = {
     event(regarding, info) {
-      const m = regarding.metadata ?? {};
-      const key = JSON.stringify([m.uid ?? "", regarding.kind ?? info.regardingKind?.kind ?? "", m.namespace ?? "", m.name ?? "", info.type, info.reason, info.action ?? info.reason, info.note]);
-      const pendingKey = `pending:${key}`;
-      const previous = chains.get(pendingKey) ?? Promise.resolve();
-      const next = previous.then(() => write(key, regarding, info)).catch((err: unknown) => {
-        log.error({ err, regarding: reference(regarding, info.regardingKind), reason: info.reason }, "could not write event; dropped");
-      });
-      chains.set(pendingKey, next);
-      void next.then(() => {
-        if (chains.get(pendingKey) === next) chains.delete(pendingKey);
-      });
-      return next;
+      try {
+        const m = regarding.metadata ?? {};
+        const key = JSON.stringify([
+          m.uid ?? "", regarding.kind ?? info.regardingKind?.kind ?? "", m.namespace ?? "", m.name ?? "",
+          info.type, info.reason, info.action ?? info.reason, info.note,
+        ]);
+        const next = (chains.get(key) ?? Promise.resolve()).then(() => write(key, regarding, info)).catch((err: unknown) => {
+          log.error({ err, regarding: reference(regarding, info.regardingKind), reason: info.reason }, "could not write event; dropped");
+        });
+        chains.set(key, next);
+        void next.then(() => {
+          if (chains.get(key) === next) chains.delete(key);
+        });
+        return next;
+      } catch (err) {
+        log.error({ err }, "could not record event; dropped");
+        return Promise.resolve();
+      }
     },
     normal: (regarding, reason, note, action) => recorder.event(regarding, { type: "Normal", reason, note, ...(action ? { action } : {}) }),
     warning: (regarding, reason, note, action) => recorder.event(regarding, { type: "Warning", reason, note, ...(action ? { action } : {}) }),
   };
-  const chains = new Map<string, Promise<void>>();
   return recorder;
 }

@@ -86,3 +86,11 @@ test("an object without apiVersion/kind gets them from regardingKind", async () 
   assert.deepEqual(ev.regarding, { apiVersion: "v1", kind: "Node", name: "n1" });
   assert.equal(ev.metadata.namespace, "default", "cluster-scoped objects: events in default");
 });
+
+test("nonsense input from untyped callers never throws", async () => {
+  const fake = new FakeClient();
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log });
+  await rec.event(null as unknown as KubeObject, { type: "Normal", reason: "R", note: "n" });
+  await rec.event(rs, { type: "Normal", reason: undefined as unknown as string, note: "n" });
+  assert.equal(fake.created.length, 0);
+});
