@@ -217,24 +217,43 @@ function processEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Tracks which Node-process exit handler stops which clusters. */
+/** Clusters to kill when this Node process ends, by directory. */
 const stopOnExitRecords = new Map<string, () => ProcessRecord[]>();
 let exitHandlerInstalled = false;
+
+function killRegistered(): void {
+  for (const get of stopOnExitRecords.values()) {
+    for (const record of get()) {
+      try {
+        if (isRunning(record.pid, record.binary)) process.kill(record.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  stopOnExitRecords.clear();
+}
+
+/**
+ * Kills the processes of `dir` when this Node process exits. The processes run in their own
+ * process group, so Ctrl-C does not reach them: on SIGINT/SIGTERM with no other listener
+ * (which would then own shutdown and call `stop()`), they are killed and the signal's
+ * default action (exit) is restored and re-raised.
+ */
 function registerStopOnExit(dir: string, records: () => ProcessRecord[]): void {
   stopOnExitRecords.set(dir, records);
   if (exitHandlerInstalled) return;
   exitHandlerInstalled = true;
-  process.on("exit", () => {
-    for (const get of stopOnExitRecords.values()) {
-      for (const record of get()) {
-        try {
-          if (isRunning(record.pid, record.binary)) process.kill(record.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-  });
+  process.on("exit", killRegistered);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    const onSignal = (): void => {
+      if (process.listenerCount(signal) > 1) return; // someone else handles shutdown
+      killRegistered();
+      process.off(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 class LocalControlPlane implements ControlPlane {
