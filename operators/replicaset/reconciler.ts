@@ -233,8 +233,16 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     try {
       await this.#o.client.updateStatus(type, { ...rs, status } as T, { signal: ctx.signal });
     } catch (err) {
+      // Deleted meanwhile (e.g. foreground deletion finished): nothing left to report on.
+      if (isNotFound(err)) return;
       if (!isConflict(err)) throw err;
-      const fresh = await this.#o.client.get(type, { namespace: rs.metadata?.namespace, name: rs.metadata?.name ?? "" }, { signal: ctx.signal });
+      let fresh: T;
+      try {
+        fresh = await this.#o.client.get(type, { namespace: rs.metadata?.namespace, name: rs.metadata?.name ?? "" }, { signal: ctx.signal });
+      } catch (getErr) {
+        if (isNotFound(getErr)) return;
+        throw getErr;
+      }
       if (fresh.metadata?.uid !== rs.metadata?.uid) return;
       await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
     }

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { createClient, isConflict, isNotFound, KubeConfig, type KubeClient } from "../../../framework/client/index.ts";
 import { InformerCache } from "../../../framework/cache/index.ts";
-import { newEventRecorder } from "../../../framework/controller/index.ts";
+import { Manager } from "../../../framework/manager/index.ts";
 import {
   CustomResourceDefinitions, Namespaces, Pods, ServiceAccounts, type CustomResourceDefinition, type Pod,
 } from "../../../framework/meta/index.ts";
@@ -55,32 +55,34 @@ export interface Operator {
 }
 
 /**
- * Starts the ReplicaSet operator in this process with its informers scoped to `namespace`, the
+ * Starts the ReplicaSet operator in this process (a `Manager` without metrics or probe servers)
+ * with its informers scoped to `namespace`, the
  * way each upstream integration test starts its own controller: tests stay independent, even
  * when test files run in parallel. Resolves once the caches hold the initial lists (objects
  * created before are seen, as upstream's `waitToObservePods` ensures).
  */
 export async function startOperator(client: KubeClient, namespace: string): Promise<Operator> {
-  const cache = new InformerCache(client, { logger: rootLogger, defaultNamespace: namespace });
-  const runnables: Array<{ start(signal: AbortSignal): Promise<void> }> = [];
-  const host = {
+  const mgr = new Manager({
     client,
-    cache,
+    name: `replicaset-e2e-${namespace}`,
+    metricsBindAddress: "0",
+    healthProbeBindAddress: "0",
+    cache: { defaultNamespace: namespace },
     log: rootLogger,
-    eventRecorder: (component: string) => newEventRecorder(client, { reportingController: `kubeloop.dev/${component}` }),
-    add: (r: { start(signal: AbortSignal): Promise<void> }) => { runnables.push(r); },
-  };
-  const handle = setupReplicaSetController(host, { maxConcurrentReconciles: 5 });
+  });
+  const handle = setupReplicaSetController(mgr, { maxConcurrentReconciles: 5 });
   const stopSignal = new AbortController();
-  cache.start(stopSignal.signal);
-  await cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
-  const running = runnables.map((r) => r.start(stopSignal.signal));
+  const running = mgr.start(stopSignal.signal);
+  running.catch(() => {});
+  await Promise.race([mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS)), running.then(() => {
+    throw new Error(`the operator's manager for ${namespace} stopped before its cache synced`);
+  })]);
   return {
-    cache,
+    cache: mgr.cache,
     handle,
     async stop() {
       stopSignal.abort();
-      await Promise.allSettled(running);
+      await running;
     },
   };
 }

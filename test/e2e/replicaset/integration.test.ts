@@ -64,7 +64,8 @@ async function setPodReady(pod: Pod, status: "True" | "False", lastTransitionTim
 }
 
 describe("TestAdoption", () => {
-  const cases: Array<{ name: string; existing: (rs: ReplicaSet) => OwnerReference[]; expected: (rs: ReplicaSet) => OwnerReference[] }> = [
+  type Other = { uid: string; name: string };
+  const cases: Array<{ name: string; existing: (rs: ReplicaSet, other: Other) => OwnerReference[]; expected: (rs: ReplicaSet, other: Other) => OwnerReference[] }> = [
     {
       name: "pod refers rs as an owner, not a controller",
       existing: (rs) => [{ uid: rs.metadata!.uid!, name: rs.metadata!.name!, apiVersion: ReplicaSets.apiVersion, kind: "ReplicaSet" }],
@@ -81,13 +82,16 @@ describe("TestAdoption", () => {
       expected: (rs) => [{ uid: rs.metadata!.uid!, name: rs.metadata!.name!, apiVersion: ReplicaSets.apiVersion, kind: "ReplicaSet", controller: true }],
     },
     {
+      // Upstream names a controller with UID "1" that does not exist; with a garbage collector
+      // running (upstream's integration test has none) that dangling reference would be
+      // removed, so the other controller here is a real object.
       name: "pod refers other rs as the controller, refers the rs as an owner",
-      existing: (rs) => [
-        { uid: "1", name: "anotherRS", apiVersion: ReplicaSets.apiVersion, kind: "ReplicaSet", controller: true },
+      existing: (rs, other) => [
+        { uid: other.uid, name: other.name, apiVersion: "v1", kind: "ConfigMap", controller: true },
         { uid: rs.metadata!.uid!, name: rs.metadata!.name!, apiVersion: ReplicaSets.apiVersion, kind: "ReplicaSet" },
       ],
-      expected: (rs) => [
-        { uid: "1", name: "anotherRS", apiVersion: ReplicaSets.apiVersion, kind: "ReplicaSet", controller: true },
+      expected: (rs, other) => [
+        { uid: other.uid, name: other.name, apiVersion: "v1", kind: "ConfigMap", controller: true },
         { uid: rs.metadata!.uid!, name: rs.metadata!.name!, apiVersion: ReplicaSets.apiVersion, kind: "ReplicaSet" },
       ],
     },
@@ -96,14 +100,20 @@ describe("TestAdoption", () => {
     test(tc.name, async () => {
       const ns = await namespace(`rs-adoption-${i}`);
       const rs = await createRS(newRS("rs", ns, 1));
+      const cm = await suite.client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "another-controller", namespace: ns } });
+      const other = { uid: cm.metadata!.uid!, name: "another-controller" };
       const pod = newMatchingPod(`pod${i}`, ns);
-      pod.metadata!.ownerReferences = tc.existing(rs);
+      pod.metadata!.ownerReferences = tc.existing(rs, other);
       await suite.client.create(Pods, pod);
       await run(ns);
       await eventually(`owner references of ${ns}/${pod.metadata!.name}`, async () => {
         const got = await suite.client.get(Pods, { namespace: ns, name: pod.metadata!.name! });
-        assert.deepEqual(got.metadata?.ownerReferences ?? [], tc.expected(rs));
+        assert.deepEqual(got.metadata?.ownerReferences ?? [], tc.expected(rs, other));
       });
+      // Once the ReplicaSet is stable the pod still has exactly the expected references.
+      await waitRSStable(suite.client, ns, "rs");
+      const settled = await suite.client.get(Pods, { namespace: ns, name: pod.metadata!.name! });
+      assert.deepEqual(settled.metadata?.ownerReferences ?? [], tc.expected(rs, other));
     });
   });
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
-import { ApiError } from "../../../framework/client/index.ts";
+import { ApiError, type Client } from "../../../framework/client/index.ts";
 import { isTerminalError, type ReconcileContext } from "../../../framework/controller/index.ts";
 import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { ControllerExpectations } from "../../../operators/replicaset/expectations.ts";
@@ -179,4 +179,16 @@ test("a deleted ReplicaSet forgets its expectations", async () => {
   t.api.replicaSets.delete("ns/rs");
   await t.run();
   assert.equal(t.expectations.pending("ns/rs"), undefined);
+});
+
+test("status write of a ReplicaSet deleted meanwhile is not an error", async () => {
+  const t = setup(makeReplicaSet({ replicas: 1 }));
+  const gone = { ...t.api.client, updateStatus: async () => { throw new ApiError(404, { reason: "NotFound" }, { verb: "update" }); } } as Client;
+  const r = new ReplicaSetReconciler<RS>({
+    replicaSetType: ReplicaSets, client: gone, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    events: { event: async () => {} }, expectations: new ControllerExpectations(),
+  });
+  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.equal(t.api.count("create") + t.api.count("delete"), 0);
 });
