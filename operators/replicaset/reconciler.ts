@@ -83,6 +83,9 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     }
     const namespace = rs.metadata?.namespace ?? "";
     const uid = rs.metadata?.uid;
+    // Expectations before pods (as upstream): a pod event observed after this check is then
+    // also in the pod list read below, so a satisfied check never pairs with a stale list.
+    const needsSync = this.#o.expectations.satisfied(key);
     const allPods = this.#o.pods.list(namespace);
 
     const problems = specProblems(rs);
@@ -90,8 +93,6 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     const selector = rs.spec!.selector!;
     const matches = (pod: Pod) => selectorMatches(selector, pod.metadata?.labels);
 
-    // Read before claiming: an event observed after this point must not be missed.
-    const needsSync = this.#o.expectations.satisfied(key);
     const active = allPods.filter(isPodActive);
     const owned = await claimPods(rs, active, matches, {
       client: this.#o.client,
