@@ -279,15 +279,14 @@ async function buildOne(
   ticker.unref();
   progress(`building ${component} ${version}...`);
   try {
+    // kwok: `go install` writes <GOBIN>/kwok, moved to tempName below.
+    const plan = goBuildPlan(component, component === "kwok" ? join(work, "gobin") : tempName);
     let cwd = work;
-    if (component !== "kwok") {
+    if (plan.module !== undefined) {
       // Build from a copy: `go` may rewrite go.mod/go.sum, and the checkout may be read-only.
-      const plan0 = goBuildPlan(component, tempName);
-      cwd = join(work, plan0.module ?? "");
-      await cp(join(toolchainDir, plan0.module ?? ""), cwd, { recursive: true });
+      cwd = join(work, plan.module);
+      await cp(join(toolchainDir, plan.module), cwd, { recursive: true });
     }
-    const output = component === "kwok" ? join(work, "gobin") : tempName;
-    const plan = goBuildPlan(component, output);
     const result = await runCommand("go", plan.args, {
       cwd,
       env: { ...env, ...plan.env },
@@ -301,7 +300,7 @@ async function buildOne(
           `full build log: ${logPath}\n${tail}`,
       );
     }
-    if (component === "kwok") await rename(join(output, "kwok"), tempName);
+    if (component === "kwok") await rename(join(work, "gobin", "kwok"), tempName);
     await chmod(tempName, 0o755);
     await rename(tempName, finalPath);
     progress(`built ${component} ${version} in ${Math.round((Date.now() - started) / 1000)}s`);

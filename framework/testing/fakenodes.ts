@@ -129,7 +129,8 @@ export async function createFakeNodes(
     try {
       await api.createNode({ body: fakeNodeObject(spec) });
     } catch (err) {
-      throw new Error(`creating fake Node ${spec.name} failed: ${statusMessage(err)}`);
+      const hint = err instanceof ApiException && err.code === 409 ? " (it already exists: delete it with deleteFakeNodes or choose another name)" : "";
+      throw new Error(`creating fake Node ${spec.name} failed${hint}: ${statusMessage(err)}`);
     }
   }
   const names = list.map((s) => s.name);
