@@ -1,11 +1,12 @@
 import type { Client } from "../../framework/client/index.ts";
-import type { Informer } from "../../framework/cache/index.ts";
+import type { CacheReader, EventHandler, Informer } from "../../framework/cache/index.ts";
 import { controllerFor, type Controller, type ControllerHost, type Request } from "../../framework/controller/index.ts";
-import { controllerOf, Pods, type Pod } from "../../framework/meta/index.ts";
+import { controllerOf, keyOf, Pods, type Pod } from "../../framework/meta/index.ts";
 import { ReplicaSets, type ReplicaSet } from "./api.ts";
 import { ControllerExpectations } from "./expectations.ts";
 import { selectorMatches, selectorProblems } from "./labels.ts";
 import { ReplicaSetReconciler, type ReplicaSetEventSink } from "./reconciler.ts";
+import type { ReplicaSetShape } from "./types.ts";
 
 /** What `setupReplicaSetController` needs from a manager (`framework/manager`'s `Manager` fits). */
 export interface ReplicaSetControllerHost extends ControllerHost {
@@ -30,44 +31,37 @@ export interface ReplicaSetControllerHandle {
   expectations: ControllerExpectations;
 }
 
-const GROUP = ReplicaSets.group;
-
-/** `namespace/name` of the ReplicaSet that controls `pod`, or undefined when none of ours does. */
+/** `namespace/name` of the ReplicaSet (apps.kubeloop.dev, any version) that controls `pod`, or undefined. */
 function controllingReplicaSetKey(pod: Pod): string | undefined {
   const ref = controllerOf(pod);
-  if (!ref || ref.kind !== ReplicaSets.kind || ref.apiVersion.split("/")[0] !== GROUP) return undefined;
+  if (!ref || ref.kind !== ReplicaSets.kind || ref.apiVersion.split("/")[0] !== ReplicaSets.group) return undefined;
   return `${pod.metadata?.namespace ?? ""}/${ref.name}`;
 }
 
 /**
- * Registers the `apps.kubeloop.dev/v1alpha1` ReplicaSet controller with a manager: for
- * ReplicaSets, owning Pods, and watching orphan pods so that a ReplicaSet whose selector matches
- * one is reconciled and adopts it. Pod events also feed the expectations the reconciler waits on
- * (mirrors upstream `addPod`/`updatePod`/`deletePod`): a new pod is an observed creation; a pod
- * first seen with a deletionTimestamp, an update that sets one, or a delete is an observed
- * deletion, counted once per pod.
- * @throws Error when the manager already has a controller of the same name.
+ * The informer handler that feeds pod events into `expectations` (upstream `addPod`,
+ * `updatePod`, `deletePod`): a new pod controlled by one of our ReplicaSets is an observed
+ * creation; a pod first seen with a deletionTimestamp, an update that sets one, or a delete is an
+ * observed deletion (counted once per pod). A pod whose controller ref names a ReplicaSet with
+ * another UID than the cached one (a deleted namesake) is ignored.
  */
-export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: ReplicaSetControllerOptions = {}): ReplicaSetControllerHandle {
-  const name = opts.name ?? "replicaset";
-  const expectations = new ControllerExpectations();
-  const rsInformer: Informer<ReplicaSet> = host.cache.informerFor(ReplicaSets);
-  const podInformer: Informer<Pod> = host.cache.informerFor(Pods);
-
-  const sameUid = (key: string, pod: Pod): boolean => {
-    const rs = rsInformer.store.get(key);
-    return rs === undefined || rs.metadata?.uid === controllerOf(pod)?.uid;
+export function podExpectationsHandler(expectations: ControllerExpectations, replicaSets: CacheReader<ReplicaSetShape>): EventHandler<Pod> {
+  const resolve = (pod: Pod): string | undefined => {
+    const key = controllingReplicaSetKey(pod);
+    if (!key) return undefined;
+    const rs = replicaSets.get(key);
+    return rs === undefined || rs.metadata?.uid === controllerOf(pod)?.uid ? key : undefined;
   };
   const observeDeletion = (pod: Pod): void => {
-    const key = controllingReplicaSetKey(pod);
-    if (key && sameUid(key, pod)) expectations.deletionObserved(key, `${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    const key = resolve(pod);
+    if (key) expectations.deletionObserved(key, keyOf(pod));
   };
-  podInformer.addEventHandler({
+  return {
     onAdd(pod) {
       // A pod can show up already being deleted (e.g. after a relist): count it as deleted.
       if (pod.metadata?.deletionTimestamp) return observeDeletion(pod);
-      const key = controllingReplicaSetKey(pod);
-      if (key && sameUid(key, pod)) expectations.creationObserved(key);
+      const key = resolve(pod);
+      if (key) expectations.creationObserved(key);
     },
     onUpdate(oldPod, newPod) {
       if (!newPod.metadata?.deletionTimestamp) return;
@@ -77,16 +71,43 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
     onDelete(pod) {
       observeDeletion(pod);
     },
-  });
-
-  /** ReplicaSets that would adopt this pod: only for orphans that are not being deleted. */
-  const replicaSetsForOrphan = (pod: Pod): Request[] => {
-    if (controllerOf(pod) || pod.metadata?.deletionTimestamp) return [];
-    const namespace = pod.metadata?.namespace ?? "";
-    return rsInformer.store.list(namespace)
-      .filter((rs) => selectorProblems(rs.spec?.selector).length === 0 && selectorMatches(rs.spec!.selector!, pod.metadata?.labels))
-      .map((rs) => ({ namespace, name: rs.metadata?.name ?? "" }));
   };
+}
+
+/**
+ * The ReplicaSets that may adopt `pod` (upstream `getPodReplicaSets`, for orphans): those in its
+ * namespace with a usable selector that matches its labels. Pods with a controller, and pods
+ * being deleted, map to none (the `owns` watch covers controlled pods).
+ */
+export function replicaSetsForOrphan(pod: Pod, replicaSets: CacheReader<ReplicaSetShape>): Request[] {
+  if (controllerOf(pod) || pod.metadata?.deletionTimestamp) return [];
+  const namespace = pod.metadata?.namespace ?? "";
+  return replicaSets.list(namespace)
+    .filter((rs) => selectorProblems(rs.spec?.selector).length === 0 && selectorMatches(rs.spec!.selector!, pod.metadata?.labels))
+    .map((rs) => ({ namespace, name: rs.metadata?.name ?? "" }));
+}
+
+/**
+ * Registers the `apps.kubeloop.dev/v1alpha1` ReplicaSet controller with a manager: for
+ * ReplicaSets, owning Pods, and watching orphan pods so that a ReplicaSet whose selector matches
+ * one is reconciled and adopts it. Pod events feed the expectations the reconciler waits on
+ * (`podExpectationsHandler`); a deleted ReplicaSet's expectations are dropped (upstream
+ * `deleteRS`).
+ * @throws Error when the manager already has a controller of the same name.
+ */
+export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: ReplicaSetControllerOptions = {}): ReplicaSetControllerHandle {
+  const name = opts.name ?? "replicaset";
+  const expectations = new ControllerExpectations();
+  const rsInformer: Informer<ReplicaSet> = host.cache.informerFor(ReplicaSets);
+  const podInformer: Informer<Pod> = host.cache.informerFor(Pods);
+
+  podInformer.addEventHandler(podExpectationsHandler(expectations, rsInformer.store));
+  rsInformer.addEventHandler({
+    onUpdate: (oldRs, newRs) => {
+      if (oldRs.metadata?.uid !== newRs.metadata?.uid) expectations.delete(keyOf(newRs));
+    },
+    onDelete: (rs) => expectations.delete(keyOf(rs)),
+  });
 
   const reconciler = new ReplicaSetReconciler<ReplicaSet>({
     replicaSetType: ReplicaSets,
@@ -101,9 +122,8 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
   const controller = controllerFor(host, ReplicaSets)
     .named(name)
     .owns(Pods)
-    .watches(Pods, replicaSetsForOrphan)
+    .watches(Pods, (pod) => replicaSetsForOrphan(pod, rsInformer.store))
     .withOptions({ maxConcurrentReconciles: opts.maxConcurrentReconciles ?? 5 })
     .complete(reconciler);
   return { controller, reconciler, expectations };
 }
-
