@@ -115,4 +115,9 @@ describe("control plane", () => {
     const node = await core.readNode({ name: nodeName });
     assert.equal(node.metadata?.name, nodeName, "the node created before the restart is still stored in etcd");
   });
+
+  it("deletes the fake node", async () => {
+    assert.deepEqual(await deleteFakeNodes(plane.kubeconfigPath, [nodeName]), [nodeName]);
+    await assert.rejects(core.readNode({ name: nodeName }), (err: unknown) => isNotFound(err));
+  });
 });
