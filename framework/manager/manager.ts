@@ -81,6 +81,8 @@ export class Manager implements ControllerHost {
   private synced = false;
   private fail: (err: Error) => void = () => {};
   private metricsAddr: string | undefined;
+  private resolveElected: () => void = () => {};
+  private readonly electedPromise = new Promise<void>((resolve) => (this.resolveElected = resolve));
   private probeAddr: string | undefined;
 
   /** @throws Error for invalid options (bind addresses, leader election durations) or when no kubeconfig can be loaded. */
@@ -132,6 +134,14 @@ export class Manager implements ControllerHost {
   /** True while this process holds the lease (always true without leader election, once started). */
   isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Resolves once this process leads (at once after the cache sync without leader election);
+   * never resolves for a standby that does not get elected (controller-runtime `Elected()`).
+   */
+  elected(): Promise<void> {
+    return this.electedPromise;
   }
 
   /** The identity this process campaigns with, when leader election is on. */
@@ -191,6 +201,7 @@ export class Manager implements ControllerHost {
           const elector = this.elector;
           leading = elector.run(leaseStop.signal, () => {
             this.leading = true;
+            this.resolveElected();
             for (const r of this.runnables) if (r.needLeaderElection !== false) this.run(r);
           }).then((outcome) => {
             this.leading = false;
@@ -201,6 +212,7 @@ export class Manager implements ControllerHost {
           });
         } else {
           this.leading = true;
+          this.resolveElected();
           for (const r of this.runnables) if (r.needLeaderElection !== false) this.run(r);
         }
       }

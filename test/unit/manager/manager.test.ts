@@ -114,7 +114,8 @@ test("with leader election only the leader runs controllers; a standby takes ove
   });
   const [one, two] = managers as [typeof managers[0], typeof managers[0]];
   const runOne = one.mgr.start(one.stop.signal);
-  await until(() => one.mgr.isLeader(), "one leads");
+  await one.mgr.elected();
+  assert.equal(one.mgr.isLeader(), true);
   const runTwo = two.mgr.start(two.stop.signal);
   await api.create(ConfigMaps, { metadata: { name: "x", namespace: "ns" } });
   await until(() => reconciledBy.includes("one:x"), "leader reconciles");
@@ -123,7 +124,8 @@ test("with leader election only the leader runs controllers; a standby takes ove
   assert.deepEqual(reconciledBy.filter((r) => r.startsWith("two:")), [], "the standby does not reconcile");
   one.stop.abort();
   await runOne;
-  await until(() => two.mgr.isLeader(), "two takes over");
+  await two.mgr.elected();
+  assert.equal(two.mgr.isLeader(), true, "two takes over");
   await until(() => reconciledBy.includes("two:x"), "new leader reconciles the existing object");
   two.stop.abort();
   await runTwo;
