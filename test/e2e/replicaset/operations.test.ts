@@ -39,13 +39,18 @@ async function namespaceWithOperator(prefix: string): Promise<{ ns: string; op: 
   return { ns, op };
 }
 
+/** Label and taint of the nodes this file creates: only its own pods land there. */
+const POOL_KEY = "kubeloop.dev/e2e-pool";
+
 /** A ReplicaSet whose pods the default scheduler places on kwok nodes (they turn Running and Ready). */
 function scheduledRS(name: string, ns: string, replicas: number, nodeSelector?: Record<string, string>): ReplicaSet {
   const rs = newRS(name, ns, replicas);
   const spec = rs.spec.template.spec as NonNullable<Pod["spec"]>;
   delete spec.schedulerName;
-  spec.tolerations = [{ operator: "Exists" }];
-  if (nodeSelector) spec.nodeSelector = nodeSelector;
+  if (nodeSelector) {
+    spec.nodeSelector = nodeSelector;
+    spec.tolerations = [{ key: POOL_KEY, operator: "Exists", effect: "NoSchedule" }];
+  }
   return rs;
 }
 
@@ -74,12 +79,13 @@ test("self-healing: deleted pods are replaced, and become ready on the nodes", a
 test("self-healing: pods of a deleted node are removed by the control plane and replaced elsewhere", async () => {
   const { ns } = await namespaceWithOperator("rs-node-loss");
   const pool = `rs-e2e-${randomBytes(3).toString("hex")}`;
+  const taints = [{ key: POOL_KEY, value: pool, effect: "NoSchedule" }];
   const names = await createFakeNodes(cluster.kubeconfigPath, [
-    { name: `${pool}-a`, labels: { "kubeloop.dev/e2e-pool": pool } },
-    { name: `${pool}-b`, labels: { "kubeloop.dev/e2e-pool": pool } },
+    { name: `${pool}-a`, labels: { [POOL_KEY]: pool }, taints },
+    { name: `${pool}-b`, labels: { [POOL_KEY]: pool }, taints },
   ]);
   nodes.push(...names);
-  await cluster.client.create(ReplicaSets, scheduledRS("web", ns, 4, { "kubeloop.dev/e2e-pool": pool }));
+  await cluster.client.create(ReplicaSets, scheduledRS("web", ns, 4, { [POOL_KEY]: pool }));
   await eventually("4 ready replicas on the pool's nodes", async () => {
     const rs = await cluster.client.get(ReplicaSets, { namespace: ns, name: "web" });
     assert.equal(rs.status?.readyReplicas, 4);
