@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, createWriteStream } from "node:fs";
-import { access, chmod, cp, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { access, chmod, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -189,13 +189,64 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
   if (missing.length > 0) {
     await checkGo(env);
     await mkdir(cacheDir, { recursive: true });
-    progress(`building ${missing.join(", ")} into ${cacheDir} (this takes minutes on first use)`);
-    for (const component of missing) {
-      opts.signal?.throwIfAborted();
-      paths[component] = await buildOne(component, cacheDir, env, progress, opts.signal);
+    const release = await acquireBuildLock(cacheDir, progress, opts.signal);
+    try {
+      const toBuild: Component[] = [];
+      for (const component of missing) {
+        // Another process may have built it while we waited for the lock.
+        const cached = join(cacheDir, `${component}-${versionOf(component)}`);
+        if (await isExecutable(cached)) paths[component] = cached;
+        else toBuild.push(component);
+      }
+      if (toBuild.length > 0) progress(`building ${toBuild.join(", ")} into ${cacheDir} (this takes minutes on first use)`);
+      for (const component of toBuild) {
+        opts.signal?.throwIfAborted();
+        paths[component] = await buildOne(component, cacheDir, env, progress, opts.signal);
+      }
+    } finally {
+      await release();
     }
   }
   return paths as BinaryPaths;
+}
+
+/**
+ * One build at a time per cache directory (two cold builds on two cores would each take twice
+ * as long): `<cacheDir>/.build.lock` holds the builder's pid; a lock whose pid is gone is taken over.
+ */
+async function acquireBuildLock(cacheDir: string, progress: (line: string) => void, signal?: AbortSignal): Promise<() => Promise<void>> {
+  const lockPath = join(cacheDir, ".build.lock");
+  let reported = false;
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      await writeFile(lockPath, String(process.pid), { flag: "wx" });
+      return () => rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const holder = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
+    let alive = false;
+    if (Number.isInteger(holder) && holder > 0) {
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === "EPERM";
+      }
+    }
+    if (!alive) {
+      // Stale: its builder died. Remove it only if it still names that builder.
+      const again = (await readFile(lockPath, "utf8").catch(() => "")).trim();
+      if (again === String(holder) || again === "") await rm(lockPath, { force: true });
+      continue;
+    }
+    if (!reported) {
+      progress(`waiting for another build (pid ${holder}, lock ${lockPath})`);
+      reported = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 interface RunResult {
