@@ -1,0 +1,147 @@
+/**
+ * The benchmark's cluster: a local control plane per setting (kube-controller-manager client
+ * limits), fake nodes run by kwok, namespaces, and fast parallel pod creates and deletes that the
+ * measurements share. Everything talks to 127.0.0.1 only.
+ */
+import { rm } from "node:fs/promises";
+import { createClient, isAlreadyExists, isNotFound, KubeConfig, type KubeClient } from "../../framework/client/index.ts";
+import { Namespaces, Pods, ServiceAccounts, type Pod } from "../../framework/meta/index.ts";
+import { createFakeNodes, startControlPlane, waitFor, type ControlPlane } from "../../framework/testing/index.ts";
+
+/** The fake node pre-bound pods go to: tainted so that kube-scheduler never picks it. */
+export const PREBOUND_NODE = "bench-prebound";
+const PREBOUND_TAINT = { key: "kubeloop.dev/bench-prebound", value: "true", effect: "NoSchedule" } as const;
+
+/** Fake nodes the scheduler spreads ReplicaSet pods over: 20 × 250 pods. */
+export const SCHEDULABLE_NODES = { count: 20, cpu: "32", memory: "256Gi", pods: 250 } as const;
+
+/** A running benchmark cluster and an unthrottled admin client to it. */
+export interface BenchCluster {
+  plane: ControlPlane;
+  kubeConfig: KubeConfig;
+  /** No client-side limit: for setup, cleanup, polling and the raw-create measurement. */
+  admin: KubeClient;
+  /** kube-controller-manager `--kube-api-qps` / `--kube-api-burst` this cluster runs with. */
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a control plane in `dir` (wiped first) with kube-controller-manager limited to
+ * `kubeApiQps`/`kubeApiBurst`, 20 schedulable fake nodes and one tainted node for pre-bound pods.
+ * @throws Error when a component or a node does not come up.
+ */
+export async function startBenchCluster(opts: {
+  dir: string;
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  say: (line: string) => void;
+}): Promise<BenchCluster> {
+  await rm(opts.dir, { recursive: true, force: true });
+  const plane = await startControlPlane({
+    dir: opts.dir,
+    kubeApiQps: opts.kubeApiQps,
+    kubeApiBurst: opts.kubeApiBurst,
+    onProgress: (line) => opts.say(`  ${line}`),
+  });
+  try {
+    await createFakeNodes(plane.kubeconfigPath, { ...SCHEDULABLE_NODES, namePrefix: "bench-node-" });
+    await createFakeNodes(plane.kubeconfigPath, [{ name: PREBOUND_NODE, cpu: "1000", memory: "4Ti", pods: 10_000, taints: [{ ...PREBOUND_TAINT }] }]);
+  } catch (err) {
+    await plane.stop({ removeData: true }).catch(() => {});
+    throw err;
+  }
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(plane.kubeconfigPath);
+  const admin = createClient({ kubeConfig });
+  return {
+    plane, kubeConfig, admin, kubeApiQps: opts.kubeApiQps, kubeApiBurst: opts.kubeApiBurst,
+    async stop() {
+      admin.close();
+      await plane.stop({ removeData: true });
+      await rm(opts.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates `name` (if needed) and waits for its `default` ServiceAccount, without which pods are refused. */
+export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  try {
+    await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+  await waitFor(() => client.get(ServiceAccounts, { namespace: name, name: "default" }), {
+    timeoutMs: 60_000, description: `ServiceAccount ${name}/default`,
+  });
+}
+
+/** How pods of a measurement are placed. */
+export type Placement = "scheduled" | "prebound" | "unschedulable";
+
+/** The pod spec every measurement uses: one cheap container; placement as asked. */
+export function benchPodSpec(placement: Placement): NonNullable<Pod["spec"]> {
+  return {
+    containers: [{
+      name: "app",
+      image: "registry.k8s.io/pause:3.10",
+      resources: { requests: { cpu: "10m", memory: "16Mi" } },
+    }],
+    terminationGracePeriodSeconds: 0,
+    ...(placement === "prebound" ? { nodeName: PREBOUND_NODE, tolerations: [{ ...PREBOUND_TAINT, operator: "Equal" }] } : {}),
+    ...(placement === "unschedulable" ? { schedulerName: "none" } : {}),
+  };
+}
+
+/** Runs `work(i)` for i in [0, count) with at most `concurrency` in flight; rejects on the first failure. */
+export async function runParallel(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      await work(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/** Creates pods `<prefix>-<offset..offset+count)` in `namespace`, `concurrency` at a time. */
+export async function createPods(client: KubeClient, opts: {
+  namespace: string; prefix: string; count: number; offset?: number; concurrency: number; placement: Placement;
+}): Promise<void> {
+  const offset = opts.offset ?? 0;
+  const spec = benchPodSpec(opts.placement);
+  await runParallel(opts.count, opts.concurrency, async (i) => {
+    await client.create(Pods, {
+      apiVersion: "v1", kind: "Pod",
+      metadata: { name: `${opts.prefix}-${offset + i}`, namespace: opts.namespace, labels: { app: opts.prefix, "kubeloop.dev/bench": "true" } },
+      spec,
+    });
+  });
+}
+
+/**
+ * Deletes every pod of `namespace` at once (grace period 0, 64 in flight) until none is left:
+ * what `kubectl delete --grace-period=0 --force` does, so neither kwok nor a controller is
+ * waited for. @throws WaitTimeoutError when pods remain after 5 minutes.
+ */
+export async function deleteAllPods(client: KubeClient, namespace: string): Promise<void> {
+  await waitFor(async () => {
+    const pods = (await client.list(Pods, { namespace })).items;
+    if (pods.length === 0) return true;
+    await runParallel(pods.length, 64, async (i) => {
+      try {
+        await client.delete(Pods, { namespace, name: pods[i]!.metadata!.name! }, { gracePeriodSeconds: 0 });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+    return undefined;
+  }, { timeoutMs: 300_000, intervalMs: 500, description: `every pod of namespace ${namespace} to be deleted` });
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: the benchmark (a measurement, not a test). One control plane per
+ * kube-controller-manager setting (its defaults 20/30, then 200/300), each in
+ * `/tmp/kubeloop-bench-<setting>` and stopped afterwards. On each: (a) the physical limit of raw
+ * pod creates, (b) ReplicaSet 0 → N Ready, ours then the built-in (ours limited to the same
+ * qps/burst as kube-controller-manager); on the first, (c) heap bytes per cached Pod.
+ * Prints a table and writes `bench-results/bench-<ISO time>.json`.
+ *
+ *   npm run bench [-- --quick] [--out-dir bench-results] [--settings defaults,raised]
+ *
+ * `--quick`: N = 200 and 1k cached pods only. Exits 0 even when a target is missed; 1 when a
+ * measurement failed (the others still run and are reported).
+ */
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { rootLogger } from "../../framework/log/index.ts";
+import { installCustomResourceDefinitions } from "../../framework/api/index.ts";
+import { componentVersions } from "../../framework/testing/index.ts";
+import { ReplicaSetDefinition } from "../../operators/replicaset/index.ts";
+import { startBenchCluster, type BenchCluster } from "./cluster.ts";
+import { measureCacheMemory } from "./memory.ts";
+import { measurePhysicalLimit } from "./physical.ts";
+import { runBuiltIn, runOurs } from "./replicaset.ts";
+import { formatReport, writeResults, type BenchResults, type SettingResults } from "./report.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    "out-dir": { type: "string", default: fileURLToPath(new URL("../../bench-results/", import.meta.url)) },
+    settings: { type: "string", default: "defaults,raised" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+rootLogger.level = flags.verbose ? "info" : "warn";
+
+const settingsByLabel = {
+  defaults: { label: "defaults", kubeApiQps: 20, kubeApiBurst: 30 },
+  raised: { label: "raised", kubeApiQps: 200, kubeApiBurst: 300 },
+} as const;
+const wanted = flags.settings.split(",").map((s) => s.trim()).filter(Boolean);
+for (const w of wanted) if (!(w in settingsByLabel)) throw new Error(`unknown --settings entry ${JSON.stringify(w)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
+const settings = wanted.map((w) => settingsByLabel[w as keyof typeof settingsByLabel]);
+
+const pods = flags.quick ? 200 : 1000;
+const cachedPodCounts = flags.quick ? [1000] : [1000, 5000];
+const rsTimeoutMs = 120_000 + pods * 300;
+
+const started = Date.now();
+const say = (line: string): void => {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+};
+
+const results: BenchResults = {
+  startedAt: new Date(started).toISOString(),
+  finishedAt: "",
+  quick: flags.quick,
+  environment: {
+    node: process.version,
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kubernetes: `${componentVersions.kubernetes}, etcd ${componentVersions.etcd}, kwok ${componentVersions.kwok}`,
+    fakeNodes: "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)",
+  },
+  scheduler: "kube-scheduler v1.36 default profile, client QPS 50 / burst 100 (upstream default; the harness has no flag to raise it)",
+  settings: [],
+  memory: [],
+  errors: [],
+};
+
+/** Runs one measurement; a failure is recorded and the benchmark goes on. */
+async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | undefined> {
+  say(what);
+  try {
+    return await run();
+  } catch (err) {
+    const message = `${what}: ${(err as Error).stack ?? String(err)}`;
+    say(`FAILED ${message}`);
+    results.errors.push(message);
+    return undefined;
+  }
+}
+
+for (const [index, setting] of settings.entries()) {
+  const dir = `/tmp/kubeloop-bench-${setting.label}`;
+  const entry: SettingResults = { ...setting, physical: undefined, replicaSets: [] };
+  results.settings.push(entry);
+  say(`cluster "${setting.label}": kube-controller-manager --kube-api-qps=${setting.kubeApiQps} --kube-api-burst=${setting.kubeApiBurst}, in ${dir}`);
+  let cluster: BenchCluster;
+  try {
+    cluster = await startBenchCluster({ dir, ...setting, say });
+    await installCustomResourceDefinitions(cluster.admin, [ReplicaSetDefinition.crd()], { fieldManager: "kubeloop-bench" });
+  } catch (err) {
+    results.errors.push(`cluster ${setting.label}: ${(err as Error).stack ?? String(err)}`);
+    say(`FAILED to start cluster ${setting.label}: ${(err as Error).message}`);
+    continue;
+  }
+  try {
+    entry.physical = await attempt(`(a) ${pods} raw pod creates, 64 in flight`, () =>
+      measurePhysicalLimit(cluster, { pods, concurrency: 64, namespace: "bench-raw" }));
+    if (entry.physical) say(`    ${entry.physical.createPodsPerSecond.toFixed(1)} creates/s, all Ready at ${entry.physical.readyPodsPerSecond.toFixed(1)} pods/s`);
+
+    if (index === 0) {
+      for (const podState of ["pending", "running"] as const) {
+        const memory = await attempt(`(c) heap per cached ${podState} Pod at ${cachedPodCounts.join(", ")} pods`, () =>
+          measureCacheMemory(cluster, { podCounts: cachedPodCounts, podState, namespace: `bench-memory-${podState}`, say }));
+        if (memory) results.memory.push(...memory);
+      }
+    }
+
+    const limits = { qps: setting.kubeApiQps, burst: setting.kubeApiBurst };
+    const common = { pods, timeoutMs: rsTimeoutMs, say };
+    // The built-in cannot be stopped between runs, so it goes last (its scheduled run is left to
+    // the teardown); ours is stopped and cleaned up after each run.
+    const placements = setting.label === "raised" ? (["scheduled", "prebound"] as const) : (["scheduled"] as const);
+    for (const placement of placements) {
+      const r = await attempt(`(b) ours, ${placement}, ${pods} pods, client ${limits.qps}/${limits.burst}`, () =>
+        runOurs(cluster, { ...common, ...limits, placement, namespace: `bench-ours-${placement}` }));
+      if (r) {
+        entry.replicaSets.push(r);
+        say(`    ${r.seconds.toFixed(1)}s, ${r.podsPerSecond.toFixed(1)} pods/s, ${r.requestsPerPod?.toFixed(2)} requests/pod`);
+      }
+    }
+    for (const placement of [...placements].reverse()) {
+      const r = await attempt(`(b) built-in, ${placement}, ${pods} pods, kube-controller-manager ${limits.qps}/${limits.burst}`, () =>
+        runBuiltIn(cluster, { ...common, placement, namespace: `bench-builtin-${placement}`, cleanup: placement !== "scheduled" }));
+      if (r) {
+        entry.replicaSets.push(r);
+        say(`    ${r.seconds.toFixed(1)}s, ${r.podsPerSecond.toFixed(1)} pods/s`);
+      }
+    }
+  } finally {
+    say(`stopping cluster "${setting.label}"`);
+    await cluster.stop().catch((err: Error) => results.errors.push(`stopping cluster ${setting.label}: ${err.message}`));
+  }
+}
+
+results.finishedAt = new Date().toISOString();
+process.stdout.write(formatReport(results));
+const path = await writeResults(results, flags["out-dir"]);
+say(`results written to ${path}`);
+process.exit(results.errors.length > 0 ? 1 : 0);

@@ -1,0 +1,200 @@
+/**
+ * (b) ReplicaSet 0 → N pods Ready: our operator (a Manager with the ReplicaSet controller in this
+ * process, its client limited to `qps`/`burst`) against kube-controller-manager's built-in
+ * apps/v1 ReplicaSet controller, on the same control plane and fake nodes. The clock runs from
+ * the ReplicaSet's create until a GET shows `status.readyReplicas == N` (polled every 200 ms by
+ * an unthrottled admin client, the same way on both sides).
+ */
+import { request } from "node:https";
+import { Registry } from "prom-client";
+import { createClient, isNotFound, type KubeClient } from "../../framework/client/index.ts";
+import { Manager } from "../../framework/manager/index.ts";
+import { AppsReplicaSets, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
+import { waitFor } from "../../framework/testing/index.ts";
+import { ReplicaSets, setupReplicaSetController, type ReplicaSet } from "../../operators/replicaset/index.ts";
+import { benchPodSpec, deleteAllPods, ensureNamespace, sleep, type BenchCluster, type Placement } from "./cluster.ts";
+
+/** Which controller reconciled. */
+export type ReplicaSetSide = "ours" | "built-in";
+
+/** What one ReplicaSet run measured. */
+export interface ReplicaSetResult {
+  side: ReplicaSetSide;
+  pods: number;
+  placement: Placement;
+  /** Client limit of the side that ran: ours from `createClient`, the built-in's from kube-controller-manager's flags. */
+  qps: number;
+  burst: number;
+  /** ReplicaSet created → `status.readyReplicas == N`. */
+  seconds: number;
+  podsPerSecond: number;
+  /** API requests per pod: ours from our client's `rest_client_requests_total`; built-in from kube-controller-manager's, all its controllers together (approximate). */
+  requestsPerPod: number | undefined;
+  /** Ours only: requests per pod by HTTP method. */
+  requestsPerPodByMethod: Record<string, number> | undefined;
+}
+
+/** Common options of a run. */
+export interface ReplicaSetRunOptions {
+  pods: number;
+  namespace: string;
+  placement: Placement;
+  timeoutMs: number;
+  say: (line: string) => void;
+}
+
+function template(app: string, placement: Placement) {
+  return { metadata: { labels: { app, "kubeloop.dev/bench": "true" } }, spec: benchPodSpec(placement) };
+}
+
+/** Polls the ReplicaSet until `status.readyReplicas` reaches `pods`; the seconds since `started`. */
+async function waitAllReady<T extends KubeObject & { status?: { readyReplicas?: number } }>(
+  admin: KubeClient, type: ResourceType<T>, key: { namespace: string; name: string }, pods: number, started: number, opts: ReplicaSetRunOptions,
+): Promise<number> {
+  let lastReady = -1;
+  let lastSaid = performance.now();
+  await waitFor(async () => {
+    const ready = (await admin.get(type, key)).status?.readyReplicas ?? 0;
+    if (performance.now() - lastSaid > 10_000 && ready !== lastReady) {
+      opts.say(`    ${ready}/${pods} ready after ${((performance.now() - started) / 1000).toFixed(0)}s`);
+      lastSaid = performance.now();
+    }
+    lastReady = ready;
+    return ready >= pods || undefined;
+  }, { timeoutMs: opts.timeoutMs, intervalMs: 200, description: `${type.kind} ${key.namespace}/${key.name} to have ${pods} ready replicas` });
+  return (performance.now() - started) / 1000;
+}
+
+async function requestsByMethod(registry: Registry): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const metric = registry.getSingleMetric("rest_client_requests_total");
+  if (!metric) return counts;
+  for (const v of (await metric.get()).values) {
+    const method = String(v.labels.method ?? "?");
+    counts.set(method, (counts.get(method) ?? 0) + v.value);
+  }
+  return counts;
+}
+
+/**
+ * Our operator: a fresh Manager with the ReplicaSet controller (5 workers, like
+ * `--concurrent-replicaset-syncs`), its client limited to `qps`/`burst`. Afterwards the manager
+ * is stopped and the pods and the ReplicaSet deleted.
+ */
+export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions & { qps: number; burst: number }): Promise<ReplicaSetResult> {
+  const { admin } = cluster;
+  await ensureNamespace(admin, opts.namespace);
+  const registry = new Registry();
+  const client = createClient({ kubeConfig: cluster.kubeConfig, qps: opts.qps, burst: opts.burst, metrics: registry });
+  const mgr = new Manager({ client, name: "kubeloop-bench", metricsBindAddress: "0", healthProbeBindAddress: "0" });
+  setupReplicaSetController(mgr, { maxConcurrentReconciles: 5 });
+  const stop = new AbortController();
+  const running = mgr.start(stop.signal);
+  const key = { namespace: opts.namespace, name: "ours" };
+  try {
+    await mgr.cache.waitForSync(stop.signal);
+    await sleep(1_000); // let the controller's workers start
+    const before = await requestsByMethod(registry);
+    const started = performance.now();
+    const rs: ReplicaSet = {
+      apiVersion: `${ReplicaSets.group}/${ReplicaSets.version}`, kind: ReplicaSets.kind,
+      metadata: key,
+      spec: { replicas: opts.pods, minReadySeconds: 0, selector: { matchLabels: { app: "ours" } }, template: template("ours", opts.placement) },
+    };
+    await admin.create(ReplicaSets, rs);
+    const seconds = await waitAllReady(admin, ReplicaSets, key, opts.pods, started, opts);
+    const after = await requestsByMethod(registry);
+    const byMethod: Record<string, number> = {};
+    let total = 0;
+    for (const [method, count] of after) {
+      const delta = count - (before.get(method) ?? 0);
+      if (delta > 0) byMethod[method] = delta / opts.pods;
+      total += delta;
+    }
+    return {
+      side: "ours", pods: opts.pods, placement: opts.placement, qps: opts.qps, burst: opts.burst,
+      seconds, podsPerSecond: opts.pods / seconds, requestsPerPod: total / opts.pods, requestsPerPodByMethod: byMethod,
+    };
+  } finally {
+    stop.abort(new Error("benchmark run finished"));
+    await running.catch((err: Error) => opts.say(`    manager: ${err.message}`));
+    client.close();
+    await deleteAllPods(admin, opts.namespace);
+    await admin.delete(ReplicaSets, key).catch((err) => { if (!isNotFound(err)) throw err; });
+    await sleep(3_000);
+  }
+}
+
+/**
+ * kube-controller-manager's apps/v1 ReplicaSet controller. With `cleanup`, the ReplicaSet is
+ * scaled to 0, its pods force-deleted and the ReplicaSet deleted once its status shows 0 replicas;
+ * without, everything is left for the cluster's teardown.
+ */
+export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptions & { cleanup: boolean }): Promise<ReplicaSetResult> {
+  const { admin } = cluster;
+  await ensureNamespace(admin, opts.namespace);
+  const key = { namespace: opts.namespace, name: "builtin" };
+  try {
+    const before = await kubeControllerManagerRequests(cluster);
+    const started = performance.now();
+    await admin.create(AppsReplicaSets, {
+      apiVersion: "apps/v1", kind: "ReplicaSet", metadata: key,
+      spec: { replicas: opts.pods, selector: { matchLabels: { app: "builtin" } }, template: template("builtin", opts.placement) },
+    });
+    const seconds = await waitAllReady(admin, AppsReplicaSets, key, opts.pods, started, opts);
+    const after = await kubeControllerManagerRequests(cluster);
+    return {
+      side: "built-in", pods: opts.pods, placement: opts.placement, qps: cluster.kubeApiQps, burst: cluster.kubeApiBurst,
+      seconds, podsPerSecond: opts.pods / seconds,
+      requestsPerPod: before !== undefined && after !== undefined ? (after - before) / opts.pods : undefined,
+      requestsPerPodByMethod: undefined,
+    };
+  } finally {
+    if (opts.cleanup) {
+      await admin.patch(AppsReplicaSets, key, { type: "merge", body: { spec: { replicas: 0 } } });
+      await deleteAllPods(admin, opts.namespace);
+      await waitFor(async () => {
+        const rs = await admin.get(AppsReplicaSets, key);
+        return (rs.status?.replicas === 0 && (rs.status.observedGeneration ?? 0) >= (rs.metadata?.generation ?? 0)) || undefined;
+      }, { timeoutMs: 300_000, intervalMs: 500, description: `apps/v1 ReplicaSet ${key.namespace}/${key.name} to report 0 replicas` });
+      await admin.delete(AppsReplicaSets, key);
+      await sleep(3_000);
+    }
+  }
+}
+
+/**
+ * Sum of kube-controller-manager's `rest_client_requests_total` (every controller), read from
+ * its `/metrics` on 127.0.0.1 (the harness allows /metrics without authorization); undefined when
+ * it cannot be read.
+ */
+async function kubeControllerManagerRequests(cluster: BenchCluster): Promise<number | undefined> {
+  const kcm = cluster.plane.processes.find((p) => p.name === "kube-controller-manager");
+  if (!kcm) return undefined;
+  const url = new URL("/metrics", kcm.healthUrl);
+  if (url.hostname !== "127.0.0.1") return undefined;
+  const text = await new Promise<string | undefined>((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return resolve(undefined);
+      }
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve(body));
+      res.on("error", () => resolve(undefined));
+    });
+    req.on("error", () => resolve(undefined));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+  if (text === undefined) return undefined;
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("rest_client_requests_total{")) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}

@@ -1,0 +1,155 @@
+/**
+ * The benchmark's output: a plain-text table with the targets beside the results, and the same
+ * numbers as JSON in `bench-results/bench-<ISO time>.json`.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { MemoryResult } from "./memory.ts";
+import type { PhysicalResult } from "./physical.ts";
+import type { ReplicaSetResult } from "./replicaset.ts";
+
+/** Targets the report prints beside the results (not asserted: a missed target is no error). */
+export const targets = {
+  /** ours / built-in time at equal client limits. */
+  maxTimeRatio: 0.8,
+  /** ours pods/s as a fraction of the physical limit, with limits raised. */
+  minFractionOfPhysical: 0.8,
+  /** Heap bytes per cached Pod (managedFields stripped). */
+  maxBytesPerPod: 20 * 1024,
+  /** controller-runtime's cache, for reference (tigera/operator#5082). */
+  controllerRuntimeBytesPerPod: 36 * 1024,
+} as const;
+
+/** One control plane's results, under one kube-controller-manager setting. */
+export interface SettingResults {
+  /** `defaults` or `raised`. */
+  label: string;
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  physical: PhysicalResult | undefined;
+  replicaSets: ReplicaSetResult[];
+}
+
+/** Everything one `npm run bench` measured. */
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  environment: Record<string, string | number>;
+  /** The scheduler both sides share when pods are not pre-bound. */
+  scheduler: string;
+  settings: SettingResults[];
+  memory: MemoryResult[];
+  /** Measurements that failed, with what went wrong. */
+  errors: string[];
+}
+
+/** ours/built-in time for one setting and placement, and the verdicts against the targets. */
+export interface Comparison {
+  setting: string;
+  placement: string;
+  pods: number;
+  timeRatio: number;
+  oursFractionOfPhysical: number | undefined;
+  builtInFractionOfPhysical: number | undefined;
+}
+
+/** Pairs ours with the built-in per setting and placement. */
+export function comparisons(results: BenchResults): Comparison[] {
+  const out: Comparison[] = [];
+  for (const s of results.settings) {
+    for (const ours of s.replicaSets.filter((r) => r.side === "ours")) {
+      const builtIn = s.replicaSets.find((r) => r.side === "built-in" && r.placement === ours.placement);
+      if (!builtIn) continue;
+      const physical = s.physical?.createPodsPerSecond;
+      out.push({
+        setting: s.label, placement: ours.placement, pods: ours.pods,
+        timeRatio: ours.seconds / builtIn.seconds,
+        oursFractionOfPhysical: physical ? ours.podsPerSecond / physical : undefined,
+        builtInFractionOfPhysical: physical ? builtIn.podsPerSecond / physical : undefined,
+      });
+    }
+  }
+  return out;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** kube-scheduler's default client QPS: one binding per pod. */
+const SCHEDULER_QPS = 50;
+
+const f1 = (n: number): string => n.toFixed(1);
+const pct = (n: number | undefined): string => (n === undefined ? "n/a" : `${(n * 100).toFixed(0)} %`);
+const met = (ok: boolean): string => (ok ? "met" : "MISSED");
+
+/** The report as printed on stdout. */
+export function formatReport(results: BenchResults): string {
+  const parts: string[] = [];
+  parts.push(`kubeloop benchmark ${results.quick ? "(--quick) " : ""}${results.startedAt} → ${results.finishedAt}`);
+  parts.push(Object.entries(results.environment).map(([k, v]) => `${k}: ${v}`).join("; "));
+  parts.push(`scheduler (shared by both sides when pods are not pre-bound): ${results.scheduler}`);
+
+  parts.push("\n(a) physical limit: raw parallel pod creates, pre-bound to a kwok node, no client limit");
+  parts.push(table(["cluster (kcm qps/burst)", "pods", "in flight", "create s", "create pods/s", "all Ready s", "Ready pods/s"],
+    results.settings.filter((s) => s.physical).map((s) => {
+      const p = s.physical!;
+      return [`${s.label} (${s.kubeApiQps}/${s.kubeApiBurst})`, String(p.pods), String(p.concurrency), f1(p.createSeconds), f1(p.createPodsPerSecond), f1(p.readySeconds), f1(p.readyPodsPerSecond)];
+    })));
+
+  parts.push("\n(b) ReplicaSet 0 → N pods Ready (clock: create → status.readyReplicas == N)");
+  parts.push(table(["setting", "placement", "side", "client qps/burst", "scheduler", "seconds", "pods/s", "of (a)", "requests/pod"],
+    results.settings.flatMap((s) => s.replicaSets.map((r) => [
+      s.label, r.placement, r.side, `${r.qps}/${r.burst}`, r.placement === "scheduled" ? "kube-scheduler 50/100" : "none (nodeName)",
+      f1(r.seconds), f1(r.podsPerSecond), pct(s.physical ? r.podsPerSecond / s.physical.createPodsPerSecond : undefined),
+      r.requestsPerPod === undefined ? "n/a" : `${r.requestsPerPod.toFixed(2)}${r.side === "built-in" ? " (all kcm)" : ""}`,
+    ]))));
+  const ours = results.settings.flatMap((s) => s.replicaSets.filter((r) => r.side === "ours" && r.requestsPerPodByMethod));
+  if (ours.length > 0) {
+    parts.push("ours, requests per pod by method: " + ours.map((r) =>
+      `${r.qps}/${r.burst} ${r.placement}: ${Object.entries(r.requestsPerPodByMethod!).map(([m, n]) => `${m} ${n.toFixed(2)}`).join(", ")}`).join("; "));
+  }
+
+  const cmp = comparisons(results);
+  parts.push("\nours / built-in (equal client limits on both sides)");
+  parts.push(table(["setting", "placement", "N", "time ratio", `target ≤ ${targets.maxTimeRatio}`, "ours of (a)", `target ≥ ${pct(targets.minFractionOfPhysical)} (raised)`, "built-in of (a)"],
+    cmp.map((c) => [
+      c.setting, c.placement, String(c.pods), c.timeRatio.toFixed(2), met(c.timeRatio <= targets.maxTimeRatio),
+      pct(c.oursFractionOfPhysical),
+      c.setting === "raised" && c.oursFractionOfPhysical !== undefined ? met(c.oursFractionOfPhysical >= targets.minFractionOfPhysical) : "-",
+      pct(c.builtInFractionOfPhysical),
+    ])));
+
+  const schedulerBound = results.settings.filter((s) => {
+    const sched = s.replicaSets.filter((r) => r.placement === "scheduled");
+    return sched.length === 2 && sched.every((r) => r.podsPerSecond >= SCHEDULER_QPS * 0.85);
+  });
+  for (const s of schedulerBound) {
+    parts.push(`note: ${s.label}/scheduled: both sides reach ≈ kube-scheduler's ${SCHEDULER_QPS} binds/s: the scheduler's client limit dominates; ` +
+      "the prebound rows (spec.nodeName in the template, no scheduler) compare the controllers.");
+  }
+
+  parts.push("\n(c) heap bytes per cached Pod (InformerCache of one namespace's Pods, fresh process, heapUsed after gc(), before start → after sync)");
+  parts.push("    pending: schedulerName none, nobody touches them; running: pre-bound to a kwok node, status filled in as a kubelet would");
+  parts.push(table(["pods", "state", "managedFields", "heap Δ MiB", "KiB per pod", "JSON KiB per pod", `target ≤ ${targets.maxBytesPerPod / 1024} KiB`, `controller-runtime ≈ ${targets.controllerRuntimeBytesPerPod / 1024} KiB`],
+    results.memory.map((m) => [
+      String(m.pods), m.podState, m.managedFieldsStripped ? "stripped" : "kept", f1((m.heapAfter - m.heapBefore) / 2 ** 20), f1(m.bytesPerPod / 1024),
+      f1(m.jsonBytesPerPod / 1024),
+      m.managedFieldsStripped ? met(m.bytesPerPod <= targets.maxBytesPerPod) : "-",
+      `${((m.bytesPerPod / targets.controllerRuntimeBytesPerPod) * 100).toFixed(0)} % of it`,
+    ])));
+
+  if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
+  return parts.join("\n") + "\n";
+}
+
+/** Writes `<dir>/bench-<ISO time>.json` (colons as dashes); returns its path. */
+export async function writeResults(results: BenchResults, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `bench-${results.startedAt.replace(/:/g, "-")}.json`);
+  await writeFile(path, JSON.stringify({ ...results, comparisons: comparisons(results), targets }, null, 2) + "\n");
+  return path;
+}
