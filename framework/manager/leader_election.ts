@@ -75,6 +75,7 @@ export class LeaderElector {
   private observedAtMs = 0;
   private lastLease: Lease | undefined;
   private leading = false;
+  private lastRenewMs = 0;
 
   /** @throws Error when the durations are inconsistent (lease > renew deadline > 1.2 x retry period). */
   constructor(client: Client, opts: LeaderElectionOptions, deps: { log: Logger; metrics?: Registry }) {
@@ -99,6 +100,19 @@ export class LeaderElector {
     this.log = deps.log.child({ component: "leader-election", lease: `${o.namespace}/${o.id}`, identity: this.identity });
     this.gauge = deps.metrics ? statusGauge(deps.metrics) : undefined;
     this.gauge?.set({ name: o.id }, 0);
+  }
+
+  /**
+   * Health of the leader's renewals (client-go `HealthzAdaptor`): throws when this candidate
+   * leads but has not renewed for longer than the lease duration plus `toleranceMs` (a stuck
+   * renew loop); a standby is always healthy.
+   */
+  checkRenewal(toleranceMs = 20_000): void {
+    if (!this.leading) return;
+    const sinceMs = Date.now() - this.lastRenewMs;
+    if (sinceMs > this.opts.leaseDurationSeconds * 1000 + toleranceMs) {
+      throw new Error(`leader of ${this.opts.namespace}/${this.opts.id} has not renewed the lease for ${Math.round(sinceMs / 1000)}s`);
+    }
   }
 
   /** True while this candidate holds the lease. */
@@ -208,6 +222,7 @@ export class LeaderElector {
   private observe(spec: { holderIdentity: string; renewTime: string; acquireTime: string; leaseTransitions: number; leaseDurationSeconds: number }, now: number): void {
     this.observedRecord = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.acquireTime, spec.leaseTransitions, spec.leaseDurationSeconds]);
     this.observedAtMs = now;
+    this.lastRenewMs = now;
   }
 
   /** Empties the holder so that a standby acquires at once (client-go `release`). Best effort. */

@@ -100,6 +100,8 @@ export class Manager implements ControllerHost {
       ? new LeaderElector(this.client, opts.leaderElection, { log: this.log, metrics: this.metrics })
       : undefined;
     this.healthChecks.add("ping", () => {});
+    const elector = this.elector;
+    if (elector) this.healthChecks.add("leader-election", () => elector.checkRenewal());
     this.readyChecks.add("informer-sync", () => {
       if (!this.synced || !this.cache.hasSynced()) throw new Error("informer caches have not synced yet");
     });

@@ -55,8 +55,10 @@ test("a leader that cannot renew within the renew deadline loses leadership", as
   let led = false;
   const run = a.run(new AbortController().signal, () => (led = true));
   await until(() => led, "a leads");
+  a.checkRenewal(0); // just renewed: healthy
   api.down = new Error("connection refused");
   assert.equal(await run, "lost");
+  a.checkRenewal(0); // no longer leading: nothing to check
   assert.equal(a.isLeader(), false);
 });
 
@@ -81,4 +83,26 @@ test("inconsistent durations are rejected", () => {
   const api = new MemoryClient();
   assert.throws(() => new LeaderElector(api, { id: "x", namespace: "y", leaseDurationSeconds: 10, renewDeadlineSeconds: 10 }, { log }), /greater than renewDeadlineSeconds/);
   assert.throws(() => new LeaderElector(api, { id: "x", namespace: "y", renewDeadlineSeconds: 2, retryPeriodSeconds: 2 }, { log }), /1\.2 x retryPeriodSeconds/);
+});
+
+test("the health check fails when a leader's renew loop is stuck", async () => {
+  const api = new MemoryClient();
+  const a = new LeaderElector(api, { ...fast, identity: "a" }, { log });
+  let led = false;
+  const stop = new AbortController();
+  const run = a.run(stop.signal, () => (led = true));
+  await until(() => led, "a leads");
+  a.checkRenewal(0);
+  // A request that never answers and ignores its abort signal: the renew loop hangs while leading.
+  let hangs = 0;
+  api.get = () => {
+    hangs++;
+    return new Promise(() => {});
+  };
+  await until(() => hangs > 0, "renew attempt hangs");
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(a.isLeader(), true);
+  assert.throws(() => a.checkRenewal(0), /has not renewed the lease for \ds/);
+  stop.abort();
+  void run;
 });
