@@ -6,13 +6,17 @@
  */
 import { after, before, test } from "node:test";
 import { randomBytes } from "node:crypto";
-import { Events, Pods, type Pod } from "../../../framework/meta/index.ts";
+import { Events, Pods, resourceType, type KubeObject, type Pod } from "../../../framework/meta/index.ts";
 import { createFakeNodes, deleteFakeNodes, waitFor } from "../../../framework/testing/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
 import {
   assert, connect, createNamespace, deleteNamespace, eventually, getPods, INTERVAL_MS, newRS, startOperator, TIMEOUT_MS,
-  waitRSStable, type Cluster, type Operator,
+  updateRS, waitRSStable, type Cluster, type Operator,
 } from "./harness.ts";
+
+const ResourceQuotas = resourceType<KubeObject & { status?: { hard?: Record<string, string> } }>({
+  group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true,
+});
 
 let cluster: Cluster;
 const namespaces: string[] = [];
@@ -163,4 +167,38 @@ test("garbage collection: deleting the ReplicaSet deletes its pods", async () =>
     assert.equal((await getPods(cluster.client, ns)).length, 0);
     assert.equal((await cluster.client.list(ReplicaSets, { namespace: ns })).items.length, 0);
   });
+});
+
+test("ReplicaFailure on exceeded quota, cleared when the ReplicaSet fits (upstream e2e apps/replica_set.go)", async () => {
+  const { ns } = await namespaceWithOperator("rs-quota");
+  await cluster.client.create(ResourceQuotas, { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "condition-test", namespace: ns }, spec: { hard: { pods: "2" } } } as KubeObject);
+  await waitFor(async () => (await cluster.client.get(ResourceQuotas, { namespace: ns, name: "condition-test" })).status?.hard?.pods === "2", {
+    timeoutMs: TIMEOUT_MS, intervalMs: INTERVAL_MS, description: "the quota controller to compute the quota's status",
+  });
+  await cluster.client.create(ReplicaSets, newRS("condition-test", ns, 3));
+  await eventually("ReplicaFailure FailedCreate mentioning the quota", async () => {
+    const rs = await cluster.client.get(ReplicaSets, { namespace: ns, name: "condition-test" });
+    const cond = rs.status?.conditions?.find((c) => c.type === "ReplicaFailure");
+    assert.equal(cond?.reason, "FailedCreate");
+    assert.match(cond?.message ?? "", /exceeded quota/);
+  });
+  await updateRS(cluster.client, ns, "condition-test", (rs) => { rs.spec.replicas = 2; });
+  await eventually("the condition to be removed once 2 replicas fit", async () => {
+    const rs = await cluster.client.get(ReplicaSets, { namespace: ns, name: "condition-test" });
+    assert.equal(rs.status?.replicas, 2);
+    assert.equal(rs.status?.conditions?.find((c) => c.type === "ReplicaFailure"), undefined);
+  });
+});
+
+test("burst: 520 replicas (more than one 500-pod reconcile) converge without an extra pod", async () => {
+  const { ns, op } = await namespaceWithOperator("rs-burst");
+  await cluster.client.create(ReplicaSets, newRS("big", ns, 520));
+  await eventually("520 replicas", async () => {
+    const rs = await cluster.client.get(ReplicaSets, { namespace: ns, name: "big" });
+    assert.equal(rs.status?.replicas, 520);
+  }, 180_000);
+  assert.equal((await getPods(cluster.client, ns)).length, 520, "no extra pod was created");
+  assert.equal(op.handle.expectations.satisfied(`${ns}/big`), true);
+  await updateRS(cluster.client, ns, "big", (rs) => { rs.spec.replicas = 0; });
+  await waitRSStable(cluster.client, ns, "big");
 });
