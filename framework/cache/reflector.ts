@@ -117,6 +117,7 @@ export class Reflector<T extends KubeObject> {
 
   /** Lists and watches until `signal` aborts; resolves then. Never rejects. */
   async run(signal: AbortSignal): Promise<void> {
+    let goneInARow = 0;
     while (!signal.aborted) {
       try {
         if (this.#needList) {
@@ -126,6 +127,7 @@ export class Reflector<T extends KubeObject> {
           if (signal.aborted) break;
         }
         const cleanEnd = await this.#watch(signal);
+        if (cleanEnd) goneInARow = 0;
         if (!cleanEnd && !signal.aborted) await sleep(this.#backoff.nextDelayMs(), signal);
       } catch (err) {
         if (signal.aborted) break;
@@ -133,6 +135,9 @@ export class Reflector<T extends KubeObject> {
           // 410: our resourceVersion is compacted away. Relist at once (a failing LIST backs off).
           this.#log.info({ resourceVersion: this.#lastSyncResourceVersion, err: (err as Error).message }, "resourceVersion too old, relisting");
           this.#needList = true;
+          // A second 410 without progress in between (an expiring continue token, a server
+          // that keeps answering 410) backs off instead of spinning.
+          if (++goneInARow > 1) await sleep(this.#backoff.nextDelayMs(), signal);
           continue;
         }
         const delayMs = this.#backoff.nextDelayMs();

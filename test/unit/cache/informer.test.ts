@@ -244,3 +244,17 @@ test("WatchList refused by the server falls back to LIST", async (t) => {
   assert.equal(api.listCalls.length, 1);
   assert.equal(informer.store.size(), 1);
 });
+
+test("a server that keeps answering 410 is relisted once at once, then with backoff (no hot loop)", { timeout: 10_000 }, async (t) => {
+  const api = new FakeApi();
+  api.create("a", 1);
+  api.compactedRv = Number.MAX_SAFE_INTEGER; // every watch is too old
+  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { backoff: new Backoff({ initialMs: 60_000 }) } });
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  informer.run(controller.signal);
+  await informer.waitForSync();
+  await until(() => api.listCalls.length === 2 && api.watchCalls.length === 2, "the immediate relist and its watch");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(api.listCalls.length, 2, "the second 410 in a row waits for the backoff");
+});
