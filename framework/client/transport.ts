@@ -146,8 +146,14 @@ export class Transport {
     await this.#throttle(req.signal);
     const started = performance.now();
     let code = "<error>";
+    // The response headers must come within the request timeout; the stream itself has none.
+    const headers = new AbortController();
+    const headerTimer = setTimeout(() => headers.abort(new Error(
+      `${req.context.verb} ${req.path}: no response headers within ${this.#opts.requestTimeoutMs} ms from the API server at ${this.#host}`,
+    )), this.#opts.requestTimeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, headers.signal]) : headers.signal;
     try {
-      const res = await this.#send(req, req.signal);
+      const res = await this.#send(req, signal).finally(() => clearTimeout(headerTimer));
       code = String(res.statusCode ?? 0);
       if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
         const text = await readBody(res, req.signal);

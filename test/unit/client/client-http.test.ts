@@ -204,3 +204,19 @@ test("qps and burst hold back requests beyond the burst", async (t) => {
   await Promise.all(all);
   assert.equal(seen, 3);
 });
+
+test("a watch whose response headers never come fails after the request timeout; plain requests time out too", async (t) => {
+  const { server } = await fakeServer(() => undefined);
+  server.removeAllListeners("request");
+  server.on("request", (req: http.IncomingMessage) => { req.resume(); /* never answer */ });
+  const { port } = server.address() as AddressInfo;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "fake", user: "u" }], currentContext: "c",
+  });
+  const client = createClient({ kubeConfig, requestTimeoutMs: 100 });
+  t.after(() => { client.close(); server.closeAllConnections(); server.close(); });
+  await assert.rejects(async () => { for await (const _ of client.watch(Pods)) { /* none */ } }, /no response headers within 100 ms/);
+  await assert.rejects(client.get(Pods, { namespace: "ns", name: "p" }), /timed out after 100 ms/);
+});
