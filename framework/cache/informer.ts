@@ -86,10 +86,6 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
     return this.#reflector?.pagesOfLastList ?? 0;
   }
 
-  get isStarted(): boolean {
-    return this.#started;
-  }
-
   /** Starts the reflector and the resync timer; a second call does nothing. Stops when `signal` aborts. */
   run(signal: AbortSignal): void {
     if (this.#started) return;
@@ -133,7 +129,7 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
     // events until then are covered by the snapshot, which is taken at delivery time.
     queueMicrotask(() => {
       if (listener.removed) return;
-      for (const obj of this.store.list()) this.#call(listener, "onAdd", () => handler.onAdd?.(obj, true));
+      for (const obj of this.store.list()) this.#call("onAdd", () => handler.onAdd?.(obj, true));
       listener.pending = false;
     });
     return {
@@ -241,11 +237,11 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
   #dispatch(deliver: (handler: EventHandler<T>) => void, what: string): void {
     for (const listener of this.#listeners) {
       if (listener.pending || listener.removed) continue;
-      this.#call(listener, what, () => deliver(listener.handler));
+      this.#call(what, () => deliver(listener.handler));
     }
   }
 
-  #call(_listener: Listener<T>, what: string, fn: () => void): void {
+  #call(what: string, fn: () => void): void {
     try {
       fn();
     } catch (err) {

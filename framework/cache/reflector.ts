@@ -1,4 +1,4 @@
-import type { KubeObject, ResourceType } from "../meta/index.ts";
+import { keyOf, type KubeObject, type ResourceType } from "../meta/index.ts";
 import { ApiError, isGone } from "../client/index.ts";
 import type { Client, ListOptions, ObjectList, WatchEvent, WatchOptions } from "../client/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
@@ -188,8 +188,8 @@ export class Reflector<T extends KubeObject> {
           }
           return true;
         }
-        if (event.type === "ADDED" || event.type === "MODIFIED") items.set(objectKey(event.object), event.object);
-        else if (event.type === "DELETED") items.delete(objectKey(event.object));
+        if (event.type === "ADDED" || event.type === "MODIFIED") items.set(keyOf(event.object), event.object);
+        else if (event.type === "DELETED") items.delete(keyOf(event.object));
         return true;
       });
     } catch (err) {
@@ -283,9 +283,4 @@ export class Reflector<T extends KubeObject> {
     }
     return "ended";
   }
-}
-
-function objectKey(obj: KubeObject): string {
-  const meta = obj.metadata;
-  return meta?.namespace ? `${meta.namespace}/${meta.name ?? ""}` : meta?.name ?? "";
 }

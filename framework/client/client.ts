@@ -104,7 +104,7 @@ function groupVersionPath(type: GroupVersionKind): string {
 }
 
 /** The REST path of a collection, an object, or one of its subresources. */
-export function resourcePath(type: ResourceType, namespace: string | undefined, name?: string, subresource?: string): string {
+function resourcePath(type: ResourceType, namespace: string | undefined, name?: string, subresource?: string): string {
   let path = groupVersionPath(type);
   if (type.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
   path += `/${type.plural}`;
@@ -379,9 +379,4 @@ function toWatchEvent<T extends KubeObject>(value: unknown, type: ResourceType<T
     default:
       throw new Error(`watch ${gvkString(type)}: unknown event type ${JSON.stringify(event.type)}`);
   }
-}
-
-/** Turns a watch `ERROR` event into an ApiError (410 Expired for a too-old resourceVersion). */
-export function watchErrorToApiError(status: Status, type: GroupVersionKind, namespace?: string): ApiError {
-  return new ApiError(status.code ?? 500, status, context("watch", type, namespace));
 }

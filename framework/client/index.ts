@@ -3,7 +3,7 @@
  * patch in four flavours, delete, watch as an async iterable, status and scale subresources,
  * binding, discovery), kubeconfig loading, and API errors with predicates.
  */
-export { createClient, resourcePath, watchErrorToApiError } from "./client.ts";
+export { createClient } from "./client.ts";
 export type { ApiResource, ClientOptions, KubeClient, Scale, ServerVersion } from "./client.ts";
 export { KubeConfig, loadKubeConfig } from "./config.ts";
 export {

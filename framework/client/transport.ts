@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { setTimeout as delay } from "node:timers/promises";
 import type { IncomingMessage } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import PQueue from "p-queue";
@@ -42,15 +43,6 @@ function retryAfter(res: IncomingMessage, status: number, method: string): numbe
   const retryable = status === 429 || (status >= 500 && method === "GET" && header !== undefined);
   if (!retryable) return undefined;
   return Math.min(60, Number.isFinite(seconds) && seconds >= 0 ? seconds : 1) * 1000;
-}
-
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
-    function onAbort(): void { clearTimeout(timer); reject(signal?.reason); }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** How long request headers from the kubeconfig (tokens from exec plugins, token files) are reused. */
@@ -108,7 +100,7 @@ export class Transport {
       const result = await this.#attempt(req);
       if (!("retryAfterMs" in result)) return result.body;
       if (attempt >= MAX_ATTEMPTS) throw result.error;
-      await abortableSleep(result.retryAfterMs, req.signal);
+      await delay(result.retryAfterMs, undefined, req.signal ? { signal: req.signal } : {});
     }
   }
 

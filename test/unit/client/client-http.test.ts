@@ -4,13 +4,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createClient, isNotFound, KubeConfig, ApiError } from "../../../framework/client/index.ts";
+import { createClient, isNotFound, KubeConfig, ApiError, type ClientOptions } from "../../../framework/client/index.ts";
 import { Pods } from "../../../framework/meta/index.ts";
 import { Registry } from "prom-client";
 
 interface Seen { method: string; url: string; contentType: string | undefined; body: string }
 
-async function fakeServer(handler: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void) {
+async function fakeServer(handler: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void, clientOptions: Omit<ClientOptions, "kubeConfig"> = {}) {
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
@@ -29,7 +29,7 @@ async function fakeServer(handler: (req: http.IncomingMessage, res: http.ServerR
     contexts: [{ name: "c", cluster: "fake", user: "u" }],
     currentContext: "c",
   });
-  return { seen, server, client: createClient({ kubeConfig }) };
+  return { seen, server, client: createClient({ ...clientOptions, kubeConfig }) };
 }
 
 test("CRUD requests use the right paths, content types and query", async (t) => {
@@ -120,28 +120,17 @@ test("a watch refused by the server throws ApiError; a stream cut mid-event thro
 test("maxConcurrentRequests bounds requests in flight; metrics count codes and methods", async (t) => {
   let inFlight = 0;
   let maxInFlight = 0;
-  const { server, client: _unused } = await fakeServer(() => undefined);
-  _unused.close();
-  server.removeAllListeners("request");
-  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const registry = new Registry();
+  const { server, client } = await fakeServer((req, res) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    req.resume();
     setTimeout(() => {
       inFlight--;
       const missing = req.url?.includes("missing");
       res.writeHead(missing ? 404 : 200, { "content-type": "application/json" });
       res.end(JSON.stringify(missing ? { kind: "Status", reason: "NotFound", code: 404 } : { kind: "Pod" }));
     }, 20);
-  });
-  const { port } = server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "fake", user: "u" }], currentContext: "c",
-  });
-  const registry = new Registry();
-  const client = createClient({ kubeConfig, maxConcurrentRequests: 2, metrics: registry });
+  }, { maxConcurrentRequests: 2, metrics: registry });
   t.after(() => { client.close(); server.close(); });
   await Promise.all(Array.from({ length: 6 }, (_, i) => client.get(Pods, { namespace: "ns", name: `p${i}` })));
   await client.get(Pods, { namespace: "ns", name: "missing" }).catch(() => undefined);
@@ -181,21 +170,11 @@ test("429 is retried after Retry-After; other errors are not", async (t) => {
 
 test("qps and burst hold back requests beyond the burst", async (t) => {
   let seen = 0;
-  const { server } = await fakeServer(() => undefined);
-  server.removeAllListeners("request");
-  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const { server, client } = await fakeServer((_req, res) => {
     seen++;
-    req.resume();
     res.writeHead(200, { "content-type": "application/json" });
     res.end("{}");
-  });
-  const { port } = server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "fake", user: "u" }], currentContext: "c",
-  });
-  const client = createClient({ kubeConfig, qps: 1, burst: 2 });
+  }, { qps: 1, burst: 2 });
   t.after(() => { client.close(); server.close(); });
   let done = 0;
   const all = Array.from({ length: 3 }, (_, i) => client.get(Pods, { namespace: "ns", name: `p${i}` }).then(() => done++));
@@ -206,16 +185,7 @@ test("qps and burst hold back requests beyond the burst", async (t) => {
 });
 
 test("a watch whose response headers never come fails after the request timeout; plain requests time out too", async (t) => {
-  const { server } = await fakeServer(() => undefined);
-  server.removeAllListeners("request");
-  server.on("request", (req: http.IncomingMessage) => { req.resume(); /* never answer */ });
-  const { port } = server.address() as AddressInfo;
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "fake", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }], contexts: [{ name: "c", cluster: "fake", user: "u" }], currentContext: "c",
-  });
-  const client = createClient({ kubeConfig, requestTimeoutMs: 100 });
+  const { server, client } = await fakeServer(() => { /* never answer */ }, { requestTimeoutMs: 100 });
   t.after(() => { client.close(); server.closeAllConnections(); server.close(); });
   await assert.rejects(async () => { for await (const _ of client.watch(Pods)) { /* none */ } }, /no response headers within 100 ms/);
   await assert.rejects(client.get(Pods, { namespace: "ns", name: "p" }), /timed out after 100 ms/);
