@@ -65,6 +65,11 @@ export interface KubeClient extends Client {
   getScale<T extends KubeObject>(type: ResourceType<T>, key: ObjectKey, opts?: RequestOptions): Promise<Scale>;
   /** POST of `pods/<name>/binding`: assigns the pod to `nodeName` (what a scheduler does). @throws ApiError */
   bind(key: { namespace: string; name: string }, nodeName: string, opts?: WriteOptions & { uid?: string }): Promise<void>;
+  /**
+   * POST of `pods/<name>/eviction` (policy/v1 Eviction): a delete that honours PodDisruptionBudgets.
+   * @throws ApiError (429 TooManyRequests while a budget forbids it; retry later)
+   */
+  evict(key: { namespace: string; name: string }, opts?: DeleteOptions & { dryRun?: boolean }): Promise<void>;
   /** GET `/version`. @throws ApiError */
   serverVersion(opts?: RequestOptions): Promise<ServerVersion>;
   /** The resources served in one group version (`v1`, `apps/v1`). @throws ApiError (404 when the group version is not served) */
@@ -76,6 +81,7 @@ export interface KubeClient extends Client {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const PODS: ResourceType = { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, apiVersion: "v1" };
 
 /**
  * Creates a client over the kubeconfig's cluster. Requests go through node:https with
@@ -291,16 +297,30 @@ class RestClient implements KubeClient {
   }
 
   async bind(key: { namespace: string; name: string }, nodeName: string, opts?: WriteOptions & { uid?: string }): Promise<void> {
-    const pods: ResourceType = { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, apiVersion: "v1" };
     await this.#transport.request({
-      method: "POST", path: resourcePath(pods, key.namespace, key.name, "binding"), query: writeQuery(opts),
+      method: "POST", path: resourcePath(PODS, key.namespace, key.name, "binding"), query: writeQuery(opts),
       body: {
         apiVersion: "v1", kind: "Binding",
         metadata: { name: key.name, namespace: key.namespace, ...(opts?.uid ? { uid: opts.uid } : {}) },
         target: { apiVersion: "v1", kind: "Node", name: nodeName },
       },
       ...signalOf(opts),
-      context: context("create", pods, key.namespace, key.name, "binding"),
+      context: context("create", PODS, key.namespace, key.name, "binding"),
+    });
+  }
+
+  async evict(key: { namespace: string; name: string }, opts?: DeleteOptions & { dryRun?: boolean }): Promise<void> {
+    const deleteOptions: Record<string, unknown> = {};
+    if (opts?.preconditions) deleteOptions["preconditions"] = opts.preconditions;
+    if (opts?.gracePeriodSeconds !== undefined) deleteOptions["gracePeriodSeconds"] = opts.gracePeriodSeconds;
+    if (opts?.dryRun) deleteOptions["dryRun"] = ["All"];
+    await this.#transport.request({
+      method: "POST", path: resourcePath(PODS, key.namespace, key.name, "eviction"),
+      body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name: key.name, namespace: key.namespace }, deleteOptions },
+      ...signalOf(opts),
+      // 429 from an eviction means "a PodDisruptionBudget forbids it now", not "slow down": no transparent retry.
+      noRetry: true,
+      context: context("create", PODS, key.namespace, key.name, "eviction"),
     });
   }
 

@@ -31,6 +31,8 @@ export interface TransportRequest {
   signal?: AbortSignal | undefined;
   /** Verb and object for errors and metrics. */
   context: ApiErrorContext;
+  /** Never retry, even on 429 (evictions: there 429 means a disruption budget says no). */
+  noRetry?: boolean;
 }
 
 /** Attempts of a request the server asks to retry (client-go's `maxRetries` is 10). */
@@ -118,7 +120,7 @@ export class Transport {
         const text = await readBody(res, signal);
         if (status >= 200 && status < 300) return { body: text ? JSON.parse(text) : {} };
         const error = errorFromBody(status, text, req.context);
-        const retryAfterMs = retryAfter(res, status, req.method);
+        const retryAfterMs = req.noRetry ? undefined : retryAfter(res, status, req.method);
         if (retryAfterMs !== undefined) return { retryAfterMs, error };
         throw error;
       } catch (err) {

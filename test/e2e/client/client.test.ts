@@ -112,7 +112,7 @@ test("merge, strategic, JSON and server-side apply patches", async () => {
   assert.equal((await client.get(ConfigMaps, key)).data?.["dry"], undefined, "dry run changed nothing");
 });
 
-test("status subresource: updateStatus and status patches touch status only", async () => {
+test("status subresource, binding and eviction", async () => {
   const pod = await client.create(Pods, idlePod("status"));
   const withStatus = await client.updateStatus(Pods, {
     ...pod,
@@ -132,6 +132,18 @@ test("status subresource: updateStatus and status patches touch status only", as
   await client.bind({ namespace, name: "bound" }, "kubeloop-no-such-node", { ...(bound.metadata?.uid ? { uid: bound.metadata.uid } : {}) });
   assert.equal((await client.get(Pods, { namespace, name: "bound" })).spec?.nodeName, "kubeloop-no-such-node");
   await client.delete(Pods, { namespace, name: "bound" }, { gracePeriodSeconds: 0 });
+
+  await client.create(Pods, idlePod("evicted"));
+  await client.evict({ namespace, name: "evicted" }, { gracePeriodSeconds: 0 });
+  await waitFor(async () => {
+    try {
+      await client.get(Pods, { namespace, name: "evicted" });
+      return false;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      throw err;
+    }
+  }, { timeoutMs: 30_000, description: "the evicted pod to be gone" });
 });
 
 test("scale subresource: getScale and a scale patch", async () => {
