@@ -22,6 +22,11 @@ const unitGlob = "test/unit/**/*.test.ts";
 const e2eGlob = "test/e2e/**/*.test.ts";
 /** Per-test limit handed to `node --test`, so one stuck test cannot hang CI (10 minutes). */
 const testTimeoutMs = 600_000;
+/**
+ * Limit for the whole `node --test` run in minutes (`KUBELOOP_TEST_TIMEOUT_MINUTES`, default
+ * 60): a test file that blocks its event loop never reaches the per-test timeout.
+ */
+const runTimeoutMinutes = Number(process.env.KUBELOOP_TEST_TIMEOUT_MINUTES ?? "60");
 
 function log(line: string): void {
   process.stderr.write(`[test/run] ${line}\n`);
@@ -34,10 +39,18 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
-      ["--test", "--test-concurrency=1", "--test-reporter=spec", `--test-timeout=${testTimeoutMs}`, ...files],
+      // --test-force-exit: a test file that leaves a handle open (a watch, a timer) must not hang the run.
+      ["--test", "--test-concurrency=1", "--test-reporter=spec", `--test-timeout=${testTimeoutMs}`, "--test-force-exit", ...files],
       { cwd: repoRoot, env, stdio: "inherit" },
     );
     testRunner = child;
+    const watchdog = setTimeout(() => {
+      log(`the tests ran longer than ${runTimeoutMinutes} minutes (KUBELOOP_TEST_TIMEOUT_MINUTES); killing the test runner`);
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+    }, runTimeoutMinutes * 60_000);
+    watchdog.unref();
+    child.on("exit", () => clearTimeout(watchdog));
     child.on("error", (err) => {
       log(`could not start node --test: ${err.message}`);
       resolve(1);
