@@ -49,7 +49,7 @@ export interface ControlPlane {
   local: boolean;
   /** Cluster directory (state, logs, data) of a local control plane; undefined otherwise. */
   dir: string | undefined;
-  /** The running processes (empty for an existing cluster); refreshed by `restart`. */
+  /** The processes as `<dir>/state.json` records them now, so restarts done by any process show (empty for an existing cluster). */
   readonly processes: readonly ControlPlaneProcess[];
   /**
    * Stops every process (SIGTERM, SIGKILL after 10 s), in reverse start order. With
