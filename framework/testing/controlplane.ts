@@ -140,7 +140,7 @@ async function writeState(paths: ClusterPaths, state: ClusterState): Promise<voi
 }
 
 function runningProcesses(state: ClusterState): ProcessRecord[] {
-  return state.processes.filter((p) => isRunning(p.pid, p.binary));
+  return state.processes.filter((p) => isRunning(p.pid, p.startTicks));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -167,7 +167,7 @@ async function waitReady(record: ProcessRecord, started: StartedProcess | undefi
   for (;;) {
     signal?.throwIfAborted();
     const exit = started?.exit();
-    if (exit !== undefined || !isRunning(record.pid, record.binary)) {
+    if (exit !== undefined || !isRunning(record.pid, record.startTicks)) {
       await sleep(200); // let the last log lines land
       const how = exit ? (exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`) : "is gone";
       throw new Error(
@@ -206,6 +206,33 @@ function portsOf(name: ProcessName, ports: ControlPlanePorts): number[] {
   }
 }
 
+/** How often a component is started on fresh ports before a port conflict is reported. */
+const maxPortAttempts = 4;
+
+/** Gives `name` new free ports (in place). */
+async function repickPorts(name: ProcessName, ports: ControlPlanePorts): Promise<void> {
+  const fresh = await pickFreePorts(2);
+  const [a, b] = [fresh[0]!, fresh[1]!];
+  switch (name) {
+    case "etcd":
+      ports.etcdClient = a;
+      ports.etcdPeer = b;
+      return;
+    case "kube-apiserver":
+      ports.kubeApiserver = a;
+      return;
+    case "kube-controller-manager":
+      ports.kubeControllerManager = a;
+      return;
+    case "kube-scheduler":
+      ports.kubeScheduler = a;
+      return;
+    case "kwok":
+      ports.kwok = a;
+      return;
+  }
+}
+
 function binaryOf(name: ProcessName, binaries: BinaryPaths): string {
   return binaries[name];
 }
@@ -225,7 +252,7 @@ function killRegistered(): void {
   for (const get of stopOnExitRecords.values()) {
     for (const record of get()) {
       try {
-        if (isRunning(record.pid, record.binary)) process.kill(record.pid, "SIGKILL");
+        if (isRunning(record.pid, record.startTicks)) process.kill(record.pid, "SIGKILL");
       } catch {
         // already gone
       }
@@ -412,11 +439,10 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
   const tokens: ClusterTokens = generateTokens();
   await writeCredentials(paths, tokens);
 
-  const server = `https://127.0.0.1:${ports.kubeApiserver}`;
   const state: ClusterState = {
     version: 1,
     startedAt: new Date().toISOString(),
-    server,
+    server: `https://127.0.0.1:${ports.kubeApiserver}`,
     kubeconfigPath: paths.adminKubeconfig,
     ports,
     settings,
@@ -442,20 +468,51 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
 
   try {
     for (const name of processNames) {
-      opts.signal?.throwIfAborted();
-      for (const port of portsOf(name, ports)) await assertPortFree(port, name);
       const stepStarted = Date.now();
-      const proc = startProcess(name, binaryOf(name, binaries), argsOf(name), join(paths.logs, `${name}.log`), healthUrl(name, ports), processEnv());
-      state.processes.push(proc.record);
-      await writeState(paths, state);
-      await waitReady(proc.record, proc, readyTimeoutMs, opts.signal);
-      progress(`${name} ready (pid ${proc.record.pid}, ${((Date.now() - stepStarted) / 1000).toFixed(1)}s)`);
+      // A picked port can be taken before the process binds it (another cluster starting, an
+      // outgoing connection's ephemeral port): pick another one and retry, a few times.
+      for (let attempt = 1; ; attempt++) {
+        opts.signal?.throwIfAborted();
+        const retry = attempt < maxPortAttempts;
+        try {
+          for (const port of portsOf(name, ports)) await assertPortFree(port, name);
+        } catch (err) {
+          if (!(err instanceof PortInUseError) || !retry) throw err;
+          progress(`${name}: port ${err.port} was taken meanwhile; picking another`);
+          await repickPorts(name, ports);
+          continue;
+        }
+        const logPath = join(paths.logs, `${name}.log`);
+        const proc = startProcess(name, binaryOf(name, binaries), argsOf(name), logPath, healthUrl(name, ports), processEnv());
+        state.processes.push(proc.record);
+        state.server = `https://127.0.0.1:${ports.kubeApiserver}`;
+        await writeState(paths, state);
+        try {
+          await waitReady(proc.record, proc, readyTimeoutMs, opts.signal);
+        } catch (err) {
+          const died = proc.exit() !== undefined || !isRunning(proc.record.pid, proc.record.startTicks);
+          const tail = await tailFile(logPath, 40);
+          const thisAttempt = tail.slice(tail.lastIndexOf("\n==== ") + 1); // lines since this start
+          if (!retry || !died || !thisAttempt.includes("address already in use")) throw err;
+          await stopProcess(proc.record);
+          state.processes.pop();
+          if (name === "etcd") {
+            await rm(paths.etcdData, { recursive: true, force: true });
+            await mkdir(paths.etcdData, { recursive: true, mode: 0o700 });
+          }
+          progress(`${name}: a port was taken before it could bind; picking another`);
+          await repickPorts(name, ports);
+          continue;
+        }
+        progress(`${name} ready (pid ${proc.record.pid}, ${((Date.now() - stepStarted) / 1000).toFixed(1)}s)`);
+        break;
+      }
       if (name === "kube-apiserver") {
         const ca = await readFile(paths.apiserverCert, "utf8");
-        await writeKubeconfigs(paths, server, ca, tokens);
+        await writeKubeconfigs(paths, state.server, ca, tokens);
       }
       if (name === "kube-controller-manager") {
-        await waitDefaultServiceAccount(server, tokens.admin, readyTimeoutMs, opts.signal);
+        await waitDefaultServiceAccount(state.server, tokens.admin, readyTimeoutMs, opts.signal);
       }
     }
   } catch (err) {
@@ -463,7 +520,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     await stopRecords([...state.processes].reverse()).catch(() => {});
     throw err;
   }
-  progress(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${server}, KUBECONFIG=${paths.adminKubeconfig}`);
+  progress(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s: ${state.server}, KUBECONFIG=${paths.adminKubeconfig}`);
   const plane = new LocalControlPlane(paths, state, readyTimeoutMs, progress);
   if (opts.stopOnExit ?? true) registerStopOnExit(dir, () => plane.records());
   return plane;
@@ -503,7 +560,7 @@ export async function attachControlPlane(dir?: string): Promise<ControlPlane> {
     throw new Error(`no local control plane in ${paths.dir} (no state.json); start one with \`npm run cluster -- up --dir ${paths.dir}\``);
   }
   const apiserver = state.processes.find((p) => p.name === "kube-apiserver");
-  if (!apiserver || !isRunning(apiserver.pid, apiserver.binary)) {
+  if (!apiserver || !isRunning(apiserver.pid, apiserver.startTicks)) {
     throw new Error(
       `the control plane in ${paths.dir} is not running (kube-apiserver ${apiserver ? `pid ${apiserver.pid} is gone` : "never started"}); ` +
         `run \`npm run cluster -- down --dir ${paths.dir}\` and \`npm run cluster -- up --dir ${paths.dir}\``,
@@ -529,7 +586,7 @@ export async function controlPlaneStatus(dir?: string): Promise<ControlPlaneStat
   if (!state) return undefined;
   const processes = await Promise.all(
     state.processes.map(async (p) => {
-      const running = isRunning(p.pid, p.binary);
+      const running = isRunning(p.pid, p.startTicks);
       let healthy = false;
       if (running) {
         try {

@@ -8,6 +8,11 @@ import { request as httpsRequest } from "node:https";
 export interface ProcessRecord {
   name: string;
   pid: number;
+  /**
+   * Start time of the process in clock ticks since boot (Linux `/proc/<pid>/stat` field 22),
+   * so a reused pid is not mistaken for ours.
+   */
+  startTicks?: number;
   binary: string;
   args: string[];
   logPath: string;
@@ -15,27 +20,38 @@ export interface ProcessRecord {
   healthUrl: string;
 }
 
-/** True when `pid` is a live process (not a zombie) whose command line starts with `binary`. */
-export function isRunning(pid: number, binary?: string): boolean {
+/** Fields of `/proc/<pid>/stat` after the parenthesised command name (field 3 onwards); undefined when unreadable. */
+function procStat(pid: number): string[] | undefined {
+  if (process.platform !== "linux") return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The start time of `pid` in clock ticks since boot (Linux only). */
+export function processStartTicks(pid: number): number | undefined {
+  const field = procStat(pid)?.[19]; // field 22, starttime
+  return field === undefined ? undefined : Number(field);
+}
+
+/**
+ * True when `pid` is a live process (not a zombie) and, when `startTicks` is given, the same
+ * process that was started then (not a later one that reused the pid).
+ */
+export function isRunning(pid: number, startTicks?: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
   if (process.platform !== "linux") return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 3 (after the parenthesised command name) is the state; Z = zombie, X = dead.
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    if (state === "Z" || state === "X") return false;
-    if (binary !== undefined) {
-      const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0];
-      if (argv0 !== binary) return false; // the pid was reused by something else
-    }
-    return true;
-  } catch {
-    return false;
-  }
+  const fields = procStat(pid);
+  if (!fields) return false;
+  if (fields[0] === "Z" || fields[0] === "X") return false;
+  return startTicks === undefined || Number(fields[19]) === startTicks;
 }
 
 /** The last `count` lines of a log file ("" when it cannot be read). */
@@ -91,7 +107,9 @@ export function startProcess(name: string, binary: string, args: string[], logPa
     if (child.pid === undefined) {
       throw new Error(`could not start ${name} (${binary}); see ${logPath}`);
     }
-    return { record: { name, pid: child.pid, binary, args, logPath, healthUrl }, child, exit: () => exited };
+    const startTicks = processStartTicks(child.pid);
+    const record: ProcessRecord = { name, pid: child.pid, binary, args, logPath, healthUrl, ...(startTicks !== undefined ? { startTicks } : {}) };
+    return { record, child, exit: () => exited };
   } finally {
     closeSync(fd);
   }
@@ -106,7 +124,7 @@ function sleep(ms: number): Promise<void> {
  * Does nothing when the pid is no longer the recorded program.
  */
 export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Promise<void> {
-  if (!isRunning(record.pid, record.binary)) return;
+  if (!isRunning(record.pid, record.startTicks)) return;
   try {
     process.kill(record.pid, "SIGTERM");
   } catch {
@@ -114,7 +132,7 @@ export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Prom
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isRunning(record.pid, record.binary)) return;
+    if (!isRunning(record.pid, record.startTicks)) return;
     await sleep(100);
   }
   try {
@@ -124,7 +142,7 @@ export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Prom
   }
   const killDeadline = Date.now() + 5_000;
   while (Date.now() < killDeadline) {
-    if (!isRunning(record.pid, record.binary)) return;
+    if (!isRunning(record.pid, record.startTicks)) return;
     await sleep(100);
   }
   throw new Error(`${record.name} (pid ${record.pid}) did not exit after SIGKILL`);
