@@ -11,7 +11,8 @@ const usage = `usage: npm run cluster -- <up|down|status> [options]
 
   up       build (first use only) and start etcd, kube-apiserver, kube-controller-manager,
            kube-scheduler and kwok on 127.0.0.1, then create fake nodes; the cluster keeps
-           running after the command returns
+           running after the command returns; stdout is only the exports, so
+           eval "$(npm run -s cluster -- up)" points the shell at it
   down     stop every process the cluster directory records and remove its data
   status   show each process and whether it answers its health endpoint
 
