@@ -82,8 +82,9 @@ export interface StartControlPlaneOptions {
   /** Per-component readiness timeout in milliseconds (default 120000). */
   readyTimeoutMs?: number;
   /**
-   * Stop the processes when this Node process exits (default true). `cluster up` sets false
-   * so the cluster outlives the command.
+   * Kill the processes when this Node process exits (default true), also on SIGINT/SIGTERM
+   * when no other listener handles those signals. `cluster up` sets false so the cluster
+   * outlives the command.
    */
   stopOnExit?: boolean;
   /** Aborting stops what was started and rejects with the signal's reason. */
