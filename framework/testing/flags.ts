@@ -93,11 +93,11 @@ export function healthUrl(name: ProcessName, ports: ControlPlanePorts): string {
     case "kube-apiserver":
       return `https://127.0.0.1:${ports.kubeApiserver}/readyz`;
     case "kube-controller-manager":
-      return `https://127.0.0.1:${ports.kubeControllerManager}/healthz`;
+      return `https://127.0.0.1:${ports.kubeControllerManager}/healthz`; // it serves no /readyz
     case "kube-scheduler":
       return `https://127.0.0.1:${ports.kubeScheduler}/readyz`;
     case "kwok":
-      return `http://127.0.0.1:${ports.kwok}/healthz`;
+      return `http://127.0.0.1:${ports.kwok}/readyz`;
   }
 }
 
