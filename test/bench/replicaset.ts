@@ -9,7 +9,7 @@ import { request } from "node:https";
 import { Registry } from "prom-client";
 import { createClient, isNotFound, type KubeClient } from "../../framework/client/index.ts";
 import { Manager } from "../../framework/manager/index.ts";
-import { AppsReplicaSets, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
+import { AppsReplicaSets, Events, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
 import { ReplicaSets, setupReplicaSetController, type ReplicaSet } from "../../operators/replicaset/index.ts";
 import { benchPodSpec, deleteAllPods, ensureNamespace, sleep, type BenchCluster, type Placement } from "./cluster.ts";
@@ -32,6 +32,8 @@ export interface ReplicaSetResult {
   requestsPerPod: number | undefined;
   /** Ours only: requests per pod by HTTP method. */
   requestsPerPodByMethod: Record<string, number> | undefined;
+  /** Event objects about the ReplicaSet in its namespace once all pods were Ready (each one POST or more). */
+  replicaSetEventObjects: number | undefined;
 }
 
 /** Common options of a run. */
@@ -63,6 +65,16 @@ async function waitAllReady<T extends KubeObject & { status?: { readyReplicas?: 
     return ready >= pods || undefined;
   }, { timeoutMs: opts.timeoutMs, intervalMs: 200, description: `${type.kind} ${key.namespace}/${key.name} to have ${pods} ready replicas` });
   return (performance.now() - started) / 1000;
+}
+
+/** Event objects whose `regarding` is the ReplicaSet `name` (any group); undefined when they cannot be listed. */
+async function replicaSetEvents(admin: KubeClient, namespace: string, name: string): Promise<number | undefined> {
+  try {
+    const events = (await admin.list(Events, { namespace })).items;
+    return events.filter((e) => e.regarding?.kind === "ReplicaSet" && e.regarding.name === name).length;
+  } catch {
+    return undefined;
+  }
 }
 
 async function requestsByMethod(registry: Registry): Promise<Map<string, number>> {
@@ -114,6 +126,7 @@ export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions 
     return {
       side: "ours", pods: opts.pods, placement: opts.placement, qps: opts.qps, burst: opts.burst,
       seconds, podsPerSecond: opts.pods / seconds, requestsPerPod: total / opts.pods, requestsPerPodByMethod: byMethod,
+      replicaSetEventObjects: await replicaSetEvents(admin, opts.namespace, key.name),
     };
   } finally {
     stop.abort(new Error("benchmark run finished"));
@@ -148,6 +161,7 @@ export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptio
       seconds, podsPerSecond: opts.pods / seconds,
       requestsPerPod: before !== undefined && after !== undefined ? (after - before) / opts.pods : undefined,
       requestsPerPodByMethod: undefined,
+      replicaSetEventObjects: await replicaSetEvents(admin, opts.namespace, key.name),
     };
   } finally {
     if (opts.cleanup) {

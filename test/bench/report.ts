@@ -109,12 +109,13 @@ export function formatReport(results: BenchResults): string {
     })));
 
   parts.push("\n(b) ReplicaSet 0 → N pods Ready (clock: create → status.readyReplicas == N)");
-  parts.push(table(["setting", "placement", "side", "client qps/burst", "scheduler", "seconds", "pods/s", "of (a) create", "of (a) Ready", "requests/pod"],
+  parts.push(table(["setting", "placement", "side", "client qps/burst", "scheduler", "seconds", "pods/s", "of (a) create", "of (a) Ready", "requests/pod", "RS Events"],
     results.settings.flatMap((s) => s.replicaSets.map((r) => [
       s.label, r.placement, r.side, `${r.qps}/${r.burst}`, r.placement === "scheduled" ? "kube-scheduler 50/100" : "none (nodeName)",
       f1(r.seconds), f1(r.podsPerSecond), pct(s.physical ? r.podsPerSecond / s.physical.createPodsPerSecond : undefined),
       pct(s.physical ? r.podsPerSecond / s.physical.readyPodsPerSecond : undefined),
       r.requestsPerPod === undefined ? "n/a" : `${r.requestsPerPod.toFixed(2)}${r.side === "built-in" ? " (all kcm)" : ""}`,
+      r.replicaSetEventObjects === undefined ? "n/a" : String(r.replicaSetEventObjects),
     ]))));
   const ours = results.settings.flatMap((s) => s.replicaSets.filter((r) => r.side === "ours" && r.requestsPerPodByMethod));
   if (ours.length > 0) {
