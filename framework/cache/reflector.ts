@@ -53,7 +53,13 @@ export interface ReflectorOptions {
   stallMarginMs?: number;
   /** Random source in [0, 1), for tests. */
   random?: () => number;
-  /** Stream the initial state with WatchList (`sendInitialEvents=true`) instead of LIST; falls back to LIST when the server refuses it (default false). */
+  /**
+   * Stream the initial state with WatchList (`sendInitialEvents=true`) instead of a LIST (client-go
+   * does by default since 1.35); falls back to paged LIST for good when the server refuses it or
+   * ends the stream without the initial-events-end bookmark. Default false: a server or fake that
+   * silently ignores `sendInitialEvents` would otherwise keep the informer unsynced until the
+   * watch times out.
+   */
   useWatchList?: boolean;
 }
 
@@ -169,7 +175,11 @@ export class Reflector<T extends KubeObject> {
     this.#log.debug({ items: items.length, pages, resourceVersion }, "listed");
   }
 
-  /** WatchList: the initial state as ADDED events up to the initial-events-end bookmark, then the same watch goes on. */
+  /**
+   * WatchList: the initial state as ADDED events up to the bookmark annotated
+   * `k8s.io/initial-events-end`; that stream is then closed and the regular watch resumes from
+   * the bookmark's resourceVersion.
+   */
   async #watchList(signal: AbortSignal): Promise<void> {
     const items = new Map<string, T>();
     let ended = false;
@@ -194,7 +204,8 @@ export class Reflector<T extends KubeObject> {
       });
     } catch (err) {
       if (signal.aborted) return;
-      if (err instanceof ApiError && !isGone(err) && err.statusCode >= 400 && err.statusCode < 500) {
+      // A 4xx other than 410 and 429 means this server (or our identity) does not do WatchList.
+      if (err instanceof ApiError && !isGone(err) && err.statusCode !== 429 && err.statusCode >= 400 && err.statusCode < 500) {
         this.#log.info({ err: err.message }, "WatchList refused by the server; using LIST from now on");
         this.#useWatchList = false;
         return this.#list(signal);

@@ -203,7 +203,9 @@ test("a forced 410 Gone relists: deletes with finalStateUnknown, updates, adds; 
   }
   for (const name of ["keep", "change", "vanish"]) await client.create(ConfigMaps, configMap(name, { v: "1" }, { suite: "gone" }));
   const injector = new GoneInjector(listerWatcherFor(client, ConfigMaps, { namespace, labelSelector: "suite=gone" }));
-  const informer = new SharedInformer<IConfigMap>(injector, { name: "ConfigMap gone-test", logger: silent, reflector: { backoff: new Backoff({ initialMs: 100, maxMs: 1000 }) } });
+  const informer = new SharedInformer<IConfigMap>(injector, {
+    name: "ConfigMap gone-test", logger: silent, reflector: { useWatchList: false, backoff: new Backoff({ initialMs: 100, maxMs: 1000 }) },
+  });
   const view = new HandlerView();
   informer.addEventHandler(view);
   informer.run(stop.signal);

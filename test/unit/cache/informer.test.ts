@@ -24,7 +24,7 @@ function startInformer(api: FakeApi, t: { after(fn: () => void): void }, extra: 
     name: "Thing.v1", logger: silent,
     ...(extra.resyncPeriodMs !== undefined ? { resyncPeriodMs: extra.resyncPeriodMs } : {}),
     reflector: {
-      pageSize: 2, backoff: new Backoff({ initialMs: 1, maxMs: 5, jitter: 0 }),
+      useWatchList: false, pageSize: 2, backoff: new Backoff({ initialMs: 1, maxMs: 5, jitter: 0 }),
       ...(extra.minWatchTimeoutSeconds !== undefined ? { minWatchTimeoutSeconds: extra.minWatchTimeoutSeconds } : {}),
       ...(extra.stallMarginMs !== undefined ? { stallMarginMs: extra.stallMarginMs } : {}),
     },
@@ -199,7 +199,7 @@ test("resync re-delivers every object as an update with old === new", async (t) 
 test("waitForSync rejects when its signal aborts first", async (t) => {
   const api = new FakeApi();
   api.failNextList = new Error("down");
-  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { backoff: new Backoff({ initialMs: 10_000 }) } });
+  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { useWatchList: false, backoff: new Backoff({ initialMs: 10_000 }) } });
   const controller = new AbortController();
   t.after(() => controller.abort());
   informer.run(controller.signal);
@@ -249,7 +249,7 @@ test("a server that keeps answering 410 is relisted once at once, then with back
   const api = new FakeApi();
   api.create("a", 1);
   api.compactedRv = Number.MAX_SAFE_INTEGER; // every watch is too old
-  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { backoff: new Backoff({ initialMs: 60_000 }) } });
+  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { useWatchList: false, backoff: new Backoff({ initialMs: 60_000 }) } });
   const controller = new AbortController();
   t.after(() => controller.abort());
   informer.run(controller.signal);
@@ -257,4 +257,29 @@ test("a server that keeps answering 410 is relisted once at once, then with back
   await until(() => api.listCalls.length === 2 && api.watchCalls.length === 2, "the immediate relist and its watch");
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(api.listCalls.length, 2, "the second 410 in a row waits for the backoff");
+});
+
+test("with WatchList, a 410 relists through WatchList again and reports the differences", async (t) => {
+  const api = new FakeApi();
+  api.create("keep", 1);
+  api.create("change", 1);
+  api.create("vanish", 1);
+  const informer = new SharedInformer<TestObject>(api, { name: "Thing.v1", logger: silent, reflector: { useWatchList: true, backoff: new Backoff({ initialMs: 1, jitter: 0 }) } });
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const seen: Seen = [];
+  informer.addEventHandler(recorder(seen));
+  informer.run(controller.signal);
+  await informer.waitForSync();
+  await until(() => api.openWatches === 1, "the watch after the initial events");
+  seen.length = 0;
+  api.breakWatches();
+  api.update("change", 2);
+  api.remove("vanish");
+  api.create("new", 1);
+  api.compact();
+  await until(() => informer.listCount === 2 && seen.length === 3, "a WatchList relist");
+  assert.deepEqual(seen.sort(), ["add new v1", "delete vanish finalStateUnknown", "update change v1->v2"]);
+  assert.equal(api.listCalls.length, 0, "no LIST at all");
+  assert.ok(storeMatches(api, informer));
 });
