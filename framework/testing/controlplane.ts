@@ -73,6 +73,10 @@ export interface StartControlPlaneOptions {
   kubeApiQps?: number;
   /** kube-controller-manager client burst (upstream default 30). */
   kubeApiBurst?: number;
+  /** kube-scheduler client QPS toward the API server (upstream default 50). */
+  schedulerApiQps?: number;
+  /** kube-scheduler client burst (upstream default 100). */
+  schedulerApiBurst?: number;
   /** kube-controller-manager `--controllers`, e.g. `*,-replicaset-controller` (default `*`). */
   controllers?: string;
   /** kube-apiserver `--etcd-compaction-interval` in seconds (default 60; upstream 300). */
@@ -393,6 +397,8 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
   const settings: ControlPlaneSettings = {
     kubeApiQps: opts.kubeApiQps ?? defaultSettings.kubeApiQps,
     kubeApiBurst: opts.kubeApiBurst ?? defaultSettings.kubeApiBurst,
+    schedulerApiQps: opts.schedulerApiQps ?? defaultSettings.schedulerApiQps,
+    schedulerApiBurst: opts.schedulerApiBurst ?? defaultSettings.schedulerApiBurst,
     controllers: opts.controllers ?? defaultSettings.controllers,
     etcdCompactionIntervalSeconds: opts.etcdCompactionIntervalSeconds ?? defaultSettings.etcdCompactionIntervalSeconds,
   };
@@ -461,7 +467,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
       case "kube-controller-manager":
         return kubeControllerManagerArgs(paths, ports, settings);
       case "kube-scheduler":
-        return kubeSchedulerArgs(paths, ports);
+        return kubeSchedulerArgs(paths, ports, settings);
       case "kwok":
         return kwokArgs(paths, ports, stageFiles);
     }

@@ -28,6 +28,10 @@ export interface ControlPlaneSettings {
   kubeApiQps: number;
   /** kube-controller-manager `--kube-api-burst` (upstream default 30). */
   kubeApiBurst: number;
+  /** kube-scheduler client QPS toward the API server (upstream default 50). */
+  schedulerApiQps: number;
+  /** kube-scheduler client burst (upstream default 100). */
+  schedulerApiBurst: number;
   /** kube-controller-manager `--controllers` (upstream default `*`: all default controllers). */
   controllers: string;
   /**
@@ -41,6 +45,8 @@ export interface ControlPlaneSettings {
 export const defaultSettings: ControlPlaneSettings = {
   kubeApiQps: 20,
   kubeApiBurst: 30,
+  schedulerApiQps: 50,
+  schedulerApiBurst: 100,
   controllers: "*",
   etcdCompactionIntervalSeconds: 60,
 };
@@ -162,8 +168,11 @@ export function kubeControllerManagerArgs(paths: ClusterPaths, ports: ControlPla
 }
 
 /** kube-scheduler: default profile, no leader election. */
-export function kubeSchedulerArgs(paths: ClusterPaths, ports: ControlPlanePorts): string[] {
+export function kubeSchedulerArgs(paths: ClusterPaths, ports: ControlPlanePorts, settings: ControlPlaneSettings = defaultSettings): string[] {
   return [
+    // Deprecated flags, still honoured without --config: the client limits a benchmark must state.
+    `--kube-api-qps=${settings.schedulerApiQps}`,
+    `--kube-api-burst=${settings.schedulerApiBurst}`,
     `--kubeconfig=${paths.componentKubeconfig("kube-scheduler")}`,
     "--bind-address=127.0.0.1",
     `--secure-port=${ports.kubeScheduler}`,
