@@ -8,6 +8,7 @@ import type { ILease } from "kubernetes-models/coordination.k8s.io/v1/Lease";
 import type { IReplicaSet } from "kubernetes-models/apps/v1/ReplicaSet";
 import type { ICustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition";
 import type { IServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { resourceType } from "./resource.ts";
 
 export type Pod = IPod;
@@ -20,6 +21,7 @@ export type Lease = ILease;
 export type AppsReplicaSet = IReplicaSet;
 export type CustomResourceDefinition = ICustomResourceDefinition;
 export type ServiceAccount = IServiceAccount;
+export type ConfigMap = IConfigMap;
 
 /** core/v1 Pods. */
 export const Pods = resourceType<Pod>({ group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true });
@@ -33,6 +35,8 @@ export const Services = resourceType<Service>({ group: "", version: "v1", kind: 
 export const EndpointsResource = resourceType<Endpoints>({ group: "", version: "v1", kind: "Endpoints", plural: "endpoints", namespaced: true });
 /** core/v1 ServiceAccounts. */
 export const ServiceAccounts = resourceType<ServiceAccount>({ group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true });
+/** core/v1 ConfigMaps. */
+export const ConfigMaps = resourceType<ConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
 /** events.k8s.io/v1 Events. */
 export const Events = resourceType<Event>({ group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", namespaced: true });
 /** coordination.k8s.io/v1 Leases. */

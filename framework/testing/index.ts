@@ -51,3 +51,4 @@ export {
 export { PortInUseError } from "./ports.ts";
 export { loadKwokStages, type KwokStage } from "./stages.ts";
 export { waitFor, WaitTimeoutError, type WaitForOptions } from "./wait.ts";
+export { testEnvironment, createTestNamespace, deleteTestNamespace, type TestEnvironment } from "./environment.ts";

@@ -6,14 +6,14 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { ApiError, createClient, isInvalid, isNotFound, type KubeClient } from "../../../framework/client/index.ts";
-import { AppsReplicaSets, CustomResourceDefinitions, Namespaces, type CustomResourceDefinition } from "../../../framework/meta/index.ts";
-import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
+import { ApiError, isInvalid, type KubeClient } from "../../../framework/client/index.ts";
+import { AppsReplicaSets, CustomResourceDefinitions } from "../../../framework/meta/index.ts";
+import { createTestNamespace, deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { ReplicaSetDefinition, ReplicaSets, type ReplicaSet, type ReplicaSetSpecInput } from "../../../operators/replicaset/api.ts";
 
-const namespace = `kubeloop-api-e2e-${randomBytes(3).toString("hex")}`;
+let namespace: string;
 const fieldManager = "kubeloop-api-e2e";
 let client: KubeClient;
 let kubeConfig: KubeConfig;
@@ -48,34 +48,15 @@ function causes(error: ApiError): string[] {
 }
 
 before(async () => {
-  const plane = await testControlPlane();
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
-  client = createClient({ kubeConfig });
-  const crd = ReplicaSetDefinition.crd();
-  await client.patch(CustomResourceDefinitions, { name: ReplicaSetDefinition.name }, { type: "apply", body: crd, fieldManager, force: true });
-  await waitFor(
-    async () => {
-      const got: CustomResourceDefinition = await client.get(CustomResourceDefinitions, { name: ReplicaSetDefinition.name });
-      return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
-    },
-    { timeoutMs: 30_000, description: `CRD ${ReplicaSetDefinition.name} to be Established` },
-  );
-  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
-  // Established can precede the first successful request by a moment: wait until the kind is served.
-  await waitFor(async () => (await client.list(ReplicaSets, { namespace })).items, {
-    timeoutMs: 30_000,
-    description: `${ReplicaSets.plural}.${ReplicaSets.group} to be served`,
-  });
+  ({ client, kubeConfig } = await testEnvironment());
+  // Installed from the zod definition, waiting until it is Established and served.
+  await installCustomResourceDefinitions(client, [ReplicaSetDefinition.crd()], { fieldManager });
+  namespace = await createTestNamespace(client, "kubeloop-api-e2e");
 });
 
 after(async () => {
   if (!client) return;
-  try {
-    await client.delete(Namespaces, { name: namespace });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
+  if (namespace) await deleteTestNamespace(client, namespace);
   client.close();
 });
 

@@ -8,33 +8,27 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { pino } from "pino";
-import { createClient, isNotFound, KubeConfig, type KubeClient } from "../../../framework/client/index.ts";
+import { isNotFound, type KubeClient, type KubeConfig } from "../../../framework/client/index.ts";
 import { controllerFor, finalizer, predicates, type Request } from "../../../framework/controller/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
-import { Events, Namespaces, resourceType, type Event } from "../../../framework/meta/index.ts";
-import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { ConfigMaps, Events, type ConfigMap, type Event } from "../../../framework/meta/index.ts";
+import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
 
-const ConfigMaps = resourceType<IConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
-const namespace = `kubeloop-ctrl-e2e-${randomBytes(3).toString("hex")}`;
+let namespace: string;
 const FINALIZER = "kubeloop.dev/mirror-cleanup";
 const log = pino({ level: "silent" });
 let client: KubeClient;
 let kubeConfig: KubeConfig;
 
 before(async () => {
-  const plane = await testControlPlane();
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
-  client = createClient({ kubeConfig });
-  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  ({ client, kubeConfig } = await testEnvironment());
+  namespace = await createTestNamespace(client, "kubeloop-ctrl-e2e");
 });
 
 after(async () => {
   if (!client) return;
-  await client.delete(Namespaces, { name: namespace }).catch(() => {});
+  if (namespace) await deleteTestNamespace(client, namespace);
   client.close();
 });
 
@@ -54,7 +48,7 @@ test("a manager runs a controller that reacts to changes, with events, finalizer
       return finalizer(mgr.client, ConfigMaps, source, FINALIZER, {
         apply: async (src) => {
           const name = `${req.name}-mirror`;
-          const desired: IConfigMap = {
+          const desired: ConfigMap = {
             apiVersion: "v1", kind: "ConfigMap",
             metadata: {
               name, namespace,

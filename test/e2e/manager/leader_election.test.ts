@@ -6,32 +6,26 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { pino } from "pino";
-import { createClient, KubeConfig, type KubeClient } from "../../../framework/client/index.ts";
+import type { KubeClient, KubeConfig } from "../../../framework/client/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
-import { Leases, Namespaces, resourceType } from "../../../framework/meta/index.ts";
-import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { ConfigMaps, Leases } from "../../../framework/meta/index.ts";
+import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
 
-const ConfigMaps = resourceType<IConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
-const namespace = `kubeloop-le-e2e-${randomBytes(3).toString("hex")}`;
+let namespace: string;
 const log = pino({ level: "silent" });
 let client: KubeClient;
 let kubeConfig: KubeConfig;
 
 before(async () => {
-  const plane = await testControlPlane();
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
-  client = createClient({ kubeConfig });
-  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  ({ client, kubeConfig } = await testEnvironment());
+  namespace = await createTestNamespace(client, "kubeloop-le-e2e");
 });
 
 after(async () => {
   if (!client) return;
-  await client.delete(Namespaces, { name: namespace }).catch(() => {});
+  if (namespace) await deleteTestNamespace(client, namespace);
   client.close();
 });
 

@@ -5,30 +5,25 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
-import { createClient, KubeConfig, type KubeClient } from "../../../framework/client/index.ts";
-import { Namespaces, resourceType } from "../../../framework/meta/index.ts";
-import { testControlPlane } from "../../../framework/testing/index.ts";
+import type { KubeClient } from "../../../framework/client/index.ts";
+import { ConfigMaps } from "../../../framework/meta/index.ts";
+import { createTestNamespace, deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 
-const ConfigMaps = resourceType<IConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
-const namespace = `kubeloop-sigterm-e2e-${randomBytes(3).toString("hex")}`;
+let namespace: string;
 let client: KubeClient;
 let kubeconfigPath: string;
 
 before(async () => {
-  const plane = await testControlPlane();
-  kubeconfigPath = plane.kubeconfigPath;
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  client = createClient({ kubeConfig: kc });
-  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  const env = await testEnvironment();
+  client = env.client;
+  kubeconfigPath = env.plane.kubeconfigPath;
+  namespace = await createTestNamespace(client, "kubeloop-sigterm-e2e");
 });
 
 after(async () => {
   if (!client) return;
-  await client.delete(Namespaces, { name: namespace }).catch(() => {});
+  if (namespace) await deleteTestNamespace(client, namespace);
   client.close();
 });
 

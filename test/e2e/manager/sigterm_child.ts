@@ -3,13 +3,11 @@
  * `E2E_NAMESPACE`. A reconcile prints `started <name>`, waits `E2E_RECONCILE_MS`, annotates the
  * ConfigMap `kubeloop.dev/reconciled=true` and prints `finished <name>`. Exits via `runManager`.
  */
-import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { pino } from "pino";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { Manager, runManager } from "../../../framework/manager/index.ts";
-import { resourceType } from "../../../framework/meta/index.ts";
+import { ConfigMaps } from "../../../framework/meta/index.ts";
 
-const ConfigMaps = resourceType<IConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
 const namespace = process.env.E2E_NAMESPACE;
 if (!namespace) throw new Error("E2E_NAMESPACE is required");
 const reconcileMs = Number(process.env.E2E_RECONCILE_MS ?? "2000");

@@ -4,17 +4,15 @@
  * and helpers shaped like the ones of upstream `test/integration/replicaset/replicaset_test.go`.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
-import { createClient, isConflict, isNotFound, KubeConfig, type KubeClient } from "../../../framework/client/index.ts";
+import { isConflict, type KubeClient } from "../../../framework/client/index.ts";
 import { InformerCache } from "../../../framework/cache/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
-import {
-  CustomResourceDefinitions, Namespaces, Pods, ServiceAccounts, type CustomResourceDefinition, type Pod,
-} from "../../../framework/meta/index.ts";
+import { Pods, type CustomResourceDefinition, type Pod } from "../../../framework/meta/index.ts";
 import { rootLogger } from "../../../framework/log/index.ts";
-import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
+import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
 import { setupReplicaSetController, type ReplicaSetControllerHandle } from "../../../operators/replicaset/index.ts";
 
@@ -39,11 +37,9 @@ export interface Cluster {
  * @throws Error with instructions when no cluster is configured.
  */
 export async function connect(): Promise<Cluster> {
-  const plane = await testControlPlane();
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
-  const client = createClient({ kubeConfig });
-  await installCrd(client);
+  const { plane, client } = await testEnvironment();
+  const text = await readFile(new URL("../../../crds/replicasets.apps.kubeloop.dev.yaml", import.meta.url), "utf8");
+  await installCustomResourceDefinitions(client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-rs-e2e", timeoutMs: TIMEOUT_MS });
   return { client, kubeconfigPath: plane.kubeconfigPath };
 }
 
@@ -87,40 +83,13 @@ export async function startOperator(client: KubeClient, namespace: string): Prom
   };
 }
 
-async function installCrd(client: KubeClient): Promise<void> {
-  const text = await readFile(new URL("../../../crds/replicasets.apps.kubeloop.dev.yaml", import.meta.url), "utf8");
-  const crd = parse(text) as CustomResourceDefinition;
-  await client.patch(CustomResourceDefinitions, { name: crd.metadata!.name! }, { type: "apply", body: crd, fieldManager: "kubeloop-rs-e2e", force: true });
-  await waitFor(async () => {
-    const got = await client.get(CustomResourceDefinitions, { name: crd.metadata!.name! });
-    if (!got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) return undefined;
-    return (await client.list(ReplicaSets, { limit: 1 })).items;
-  }, { timeoutMs: TIMEOUT_MS, description: `CRD ${crd.metadata!.name} to be Established and served` });
-}
-
-/** Creates a namespace `<prefix>-<random>` and waits for its default ServiceAccount (pods need it). */
-export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString("hex")}`.slice(0, 63);
-  await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
-  await waitFor(async () => client.get(ServiceAccounts, { namespace: name, name: "default" }), {
-    timeoutMs: TIMEOUT_MS, description: `ServiceAccount ${name}/default (kube-controller-manager creates it)`,
-  });
-  return name;
+/** A namespace `<prefix>-<random>` whose default ServiceAccount exists (pods need it). */
+export function createNamespace(client: KubeClient, prefix: string): Promise<string> {
+  return createTestNamespace(client, prefix, TIMEOUT_MS);
 }
 
 /** Deletes a namespace, first removing test finalizers from its pods so it can go. */
-export async function deleteNamespace(client: KubeClient, namespace: string): Promise<void> {
-  try {
-    for (const pod of (await client.list(Pods, { namespace })).items) {
-      if (pod.metadata?.finalizers?.length) {
-        await client.patch(Pods, { namespace, name: pod.metadata.name! }, { type: "merge", body: { metadata: { finalizers: null } } }).catch(() => {});
-      }
-    }
-    await client.delete(Namespaces, { name: namespace });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-}
+export const deleteNamespace = deleteTestNamespace;
 
 /** Upstream `newRS`: selector and template labels `foo=bar`, pods that are never scheduled. */
 export function newRS(name: string, namespace: string, replicas: number): ReplicaSet {
