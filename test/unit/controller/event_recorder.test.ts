@@ -1,17 +1,59 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import type { Client } from "../../../framework/client/types.ts";
 import { rootLogger } from "../../../framework/log/index.ts";
 import type { KubeObject } from "../../../framework/meta/index.ts";
+import type { Clock } from "../../../framework/queue/index.ts";
 import { newEventRecorder } from "../../../framework/controller/index.ts";
 import { FakeClient, apiError } from "./fake_client.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 const rs: KubeObject = { apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", metadata: { name: "web", namespace: "prod", uid: "u1", resourceVersion: "7" } };
 
+/** A manual clock: time moves only through `advance`, which fires due timers in time order. */
+class FakeClock implements Clock {
+  t = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  private nextId = 1;
+  readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => void, delayMs: number): unknown {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.t + Math.max(0, delayMs), fn });
+    return id;
+  }
+  clearTimer(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!due || e[1].at < due[1].at)) due = e;
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = Math.max(this.t, due[1].at);
+      due[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+/** Lets the recorder's writer run (the fake client answers in microtasks). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+type EventBody = { metadata: { name: string; namespace: string }; note: string; reason: string; related?: object; series?: { count: number; lastObservedTime: string } };
+const seriesCount = (p: FakeClient["patched"][number]) => (p.patch as { body: { series: { count: number } } }).body.series.count;
+
 test("writes an events.k8s.io/v1 Event about the object", async () => {
   const fake = new FakeClient();
   const rec = newEventRecorder(fake.asClient(), { reportingController: "kubeloop.dev/replicaset", reportingInstance: "replicaset-0", log, now: () => Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
-  await rec.normal(rs, "SuccessfulCreate", "Created pod: web-abc", "Create");
+  const pod: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "web-abc", namespace: "prod", uid: "p1" } };
+  await rec.event(rs, { type: "Normal", reason: "SuccessfulCreate", note: "Created pod: web-abc", action: "Create", related: pod });
   assert.equal(fake.created.length, 1);
   const ev = fake.created[0]!.obj as Record<string, unknown> & { metadata: { name: string; namespace: string } };
   assert.equal(fake.created[0]!.type.group, "events.k8s.io");
@@ -19,60 +61,183 @@ test("writes an events.k8s.io/v1 Event about the object", async () => {
   assert.match(ev.metadata.name, /^web\.[0-9a-f]+$/);
   assert.equal(ev.eventTime, "2026-01-02T03:04:05.678000Z");
   assert.deepEqual(ev.regarding, { apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", namespace: "prod", name: "web", uid: "u1", resourceVersion: "7" });
+  assert.deepEqual(ev.related, { apiVersion: "v1", kind: "Pod", namespace: "prod", name: "web-abc", uid: "p1" });
   assert.equal(ev.reportingController, "kubeloop.dev/replicaset");
   assert.equal(ev.reportingInstance, "replicaset-0");
   assert.equal(ev.type, "Normal");
   assert.equal(ev.reason, "SuccessfulCreate");
   assert.equal(ev.action, "Create");
   assert.equal(ev.note, "Created pod: web-abc");
+  assert.equal(ev.series, undefined);
 });
 
-test("a repeat within 10 minutes patches series.count; after the window or with another note, a new Event", async () => {
+test("identical repeats become one Event with a series: the 2nd is written at once, later ones at most once per flush interval", async () => {
   const fake = new FakeClient();
-  let t = 1_000_000;
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, now: () => t });
-  await rec.warning(rs, "FailedCreate", "quota exceeded");
-  t += 60_000;
-  await rec.warning(rs, "FailedCreate", "quota exceeded");
-  t += 60_000;
+  const clock = new FakeClock();
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
   await rec.warning(rs, "FailedCreate", "quota exceeded");
   assert.equal(fake.created.length, 1);
-  assert.equal(fake.patched.length, 2);
-  const last = fake.patched[1]!;
-  assert.deepEqual(last.key, { namespace: "prod", name: (fake.created[0]!.obj.metadata!.name) });
-  assert.equal(last.patch.type, "merge");
-  assert.deepEqual((last.patch as { body: { series: { count: number } } }).body.series.count, 3);
-  await rec.warning(rs, "FailedCreate", "another note");
-  assert.equal(fake.created.length, 2);
-  t += 11 * 60_000;
+  const name = (fake.created[0]!.obj as EventBody).metadata.name;
+  clock.advance(1000);
   await rec.warning(rs, "FailedCreate", "quota exceeded");
-  assert.equal(fake.created.length, 3, "outside the window: a fresh Event");
+  assert.equal(fake.patched.length, 1, "the occurrence that starts the series is written at once");
+  assert.deepEqual(fake.patched[0]!.key, { namespace: "prod", name });
+  assert.equal(fake.patched[0]!.patch.type, "merge");
+  assert.equal(seriesCount(fake.patched[0]!), 2);
+
+  let resolved = 0;
+  for (let i = 0; i < 3; i++) {
+    clock.advance(1000);
+    void rec.warning(rs, "FailedCreate", "quota exceeded").then(() => resolved++);
+  }
+  await settle();
+  assert.equal(fake.patched.length, 1, "later repeats are buffered");
+  assert.equal(resolved, 0, "their promises wait for the write that carries them");
+  clock.advance(30_000);
+  await settle();
+  assert.equal(fake.patched.length, 2, "one PATCH for three occurrences");
+  assert.equal(seriesCount(fake.patched[1]!), 5);
+  assert.equal(resolved, 3);
+
+  clock.advance(1000);
+  const sixth = rec.warning(rs, "FailedCreate", "quota exceeded");
+  await settle();
+  assert.equal(fake.patched.length, 2, "throttled: the last series write was 1 s ago");
+  await rec.flush();
+  await sixth;
+  assert.equal(fake.patched.length, 3, "flush() writes buffered counts at once");
+  assert.equal(seriesCount(fake.patched[2]!), 6);
+  await rec.flush();
+  assert.equal(fake.patched.length, 3, "nothing buffered, nothing written");
+
+  await rec.warning(rs, "FailedCreate", "another note");
+  assert.equal(fake.created.length, 2, "another note: another Event");
+  clock.advance(11 * 60_000);
+  await rec.warning(rs, "FailedCreate", "quota exceeded");
+  assert.equal(fake.created.length, 3, "outside the series window: a fresh Event");
 });
 
-test("concurrent repeats are ordered: one create, then patches", async () => {
+test("repeats that arrive before the Event is written are folded into its create", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log });
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock() });
   await Promise.all([rec.normal(rs, "Scaled", "to 3"), rec.normal(rs, "Scaled", "to 3"), rec.normal(rs, "Scaled", "to 3")]);
   assert.equal(fake.created.length, 1);
-  assert.equal(fake.patched.length, 2);
+  assert.equal((fake.created[0]!.obj as EventBody).series?.count, 3);
+  assert.equal(fake.patched.length, 0);
+});
+
+function createPods(rec: ReturnType<typeof newEventRecorder>, n: number): Promise<void>[] {
+  const out: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const pod: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: `web-${i}`, namespace: "prod", uid: `p${i}` } };
+    out.push(rec.event(rs, { type: "Normal", reason: "SuccessfulCreate", note: `Created pod: web-${i}`, action: "Create", related: pod }));
+  }
+  return out;
+}
+
+test("1000 creations of distinct pods about one ReplicaSet: 10 Events at most, the rest dropped by the spam filter", async () => {
+  const fake = new FakeClient();
+  const registry = new Registry();
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock(), registry });
+  await Promise.all(createPods(rec, 1000));
+  await rec.flush();
+  const writes = fake.created.length + fake.patched.length;
+  assert.ok(writes <= 12, `at most 10 distinct + 1 combined + series writes (got ${writes})`);
+  assert.equal(fake.created.length, 10, "9 individual Events, then the combined one");
+  const combined = fake.created.at(-1)!.obj as EventBody;
+  assert.equal(combined.note, "(combined from similar events): Created pod: web-9");
+  assert.equal(combined.related, undefined, "related is immutable in events.k8s.io/v1: the combined Event has none");
+  const total = fake.patched.length > 0 ? seriesCount(fake.patched.at(-1)!) : combined.series?.count;
+  assert.equal(total, 25 - 9, "the spam filter let 25 events of the object through");
+  const metrics = await registry.metrics();
+  assert.match(metrics, /kubeloop_events_dropped_total\{reason="spam"\} 975/);
+});
+
+test("without the spam filter, similar events are combined into one Event whose series grows", async () => {
+  const fake = new FakeClient();
+  const clock = new FakeClock();
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock, spamBurst: 1_000_000 });
+  // Spread over time, as a reconciler creating pods one by one would.
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const pod: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: `web-${i}`, namespace: "prod" } };
+    pending.push(rec.normal({ ...rs }, "SuccessfulCreate", `Created pod: ${pod.metadata!.name}`, "Create"));
+    clock.advance(100); // 1000 events over 100 s
+    await settle();
+  }
+  await rec.flush();
+  await Promise.all(pending);
+  assert.equal(fake.created.length, 10);
+  assert.match((fake.created.at(-1)!.obj as EventBody).note, /^\(combined from similar events\): /);
+  assert.ok(fake.patched.length <= 5, `series PATCHes at most once per 30 s over 100 s, plus the first and the flush (got ${fake.patched.length})`);
+  assert.equal(seriesCount(fake.patched.at(-1)!), 1000 - 9);
+});
+
+test("the spam filter refills one event per 300 s per object, up to the burst of 25", async () => {
+  const fake = new FakeClient();
+  const clock = new FakeClock();
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
+  const burst = async (n: number, from: number) => {
+    await Promise.all(Array.from({ length: n }, (_, i) => rec.normal(rs, `Reason${from + i}`, "n")));
+  };
+  await burst(30, 0);
+  assert.equal(fake.created.length, 25);
+  await burst(5, 100);
+  assert.equal(fake.created.length, 25, "no token left");
+  clock.advance(300_000);
+  await burst(5, 200);
+  assert.equal(fake.created.length, 26, "one token after 300 s");
+  clock.advance(100 * 300_000);
+  await burst(30, 300);
+  assert.equal(fake.created.length, 51, "refilled to the burst, not beyond");
+  const other: KubeObject = { ...rs, metadata: { ...rs.metadata, name: "other", uid: "u2" } };
+  await rec.normal(other, "Reason0", "n");
+  assert.equal(fake.created.length, 52, "another object has its own budget");
+});
+
+test("a full queue drops events without throwing or blocking the caller", async () => {
+  const fake = new FakeClient();
+  const base = fake.asClient();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const client: Client = { ...base, create: (async (type: never, obj: never) => { await gate; return base.create(type, obj); }) as Client["create"] };
+  const registry = new Registry();
+  const rec = newEventRecorder(client, { reportingController: "c", log, clock: new FakeClock(), queueSize: 2, registry });
+  let resolved = 0;
+  const first = rec.normal(rs, "Reason0", "n").then(() => resolved++);
+  await settle(); // the writer took it and waits on the API server
+  const all = [first, ...Array.from({ length: 5 }, (_, i) => rec.normal(rs, `Reason${i + 1}`, "n").then(() => resolved++))];
+  await settle();
+  assert.equal(resolved, 3, "one being written, two queued, three dropped at once");
+  release();
+  await Promise.all(all);
+  assert.equal(fake.created.length, 3);
+  assert.match(await registry.metrics(), /kubeloop_events_dropped_total\{reason="queue_full"\} 3/);
 });
 
 test("failures are logged, never thrown; a series whose Event vanished starts a new Event", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log });
+  const clock = new FakeClock();
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
   fake.failCreate = () => apiError(403, "forbidden");
   await rec.normal(rs, "X", "y"); // resolves despite the failure
   assert.equal(fake.created.length, 0);
   fake.failCreate = undefined;
   await rec.normal(rs, "X", "y");
-  assert.equal(fake.created.length, 1);
+  assert.equal(fake.created.length, 1, "a failed create is forgotten: the next occurrence creates");
   fake.failPatch = () => apiError(404);
   await rec.normal(rs, "X", "y");
   assert.equal(fake.created.length, 2, "recreated after 404 on the series patch");
+  assert.equal((fake.created[1]!.obj as EventBody).series?.count, 2);
   fake.failPatch = () => apiError(500);
+  clock.advance(60_000);
   await rec.normal(rs, "X", "y");
   assert.equal(fake.created.length, 2);
   assert.equal(fake.patched.length, 0);
+  fake.failPatch = undefined;
+  clock.advance(60_000);
+  await rec.normal(rs, "X", "y");
+  assert.equal(seriesCount(fake.patched[0]!), 4, "counts are cumulative: the next write carries the failed one");
   // Long notes are cut to 1 kB.
   await rec.normal(rs, "Long", "n".repeat(5000));
   assert.ok(((fake.created.at(-1)!.obj as { note: string }).note).length <= 1024);
@@ -87,10 +252,14 @@ test("an object without apiVersion/kind gets them from regardingKind", async () 
   assert.equal(ev.metadata.namespace, "default", "cluster-scoped objects: events in default");
 });
 
-test("nonsense input from untyped callers never throws", async () => {
+test("nonsense input from untyped callers and a throwing client never throw nor reject", async () => {
   const fake = new FakeClient();
   const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log });
   await rec.event(null as unknown as KubeObject, { type: "Normal", reason: "R", note: "n" });
   await rec.event(rs, { type: "Normal", reason: undefined as unknown as string, note: "n" });
   assert.equal(fake.created.length, 0);
+  const throwing: Client = { ...fake.asClient(), create: (() => { throw new Error("sync boom"); }) as Client["create"] };
+  const rec2 = newEventRecorder(throwing, { reportingController: "c", log });
+  await rec2.normal(rs, "R", "n");
+  await rec2.flush();
 });
