@@ -49,8 +49,10 @@ export interface EventInfo {
 export interface EventRecorder {
   /**
    * Records one occurrence. The promise (which callers may ignore) resolves once the write that
-   * carries this occurrence was attempted (the create, or the series PATCH: up to
-   * `seriesFlushIntervalMs` later, or at `flush()`), or at once when it was dropped.
+   * carries this occurrence was attempted (the create, or an immediate series PATCH), once the
+   * occurrence is buffered for a throttled series PATCH (written within `seriesFlushIntervalMs`,
+   * or by `flush()`), or at once when it was dropped. So awaiting it never holds a reconcile for
+   * the flush interval.
    */
   event(regarding: KubeObject, info: EventInfo): Promise<void>;
   /** `event` with type `Normal`. */
@@ -233,7 +235,12 @@ export function newEventRecorder(client: Client, opts: EventRecorderOptions): Ev
   }
 
   function scheduleSeries(entry: SeriesEntry): void {
-    if (entry.busy || entry.timer !== undefined || entry.name === undefined || entry.dead) return;
+    if (entry.timer !== undefined) {
+      // A throttled write is already due: these occurrences ride on it.
+      settle(entry.waiters.splice(0));
+      return;
+    }
+    if (entry.busy || entry.name === undefined || entry.dead) return;
     const dueMs = flushing > 0 || entry.lastSeriesWriteMs === undefined ? now() : entry.lastSeriesWriteMs + flushIntervalMs;
     const delayMs = dueMs - now();
     if (delayMs <= 0) {
@@ -246,6 +253,8 @@ export function newEventRecorder(client: Client, opts: EventRecorderOptions): Ev
     }, delayMs);
     (handle as { unref?: () => void } | undefined)?.unref?.();
     entry.timer = handle;
+    // Buffered until the timer: the occurrences are recorded, their callers need not wait.
+    settle(entry.waiters.splice(0));
   }
 
   function newName(regardingName: string, t: number): string {

@@ -111,7 +111,9 @@ export class Manager implements ControllerHost {
   eventRecorder(component: string): EventRecorder {
     let r = this.recorders.get(component);
     if (!r) {
-      r = newEventRecorder(this.client, { reportingController: component, reportingInstance: `${component}-${hostname()}`.slice(0, 128), log: this.log });
+      r = newEventRecorder(this.client, {
+        reportingController: component, reportingInstance: `${component}-${hostname()}`.slice(0, 128), log: this.log, registry: this.metrics,
+      });
       this.recorders.set(component, r);
     }
     return r;
@@ -232,6 +234,8 @@ export class Manager implements ControllerHost {
     if (!inTime && !skipGrace) {
       failure ??= new Error(`manager ${this.name}: runnables did not stop within the graceful shutdown timeout of ${graceMs} ms`);
     }
+    // Buffered Event series counts are written before the client goes (bounded by the request timeout).
+    await Promise.all([...this.recorders.values()].map((r) => r.flush()));
     cacheStop.abort();
     leaseStop.abort();
     await leading;
