@@ -1,7 +1,7 @@
 import { gvkString, type KubeObject, type ResourceType } from "../meta/index.ts";
 import type { Client } from "../client/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
-import { SharedInformer, type Transform } from "./informer.ts";
+import { SharedInformer } from "./informer.ts";
 import { listerWatcherFor, type ReflectorOptions } from "./reflector.ts";
 import type { Informer } from "./types.ts";
 

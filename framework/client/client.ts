@@ -3,7 +3,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { gvkString, type GroupVersionKind, type KubeObject, type ObjectKey, type ResourceType } from "../meta/index.ts";
 import { loadKubeConfig } from "./config.ts";
-import { ApiError, type ApiErrorContext } from "./errors.ts";
+import type { ApiErrorContext } from "./errors.ts";
 import { JsonLineDecoder } from "./json-lines.ts";
 import { Transport, type TransportRequest } from "./transport.ts";
 import type {

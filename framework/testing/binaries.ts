@@ -13,9 +13,14 @@ export type Component =
   | "kube-controller-manager"
   | "kube-scheduler"
   | "kubectl"
-  | "kwok";
+  | "kwok"
+  | "helm";
 
-/** Every component, in build order (the Kubernetes ones share most compiled packages). */
+/**
+ * Every control-plane component, in build order (the Kubernetes ones share most compiled
+ * packages). Helm is not among them: it is built only when asked for (`components: ["helm"]`),
+ * for the chart's tests.
+ */
 export const allComponents: readonly Component[] = [
   "kube-apiserver",
   "kube-controller-manager",
@@ -36,6 +41,7 @@ export const componentVersions = {
   kubernetes: "v1.36.3",
   etcd: "v3.6.10",
   kwok: "v0.8.0",
+  helm: "v3.21.4",
 } as const;
 
 /**
@@ -51,6 +57,7 @@ const toolchainDir = fileURLToPath(new URL("./toolchain/", import.meta.url));
 export function versionOf(component: Component): string {
   if (component === "etcd") return componentVersions.etcd;
   if (component === "kwok") return componentVersions.kwok;
+  if (component === "helm") return componentVersions.helm;
   return componentVersions.kubernetes;
 }
 
@@ -65,7 +72,7 @@ export function defaultBinaryCacheDir(env: NodeJS.ProcessEnv = process.env): str
 /** How `go` is invoked for one component: working directory, arguments, extra environment. */
 export interface GoBuildPlan {
   component: Component;
-  /** `"kubernetes"` or `"etcd"`: the wrapper module copied to a temp dir and built there; undefined for kwok (`go install pkg@version`, outside any module). */
+  /** `"kubernetes"` or `"etcd"`: the wrapper module copied to a temp dir and built there; undefined for kwok and helm (`go install pkg@version`, outside any module). */
   module: "kubernetes" | "etcd" | undefined;
   args: string[];
   /** Variables added to the inherited environment. */
@@ -73,8 +80,8 @@ export interface GoBuildPlan {
 }
 
 /**
- * The `go` command line that builds one component into `outputPath` (for kwok, `go install`
- * writes `<GOBIN>/kwok`; `outputPath` is then the GOBIN directory).
+ * The `go` command line that builds one component into `outputPath` (for kwok and helm,
+ * `go install` writes `<GOBIN>/<component>`; `outputPath` is then the GOBIN directory).
  * Kubernetes gets the version ldflags without which `/version` reports v0.0.0.
  */
 export function goBuildPlan(component: Component, outputPath: string): GoBuildPlan {
@@ -93,6 +100,19 @@ export function goBuildPlan(component: Component, outputPath: string): GoBuildPl
           "-ldflags",
           `-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${componentVersions.kwok}`,
           `sigs.k8s.io/kwok/cmd/kwok@${componentVersions.kwok}`,
+        ],
+      };
+    case "helm":
+      return {
+        component,
+        module: undefined,
+        env: { ...env, GOBIN: outputPath },
+        args: [
+          "install",
+          "-trimpath",
+          "-ldflags",
+          `-s -w -X helm.sh/helm/v3/internal/version.version=${componentVersions.helm}`,
+          `helm.sh/helm/v3/cmd/helm@${componentVersions.helm}`,
         ],
       };
     default: {
@@ -330,8 +350,9 @@ async function buildOne(
   ticker.unref();
   progress(`building ${component} ${version}...`);
   try {
-    // kwok: `go install` writes <GOBIN>/kwok, moved to tempName below.
-    const plan = goBuildPlan(component, component === "kwok" ? join(work, "gobin") : tempName);
+    // kwok, helm: `go install` writes <GOBIN>/<component>, moved to tempName below.
+    const goInstall = component === "kwok" || component === "helm";
+    const plan = goBuildPlan(component, goInstall ? join(work, "gobin") : tempName);
     let cwd = work;
     if (plan.module !== undefined) {
       // Build from a copy: `go` may rewrite go.mod/go.sum, and the checkout may be read-only.
@@ -351,7 +372,7 @@ async function buildOne(
           `full build log: ${logPath}\n${tail}`,
       );
     }
-    if (component === "kwok") await rename(join(work, "gobin", "kwok"), tempName);
+    if (goInstall) await rename(join(work, "gobin", component), tempName);
     await chmod(tempName, 0o755);
     await rename(tempName, finalPath);
     progress(`built ${component} ${version} in ${Math.round((Date.now() - started) / 1000)}s`);
