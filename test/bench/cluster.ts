@@ -24,18 +24,24 @@ export interface BenchCluster {
   /** kube-controller-manager `--kube-api-qps` / `--kube-api-burst` this cluster runs with. */
   kubeApiQps: number;
   kubeApiBurst: number;
+  /** kube-scheduler `--kube-api-qps` / `--kube-api-burst` this cluster runs with. */
+  schedulerApiQps: number;
+  schedulerApiBurst: number;
   stop(): Promise<void>;
 }
 
 /**
  * Starts a control plane in `dir` (wiped first) with kube-controller-manager limited to
- * `kubeApiQps`/`kubeApiBurst`, 20 schedulable fake nodes and one tainted node for pre-bound pods.
+ * `kubeApiQps`/`kubeApiBurst` and kube-scheduler to `schedulerApiQps`/`schedulerApiBurst`,
+ * 20 schedulable fake nodes and one tainted node for pre-bound pods.
  * @throws Error when a component or a node does not come up.
  */
 export async function startBenchCluster(opts: {
   dir: string;
   kubeApiQps: number;
   kubeApiBurst: number;
+  schedulerApiQps: number;
+  schedulerApiBurst: number;
   say: (line: string) => void;
 }): Promise<BenchCluster> {
   await rm(opts.dir, { recursive: true, force: true });
@@ -43,6 +49,8 @@ export async function startBenchCluster(opts: {
     dir: opts.dir,
     kubeApiQps: opts.kubeApiQps,
     kubeApiBurst: opts.kubeApiBurst,
+    schedulerApiQps: opts.schedulerApiQps,
+    schedulerApiBurst: opts.schedulerApiBurst,
     onProgress: (line) => opts.say(`  ${line}`),
   });
   try {
@@ -57,6 +65,7 @@ export async function startBenchCluster(opts: {
   const admin = createClient({ kubeConfig });
   return {
     plane, kubeConfig, admin, kubeApiQps: opts.kubeApiQps, kubeApiBurst: opts.kubeApiBurst,
+    schedulerApiQps: opts.schedulerApiQps, schedulerApiBurst: opts.schedulerApiBurst,
     async stop() {
       admin.close();
       await plane.stop({ removeData: true });

@@ -1,17 +1,21 @@
 /**
- * `npm run bench`: the benchmark (a measurement, not a test). One control plane per
- * kube-controller-manager setting (its defaults 20/30, then 200/300), each in
- * `/tmp/kubeloop-bench-<setting>` and stopped afterwards. On each: (a) the physical limit of raw
- * pod creates, (b) ReplicaSet 0 → N Ready, ours then the built-in (ours limited to the same
- * qps/burst as kube-controller-manager); on the first, (c) heap bytes per cached Pod.
- * Prints a table and writes `bench-results/bench-<ISO time>.json`.
+ * `npm run bench`: the benchmark (a measurement, not a test). One control plane per setting,
+ * each in `/tmp/kubeloop-bench-<setting>` and stopped afterwards:
+ * - `defaults`: kube-controller-manager 20/30 (upstream), kube-scheduler 50/100 (upstream), ours 20/30;
+ * - `raised`: kube-controller-manager 200/300, kube-scheduler 1000/1000, ours 200/300;
+ * - `unlimited`: kube-controller-manager 1000/1000, kube-scheduler 1000/1000, ours with our
+ *   client's default (no client-side limit, like controller-runtime's QPS -1): neither side is
+ *   held by its own client limit.
+ * On each: (a) the physical limit of raw pod creates, (b) ReplicaSet 0 → N Ready, ours then the
+ * built-in; on the first, (c) heap bytes per cached Pod. The 1-minute load average is recorded
+ * before and after. Prints a table and writes `bench-results/bench-<ISO time>.json`.
  *
- *   npm run bench [-- --quick] [--out-dir bench-results] [--settings defaults,raised]
+ *   npm run bench [-- --quick] [--out-dir bench-results] [--settings defaults,raised,unlimited]
  *
  * `--quick`: N = 200 and 1k cached pods only. Exits 0 even when a target is missed; 1 when a
  * measurement failed (the others still run and are reported).
  */
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { rootLogger } from "../../framework/log/index.ts";
@@ -28,15 +32,17 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     "out-dir": { type: "string", default: fileURLToPath(new URL("../../bench-results/", import.meta.url)) },
-    settings: { type: "string", default: "defaults,raised" },
+    settings: { type: "string", default: "defaults,raised,unlimited" },
     verbose: { type: "boolean", default: false },
   },
 });
 rootLogger.level = flags.verbose ? "info" : "warn";
 
+/** `oursLimited`: ours runs at kube-controller-manager's qps/burst; else with no client-side limit. */
 const settingsByLabel = {
-  defaults: { label: "defaults", kubeApiQps: 20, kubeApiBurst: 30 },
-  raised: { label: "raised", kubeApiQps: 200, kubeApiBurst: 300 },
+  defaults: { label: "defaults", kubeApiQps: 20, kubeApiBurst: 30, schedulerApiQps: 50, schedulerApiBurst: 100, oursLimited: true },
+  raised: { label: "raised", kubeApiQps: 200, kubeApiBurst: 300, schedulerApiQps: 1000, schedulerApiBurst: 1000, oursLimited: true },
+  unlimited: { label: "unlimited", kubeApiQps: 1000, kubeApiBurst: 1000, schedulerApiQps: 1000, schedulerApiBurst: 1000, oursLimited: false },
 } as const;
 const wanted = flags.settings.split(",").map((s) => s.trim()).filter(Boolean);
 for (const w of wanted) if (!(w in settingsByLabel)) throw new Error(`unknown --settings entry ${JSON.stringify(w)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
@@ -51,6 +57,10 @@ const say = (line: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
 };
 
+const loadAverage = (): string => loadavg().map((l) => l.toFixed(2)).join(", ");
+const loadBefore = loadAverage();
+say(`load average (1, 5, 15 min) before: ${loadBefore}`);
+
 const results: BenchResults = {
   startedAt: new Date(started).toISOString(),
   finishedAt: "",
@@ -61,8 +71,10 @@ const results: BenchResults = {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kubernetes: `${componentVersions.kubernetes}, etcd ${componentVersions.etcd}, kwok ${componentVersions.kwok}`,
     fakeNodes: "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)",
+    loadAverageBefore: loadBefore,
+    loadAverageAfter: "",
   },
-  scheduler: "kube-scheduler v1.36 default profile, client QPS 50 / burst 100 (upstream default; the harness has no flag to raise it)",
+  scheduler: "kube-scheduler v1.36 default profile; client QPS/burst per setting (upstream 50/100)",
   settings: [],
   memory: [],
   errors: [],
@@ -83,12 +95,14 @@ async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | unde
 
 for (const [index, setting] of settings.entries()) {
   const dir = `/tmp/kubeloop-bench-${setting.label}`;
-  const entry: SettingResults = { ...setting, physical: undefined, replicaSets: [] };
+  const { oursLimited, ...clusterSetting } = setting;
+  const entry: SettingResults = { ...clusterSetting, oursClient: oursLimited ? "equal to kube-controller-manager" : "no client-side limit (default)", physical: undefined, replicaSets: [] };
   results.settings.push(entry);
-  say(`cluster "${setting.label}": kube-controller-manager --kube-api-qps=${setting.kubeApiQps} --kube-api-burst=${setting.kubeApiBurst}, in ${dir}`);
+  say(`cluster "${setting.label}": kube-controller-manager --kube-api-qps=${setting.kubeApiQps} --kube-api-burst=${setting.kubeApiBurst}, ` +
+    `kube-scheduler --kube-api-qps=${setting.schedulerApiQps} --kube-api-burst=${setting.schedulerApiBurst}, in ${dir}`);
   let cluster: BenchCluster;
   try {
-    cluster = await startBenchCluster({ dir, ...setting, say });
+    cluster = await startBenchCluster({ dir, ...clusterSetting, say });
     await installCustomResourceDefinitions(cluster.admin, [ReplicaSetDefinition.crd()], { fieldManager: "kubeloop-bench" });
   } catch (err) {
     results.errors.push(`cluster ${setting.label}: ${(err as Error).stack ?? String(err)}`);
@@ -108,13 +122,13 @@ for (const [index, setting] of settings.entries()) {
       }
     }
 
-    const limits = { qps: setting.kubeApiQps, burst: setting.kubeApiBurst };
+    const limits = oursLimited ? { qps: setting.kubeApiQps, burst: setting.kubeApiBurst } : { qps: undefined, burst: undefined };
     const common = { pods, timeoutMs: rsTimeoutMs, say };
     // The built-in cannot be stopped between runs, so it goes last (its scheduled run is left to
     // the teardown); ours is stopped and cleaned up after each run.
-    const placements = setting.label === "raised" ? (["scheduled", "prebound"] as const) : (["scheduled"] as const);
+    const placements = setting.label === "defaults" ? (["scheduled"] as const) : (["scheduled", "prebound"] as const);
     for (const placement of placements) {
-      const r = await attempt(`(b) ours, ${placement}, ${pods} pods, client ${limits.qps}/${limits.burst}`, () =>
+      const r = await attempt(`(b) ours, ${placement}, ${pods} pods, client ${oursLimited ? `${limits.qps}/${limits.burst}` : "no limit"}`, () =>
         runOurs(cluster, { ...common, ...limits, placement, namespace: `bench-ours-${placement}` }));
       if (r) {
         entry.replicaSets.push(r);
@@ -122,7 +136,7 @@ for (const [index, setting] of settings.entries()) {
       }
     }
     for (const placement of [...placements].reverse()) {
-      const r = await attempt(`(b) built-in, ${placement}, ${pods} pods, kube-controller-manager ${limits.qps}/${limits.burst}`, () =>
+      const r = await attempt(`(b) built-in, ${placement}, ${pods} pods, kube-controller-manager ${setting.kubeApiQps}/${setting.kubeApiBurst}`, () =>
         runBuiltIn(cluster, { ...common, placement, namespace: `bench-builtin-${placement}`, cleanup: placement !== "scheduled" }));
       if (r) {
         entry.replicaSets.push(r);
@@ -136,6 +150,8 @@ for (const [index, setting] of settings.entries()) {
 }
 
 results.finishedAt = new Date().toISOString();
+results.environment.loadAverageAfter = loadAverage();
+say(`load average (1, 5, 15 min) after: ${results.environment.loadAverageAfter}`);
 process.stdout.write(formatReport(results));
 const path = await writeResults(results, flags["out-dir"]);
 say(`results written to ${path}`);

@@ -22,9 +22,13 @@ export interface ReplicaSetResult {
   side: ReplicaSetSide;
   pods: number;
   placement: Placement;
-  /** Client limit of the side that ran: ours from `createClient`, the built-in's from kube-controller-manager's flags. */
-  qps: number;
-  burst: number;
+  /**
+   * Client limit of the side that ran: ours from `createClient`, the built-in's from
+   * kube-controller-manager's flags. Undefined (ours only): no client-side limit, our client's
+   * default (like controller-runtime's QPS -1).
+   */
+  qps: number | undefined;
+  burst: number | undefined;
   /** ReplicaSet created → `status.readyReplicas == N`. */
   seconds: number;
   podsPerSecond: number;
@@ -90,14 +94,19 @@ async function requestsByMethod(registry: Registry): Promise<Map<string, number>
 
 /**
  * Our operator: a fresh Manager with the ReplicaSet controller (5 workers, like
- * `--concurrent-replicaset-syncs`), its client limited to `qps`/`burst`. Afterwards the manager
- * is stopped and the pods and the ReplicaSet deleted.
+ * `--concurrent-replicaset-syncs`), its client limited to `qps`/`burst`, or with our client's
+ * default (no client-side limit) when they are undefined. Afterwards the manager is stopped and
+ * the pods and the ReplicaSet deleted.
  */
-export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions & { qps: number; burst: number }): Promise<ReplicaSetResult> {
+export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions & { qps: number | undefined; burst: number | undefined }): Promise<ReplicaSetResult> {
   const { admin } = cluster;
   await ensureNamespace(admin, opts.namespace);
   const registry = new Registry();
-  const client = createClient({ kubeConfig: cluster.kubeConfig, qps: opts.qps, burst: opts.burst, metrics: registry });
+  const client = createClient({
+    kubeConfig: cluster.kubeConfig, metrics: registry,
+    ...(opts.qps !== undefined ? { qps: opts.qps } : {}),
+    ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
+  });
   const mgr = new Manager({ client, name: "kubeloop-bench", metricsBindAddress: "0", healthProbeBindAddress: "0" });
   setupReplicaSetController(mgr, { maxConcurrentReconciles: 5 });
   const stop = new AbortController();
