@@ -62,6 +62,13 @@ function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
+/**
+ * The framework logs nothing during tests unless asked (`KUBELOOP_LOG_LEVEL=info npm test`):
+ * the tests provoke errors on purpose (refused templates, lost watches), and CI reads the test
+ * runner's summary, not the operators' logs.
+ */
+process.env.KUBELOOP_LOG_LEVEL ??= "silent";
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
