@@ -90,31 +90,9 @@ export function goBuildPlan(component: Component, outputPath: string): GoBuildPl
     case "etcd":
       return { component, module: "etcd", env, args: ["build", "-trimpath", "-ldflags", "-s -w", "-o", outputPath, "."] };
     case "kwok":
-      return {
-        component,
-        module: undefined,
-        env: { ...env, GOBIN: outputPath },
-        args: [
-          "install",
-          "-trimpath",
-          "-ldflags",
-          `-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${componentVersions.kwok}`,
-          `sigs.k8s.io/kwok/cmd/kwok@${componentVersions.kwok}`,
-        ],
-      };
+      return goInstallPlan(component, "sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/pkg/consts.Version", outputPath, env);
     case "helm":
-      return {
-        component,
-        module: undefined,
-        env: { ...env, GOBIN: outputPath },
-        args: [
-          "install",
-          "-trimpath",
-          "-ldflags",
-          `-s -w -X helm.sh/helm/v3/internal/version.version=${componentVersions.helm}`,
-          `helm.sh/helm/v3/cmd/helm@${componentVersions.helm}`,
-        ],
-      };
+      return goInstallPlan(component, "helm.sh/helm/v3/cmd/helm", "helm.sh/helm/v3/internal/version.version", outputPath, env);
     default: {
       const v = componentVersions.kubernetes;
       const [major, minor] = v.slice(1).split(".");
@@ -137,6 +115,17 @@ export function goBuildPlan(component: Component, outputPath: string): GoBuildPl
       };
     }
   }
+}
+
+/** `go install <pkg>@<version>` into the GOBIN `outputPath`, with the version stamped into `versionVar`. */
+function goInstallPlan(component: "kwok" | "helm", pkg: string, versionVar: string, outputPath: string, env: Record<string, string>): GoBuildPlan {
+  const version = componentVersions[component];
+  return {
+    component,
+    module: undefined,
+    env: { ...env, GOBIN: outputPath },
+    args: ["install", "-trimpath", "-ldflags", `-s -w -X ${versionVar}=${version}`, `${pkg}@${version}`],
+  };
 }
 
 /** Options of {@link ensureBinaries}. */

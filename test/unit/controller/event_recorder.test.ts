@@ -4,42 +4,12 @@ import { Registry } from "prom-client";
 import type { Client } from "../../../framework/client/types.ts";
 import { rootLogger } from "../../../framework/log/index.ts";
 import type { KubeObject } from "../../../framework/meta/index.ts";
-import type { Clock } from "../../../framework/queue/index.ts";
+import { FakeClock } from "../queue/fake_clock.ts";
 import { newEventRecorder } from "../../../framework/controller/index.ts";
 import { FakeClient, apiError } from "./fake_client.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 const rs: KubeObject = { apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", metadata: { name: "web", namespace: "prod", uid: "u1", resourceVersion: "7" } };
-
-/** A manual clock: time moves only through `advance`, which fires due timers in time order. */
-class FakeClock implements Clock {
-  t = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
-  private nextId = 1;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimer(fn: () => void, delayMs: number): unknown {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.t + Math.max(0, delayMs), fn });
-    return id;
-  }
-  clearTimer(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!due || e[1].at < due[1].at)) due = e;
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = Math.max(this.t, due[1].at);
-      due[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 /** Lets the recorder's writer run (the fake client answers in microtasks). */
 async function settle(): Promise<void> {
@@ -73,7 +43,7 @@ test("writes an events.k8s.io/v1 Event about the object", async () => {
 
 test("identical repeats become one Event with a series: the 2nd is written at once, later ones at most once per flush interval", async () => {
   const fake = new FakeClient();
-  const clock = new FakeClock();
+  const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
   const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
   await rec.warning(rs, "FailedCreate", "quota exceeded");
   assert.equal(fake.created.length, 1);
@@ -119,7 +89,7 @@ test("identical repeats become one Event with a series: the 2nd is written at on
 
 test("repeats that arrive before the Event is written are folded into its create", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock() });
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)) });
   await Promise.all([rec.normal(rs, "Scaled", "to 3"), rec.normal(rs, "Scaled", "to 3"), rec.normal(rs, "Scaled", "to 3")]);
   assert.equal(fake.created.length, 1);
   assert.equal((fake.created[0]!.obj as EventBody).series?.count, 3);
@@ -138,7 +108,7 @@ function createPods(rec: ReturnType<typeof newEventRecorder>, n: number): Promis
 test("1000 creations of distinct pods about one ReplicaSet: 10 Events at most, the rest dropped by the spam filter", async () => {
   const fake = new FakeClient();
   const registry = new Registry();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock(), registry });
+  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), registry });
   await Promise.all(createPods(rec, 1000));
   await rec.flush();
   const writes = fake.created.length + fake.patched.length;
@@ -155,7 +125,7 @@ test("1000 creations of distinct pods about one ReplicaSet: 10 Events at most, t
 
 test("without the spam filter, similar events are combined into one Event whose series grows", async () => {
   const fake = new FakeClient();
-  const clock = new FakeClock();
+  const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
   const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock, spamBurst: 1_000_000 });
   // Spread over time, as a reconciler creating pods one by one would.
   const pending: Promise<void>[] = [];
@@ -175,7 +145,7 @@ test("without the spam filter, similar events are combined into one Event whose 
 
 test("the spam filter refills one event per 300 s per object, up to the burst of 25", async () => {
   const fake = new FakeClient();
-  const clock = new FakeClock();
+  const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
   const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
   const burst = async (n: number, from: number) => {
     await Promise.all(Array.from({ length: n }, (_, i) => rec.normal(rs, `Reason${from + i}`, "n")));
@@ -202,7 +172,7 @@ test("a full queue drops events without throwing or blocking the caller", async 
   const gate = new Promise<void>((r) => { release = r; });
   const client: Client = { ...base, create: (async (type: never, obj: never) => { await gate; return base.create(type, obj); }) as Client["create"] };
   const registry = new Registry();
-  const rec = newEventRecorder(client, { reportingController: "c", log, clock: new FakeClock(), queueSize: 2, registry });
+  const rec = newEventRecorder(client, { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), queueSize: 2, registry });
   let resolved = 0;
   const first = rec.normal(rs, "Reason0", "n").then(() => resolved++);
   await settle(); // the writer took it and waits on the API server
@@ -217,7 +187,7 @@ test("a full queue drops events without throwing or blocking the caller", async 
 
 test("failures are logged, never thrown; a series whose Event vanished starts a new Event", async () => {
   const fake = new FakeClient();
-  const clock = new FakeClock();
+  const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
   const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
   fake.failCreate = () => apiError(403, "forbidden");
   await rec.normal(rs, "X", "y"); // resolves despite the failure

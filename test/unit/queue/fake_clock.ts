@@ -2,8 +2,12 @@ import type { Clock } from "../../../framework/queue/index.ts";
 
 /** A manual clock: time moves only through `advance`, which fires due timers in time order. */
 export class FakeClock implements Clock {
-  private t = 1_000_000;
+  private t: number;
   private nextId = 1;
+  /** @param startMs the clock's first reading, in ms since the epoch. */
+  constructor(startMs = 1_000_000) {
+    this.t = startMs;
+  }
   readonly timers = new Map<number, { at: number; fn: () => void }>();
 
   now(): number {
