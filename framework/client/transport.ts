@@ -4,6 +4,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { IncomingMessage } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import PQueue from "p-queue";
+import { TokenBucket } from "../flowcontrol/index.ts";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { ApiError, type ApiErrorContext } from "./errors.ts";
 import type { Status } from "./types.ts";
@@ -61,7 +62,7 @@ export class Transport {
   readonly #host: string;
   #auth: { at: number; headers: Record<string, string>; agent: http.Agent } | undefined;
   #authPending: Promise<{ headers: Record<string, string>; agent: http.Agent }> | undefined;
-  readonly #rateLimit: PQueue | undefined;
+  readonly #rateLimit: TokenBucket | undefined;
   readonly #concurrency: PQueue | undefined;
   readonly #requestsTotal: Counter<"code" | "method" | "host"> | undefined;
   readonly #requestDuration: Histogram<"verb" | "host"> | undefined;
@@ -73,9 +74,8 @@ export class Transport {
     this.#server = new URL(cluster.server);
     this.#host = this.#server.host;
     if (opts.qps !== undefined && opts.qps > 0) {
-      const burst = Math.max(1, Math.floor(opts.burst ?? opts.qps));
-      // A sliding window of `burst` starts per `burst / qps` seconds: on average `qps`, at most `burst` at once.
-      this.#rateLimit = new PQueue({ intervalCap: burst, interval: Math.max(1, Math.round((burst / opts.qps) * 1000)), strict: true });
+      // client-go's limiter: a token bucket that starts full (`burst` at once), then `qps` per second.
+      this.#rateLimit = new TokenBucket(opts.qps, Math.max(1, Math.floor(opts.burst ?? opts.qps)));
     }
     if (opts.maxConcurrentRequests !== undefined && opts.maxConcurrentRequests > 0) {
       this.#concurrency = new PQueue({ concurrency: opts.maxConcurrentRequests });
@@ -166,7 +166,8 @@ export class Transport {
 
   async #throttle(signal: AbortSignal | undefined): Promise<void> {
     if (!this.#rateLimit) return;
-    await this.#rateLimit.add(() => undefined, signal ? { signal } : {});
+    const waitMs = this.#rateLimit.reserve();
+    if (waitMs > 0) await delay(waitMs, undefined, signal ? { signal } : {});
   }
 
   #observe(req: TransportRequest, code: string, started: number): void {

@@ -1,3 +1,4 @@
+import { TokenBucket } from "../flowcontrol/index.ts";
 import { realClock, type Clock } from "./clock.ts";
 
 /**
@@ -51,27 +52,14 @@ export class ItemExponentialFailureRateLimiter<K = string> implements RateLimite
  * It does not track keys: `numRequeues` is always 0.
  */
 export class BucketRateLimiter<K = string> implements RateLimiter<K> {
-  private readonly qps: number;
-  private readonly burst: number;
-  private readonly clock: Clock;
-  private tokens: number;
-  private lastMs: number;
+  private readonly bucket: TokenBucket;
 
   constructor(qps = 10, burst = 100, clock: Clock = realClock) {
-    if (!(qps > 0) || !(burst >= 1)) throw new Error(`token bucket rate limiter: want qps > 0 and burst >= 1, got ${qps} and ${burst}`);
-    this.qps = qps;
-    this.burst = burst;
-    this.clock = clock;
-    this.tokens = burst;
-    this.lastMs = clock.now();
+    this.bucket = new TokenBucket(qps, burst, () => clock.now());
   }
 
   when(_key: K): number {
-    const now = this.clock.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastMs) / 1000) * this.qps);
-    this.lastMs = now;
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : (-this.tokens / this.qps) * 1000;
+    return this.bucket.reserve();
   }
 
   forget(_key: K): void {}
