@@ -1,0 +1,40 @@
+/**
+ * The README's main job, `npm run demo -- --exit-after-convergence`, against the test cluster:
+ * it installs the CRDs, runs the operators, applies the samples and walks every step (converge,
+ * scale up through /scale, heal a deleted pod, scale down) to convergence, then exits 0.
+ * Needs a cluster with schedulable nodes: `KUBECONFIG` (set by `test/run.ts`).
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
+
+const demo = fileURLToPath(new URL("../../../operators/demo.ts", import.meta.url));
+const DEMO_NAMESPACE = "kubeloop-demo";
+
+after(async () => {
+  const { client } = await testEnvironment();
+  await deleteTestNamespace(client, DEMO_NAMESPACE);
+  client.close();
+});
+
+test("npm run demo -- --exit-after-convergence converges every step and exits 0", { timeout: 600_000 }, async () => {
+  const { plane, client } = await testEnvironment();
+  client.close();
+  const child = spawn(process.execPath, [demo, "--exit-after-convergence", "--step-timeout-seconds", "120"], {
+    env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => { output += chunk.toString("utf8"); });
+  child.stderr.on("data", (chunk: Buffer) => { output += chunk.toString("utf8"); });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.equal(code, 0, `the demo exited ${code}:\n${output}`);
+  for (const step of ["step 1", "step 2", "step 3", "step 4"]) {
+    assert.match(output, new RegExp(`${step}: [^\\n]*:\\n`), `${step} printed its table`);
+  }
+  assert.equal(output.match(/converged in/g)?.length, 4, `each of the 4 steps converged:\n${output}`);
+  assert.match(output, /every step converged; exiting/);
+  assert.match(output, /web +desired=2 current=2 ready=2 available=2/, "the last table shows web scaled down to 2");
+});
