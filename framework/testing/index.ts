@@ -48,7 +48,7 @@ export {
   type FakeNodeSet,
   type FakeNodeSpec,
 } from "./fakenodes.ts";
-export { PortInUseError } from "./ports.ts";
+export { PortInUseError, pickFreePorts } from "./ports.ts";
 export { loadKwokStages, type KwokStage } from "./stages.ts";
 export { waitFor, WaitTimeoutError, type WaitForOptions } from "./wait.ts";
 export { testEnvironment, createTestNamespace, deleteTestNamespace, type TestEnvironment } from "./environment.ts";
