@@ -36,6 +36,24 @@ export interface TransportRequest {
   noRetry?: boolean;
 }
 
+/** Credentials and the two connection pools built from the kubeconfig. */
+interface Authentication {
+  at: number;
+  headers: Record<string, string>;
+  /** Pool of watches: unbounded, each watch holds a socket while it runs. */
+  watchAgent: http.Agent;
+  /** Pool of plain requests: at most `REQUEST_SOCKETS` connections, more requests wait for one. */
+  requestAgent: http.Agent;
+}
+
+/**
+ * Connections for plain requests. HTTP/1.1 needs one per request in flight; a burst of hundreds
+ * of creates would otherwise open (and TLS-handshake) hundreds of connections, which costs the
+ * API server and this process more than queueing on a few dozen kept-alive ones. (client-go
+ * multiplexes everything over one HTTP/2 connection.)
+ */
+const REQUEST_SOCKETS = 32;
+
 /** Attempts of a request the server asks to retry (client-go's `maxRetries` is 10). */
 const MAX_ATTEMPTS = 10;
 
@@ -60,8 +78,8 @@ export class Transport {
   readonly #opts: TransportOptions;
   readonly #server: URL;
   readonly #host: string;
-  #auth: { at: number; headers: Record<string, string>; agent: http.Agent } | undefined;
-  #authPending: Promise<{ headers: Record<string, string>; agent: http.Agent }> | undefined;
+  #auth: Authentication | undefined;
+  #authPending: Promise<Authentication> | undefined;
   readonly #rateLimit: TokenBucket | undefined;
   readonly #concurrency: PQueue | undefined;
   readonly #requestsTotal: Counter<"code" | "method" | "host"> | undefined;
@@ -147,7 +165,7 @@ export class Transport {
     )), this.#opts.requestTimeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, headers.signal]) : headers.signal;
     try {
-      const res = await this.#send(req, signal).finally(() => clearTimeout(headerTimer));
+      const res = await this.#send(req, signal, true).finally(() => clearTimeout(headerTimer));
       code = String(res.statusCode ?? 0);
       if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
         const text = await readBody(res, req.signal);
@@ -161,7 +179,8 @@ export class Transport {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.#auth?.agent.destroy();
+    this.#auth?.requestAgent.destroy();
+    this.#auth?.watchAgent.destroy();
   }
 
   async #throttle(signal: AbortSignal | undefined): Promise<void> {
@@ -175,7 +194,7 @@ export class Transport {
     this.#requestDuration?.observe({ verb: req.method, host: this.#host }, (performance.now() - started) / 1000);
   }
 
-  async #authentication(): Promise<{ headers: Record<string, string>; agent: http.Agent }> {
+  async #authentication(): Promise<Authentication> {
     const now = Date.now();
     if (this.#auth && now - this.#auth.at < AUTH_REFRESH_MS) return this.#auth;
     this.#authPending ??= (async () => {
@@ -186,25 +205,25 @@ export class Transport {
         for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
         if (opts.auth) headers["Authorization"] = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
         const cluster = this.#opts.kubeConfig.getCurrentCluster();
-        let agent = this.#auth?.agent;
-        if (!agent) {
-          if (cluster?.proxyUrl && opts.agent instanceof http.Agent) {
-            agent = opts.agent;
-          } else if (this.#server.protocol === "http:") {
-            agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
-          } else {
-            // Our own agent: keep-alive with TCP keep-alive probes, so a dead peer breaks a watch instead of stalling it.
-            agent = new https.Agent({
-              keepAlive: true, keepAliveMsecs: 30_000,
-              ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-              ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
-              ...(opts.key !== undefined ? { key: opts.key } : {}),
-              ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-              ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
-            });
-          }
-        }
-        this.#auth = { at: Date.now(), headers, agent };
+        const newAgent = (maxSockets: number): http.Agent => {
+          if (cluster?.proxyUrl && opts.agent instanceof http.Agent) return opts.agent;
+          if (this.#server.protocol === "http:") return new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets });
+          // Our own agent: keep-alive with TCP keep-alive probes, so a dead peer breaks a watch instead of stalling it.
+          return new https.Agent({
+            keepAlive: true, keepAliveMsecs: 30_000, maxSockets,
+            ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+            ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+            ...(opts.key !== undefined ? { key: opts.key } : {}),
+            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+            ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
+          });
+        };
+        this.#auth = {
+          at: Date.now(), headers,
+          // Watches hold their socket for minutes: a pool of their own, unbounded.
+          watchAgent: this.#auth?.watchAgent ?? newAgent(Infinity),
+          requestAgent: this.#auth?.requestAgent ?? newAgent(REQUEST_SOCKETS),
+        };
         return this.#auth;
       } finally {
         this.#authPending = undefined;
@@ -213,9 +232,11 @@ export class Transport {
     return this.#authPending;
   }
 
-  async #send(req: TransportRequest, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  async #send(req: TransportRequest, signal: AbortSignal | undefined, streaming = false): Promise<IncomingMessage> {
     signal?.throwIfAborted();
-    const { headers: authHeaders, agent } = await this.#authentication();
+    const auth = await this.#authentication();
+    const authHeaders = auth.headers;
+    const agent = streaming ? auth.watchAgent : auth.requestAgent;
     const url = new URL(this.#server.href.replace(/\/$/, "") + req.path);
     if (req.query) url.search = req.query.toString();
     const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
