@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import YAML from "yaml";
 import { installCustomResourceDefinitions } from "../framework/api/index.ts";
 import { createClient, isAlreadyExists, KubeConfig, type KubeClient } from "../framework/client/index.ts";
+import { sleep } from "../framework/flowcontrol/index.ts";
 import { rootLogger } from "../framework/log/index.ts";
 import { Manager } from "../framework/manager/index.ts";
 import { Namespaces, Pods, ServiceAccounts, keyOf, type Pod } from "../framework/meta/index.ts";
@@ -127,7 +128,7 @@ async function showUntilConverged(mgr: Manager, step: string, signal: AbortSigna
     }
     if (Date.now() - stepStart > stepTimeoutMs) throw new Error(`${step}: not converged after ${stepTimeoutMs / 1000}s`);
     if (signal.aborted) throw signal.reason;
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 
@@ -193,7 +194,7 @@ async function main(): Promise<number> {
         `with KUBECONFIG=${plane.kubeconfigPath}. Ctrl-C to stop.`);
       let last = table(mgr);
       while (!stop.signal.aborted) {
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
         const now = table(mgr);
         if (now !== last) say(`update:\n${now}`);
         last = now;

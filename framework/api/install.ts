@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { sleep } from "../flowcontrol/index.ts";
 import type { Client } from "../client/index.ts";
 import { CustomResourceDefinitions, resourceType, type CustomResourceDefinition } from "../meta/index.ts";
 
@@ -57,11 +57,8 @@ async function waitUntilServed(client: Client, crd: CustomResourceDefinition, in
       if (signal.aborted) break;
       last = (err as Error).message;
     }
-    try {
-      await sleep(intervalMs, undefined, { signal });
-    } catch {
-      break;
-    }
+    await sleep(intervalMs, signal);
+    if (signal.aborted) break;
   }
   throw new Error(`CustomResourceDefinition ${name} was not Established and served in time; last seen: ${last}`);
 }

@@ -1,5 +1,3 @@
-import { setTimeout as delay } from "node:timers/promises";
-
 /** Options of `Backoff`. Times in milliseconds. */
 export interface BackoffOptions {
   /** First delay (default 800). */
@@ -63,7 +61,3 @@ export class Backoff {
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
-}

@@ -2,7 +2,8 @@ import { keyOf, type KubeObject, type ResourceType } from "../meta/index.ts";
 import { ApiError, isGone } from "../client/index.ts";
 import type { Client, ListOptions, ObjectList, WatchEvent, WatchOptions } from "../client/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
-import { Backoff, sleep } from "./backoff.ts";
+import { sleep } from "../flowcontrol/index.ts";
+import { Backoff } from "./backoff.ts";
 
 /** The two calls a reflector makes. `listerWatcherFor` builds one from a `Client`. */
 export interface ListerWatcher<T extends KubeObject> {

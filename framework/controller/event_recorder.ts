@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { Counter, type Registry } from "prom-client";
 import { isNotFound, type Client } from "../client/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
-import { Events, type GroupVersionKind, type KubeObject } from "../meta/index.ts";
+import { Events, microTime, type GroupVersionKind, type KubeObject } from "../meta/index.ts";
 import { realClock, type Clock } from "../queue/index.ts";
 import { Aggregator, defaultCorrelatorOptions, LruMap, SpamFilter } from "./event_correlator.ts";
 
@@ -127,10 +127,6 @@ interface SeriesEntry {
 
 type Job = { kind: "create" | "series"; entry: SeriesEntry };
 
-/** RFC 3339 with microseconds, the wire form of `metav1.MicroTime`. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
 
 function reference(obj: KubeObject, gvk?: GroupVersionKind) {
   const apiVersion = obj.apiVersion ?? (gvk ? (gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version) : undefined);

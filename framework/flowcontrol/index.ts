@@ -1,2 +1,3 @@
-/** Flow control shared by the REST client and the work queues (client-go `util/flowcontrol`). */
+/** Flow control shared by the REST client, the work queues and the retry loops (client-go `util/flowcontrol`). */
 export { TokenBucket } from "./token_bucket.ts";
+export { sleep, sleepOrThrow } from "./sleep.ts";

@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import { Gauge, type Registry } from "prom-client";
 import { isNotFound, type Client } from "../client/index.ts";
 import type { Logger } from "../log/index.ts";
-import { Leases, type Lease } from "../meta/index.ts";
+import { sleep } from "../flowcontrol/index.ts";
+import { Leases, microTime, type Lease } from "../meta/index.ts";
 
 /** Leader election on a coordination.k8s.io/v1 Lease (controller-runtime `LeaderElection*` options). */
 export interface LeaderElectionOptions {
@@ -41,22 +42,7 @@ function statusGauge(registry: Registry): Gauge<"name"> {
   return g;
 }
 
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /**
  * One candidate of a leader election, mirroring client-go `tools/leaderelection` with a Lease

@@ -62,3 +62,11 @@ export function controllerOf(obj: KubeObject): OwnerReference | undefined {
 export function isBeingDeleted(obj: KubeObject): boolean {
   return Boolean(obj.metadata?.deletionTimestamp);
 }
+
+/**
+ * The wire form of `metav1.MicroTime` (RFC 3339 with microseconds, e.g.
+ * `2026-11-21T17:00:00.123000Z`) for a time in milliseconds since the epoch.
+ */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}

@@ -1,3 +1,4 @@
+import { sleep } from "../flowcontrol/index.ts";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, createWriteStream } from "node:fs";
@@ -254,7 +255,7 @@ async function acquireBuildLock(cacheDir: string, progress: (line: string) => vo
       progress(`waiting for another build (pid ${holder}, lock ${lockPath})`);
       reported = true;
     }
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
   }
 }
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
+import { sleepOrThrow as sleep } from "../flowcontrol/index.ts";
 import { ensureBinaries, type BinaryPaths } from "./binaries.ts";
 import { generateTokens, writeCredentials, writeKubeconfigs, type ClusterTokens } from "./credentials.ts";
 import {
@@ -148,19 +149,6 @@ function runningProcesses(state: ClusterState): ProcessRecord[] {
   return state.processes.filter((p) => isRunning(p.pid, p.startTicks));
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(resolvePromise, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 /**
  * Waits until `record.healthUrl` answers 200. Fails fast when the process exits, with the

@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { sleep } from "../flowcontrol/index.ts";
 
 /** What the state file records about one started process. */
 export interface ProcessRecord {
@@ -115,9 +116,6 @@ export function startProcess(name: string, binary: string, args: string[], logPa
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * Stops a process: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone.

@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { sleepOrThrow as sleep } from "../flowcontrol/index.ts";
 
 /** Options of {@link waitFor}. */
 export interface WaitForOptions {
@@ -34,23 +35,6 @@ export class WaitTimeoutError extends Error {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 const timedOut = Symbol("timedOut");
 

@@ -149,8 +149,3 @@ export async function deleteAllPods(client: KubeClient, namespace: string): Prom
     return undefined;
   }, { timeoutMs: 300_000, intervalMs: 500, description: `every pod of namespace ${namespace} to be deleted` });
 }
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -4,9 +4,11 @@
  * node kwok runs (no scheduler involved), and how soon kwok has marked them all Ready.
  */
 import { InformerCache } from "../../framework/cache/index.ts";
-import { Pods, type Pod } from "../../framework/meta/index.ts";
+import { Pods } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
-import { createPods, deleteAllPods, ensureNamespace, sleep, type BenchCluster } from "./cluster.ts";
+import { sleep } from "../../framework/flowcontrol/index.ts";
+import { isPodReady } from "../../operators/replicaset/podstate.ts";
+import { createPods, deleteAllPods, ensureNamespace, type BenchCluster } from "./cluster.ts";
 
 /** What one physical-limit run measured. */
 export interface PhysicalResult {
@@ -18,10 +20,6 @@ export interface PhysicalResult {
   /** From the first create sent until every pod is Ready (kwok's pod-ready Stage). */
   readySeconds: number;
   readyPodsPerSecond: number;
-}
-
-function isReady(pod: Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
 /** Creates `pods` pre-bound pods in a fresh namespace, measures, and deletes them again. */
@@ -38,7 +36,7 @@ export async function measurePhysicalLimit(cluster: BenchCluster, opts: { pods: 
     const started = performance.now();
     await createPods(admin, { namespace: opts.namespace, prefix: "raw", count: opts.pods, concurrency: opts.concurrency, placement: "prebound" });
     const createSeconds = (performance.now() - started) / 1000;
-    await waitFor(async () => informer.store.list(opts.namespace).filter(isReady).length >= opts.pods || undefined, {
+    await waitFor(async () => informer.store.list(opts.namespace).filter(isPodReady).length >= opts.pods || undefined, {
       timeoutMs: 300_000, intervalMs: 50, description: `${opts.pods} pre-bound pods in ${opts.namespace} to be Ready`,
     });
     const readySeconds = (performance.now() - started) / 1000;

@@ -12,7 +12,8 @@ import { Manager } from "../../framework/manager/index.ts";
 import { AppsReplicaSets, Events, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
 import { ReplicaSets, setupReplicaSetController, type ReplicaSet } from "../../operators/replicaset/index.ts";
-import { benchPodSpec, deleteAllPods, ensureNamespace, sleep, type BenchCluster, type Placement } from "./cluster.ts";
+import { sleep } from "../../framework/flowcontrol/index.ts";
+import { benchPodSpec, deleteAllPods, ensureNamespace, type BenchCluster, type Placement } from "./cluster.ts";
 
 /** Which controller reconciled. */
 export type ReplicaSetSide = "ours" | "built-in";

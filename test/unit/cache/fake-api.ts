@@ -149,13 +149,5 @@ export function keyOf(obj: KubeObject): string {
   return `${obj.metadata?.namespace}/${obj.metadata?.name}`;
 }
 
-/** Polls `cond` every few ms until true; throws after `timeoutMs` with `what`. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 export { ApiError };
+export { until } from "../support/until.ts";

@@ -5,17 +5,10 @@ import { rootLogger } from "../../../framework/log/index.ts";
 import { Leases, type Lease } from "../../../framework/meta/index.ts";
 import { LeaderElector } from "../../../framework/manager/index.ts";
 import { MemoryClient } from "./memory_client.ts";
+import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 const fast = { id: "ctrl", namespace: "kube-system", leaseDurationSeconds: 1, renewDeadlineSeconds: 0.6, retryPeriodSeconds: 0.1 };
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test("one candidate leads; the other takes over at once when the first stops and releases", async () => {
   const api = new MemoryClient();

@@ -5,18 +5,11 @@ import { resourceType, type KubeObject } from "../../../framework/meta/index.ts"
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
 import { MemoryClient } from "./memory_client.ts";
+import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 interface ConfigMap extends KubeObject { data?: Record<string, string> }
 const ConfigMaps = resourceType<ConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function newManager(api: MemoryClient, extra: Partial<ConstructorParameters<typeof Manager>[0]> = {}) {
   return new Manager({ client: api, log, metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0", ...extra });
