@@ -12,10 +12,9 @@ import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { pino } from "pino";
 import { createClient, isGone, KubeConfig, type KubeClient, type WatchOptions, type WatchEvent } from "../../../framework/client/index.ts";
 import { Backoff, InformerCache, SharedInformer, listerWatcherFor, type EventHandler, type ListerWatcher } from "../../../framework/cache/index.ts";
-import { keyOf, Namespaces, resourceType } from "../../../framework/meta/index.ts";
+import { ConfigMaps, keyOf, Namespaces } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor, type ControlPlane } from "../../../framework/testing/index.ts";
 
-const ConfigMaps = resourceType<IConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
 const suffix = randomBytes(3).toString("hex");
 const namespace = `kubeloop-cache-e2e-${suffix}`;
 const bulkNamespace = `kubeloop-cache-bulk-${suffix}`;

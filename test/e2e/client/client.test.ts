@@ -10,10 +10,9 @@ import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import {
   ApiError, createClient, isAlreadyExists, isConflict, isInvalid, isNotFound, KubeConfig, type KubeClient,
 } from "../../../framework/client/index.ts";
-import { AppsReplicaSets, Namespaces, Pods, resourceType, type AppsReplicaSet, type Pod } from "../../../framework/meta/index.ts";
+import { AppsReplicaSets, ConfigMaps, Namespaces, Pods, type AppsReplicaSet, type Pod } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
 
-const ConfigMaps = resourceType<IConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
 const namespace = `kubeloop-client-e2e-${randomBytes(3).toString("hex")}`;
 let client: KubeClient;
 

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import { isInvalid } from "../../../framework/client/index.ts";
-import { Pods, resourceType, type KubeObject, type OwnerReference, type Pod } from "../../../framework/meta/index.ts";
+import { ConfigMaps, Pods, type OwnerReference, type Pod } from "../../../framework/meta/index.ts";
 import { waitFor } from "../../../framework/testing/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
 import {
@@ -15,7 +15,6 @@ import {
   newRS, scaleRS, startOperator, TIMEOUT_MS, updatePod, updatePodStatus, updateRS, waitRSStable, type Cluster, type Operator,
 } from "./harness.ts";
 
-const ConfigMaps = resourceType<KubeObject>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
 
 let suite: Cluster;
 const namespaces: string[] = [];

@@ -1,15 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rootLogger } from "../../../framework/log/index.ts";
-import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { ConfigMaps } from "../../../framework/meta/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
 import { MemoryClient } from "./memory_client.ts";
 import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
-interface ConfigMap extends KubeObject { data?: Record<string, string> }
-const ConfigMaps = resourceType<ConfigMap>({ group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true });
 
 function newManager(api: MemoryClient, extra: Partial<ConstructorParameters<typeof Manager>[0]> = {}) {
   return new Manager({ client: api, log, metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0", ...extra });
@@ -46,7 +44,7 @@ test("a manager runs a controller that reacts to changes, serves metrics and pro
   assert.equal((await fetch(`${probe}/readyz/informer-sync`)).status, 200);
   assert.equal((await fetch(`${probe}/readyz/nope`)).status, 404);
 
-  await api.create(ConfigMaps, { metadata: { name: "a", namespace: "ns" }, data: { v: "1" } });
+  await api.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a", namespace: "ns" }, data: { v: "1" } });
   await until(() => seen.includes("a=1"), "reconcile of a new object");
   const a = await api.get(ConfigMaps, { namespace: "ns", name: "a" });
   await api.update(ConfigMaps, { ...a, data: { v: "2" } });
@@ -62,7 +60,7 @@ test("a manager runs a controller that reacts to changes, serves metrics and pro
   assert.match(metrics, /process_cpu_seconds_total/);
 
   // SIGTERM-like stop with a reconcile in flight: it finishes before start() resolves.
-  await api.create(ConfigMaps, { metadata: { name: "b", namespace: "ns" }, data: { v: "slow" } });
+  await api.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "b", namespace: "ns" }, data: { v: "slow" } });
   await until(() => seen.includes("b=slow"), "slow reconcile started");
   stop.abort();
   let resolved = false;
@@ -110,7 +108,7 @@ test("with leader election only the leader runs controllers; a standby takes ove
   await one.mgr.elected();
   assert.equal(one.mgr.isLeader(), true);
   const runTwo = two.mgr.start(two.stop.signal);
-  await api.create(ConfigMaps, { metadata: { name: "x", namespace: "ns" } });
+  await api.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } });
   await until(() => reconciledBy.includes("one:x"), "leader reconciles");
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(two.mgr.isLeader(), false);
