@@ -1,7 +1,7 @@
 /**
  * Controllers: the reconcile contract, the builder (for / owns / watches), event handlers that
- * map events to requests, predicates, the controller loop with its workers and metrics, an
- * events.k8s.io/v1 event recorder and finalizer helpers. Mirrors controller-runtime's
+ * map events to requests, predicates, the controller loop with its workers and metrics, and
+ * finalizer helpers (Events are in `framework/events`). Mirrors controller-runtime's
  * `pkg/reconcile`, `pkg/builder`, `pkg/handler`, `pkg/predicate`, `pkg/controller`, and kube-rs's
  * `runtime::finalizer`.
  */
@@ -12,7 +12,6 @@ export {
 export { Controller, type ControllerConfig, type ControllerOptions, type WatchSource } from "./controller.ts";
 export { Builder, controllerFor, type ControllerHost, type InformerScope, type OwnsOptions, type WatchOptions } from "./builder.ts";
 export { enqueueForObject, enqueueForOwner, enqueueMapped, type OwnerOptions, type RequestMapper } from "./handler.ts";
-export * as predicates from "./predicate_exports.ts";
+export * as predicates from "./predicates.ts";
 export type { Predicate } from "./predicate.ts";
-export { newEventRecorder, type EventInfo, type EventRecorder, type EventRecorderOptions } from "./event_recorder.ts";
 export { ensureFinalizer, finalizer, hasFinalizer, removeFinalizer, type FinalizerHandlers } from "./finalizer.ts";

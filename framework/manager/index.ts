@@ -5,6 +5,6 @@
  * `pkg/metrics`).
  */
 export { Manager, LeaderElectionLostError, type ManagerOptions, type Runnable } from "./manager.ts";
-export { LeaderElector, type LeaderElectionOptions, type LeadingOutcome } from "./leader_election.ts";
+export { LeaderElector, type LeaderElectionOptions, type LeadingOutcome } from "./leader-election.ts";
 export type { Checker } from "./health.ts";
 export { handleSignals, runManager } from "./signals.ts";

@@ -4,10 +4,11 @@ import express from "express";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { InformerCache, type InformerCacheOptions } from "../cache/index.ts";
 import { createClient, type Client, type KubeConfig } from "../client/index.ts";
-import { newEventRecorder, type ControllerHost, type EventRecorder } from "../controller/index.ts";
+import type { ControllerHost } from "../controller/index.ts";
+import { newEventRecorder, type EventRecorder } from "../events/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
 import { CheckSet, type Checker } from "./health.ts";
-import { LeaderElector, type LeaderElectionOptions } from "./leader_election.ts";
+import { LeaderElector, type LeaderElectionOptions } from "./leader-election.ts";
 import { close, listen } from "./server.ts";
 
 /** Something the manager runs: it starts, runs until `signal` aborts, then resolves once stopped. */

@@ -6,12 +6,11 @@
  */
 export { WorkQueue, LOW_PRIORITY, type AddOptions, type QueueOptions } from "./queue.ts";
 export { DelayingQueue } from "./delaying.ts";
-export { RateLimitingQueue, type RateLimitingQueueOptions } from "./rate_limiting.ts";
+export { RateLimitingQueue, type RateLimitingQueueOptions } from "./rate-limiting.ts";
 export {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
   MaxOfRateLimiter,
   defaultControllerRateLimiter,
   type RateLimiter,
-} from "./rate_limiters.ts";
-export { realClock, type Clock } from "./clock.ts";
+} from "./rate-limiters.ts";

@@ -1,5 +1,5 @@
 import type { Registry } from "prom-client";
-import { realClock, type Clock } from "./clock.ts";
+import { realClock, type Clock } from "../flowcontrol/index.ts";
 import { noQueueMetrics, queueMetrics, type QueueMetrics } from "./metrics.ts";
 
 /** Options of `add`. */

@@ -1,6 +1,7 @@
 import { isConflict, isNotFound, type Client } from "../../framework/client/index.ts";
 import type { CacheReader } from "../../framework/cache/index.ts";
-import { requeueAfter, TerminalError, type EventRecorder, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
+import type { EventRecorder } from "../../framework/events/index.ts";
+import { requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../framework/meta/index.ts";
 import type { Logger } from "../../framework/log/index.ts";
 import { claimPods } from "./claim.ts";

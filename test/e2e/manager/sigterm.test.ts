@@ -28,7 +28,7 @@ after(async () => {
 });
 
 test("SIGTERM: the in-flight reconcile finishes, then the process exits 0", async () => {
-  const child = spawn(process.execPath, [fileURLToPath(new URL("./sigterm_child.ts", import.meta.url))], {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./sigterm-child.ts", import.meta.url))], {
     env: { ...process.env, KUBECONFIG: kubeconfigPath, KUBELOOP_CLUSTER_DIR: "", E2E_NAMESPACE: namespace, E2E_RECONCILE_MS: "2000" },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Pods, type Pod } from "../../../framework/meta/index.ts";
 import { ensureFinalizer, finalizer, hasFinalizer, removeFinalizer, requeueAfter } from "../../../framework/controller/index.ts";
-import { FakeClient, apiError } from "./fake_client.ts";
+import { FakeClient, apiError } from "./fake-client.ts";
 
 const F = "example.dev/cleanup";
 const pod = (finalizers?: string[], deleting = false): Pod => ({

@@ -4,7 +4,7 @@ import { rootLogger } from "../../../framework/log/index.ts";
 import { ConfigMaps } from "../../../framework/meta/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
-import { MemoryClient } from "./memory_client.ts";
+import { MemoryClient } from "./memory-client.ts";
 import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { DelayingQueue } from "../../../framework/queue/index.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { FakeClock } from "./fake-clock.ts";
 
 test("delayed keys arrive in ready-time order, not add order", async () => {
   const clock = new FakeClock();

@@ -1,5 +1,5 @@
 import { TokenBucket } from "../flowcontrol/index.ts";
-import { realClock, type Clock } from "./clock.ts";
+import { realClock, type Clock } from "../flowcontrol/index.ts";
 
 /**
  * Decides how long a key waits before it is retried: mirrors client-go `workqueue.RateLimiter`.

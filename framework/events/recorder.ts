@@ -3,8 +3,8 @@ import { Counter, type Registry } from "prom-client";
 import { isNotFound, type Client } from "../client/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
 import { Events, microTime, type GroupVersionKind, type KubeObject } from "../meta/index.ts";
-import { realClock, type Clock } from "../queue/index.ts";
-import { Aggregator, defaultCorrelatorOptions, LruMap, SpamFilter } from "./event_correlator.ts";
+import { realClock, type Clock } from "../flowcontrol/index.ts";
+import { Aggregator, defaultCorrelatorOptions, LruMap, SpamFilter } from "./correlator.ts";
 
 /** What one event says about an object (events.k8s.io/v1 fields). */
 export interface EventInfo {

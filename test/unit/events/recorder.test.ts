@@ -4,9 +4,9 @@ import { Registry } from "prom-client";
 import type { Client } from "../../../framework/client/types.ts";
 import { rootLogger } from "../../../framework/log/index.ts";
 import type { KubeObject } from "../../../framework/meta/index.ts";
-import { FakeClock } from "../queue/fake_clock.ts";
-import { newEventRecorder } from "../../../framework/controller/index.ts";
-import { FakeClient, apiError } from "./fake_client.ts";
+import { FakeClock } from "../queue/fake-clock.ts";
+import { newEventRecorder } from "../../../framework/events/index.ts";
+import { FakeClient, apiError } from "../controller/fake-client.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 const rs: KubeObject = { apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", metadata: { name: "web", namespace: "prod", uid: "u1", resourceVersion: "7" } };

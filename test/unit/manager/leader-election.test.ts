@@ -4,7 +4,7 @@ import { Registry } from "prom-client";
 import { rootLogger } from "../../../framework/log/index.ts";
 import { Leases, type Lease } from "../../../framework/meta/index.ts";
 import { LeaderElector } from "../../../framework/manager/index.ts";
-import { MemoryClient } from "./memory_client.ts";
+import { MemoryClient } from "./memory-client.ts";
 import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });

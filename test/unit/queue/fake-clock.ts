@@ -1,4 +1,4 @@
-import type { Clock } from "../../../framework/queue/index.ts";
+import type { Clock } from "../../../framework/flowcontrol/index.ts";
 
 /** A manual clock: time moves only through `advance`, which fires due timers in time order. */
 export class FakeClock implements Clock {

@@ -1,6 +1,6 @@
 import { DelayingQueue } from "./delaying.ts";
 import type { AddOptions, QueueOptions } from "./queue.ts";
-import { defaultControllerRateLimiter, type RateLimiter } from "./rate_limiters.ts";
+import { defaultControllerRateLimiter, type RateLimiter } from "./rate-limiters.ts";
 
 /** Options of a `RateLimitingQueue`. */
 export interface RateLimitingQueueOptions<K> extends QueueOptions {

@@ -7,7 +7,7 @@ import {
   RateLimitingQueue,
   defaultControllerRateLimiter,
 } from "../../../framework/queue/index.ts";
-import { FakeClock } from "./fake_clock.ts";
+import { FakeClock } from "./fake-clock.ts";
 
 test("exponential backoff doubles per failure from the base and is capped", () => {
   const l = new ItemExponentialFailureRateLimiter(5, 1_000_000);
