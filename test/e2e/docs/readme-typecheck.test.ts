@@ -1,0 +1,78 @@
+/**
+ * Every TypeScript block of `README.md` and `framework/**\/README.md` type-checks under the
+ * project's tsconfig, importing the package as a reader does (`kubeloop/<folder>`); see
+ * `readme-blocks.ts` for what a block is and how a ```` ```ts fragment ```` is checked. Needs no
+ * cluster (it sits in `test/e2e/` beside the test that runs the README's operator, and because
+ * a type-check of the framework takes seconds, which the unit tests do not).
+ *
+ * The blocks are written to `.kubeloop/docs-<random>/` (inside the repository, so the package's
+ * self-reference resolves), removed when every block passes and kept for a look otherwise.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readmeBlocks, typeCheckBlocks, type BlockCheck } from "./readme-blocks.ts";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/**
+ * Blocks known to be broken in READMEs this test's author may not edit, with what is wrong. An
+ * entry applies to the block of `readme` that contains `contains`; that block's check is then
+ * reported as TODO with its errors. An entry that matches no block, or whose block passes, fails
+ * the test, so this list cannot outlive the problems it names.
+ */
+const knownBroken: Array<{ readme: string; contains: string; reason: string }> = [
+  {
+    readme: "framework/testing/README.md",
+    contains: 'from "../framework/testing/index.ts"',
+    reason: 'imports "../framework/testing/index.ts", a path relative to no README; should import "kubeloop/testing"',
+  },
+  {
+    readme: "framework/controller/README.md",
+    contains: "controllerFor(mgr, ReplicaSets)",
+    reason: "a fragment (no imports; the ReplicaSet operator's names) not marked ```ts fragment",
+  },
+];
+
+let dir: string | undefined;
+let keep = false;
+
+after(async () => {
+  if (dir && !keep) await rm(dir, { recursive: true, force: true });
+  else if (dir) process.stderr.write(`[readme-typecheck] extracted blocks kept in ${dir}\n`);
+});
+
+test("every TypeScript block of the READMEs type-checks", async (t) => {
+  const blocks = await readmeBlocks(repoRoot);
+  assert.ok(blocks.some((b) => b.readme === "README.md" && b.heading === "Writing an operator"),
+    "the root README's operator example was not found (a ```ts block under \"## Writing an operator\")");
+  await mkdir(join(repoRoot, ".kubeloop"), { recursive: true });
+  dir = await mkdtemp(join(repoRoot, ".kubeloop", "docs-"));
+  const checks = await typeCheckBlocks(repoRoot, dir, blocks);
+  const used = new Set<(typeof knownBroken)[number]>();
+
+  for (const c of checks) {
+    const where = `${c.block.readme}:${c.block.line} (${c.block.heading})${c.block.flags.length ? ` [${c.block.flags.join(" ")}]` : ""}`;
+    const known = knownBroken.find((k) => k.readme === c.block.readme && c.block.code.includes(k.contains));
+    await t.test(where, (st) => {
+      report(st, c);
+      if (known) {
+        used.add(known);
+        assert.notEqual(c.errors.length, 0, `${where} passes now: remove its entry from knownBroken in ${import.meta.filename}`);
+        st.todo(`known broken: ${known.reason}\n  ${c.errors.join("\n  ")}`);
+        return;
+      }
+      if (c.errors.length > 0) keep = true;
+      assert.deepEqual(c.errors, [], `${where} does not type-check (written to ${c.file}):\n  ${c.errors.join("\n  ")}`);
+    });
+  }
+  const stale = knownBroken.filter((k) => !used.has(k));
+  assert.deepEqual(stale, [], "knownBroken entries that match no block any more: remove them");
+});
+
+function report(t: { diagnostic(message: string): void }, c: BlockCheck): void {
+  if (c.imported.length) t.diagnostic(`context imported: ${c.imported.join(", ")}`);
+  if (c.stubbed.length) t.diagnostic(`context declared any (not checked): ${c.stubbed.join(", ")}`);
+}
