@@ -51,14 +51,23 @@ const namesByHost = new WeakMap<object, Set<string>>();
  * Builds a controller that reads like a sentence (controller-runtime `pkg/builder`):
  *
  * ```ts
- * controllerFor(mgr, ReplicaSets)
+ * controllerFor(mgr, ReplicaSets, { predicates: [generationChanged()] })
  *   .named("replicaset")
  *   .owns(Pods)
  *   .watches(Services, (svc) => requestsFor(svc))
- *   .withEventFilter(generationChanged())
  *   .withOptions({ maxConcurrentReconciles: 5 })
  *   .complete(reconciler);
  * ```
+ *
+ * A reconciler that writes its own object's status wakes itself: the write is an update event
+ * of the `for` watch, which enqueues the object again, so without a filter it reconciles as fast
+ * as the API server answers its writes. `generationChanged()` on `for` (the third argument of
+ * `controllerFor`) lets an update through only when `metadata.generation` changed, which the API
+ * server bumps on spec changes (with the status subresource on) and when it marks the object for
+ * deletion; controller-runtime users write
+ * `For(obj, builder.WithPredicates(predicate.GenerationChangedPredicate{}))` for the same reason.
+ * `withEventFilter` applies to every watch: given `generationChanged()` it would also drop an
+ * owned Pod's status change. The other cure is a reconciler whose second pass writes nothing.
  *
  * The type parameter flows from `controllerFor(mgr, type)` to `complete`, so a reconciler of
  * another type does not compile.

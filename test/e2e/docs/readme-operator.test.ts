@@ -19,7 +19,7 @@ import { isInvalid, isNotFound, type KubeClient } from "../../../framework/clien
 import { sleep } from "../../../framework/flowcontrol/index.ts";
 import { CustomResourceDefinitions, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { createTestNamespace, deleteTestNamespace, pickFreePorts, testEnvironment, waitFor, type ControlPlane } from "../../../framework/testing/index.ts";
-import { readmeBlocks } from "./readme-blocks.ts";
+import { readmeBlocks } from "../../docs/readme-blocks.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const crdName = "greetings.example.kubeloop.dev";

@@ -1,83 +1,20 @@
 /**
- * The TypeScript blocks of the READMEs, extracted and type-checked, so the docs cannot rot.
+ * Type-checks the TypeScript blocks of the READMEs (`readme-blocks.ts`) under the project's
+ * tsconfig, with the TypeScript compiler API (one program for all blocks; only the blocks are
+ * checked, the framework they import is read for its types).
  *
- * Which READMEs: `README.md` and every `README.md` under `framework/`. Which blocks: fenced
- * blocks whose language is `ts`, `typescript`, `mts` or `cts`. A block is a complete program, as
- * a reader would save it: it imports what it uses (`kubeloop/<folder>`, as the package's
- * `exports` map names them, or an npm dependency) and type-checks on its own under the project's
- * tsconfig. A block marked `fragment` in its info string (```` ```ts fragment ````) shows a piece
- * of a program and is checked with its context filled in: a name it uses but does not declare
- * is imported from the one `kubeloop/<folder>` that exports it, and any other name is declared
- * `any` (reported, so what was not checked is visible); unused names are not errors there.
+ * A block is a complete program, as a reader would save it: it imports what it uses
+ * (`kubeloop/<folder>`, as the package's `exports` map names them, or an npm dependency) and
+ * type-checks on its own; a relative import is an error (relative to what, for a reader?). A
+ * block marked `fragment` shows a piece of a program and is checked with its context filled in:
+ * a name it uses but does not declare is imported from the one `kubeloop/<folder>` that exports
+ * it, and any other name is declared `any` (reported, so what was not checked is visible);
+ * unused names are not errors there.
  */
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import ts from "typescript";
-
-/** One fenced TypeScript block of a README. */
-export interface ReadmeBlock {
-  /** The README, relative to the repository root (`framework/cache/README.md`). */
-  readme: string;
-  /** 1-based line of the opening fence. */
-  line: number;
-  /** The nearest heading above the block, for test names. */
-  heading: string;
-  /** Words after the language in the info string (`fragment`). */
-  flags: string[];
-  code: string;
-}
-
-const tsLanguages = new Set(["ts", "typescript", "mts", "cts"]);
-
-/** `README.md` and every `README.md` under `framework/`, relative to `repoRoot`, sorted. */
-export async function findReadmes(repoRoot: string): Promise<string[]> {
-  const nested = (await readdir(join(repoRoot, "framework"), { recursive: true }))
-    .filter((p) => p === "README.md" || p.endsWith("/README.md"))
-    .map((p) => join("framework", p));
-  return ["README.md", ...nested.sort()];
-}
-
-/**
- * The fenced TypeScript blocks of one Markdown text (CommonMark fences: three or more backticks
- * or tildes, indented by up to three spaces or inside a list item; the closing fence uses the
- * same character, at least as long, with no info string).
- */
-export function extractBlocks(markdown: string, readme: string): ReadmeBlock[] {
-  const lines = markdown.split("\n");
-  const blocks: ReadmeBlock[] = [];
-  let heading = "(top)";
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(`{3,}|~{3,})\s*([^`\s]*)\s*(.*)$/.exec(lines[i]!);
-    if (!open) {
-      const h = /^#{1,6}\s+(.*)$/.exec(lines[i]!);
-      if (h) heading = h[1]!.trim();
-      continue;
-    }
-    const [, indent, fence, lang, rest] = open as unknown as [string, string, string, string, string];
-    const body: string[] = [];
-    let j = i + 1;
-    for (; j < lines.length; j++) {
-      const close = /^\s*(`{3,}|~{3,})\s*$/.exec(lines[j]!);
-      if (close && close[1]![0] === fence[0] && close[1]!.length >= fence.length) break;
-      const l = lines[j]!;
-      body.push(l.startsWith(indent) ? l.slice(indent.length) : l.trimStart());
-    }
-    if (tsLanguages.has(lang.toLowerCase())) {
-      blocks.push({ readme, line: i + 1, heading, flags: rest.split(/[\s,]+/).filter(Boolean), code: body.join("\n") });
-    }
-    i = j;
-  }
-  return blocks;
-}
-
-/** Every TypeScript block of every README `findReadmes` lists. */
-export async function readmeBlocks(repoRoot: string): Promise<ReadmeBlock[]> {
-  const out: ReadmeBlock[] = [];
-  for (const readme of await findReadmes(repoRoot)) {
-    out.push(...extractBlocks(await readFile(join(repoRoot, readme), "utf8"), readme));
-  }
-  return out;
-}
+import type { ReadmeBlock } from "./readme-blocks.ts";
 
 /** What type-checking one block found. */
 export interface BlockCheck {
@@ -115,9 +52,9 @@ export async function typeCheckBlocks(repoRoot: string, dir: string, blocks: rea
   const options = ts.parseJsonConfigFileContent(config.config, ts.sys, repoRoot, undefined, configPath).options;
 
   await mkdir(dir, { recursive: true });
-  const checks: BlockCheck[] = blocks.map((block) => ({
+  const checks: BlockCheck[] = blocks.map((block, i) => ({
     block,
-    file: join(dir, `${block.readme.replace(/[/.]/g, "-")}-L${block.line}.ts`),
+    file: join(dir, `${String(i).padStart(3, "0")}-${block.readme.replace(/[^A-Za-z0-9]+/g, "-")}-L${block.line}.ts`),
     errors: relativeImports(block),
     imported: [],
     stubbed: [],
