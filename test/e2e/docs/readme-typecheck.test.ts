@@ -8,7 +8,7 @@
  * The blocks are written to `.kubeloop/docs-<random>/` (inside the repository, so the package's
  * self-reference resolves), removed when every block passes and kept for a look otherwise.
  */
-import { after, test } from "node:test";
+import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -38,7 +38,20 @@ const knownBroken: Array<{ readme: string; contains: string; reason: string }> =
 ];
 
 let dir: string | undefined;
+/** Set when a check failed: the extracted blocks are then kept for a look. */
 let keep = false;
+
+/** Runs `fn`, noting a failure in `keep` before passing it on. */
+function keepOnFailure<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      keep = true;
+      throw err;
+    }
+  };
+}
 
 after(async () => {
   if (dir && !keep) await rm(dir, { recursive: true, force: true });
@@ -88,7 +101,7 @@ test("every TypeScript block of the READMEs type-checks", async (t) => {
   const checks = all.filter((c) => c.block.readme !== "(self-test)");
   const used = new Set<(typeof knownBroken)[number]>();
 
-  await t.test("the checker finds the faults of known-bad blocks", () => {
+  await t.test("the checker finds the faults of known-bad blocks", keepOnFailure(() => {
     for (const [i, s] of selfTest.entries()) {
       const c = all.find((x) => x.block === s.block)!;
       for (const e of s.expect) assert.ok(c.errors.some((m) => e.test(m)), `${s.block.heading}: expected an error matching ${e}, got:\n  ${c.errors.join("\n  ")}`);
@@ -96,12 +109,12 @@ test("every TypeScript block of the READMEs type-checks", async (t) => {
       if (s.imported) assert.deepEqual(c.imported, s.imported, `${s.block.heading}: context imported`);
       if (s.stubbed) assert.deepEqual(c.stubbed, s.stubbed, `${s.block.heading}: context declared any`);
     }
-  });
+  }));
 
   for (const c of checks) {
     const where = `${c.block.readme}:${c.block.line} (${c.block.heading})${c.block.flags.length ? ` [${c.block.flags.join(" ")}]` : ""}`;
     const known = knownBroken.find((k) => k.readme === c.block.readme && c.block.code.includes(k.contains));
-    await t.test(where, (st) => {
+    await t.test(where, keepOnFailure((st: TestContext) => {
       report(st, c);
       if (known) {
         used.add(known);
@@ -109,9 +122,8 @@ test("every TypeScript block of the READMEs type-checks", async (t) => {
         st.todo(`known broken: ${known.reason}\n  ${c.errors.join("\n  ")}`);
         return;
       }
-      if (c.errors.length > 0) keep = true;
       assert.deepEqual(c.errors, [], `${where} does not type-check (written to ${c.file}):\n  ${c.errors.join("\n  ")}`);
-    });
+    }));
   }
   const stale = knownBroken.filter((k) => !used.has(k));
   assert.deepEqual(stale, [], "knownBroken entries that match no block any more: remove them");
