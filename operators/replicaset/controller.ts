@@ -4,7 +4,7 @@ import { controllerFor, type Controller, type ControllerHost, type Request } fro
 import { controllerOf, keyOf, Pods, type Pod } from "../../framework/meta/index.ts";
 import { ReplicaSets, type ReplicaSet } from "./api.ts";
 import { ControllerExpectations } from "./expectations.ts";
-import { selectorMatches, selectorProblems } from "./labels.ts";
+import { usableSelectorOf } from "./selector.ts";
 import { ReplicaSetReconciler, type ReplicaSetEventSink } from "./reconciler.ts";
 import type { ReplicaSetShape } from "./types.ts";
 
@@ -83,7 +83,7 @@ export function replicaSetsForOrphan(pod: Pod, replicaSets: CacheReader<ReplicaS
   if (controllerOf(pod) || pod.metadata?.deletionTimestamp) return [];
   const namespace = pod.metadata?.namespace ?? "";
   return replicaSets.list(namespace)
-    .filter((rs) => selectorProblems(rs.spec?.selector).length === 0 && selectorMatches(rs.spec!.selector!, pod.metadata?.labels))
+    .filter((rs) => usableSelectorOf(rs.spec?.selector).matches(pod.metadata?.labels))
     .map((rs) => ({ namespace, name: rs.metadata?.name ?? "" }));
 }
 

@@ -6,14 +6,14 @@ import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../fr
 import type { Logger } from "../../framework/log/index.ts";
 import { claimPods } from "./claim.ts";
 import { ControllerExpectations } from "./expectations.ts";
-import { selectorMatches, selectorProblems } from "./labels.ts";
+import { selectorOf, selectorProblems } from "./selector.ts";
 import { isPodActive, isPodTerminating } from "./podstate.ts";
 import {
   BURST_REPLICAS, controllerRefFor, isNamespaceTerminating, podFromTemplate, slowStartBatch, SLOW_START_INITIAL_BATCH_SIZE,
 } from "./pods.ts";
 import { podsToDelete } from "./ranking.ts";
 import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, statusChanged, type ReplicaFailure } from "./status.ts";
-import type { LabelSelector, ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
+import type { ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
 /** Records Kubernetes Events about an object: the framework's `EventRecorder`, or a fake in tests. */
 export type ReplicaSetEventSink = Pick<EventRecorder, "event">;
@@ -91,8 +91,8 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
 
     const problems = specProblems(rs);
     if (problems.length > 0) return this.#reportInvalidSpec(rs, allPods, problems, ctx);
-    const selector = rs.spec!.selector!;
-    const matches = (pod: Pod) => selectorMatches(selector, pod.metadata?.labels);
+    const selector = selectorOf(rs.spec!.selector);
+    const matches = (pod: Pod) => selector.matches(pod.metadata?.labels);
 
     const active = allPods.filter(isPodActive);
     const owned = await claimPods(rs, active, matches, {
@@ -273,7 +273,7 @@ export function specProblems(rs: ReplicaSetShape): string[] {
   const minReady = spec.minReadySeconds ?? 0;
   if (!Number.isInteger(minReady) || minReady < 0) problems.push(`spec.minReadySeconds must be a non-negative integer, got ${minReady}`);
   if (!spec.template) problems.push("spec.template is missing");
-  else if (problems.length === 0 && !selectorMatches(spec.selector as LabelSelector, spec.template.metadata?.labels)) {
+  else if (problems.length === 0 && !selectorOf(spec.selector).matches(spec.template.metadata?.labels)) {
     problems.push("spec.selector does not match spec.template.metadata.labels: created pods would not be counted");
   }
   return problems;

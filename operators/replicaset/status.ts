@@ -1,5 +1,6 @@
 import type { Pod } from "../../framework/meta/index.ts";
-import { formatSelector, labelsContain } from "./labels.ts";
+import { selectorFromSet } from "../../framework/meta/index.ts";
+import { selectorOf } from "./selector.ts";
 import { isPodAvailable, isPodReady, podReadySinceMs } from "./podstate.ts";
 import type { ReplicaSetConditionShape, ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
@@ -39,12 +40,13 @@ export interface StatusInput {
  */
 export function calculateStatus(rs: ReplicaSetShape, input: StatusInput): ReplicaSetStatusShape {
   const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
-  const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
+  // labels.Set(template labels).AsSelectorPreValidated(): an empty template matches every pod.
+  const templateSelector = selectorFromSet(rs.spec?.template?.metadata?.labels);
   let fullyLabeled = 0;
   let ready = 0;
   let available = 0;
   for (const pod of input.activePods) {
-    if (labelsContain(pod.metadata?.labels, templateLabels)) fullyLabeled++;
+    if (templateSelector.matches(pod.metadata?.labels)) fullyLabeled++;
     if (isPodReady(pod)) {
       ready++;
       if (isPodAvailable(pod, minReadySeconds, input.nowMs)) available++;
@@ -76,7 +78,7 @@ export function calculateStatus(rs: ReplicaSetShape, input: StatusInput): Replic
   };
   if (conditions.length > 0) status.conditions = conditions;
   else delete status.conditions;
-  if (rs.spec?.selector) status.selector = formatSelector(rs.spec.selector);
+  if (rs.spec?.selector) status.selector = formatSelectorOrEmpty(rs.spec.selector);
   return status;
 }
 
@@ -126,4 +128,13 @@ export function availabilityRecheckMs(pods: Pod[], minReadySeconds: number, nowM
     soonest = soonest === undefined ? remaining : Math.min(soonest, remaining);
   }
   return soonest === undefined ? undefined : soonest + 1000;
+}
+
+/** The selector's string form for `status.selector`; "" when it does not convert (never written then: the spec is refused first). */
+function formatSelectorOrEmpty(selector: NonNullable<NonNullable<ReplicaSetShape["spec"]>["selector"]>): string {
+  try {
+    return selectorOf(selector).toString();
+  } catch {
+    return "";
+  }
 }
