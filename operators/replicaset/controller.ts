@@ -8,6 +8,9 @@ import { usableSelectorOf } from "./selector.ts";
 import { ReplicaSetReconciler, type ReplicaSetEventSink } from "./reconciler.ts";
 import type { ReplicaSetShape } from "./types.ts";
 
+/** Index of the ReplicaSet cache by the UID of each ReplicaSet's controller (upstream `controllerUIDIndex`). */
+export const CONTROLLER_UID_INDEX = "controllerUID";
+
 /** What `setupReplicaSetController` needs from a manager (`framework/manager`'s `Manager` fits). */
 export interface ReplicaSetControllerHost extends ControllerHost {
   readonly client: Client;
@@ -42,15 +45,18 @@ function controllingReplicaSetKey(pod: Pod): string | undefined {
  * The informer handler that feeds pod events into `expectations` (upstream `addPod`,
  * `updatePod`, `deletePod`): a new pod controlled by one of our ReplicaSets is an observed
  * creation; a pod first seen with a deletionTimestamp, an update that sets one, or a delete is an
- * observed deletion (counted once per pod). A pod whose controller ref names a ReplicaSet with
- * another UID than the cached one (a deleted namesake) is ignored.
+ * observed deletion (counted once per pod). A pod whose controller ref names a ReplicaSet that is
+ * not cached, or one with another UID (a deleted namesake), is ignored (upstream
+ * `resolveControllerRef`).
  */
 export function podExpectationsHandler(expectations: ControllerExpectations, replicaSets: CacheReader<ReplicaSetShape>): EventHandler<Pod> {
   const resolve = (pod: Pod): string | undefined => {
     const key = controllingReplicaSetKey(pod);
     if (!key) return undefined;
     const rs = replicaSets.get(key);
-    return rs === undefined || rs.metadata?.uid === controllerOf(pod)?.uid ? key : undefined;
+    // Upstream resolveControllerRef: a ReplicaSet that is not cached, or a namesake with another
+    // UID, is not the pod's controller; nothing is observed for it.
+    return rs !== undefined && rs.metadata?.uid === controllerOf(pod)?.uid ? key : undefined;
   };
   const observeDeletion = (pod: Pod): void => {
     const key = resolve(pod);
@@ -102,6 +108,10 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
   const podInformer: Informer<Pod> = host.cache.informerFor(Pods);
 
   podInformer.addEventHandler(podExpectationsHandler(expectations, rsInformer.store));
+  rsInformer.addIndex(CONTROLLER_UID_INDEX, (rs) => {
+    const uid = controllerOf(rs)?.uid;
+    return uid ? [uid] : [];
+  });
   rsInformer.addEventHandler({
     onUpdate: (oldRs, newRs) => {
       if (oldRs.metadata?.uid !== newRs.metadata?.uid) expectations.delete(keyOf(newRs));
@@ -116,6 +126,7 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
     pods: podInformer.store,
     events: host.eventRecorder(name),
     expectations,
+    controllerUidIndex: CONTROLLER_UID_INDEX,
     ...(opts.burstReplicas !== undefined ? { burstReplicas: opts.burstReplicas } : {}),
   });
 

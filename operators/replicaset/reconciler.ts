@@ -12,7 +12,8 @@ import {
   BURST_REPLICAS, controllerRefFor, isNamespaceTerminating, podFromTemplate, slowStartBatch, SLOW_START_INITIAL_BATCH_SIZE,
 } from "./pods.ts";
 import { podsToDelete } from "./ranking.ts";
-import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, statusChanged, type ReplicaFailure } from "./status.ts";
+import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, type ReplicaFailure } from "./status.ts";
+import { StatusWriteTracker } from "./status-writes.ts";
 import type { ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
 /** Records Kubernetes Events about an object: the framework's `EventRecorder`, or a fake in tests. */
@@ -43,6 +44,11 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
   expectations: ControllerExpectations;
   /** Most pods created or deleted in one reconcile (default 500, upstream `BurstReplicas`). */
   burstReplicas?: number;
+  /**
+   * Name of an index of `replicaSets` by controller UID (upstream `controllerUIDIndex`), used to
+   * find the ReplicaSets that share a controller. Without it the cache is scanned.
+   */
+  controllerUidIndex?: string;
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number;
 }
@@ -67,6 +73,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   readonly #o: ReplicaSetReconcilerOptions<T>;
   readonly #burst: number;
   readonly #now: () => number;
+  readonly #written = new StatusWriteTracker();
 
   constructor(options: ReplicaSetReconcilerOptions<T>) {
     this.#o = options;
@@ -80,6 +87,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     if (!rs) {
       // Deleted: the garbage collector removes its pods; forget what we waited for.
       this.#o.expectations.delete(key);
+      this.#written.forget(key);
       return;
     }
     const namespace = rs.metadata?.namespace ?? "";
@@ -107,7 +115,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     let manageError: unknown;
     if (needsSync && !rs.metadata?.deletionTimestamp) {
       try {
-        await this.#manageReplicas(rs, owned, allPods, ctx);
+        await this.#manageReplicas(rs, owned, ctx);
         failure = null;
       } catch (err) {
         manageError = err;
@@ -125,7 +133,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     return recheckMs === undefined ? undefined : requeueAfter(recheckMs);
   }
 
-  async #manageReplicas(rs: T, owned: Pod[], allPods: Pod[], ctx: ReconcileContext<T>): Promise<void> {
+  async #manageReplicas(rs: T, owned: Pod[], ctx: ReconcileContext<T>): Promise<void> {
     const key = keyOf(rs);
     const diff = owned.length - (rs.spec?.replicas ?? 1);
     if (diff < 0) {
@@ -155,7 +163,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     } else if (diff > 0) {
       const count = Math.min(diff, this.#burst);
       ctx.log.debug({ need: rs.spec?.replicas, deleting: count }, "too many replicas");
-      const victims = podsToDelete(owned, this.#relatedPods(rs, allPods), count, this.#now());
+      const victims = podsToDelete(owned, this.#relatedPods(rs), count, this.#now());
       this.#o.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
       const errors: unknown[] = [];
       await Promise.all(victims.map(async (pod) => {
@@ -180,23 +188,41 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   }
 
   /**
-   * Pods of this ReplicaSet and of the ReplicaSets that share its controller (a Deployment's old
-   * and new ReplicaSets), for ranking by pods on the same node (upstream
-   * `getIndirectlyRelatedPods`).
+   * The ReplicaSets (in any namespace, this one included) whose controller is this ReplicaSet's
+   * controller; none when it has no controller (upstream `getReplicaSetsWithSameController`).
    */
-  #relatedPods(rs: T, allPods: Pod[]): Pod[] {
-    const uids = new Set<string>();
-    if (rs.metadata?.uid) uids.add(rs.metadata.uid);
-    const ownerUid = controllerOf(rs)?.uid;
-    if (ownerUid) {
-      for (const other of this.#o.replicaSets.list(rs.metadata?.namespace)) {
-        if (controllerOf(other)?.uid === ownerUid && other.metadata?.uid) uids.add(other.metadata.uid);
+  #replicaSetsWithSameController(rs: T): T[] {
+    const ref = controllerOf(rs);
+    if (!ref) return [];
+    if (this.#o.controllerUidIndex) return this.#o.replicaSets.byIndex(this.#o.controllerUidIndex, ref.uid);
+    return this.#o.replicaSets.list().filter((other) => controllerOf(other)?.uid === ref.uid);
+  }
+
+  /**
+   * Pods selected by the ReplicaSets that share this one's controller (a Deployment's old and new
+   * ReplicaSets), each pod once, whoever owns it, for ranking by pods on the same node (upstream
+   * `getIndirectlyRelatedPods`). A ReplicaSet with an invalid selector selects none; a ReplicaSet
+   * without a controller has no related pods, so every candidate ranks 0.
+   */
+  #relatedPods(rs: T): Pod[] {
+    const seen = new Set<string>();
+    const related: Pod[] = [];
+    for (const other of this.#replicaSetsWithSameController(rs)) {
+      let selector;
+      try {
+        selector = selectorOf(other.spec?.selector);
+      } catch {
+        continue;
+      }
+      for (const pod of this.#o.pods.list(other.metadata?.namespace ?? "")) {
+        if (!selector.matches(pod.metadata?.labels)) continue;
+        const id = pod.metadata?.uid ?? keyOf(pod);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        related.push(pod);
       }
     }
-    return allPods.filter((p) => {
-      const ref = controllerOf(p);
-      return ref !== undefined && uids.has(ref.uid);
-    });
+    return related;
   }
 
   async #reportInvalidSpec(rs: T, allPods: Pod[], problems: string[], ctx: ReconcileContext<T>): Promise<Result> {
@@ -225,19 +251,23 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   }
 
   /**
-   * Writes the status when it changed: a PUT to the status subresource with the cached
-   * resourceVersion, and on a conflict one retry on a fresh GET (upstream
-   * `updateReplicaSetStatus` retries once).
+   * Writes the status unless the API server already holds it (`StatusWriteTracker.needsWrite`: the
+   * cached status, or the one we last wrote for this UID and generation while the cache lags
+   * behind that write). A PUT to the status subresource against the newest resourceVersion we
+   * know; on any error but NotFound one retry on a fresh GET (upstream `updateReplicaSetStatus`,
+   * `statusUpdateRetries` = 1); a failed GET is thrown instead.
    */
   async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<void> {
-    if (!statusChanged(rs.status, status)) return;
+    if (!this.#written.needsWrite(rs, status)) return;
     const type = this.#o.replicaSetType;
+    const base = this.#written.baseResourceVersion(rs);
+    let written: T;
     try {
-      await this.#o.client.updateStatus(type, { ...rs, status } as T, { signal: ctx.signal });
+      written = await this.#o.client.updateStatus(type, { ...rs, metadata: { ...rs.metadata, resourceVersion: base }, status } as T, { signal: ctx.signal });
     } catch (err) {
       // Deleted meanwhile (e.g. foreground deletion finished): nothing left to report on.
       if (isNotFound(err)) return;
-      if (!isConflict(err)) throw err;
+      if (ctx.signal.aborted) throw err;
       let fresh: T;
       try {
         fresh = await this.#o.client.get(type, { namespace: rs.metadata?.namespace, name: rs.metadata?.name ?? "" }, { signal: ctx.signal });
@@ -246,8 +276,9 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
         throw getErr;
       }
       if (fresh.metadata?.uid !== rs.metadata?.uid) return;
-      await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
+      written = await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
     }
+    this.#written.record(rs, status, written);
     logStatus(ctx.log, rs, status);
   }
 }

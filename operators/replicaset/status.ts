@@ -114,8 +114,10 @@ export function statusChanged(current: Partial<ReplicaSetStatusShape> | undefine
 /**
  * How long until the next Ready pod becomes available, plus one second of slack, in ms; or
  * undefined when no Ready pod is waiting out `minReadySeconds`. The reconciler requeues after
- * this so `availableReplicas` moves without any pod event (upstream enqueues after
- * `minReadySeconds + 1s` when a pod turns Ready). Never more than `minReadySeconds + 1s`.
+ * this so `availableReplicas` moves without any pod event (upstream
+ * `FindMinNextPodAvailabilityCheck`). A Ready pod without a lastTransitionTime can never become
+ * available by waiting, so it asks for no recheck (upstream `nextPodAvailabilityCheck` returns nil
+ * for it). Never more than `minReadySeconds + 1s`.
  */
 export function availabilityRecheckMs(pods: Pod[], minReadySeconds: number, nowMs: number): number | undefined {
   if (minReadySeconds <= 0) return undefined;
@@ -124,7 +126,8 @@ export function availabilityRecheckMs(pods: Pod[], minReadySeconds: number, nowM
   for (const pod of pods) {
     if (!isPodReady(pod) || isPodAvailable(pod, minReadySeconds, nowMs)) continue;
     const since = podReadySinceMs(pod);
-    const remaining = since === undefined ? windowMs : Math.min(windowMs, Math.max(0, since + windowMs - nowMs));
+    if (since === undefined) continue;
+    const remaining = Math.min(windowMs, Math.max(0, since + windowMs - nowMs));
     soonest = soonest === undefined ? remaining : Math.min(soonest, remaining);
   }
   return soonest === undefined ? undefined : soonest + 1000;
