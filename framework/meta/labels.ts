@@ -64,13 +64,39 @@ export const LABEL_VALUE_MAX_LENGTH = 63;
 export const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
 
 function regexError(msg: string, re: string, ...examples: string[]): string {
-  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join("or ")}regex used for validation is '${re}')`;
+  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(" or ")}regex used for validation is '${re}')`;
 }
 
 /** Byte length as Go's `len(string)` counts it (UTF-8). */
 function byteLength(s: string): number {
   return Buffer.byteLength(s, "utf8");
 }
+
+/**
+ * The anchored regular expressions of label validation (apimachinery `content`): a key's name
+ * part, a key's DNS-1123 subdomain prefix, a value. For schema generators (CEL, OpenAPI `pattern`).
+ */
+export const LABEL_PATTERNS = {
+  name: `^${LABEL_KEY_FMT}$`,
+  prefix: `^${DNS1123_SUBDOMAIN_FMT}$`,
+  value: `^${LABEL_VALUE_FMT}$`,
+} as const;
+
+/**
+ * The messages of `isLabelKey` / `isLabelValue`, word for word apimachinery's, for schema
+ * generators that have to repeat them (the CRD's CEL rules).
+ */
+export const LABEL_MESSAGES = {
+  keyTooManyParts: `a valid label key ${regexError(LABEL_KEY_ERR, LABEL_KEY_FMT, "MyName", "my.name", "123-abc")} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+  prefixEmpty: "prefix part must be non-empty",
+  prefixTooLong: `prefix part must be no more than ${DNS1123_SUBDOMAIN_MAX_LENGTH} bytes`,
+  prefixInvalid: `prefix part ${regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, "example.com")}`,
+  nameEmpty: "name part must be non-empty",
+  nameTooLong: `name part must be no more than ${LABEL_VALUE_MAX_LENGTH} bytes`,
+  nameInvalid: `name part ${regexError(LABEL_KEY_ERR, LABEL_KEY_FMT, "MyName", "my.name", "123-abc")}`,
+  valueTooLong: `must be no more than ${LABEL_VALUE_MAX_LENGTH} bytes`,
+  valueInvalid: regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, "MyValue", "my_value", "12345"),
+} as const;
 
 /**
  * Problems with a label key (empty when valid): an optional DNS-1123 subdomain prefix (at most
@@ -86,19 +112,17 @@ export function isLabelKey(value: string): string[] {
   } else if (parts.length === 2) {
     const prefix = parts[0]!;
     name = parts[1]!;
-    if (prefix.length === 0) errs.push("prefix part must be non-empty");
+    if (prefix.length === 0) errs.push(LABEL_MESSAGES.prefixEmpty);
     else {
-      if (byteLength(prefix) > DNS1123_SUBDOMAIN_MAX_LENGTH) errs.push(`prefix part must be no more than ${DNS1123_SUBDOMAIN_MAX_LENGTH} bytes`);
-      if (!dns1123SubdomainRegexp.test(prefix)) errs.push(`prefix part ${regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, "example.com")}`);
+      if (byteLength(prefix) > DNS1123_SUBDOMAIN_MAX_LENGTH) errs.push(LABEL_MESSAGES.prefixTooLong);
+      if (!dns1123SubdomainRegexp.test(prefix)) errs.push(LABEL_MESSAGES.prefixInvalid);
     }
   } else {
-    return [
-      `a valid label key ${regexError(LABEL_KEY_ERR, LABEL_KEY_FMT, "MyName", "my.name", "123-abc")} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
-    ];
+    return [LABEL_MESSAGES.keyTooManyParts];
   }
-  if (name.length === 0) errs.push("name part must be non-empty");
-  else if (byteLength(name) > LABEL_VALUE_MAX_LENGTH) errs.push(`name part must be no more than ${LABEL_VALUE_MAX_LENGTH} bytes`);
-  if (!labelKeyRegexp.test(name)) errs.push(`name part ${regexError(LABEL_KEY_ERR, LABEL_KEY_FMT, "MyName", "my.name", "123-abc")}`);
+  if (name.length === 0) errs.push(LABEL_MESSAGES.nameEmpty);
+  else if (byteLength(name) > LABEL_VALUE_MAX_LENGTH) errs.push(LABEL_MESSAGES.nameTooLong);
+  if (!labelKeyRegexp.test(name)) errs.push(LABEL_MESSAGES.nameInvalid);
   return errs;
 }
 
@@ -108,8 +132,8 @@ export function isLabelKey(value: string): string[] {
  */
 export function isLabelValue(value: string): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > LABEL_VALUE_MAX_LENGTH) errs.push(`must be no more than ${LABEL_VALUE_MAX_LENGTH} bytes`);
-  if (!labelValueRegexp.test(value)) errs.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, "MyValue", "my_value", "12345"));
+  if (byteLength(value) > LABEL_VALUE_MAX_LENGTH) errs.push(LABEL_MESSAGES.valueTooLong);
+  if (!labelValueRegexp.test(value)) errs.push(LABEL_MESSAGES.valueInvalid);
   return errs;
 }
 

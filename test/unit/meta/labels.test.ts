@@ -258,12 +258,12 @@ test("content.IsLabelKey / IsLabelValue: what is valid and apimachinery's messag
   assert.deepEqual(isLabelKey("a".repeat(64)), ["name part must be no more than 63 bytes"]);
   assert.deepEqual(isLabelKey("/a"), ["prefix part must be non-empty"]);
   assert.deepEqual(isLabelKey("a-"), [
-    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', or 'my.name', or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
   ]);
   assert.deepEqual(isLabelValue(""), []);
   assert.deepEqual(isLabelValue("a".repeat(63)), []);
   assert.deepEqual(isLabelValue("a".repeat(64)), ["must be no more than 63 bytes"]);
   assert.deepEqual(isLabelValue("a b"), [
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
   ]);
 });
