@@ -1,5 +1,5 @@
 import type { Client } from "../../framework/client/index.ts";
-import type { CacheReader, EventHandler, Informer } from "../../framework/cache/index.ts";
+import { CONTROLLER_UID_INDEX, type CacheReader, type EventHandler, type Informer } from "../../framework/cache/index.ts";
 import { controllerFor, type Controller, type ControllerHost, type Request } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod } from "../../framework/meta/index.ts";
 import { ReplicaSets, type ReplicaSet } from "./api.ts";
@@ -7,9 +7,6 @@ import { ControllerExpectations } from "./expectations.ts";
 import { usableSelectorOf } from "./selector.ts";
 import { ReplicaSetReconciler, type ReplicaSetEventSink } from "./reconciler.ts";
 import type { ReplicaSetShape } from "./types.ts";
-
-/** Index of the ReplicaSet cache by the UID of each ReplicaSet's controller (upstream `controllerUIDIndex`). */
-export const CONTROLLER_UID_INDEX = "controllerUID";
 
 /** What `setupReplicaSetController` needs from a manager (`framework/manager`'s `Manager` fits). */
 export interface ReplicaSetControllerHost extends ControllerHost {
@@ -108,10 +105,6 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
   const podInformer: Informer<Pod> = host.cache.informerFor(Pods);
 
   podInformer.addEventHandler(podExpectationsHandler(expectations, rsInformer.store));
-  rsInformer.addIndex(CONTROLLER_UID_INDEX, (rs) => {
-    const uid = controllerOf(rs)?.uid;
-    return uid ? [uid] : [];
-  });
   rsInformer.addEventHandler({
     onUpdate: (oldRs, newRs) => {
       if (oldRs.metadata?.uid !== newRs.metadata?.uid) expectations.delete(keyOf(newRs));
@@ -126,6 +119,7 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
     pods: podInformer.store,
     events: host.eventRecorder(name),
     expectations,
+    // The framework's stores index every object by its controller's UID (upstream controllerUIDIndex).
     controllerUidIndex: CONTROLLER_UID_INDEX,
     ...(opts.burstReplicas !== undefined ? { burstReplicas: opts.burstReplicas } : {}),
   });
