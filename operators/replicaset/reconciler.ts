@@ -12,6 +12,7 @@ import {
   BURST_REPLICAS, controllerRefFor, isNamespaceTerminating, podFromTemplate, slowStartBatch, SLOW_START_INITIAL_BATCH_SIZE,
 } from "./pods.ts";
 import { podsToDelete } from "./ranking.ts";
+import { indirectlyRelatedPods } from "./related.ts";
 import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, type ReplicaFailure } from "./status.ts";
 import { StatusWriteTracker } from "./status-writes.ts";
 import type { ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
@@ -163,7 +164,8 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     } else if (diff > 0) {
       const count = Math.min(diff, this.#burst);
       ctx.log.debug({ need: rs.spec?.replicas, deleting: count }, "too many replicas");
-      const victims = podsToDelete(owned, this.#relatedPods(rs), count, this.#now());
+      const related = indirectlyRelatedPods(rs, this.#o.replicaSets, this.#o.pods, this.#o.controllerUidIndex);
+      const victims = podsToDelete(owned, related, count, this.#now());
       this.#o.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
       const errors: unknown[] = [];
       await Promise.all(victims.map(async (pod) => {
@@ -185,44 +187,6 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
       }));
       if (errors.length > 0) throw errors[0];
     }
-  }
-
-  /**
-   * The ReplicaSets (in any namespace, this one included) whose controller is this ReplicaSet's
-   * controller; none when it has no controller (upstream `getReplicaSetsWithSameController`).
-   */
-  #replicaSetsWithSameController(rs: T): T[] {
-    const ref = controllerOf(rs);
-    if (!ref) return [];
-    if (this.#o.controllerUidIndex) return this.#o.replicaSets.byIndex(this.#o.controllerUidIndex, ref.uid);
-    return this.#o.replicaSets.list().filter((other) => controllerOf(other)?.uid === ref.uid);
-  }
-
-  /**
-   * Pods selected by the ReplicaSets that share this one's controller (a Deployment's old and new
-   * ReplicaSets), each pod once, whoever owns it, for ranking by pods on the same node (upstream
-   * `getIndirectlyRelatedPods`). A ReplicaSet with an invalid selector selects none; a ReplicaSet
-   * without a controller has no related pods, so every candidate ranks 0.
-   */
-  #relatedPods(rs: T): Pod[] {
-    const seen = new Set<string>();
-    const related: Pod[] = [];
-    for (const other of this.#replicaSetsWithSameController(rs)) {
-      let selector;
-      try {
-        selector = selectorOf(other.spec?.selector);
-      } catch {
-        continue;
-      }
-      for (const pod of this.#o.pods.list(other.metadata?.namespace ?? "")) {
-        if (!selector.matches(pod.metadata?.labels)) continue;
-        const id = pod.metadata?.uid ?? keyOf(pod);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        related.push(pod);
-      }
-    }
-    return related;
   }
 
   async #reportInvalidSpec(rs: T, allPods: Pod[], problems: string[], ctx: ReconcileContext<T>): Promise<Result> {
