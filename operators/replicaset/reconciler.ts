@@ -14,7 +14,7 @@ import {
 import { podsToDelete } from "./ranking.ts";
 import { indirectlyRelatedPods } from "./related.ts";
 import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, type ReplicaFailure } from "./status.ts";
-import { StatusWriteTracker } from "./status-writes.ts";
+import { DEFERRED_STATUS_RECHECK_MS, StatusWriteTracker } from "./status-writes.ts";
 import type { ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
 /** Records Kubernetes Events about an object: the framework's `EventRecorder`, or a fake in tests. */
@@ -127,10 +127,11 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
 
     const nowMs = this.#now();
     const status = calculateStatus(rs, { activePods: owned, terminatingPods: terminating, failure, nowMs });
-    await this.#writeStatus(rs, status, ctx);
+    const written = await this.#writeStatus(rs, status, ctx);
     if (manageError !== undefined) throw manageError;
 
-    const recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
+    let recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
+    if (written === "deferred") recheckMs = Math.min(recheckMs ?? Infinity, DEFERRED_STATUS_RECHECK_MS);
     return recheckMs === undefined ? undefined : requeueAfter(recheckMs);
   }
 
@@ -215,35 +216,38 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   }
 
   /**
-   * Writes the status unless the API server already holds it (`StatusWriteTracker.needsWrite`: the
-   * cached status, or the one we last wrote for this UID and generation while the cache lags
-   * behind that write). A PUT to the status subresource against the newest resourceVersion we
-   * know; on any error but NotFound one retry on a fresh GET (upstream `updateReplicaSetStatus`,
-   * `statusUpdateRetries` = 1); a failed GET is thrown instead.
+   * Writes the status when it differs from the cached one, unless the cache has not yet seen our
+   * last status write (`StatusWriteTracker.deferred`: then nothing is written now and the next
+   * reconcile, triggered by our write's event, writes the newest status). A PUT to the status
+   * subresource; on any error but NotFound one retry on a fresh GET (upstream
+   * `updateReplicaSetStatus`, `statusUpdateRetries` = 1); a failed GET is thrown instead.
+   * @returns "written", "unchanged" or "deferred".
    */
-  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<void> {
-    if (!this.#written.needsWrite(rs, status)) return;
+  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<"written" | "unchanged" | "deferred"> {
+    // The cache has not seen our last write yet: compare with it once it has.
+    if (this.#written.deferred(rs)) return "deferred";
+    if (!this.#written.needsWrite(rs, status)) return "unchanged";
     const type = this.#o.replicaSetType;
-    const base = this.#written.baseResourceVersion(rs);
     let written: T;
     try {
-      written = await this.#o.client.updateStatus(type, { ...rs, metadata: { ...rs.metadata, resourceVersion: base }, status } as T, { signal: ctx.signal });
+      written = await this.#o.client.updateStatus(type, { ...rs, status } as T, { signal: ctx.signal });
     } catch (err) {
       // Deleted meanwhile (e.g. foreground deletion finished): nothing left to report on.
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return "unchanged";
       if (ctx.signal.aborted) throw err;
       let fresh: T;
       try {
         fresh = await this.#o.client.get(type, { namespace: rs.metadata?.namespace, name: rs.metadata?.name ?? "" }, { signal: ctx.signal });
       } catch (getErr) {
-        if (isNotFound(getErr)) return;
+        if (isNotFound(getErr)) return "unchanged";
         throw getErr;
       }
-      if (fresh.metadata?.uid !== rs.metadata?.uid) return;
+      if (fresh.metadata?.uid !== rs.metadata?.uid) return "unchanged";
       written = await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
     }
     this.#written.record(rs, status, written);
     logStatus(ctx.log, rs, status);
+    return "written";
   }
 }
 

@@ -22,32 +22,35 @@ interface Written {
   resourceVersion: string;
 }
 
+/** How long a deferred status write waits at most for the event of our own write, in ms. */
+export const DEFERRED_STATUS_RECHECK_MS = 1000;
+
 /**
- * The status this controller last wrote, per ReplicaSet (key, UID and generation), so that a
- * reconcile running on a cache that has not yet seen that write neither repeats it nor sends a
- * PUT bound to fail with a conflict:
- * - `needsWrite` is false when the computed status equals the cached one, or equals what we last
- *   wrote for the same UID and generation while the cached object is not newer than our write
- *   (the server holds it; a newer foreign write would reach the cache and be compared then);
- * - `baseResourceVersion` is the resourceVersion to PUT against: our last write's when the cache
- *   is older than it, otherwise the cached one.
- * Ours: upstream `updateReplicaSetStatus` compares with the cached object only, and v1.36's
- * StaleControllerConsistencyReplicaSet instead delays the whole sync until the cache has caught up.
+ * The status this controller last wrote, per ReplicaSet (key, UID and generation), and the
+ * resourceVersion the API server returned for it, so that a reconcile running on a cache that has
+ * not yet seen our own write does not write again:
+ * - `needsWrite` is false when the computed status equals the cached one;
+ * - `deferred` is true while the cached object is older than our last write (same UID and
+ *   generation): the status is not written now; the watch event of our own write triggers the next
+ *   reconcile, which writes the newest status against a current cache (the reconciler also asks
+ *   for a requeue after `DEFERRED_STATUS_RECHECK_MS` in case that event is lost). So a status is
+ *   never PUT twice, never PUT against a resourceVersion known to be stale (no 409 + GET), and a
+ *   burst of pod events between our write and its event folds into one write.
+ * Ours, in the spirit of v1.36's StaleControllerConsistencyReplicaSet (which postpones the whole
+ * sync, with a rate-limited requeue, until the informers have seen the controller's own writes);
+ * upstream `updateReplicaSetStatus` itself compares with the cached object only.
  */
 export class StatusWriteTracker {
   readonly #byKey = new Map<string, Written>();
 
-  /** True when `next` has to be written for `rs` (cached). */
+  /** True when `next` differs from the cached status of `rs`. */
   needsWrite(rs: ReplicaSetShape, next: ReplicaSetStatusShape): boolean {
-    if (!statusChanged(rs.status, next)) return false;
-    const w = this.#current(rs);
-    if (!w) return true;
-    return statusChanged(w.status, next);
+    return statusChanged(rs.status, next);
   }
 
-  /** The resourceVersion to send with a status write for `rs` (cached). */
-  baseResourceVersion(rs: ReplicaSetShape): string | undefined {
-    return this.#current(rs)?.resourceVersion ?? rs.metadata?.resourceVersion;
+  /** True while the cached `rs` is older than our last status write for its UID and generation. */
+  deferred(rs: ReplicaSetShape): boolean {
+    return this.#current(rs) !== undefined;
   }
 
   /** Records a successful write: `written` is the object the API server returned. */
