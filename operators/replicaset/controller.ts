@@ -90,6 +90,12 @@ export function replicaSetsForOrphan(pod: Pod, replicaSets: CacheReader<ReplicaS
     .map((rs) => ({ namespace, name: rs.metadata?.name ?? "" }));
 }
 
+/** An informer's last synced resourceVersion, "" when it does not say (then no sync waits for it). */
+function lastSyncResourceVersion(informer: object): string {
+  const rv = (informer as { lastSyncResourceVersion?: unknown }).lastSyncResourceVersion;
+  return typeof rv === "string" ? rv : "";
+}
+
 /**
  * Registers the `apps.kubeloop.dev/v1alpha1` ReplicaSet controller with a manager: for
  * ReplicaSets, owning Pods, and watching orphan pods so that a ReplicaSet whose selector matches
@@ -121,6 +127,10 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
     expectations,
     // The framework's stores index every object by its controller's UID (upstream controllerUIDIndex).
     controllerUidIndex: CONTROLLER_UID_INDEX,
+    consistency: {
+      pods: () => lastSyncResourceVersion(podInformer),
+      replicaSets: () => lastSyncResourceVersion(rsInformer),
+    },
     ...(opts.burstReplicas !== undefined ? { burstReplicas: opts.burstReplicas } : {}),
   });
 

@@ -1,7 +1,7 @@
 import { isConflict, isNotFound, type Client } from "../../framework/client/index.ts";
 import type { CacheReader } from "../../framework/cache/index.ts";
 import type { EventRecorder } from "../../framework/events/index.ts";
-import { requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
+import { requeue, requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../framework/meta/index.ts";
 import type { Logger } from "../../framework/log/index.ts";
 import { claimPods } from "./claim.ts";
@@ -15,6 +15,7 @@ import { podsToDelete } from "./ranking.ts";
 import { indirectlyRelatedPods } from "./related.ts";
 import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, type ReplicaFailure } from "./status.ts";
 import { DEFERRED_STATUS_RECHECK_MS, StatusWriteTracker } from "./status-writes.ts";
+import { ConsistencyStore, type ConsistencySources } from "./consistency.ts";
 import type { ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
 /** Records Kubernetes Events about an object: the framework's `EventRecorder`, or a fake in tests. */
@@ -50,6 +51,12 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
    * find the ReplicaSets that share a controller. Without it the cache is scanned.
    */
   controllerUidIndex?: string;
+  /**
+   * The informers' last synced resourceVersions. When given, a sync waits (rate-limited requeue)
+   * until they have reached the pods this controller created and the status it wrote for the
+   * ReplicaSet (upstream v1.36 consistency store); without it no sync waits.
+   */
+  consistency?: ConsistencySources;
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number;
 }
@@ -75,20 +82,26 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   readonly #burst: number;
   readonly #now: () => number;
   readonly #written = new StatusWriteTracker();
+  readonly #consistency: ConsistencyStore | undefined;
 
   constructor(options: ReplicaSetReconcilerOptions<T>) {
     this.#o = options;
     this.#burst = options.burstReplicas ?? BURST_REPLICAS;
     this.#now = options.now ?? Date.now;
+    this.#consistency = options.consistency ? new ConsistencyStore(options.consistency) : undefined;
   }
 
   async reconcile(req: Request, ctx: ReconcileContext<T>): Promise<Result> {
     const key = keyOf(req);
+    // The caches have not yet caught up with our own writes for this ReplicaSet: look again later
+    // (upstream EnsureReady fails the sync, which requeues the key with the rate limiter).
+    if (this.#consistency && !this.#consistency.ready(key)) return requeue();
     const rs = this.#o.replicaSets.get(key);
     if (!rs) {
       // Deleted: the garbage collector removes its pods; forget what we waited for.
       this.#o.expectations.delete(key);
       this.#written.forget(key);
+      this.#consistency?.clear(key);
       return;
     }
     const namespace = rs.metadata?.namespace ?? "";
@@ -147,6 +160,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
       const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH_SIZE, async () => {
         try {
           const created = await this.#o.client.create(Pods, podFromTemplate(rs, ref), { signal: ctx.signal });
+          this.#consistency?.wroteAt(key, rs.metadata?.uid ?? "", "pods", created.metadata?.resourceVersion);
           void this.#o.events.event(rs, { type: "Normal", reason: EventReasons.SuccessfulCreate, note: `Created pod: ${created.metadata?.name ?? "?"}`, action: "Create", related: created });
         } catch (err) {
           // Every create fails the same way until the namespace is gone: count it as done.
@@ -246,6 +260,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
       written = await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
     }
     this.#written.record(rs, status, written);
+    this.#consistency?.wroteAt(keyOf(rs), rs.metadata?.uid ?? "", "replicaSets", written.metadata?.resourceVersion);
     logStatus(ctx.log, rs, status);
     return "written";
   }
