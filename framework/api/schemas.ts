@@ -1,11 +1,15 @@
 import { z } from "zod";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
-import { listMap, opaqueObject, withCel } from "./extensions.ts";
+import { isLabelKey, isLabelValue, LABEL_MESSAGES, LABEL_PATTERNS } from "../meta/index.ts";
+import { atomicMap, listMap, opaqueObject, withCel, type CelRule } from "./extensions.ts";
 
 /** Longest label key: a 253-character DNS prefix, `/`, a 63-character name. */
 const LABEL_KEY_MAX_LENGTH = 317;
-/** Longest label value (apimachinery `validation.LabelValueMaxLength`). */
-const LABEL_VALUE_MAX_LENGTH = 63;
+/**
+ * Schema bound of a label value. apps/v1 allows 63 bytes; the schema lets a little more through
+ * so that the CEL rule, not `maxLength`, refuses 64..128 with apimachinery's message.
+ */
+const LABEL_VALUE_SCHEMA_MAX_LENGTH = 128;
 
 function stringMap(maxProperties: number, keyMaxLength: number, valueMaxLength: number | undefined, what: string) {
   const value = valueMaxLength === undefined ? z.string() : z.string().max(valueMaxLength);
@@ -15,12 +19,74 @@ function stringMap(maxProperties: number, keyMaxLength: number, valueMaxLength: 
     .meta({ maxProperties });
 }
 
+/** A CEL raw string literal (no escapes inside: the messages and patterns contain `\` and `'`). */
+function celRaw(text: string): string {
+  if (text.includes('"')) throw new Error(`celRaw: ${text} contains a double quote`);
+  return `r"${text}"`;
+}
+
+/** CEL: the label key `k` (a CEL expression of type string) is valid (apimachinery `content.IsLabelKey`). */
+export function labelKeyValidCel(k: string): string {
+  const parts = `${k}.split('/')`;
+  const nameOk = (name: string) => `(size(${name}) <= 63 && ${name}.matches(${celRaw(LABEL_PATTERNS.name)}))`;
+  const prefix = `${parts}[0]`;
+  return `(${parts}.size() == 1 ? ${nameOk(k)} : (${parts}.size() == 2 && size(${prefix}) > 0 && size(${prefix}) <= 253 && ` +
+    `${prefix}.matches(${celRaw(LABEL_PATTERNS.prefix)}) && ${nameOk(`${parts}[1]`)}))`;
+}
+
+/** CEL: the first of apimachinery's messages for the invalid label key `k` (as `content.IsLabelKey` orders them). */
+export function labelKeyMessageCel(k: string): string {
+  const parts = `${k}.split('/')`;
+  const two = `${parts}.size() == 2`;
+  const prefix = `${parts}[0]`;
+  const name = `(${two} ? ${parts}[1] : ${k})`;
+  const m = LABEL_MESSAGES;
+  return `(${parts}.size() > 2 ? ${celRaw(m.keyTooManyParts)} : ` +
+    `${two} && size(${prefix}) == 0 ? ${celRaw(m.prefixEmpty)} : ` +
+    `${two} && size(${prefix}) > 253 ? ${celRaw(m.prefixTooLong)} : ` +
+    `${two} && !${prefix}.matches(${celRaw(LABEL_PATTERNS.prefix)}) ? ${celRaw(m.prefixInvalid)} : ` +
+    `size(${name}) == 0 ? ${celRaw(m.nameEmpty)} : ` +
+    `size(${name}) > 63 ? ${celRaw(m.nameTooLong)} : ${celRaw(m.nameInvalid)})`;
+}
+
+/** CEL: the label value `v` is valid (apimachinery `content.IsLabelValue`). */
+export function labelValueValidCel(v: string): string {
+  return `(size(${v}) <= 63 && ${v}.matches(${celRaw(LABEL_PATTERNS.value)}))`;
+}
+
+/** CEL: the first of apimachinery's messages for the invalid label value `v`. */
+export function labelValueMessageCel(v: string): string {
+  return `(size(${v}) > 63 ? ${celRaw(LABEL_MESSAGES.valueTooLong)} : ${celRaw(LABEL_MESSAGES.valueInvalid)})`;
+}
+
+/** CEL rules on a label map: every key and every value valid, with the first offender's apimachinery message. */
+function labelMapRules(): CelRule[] {
+  return [
+    {
+      rule: `self.all(k, ${labelKeyValidCel("k")})`,
+      messageExpression: `self.filter(k, !${labelKeyValidCel("k")}).map(k, ${labelKeyMessageCel("k")})[0]`,
+    },
+    {
+      rule: `self.all(k, ${labelValueValidCel("self[k]")})`,
+      messageExpression: `self.filter(k, !${labelValueValidCel("self[k]")}).map(k, ${labelValueMessageCel("self[k]")})[0]`,
+    },
+  ];
+}
+
 /**
- * A label map (`map[string]string`): keys up to 317 characters, values up to 63, at most
- * `maxProperties` entries (default 64; the bound keeps CEL cost estimates within budget).
+ * A label map (`map[string]string`), at most `maxProperties` entries (default 64; the bound keeps
+ * CEL cost estimates within budget). Keys and values are validated as apimachinery's
+ * `ValidateLabels` does (`content.IsLabelKey`, `content.IsLabelValue`: syntax and length) by CEL
+ * rules with its messages; `parse()` runs the same checks.
  */
 export function labels(maxProperties = 64) {
-  return stringMap(maxProperties, LABEL_KEY_MAX_LENGTH, LABEL_VALUE_MAX_LENGTH, "labels");
+  const map = stringMap(maxProperties, LABEL_KEY_MAX_LENGTH, LABEL_VALUE_SCHEMA_MAX_LENGTH, "labels").superRefine((m, ctx) => {
+    for (const [k, v] of Object.entries(m)) {
+      for (const message of isLabelKey(k)) ctx.addIssue({ code: "custom", path: [k], message });
+      for (const message of isLabelValue(v)) ctx.addIssue({ code: "custom", path: [k], message });
+    }
+  });
+  return withCel(map, labelMapRules());
 }
 
 /** An annotation map (`map[string]string`), at most `maxProperties` entries (default 64). */
@@ -28,15 +94,32 @@ export function annotations(maxProperties = 64) {
   return stringMap(maxProperties, LABEL_KEY_MAX_LENGTH, undefined, "annotations");
 }
 
+/** A label key field: validated as `content.IsLabelKey` (CEL with apimachinery's messages; `parse()` too). */
+function labelKey() {
+  const key = z.string().min(1).max(LABEL_KEY_MAX_LENGTH).superRefine((k, ctx) => {
+    for (const message of isLabelKey(k)) ctx.addIssue({ code: "custom", message });
+  });
+  return withCel(key, [{ rule: labelKeyValidCel("self"), messageExpression: labelKeyMessageCel("self") }]);
+}
+
+/** A label value field: validated as `content.IsLabelValue` (CEL with apimachinery's messages; `parse()` too). */
+function labelValue() {
+  const value = z.string().max(LABEL_VALUE_SCHEMA_MAX_LENGTH).superRefine((v, ctx) => {
+    for (const message of isLabelValue(v)) ctx.addIssue({ code: "custom", message });
+  });
+  return withCel(value, [{ rule: labelValueValidCel("self"), messageExpression: labelValueMessageCel("self") }]);
+}
+
 /**
  * One `LabelSelectorRequirement`. Mirrors apimachinery `ValidateLabelSelectorRequirement`:
- * `values` must be non-empty for `In`/`NotIn` and empty for `Exists`/`DoesNotExist`.
+ * `values` must be non-empty for `In`/`NotIn` and empty for `Exists`/`DoesNotExist`; the key
+ * is a valid label key and every value a valid label value (apimachinery's messages).
  */
 export function labelSelectorRequirement() {
   const requirement = z.object({
-    key: z.string().min(1).max(LABEL_KEY_MAX_LENGTH),
+    key: labelKey(),
     operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
-    values: z.array(z.string().max(LABEL_VALUE_MAX_LENGTH)).max(64).optional(),
+    values: z.array(labelValue()).max(64).optional(),
   });
   return withCel(
     requirement.superRefine((r, ctx) => {
@@ -66,14 +149,15 @@ export function labelSelectorRequirement() {
 }
 
 /**
- * A metav1 `LabelSelector`: `matchLabels` (ANDed equalities) and `matchExpressions` (at most 32).
+ * A metav1 `LabelSelector`: `matchLabels` (ANDed equalities) and `matchExpressions` (at most 32),
+ * `x-kubernetes-map-type: atomic` as in the Kubernetes OpenAPI (an apply replaces it whole).
  * Empty matches everything; callers that forbid that add a CEL rule (see `nonEmptySelectorRule`).
  */
 export function labelSelector() {
-  return z.object({
+  return atomicMap(z.object({
     matchLabels: labels().optional(),
     matchExpressions: z.array(labelSelectorRequirement()).max(32).optional(),
-  });
+  }));
 }
 
 /** CEL on a LabelSelector field: it selects something (apps/v1 rejects an empty selector with this message). */

@@ -5,3 +5,4 @@
 export * from "./object.ts";
 export * from "./resource.ts";
 export * from "./builtin.ts";
+export * from "./labels.ts";

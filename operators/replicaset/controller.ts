@@ -1,10 +1,10 @@
 import type { Client } from "../../framework/client/index.ts";
-import type { CacheReader, EventHandler, Informer } from "../../framework/cache/index.ts";
+import { CONTROLLER_UID_INDEX, type CacheReader, type EventHandler, type Informer } from "../../framework/cache/index.ts";
 import { controllerFor, type Controller, type ControllerHost, type Request } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod } from "../../framework/meta/index.ts";
 import { ReplicaSets, type ReplicaSet } from "./api.ts";
 import { ControllerExpectations } from "./expectations.ts";
-import { selectorMatches, selectorProblems } from "./labels.ts";
+import { usableSelectorOf } from "./selector.ts";
 import { ReplicaSetReconciler, type ReplicaSetEventSink } from "./reconciler.ts";
 import type { ReplicaSetShape } from "./types.ts";
 
@@ -42,15 +42,18 @@ function controllingReplicaSetKey(pod: Pod): string | undefined {
  * The informer handler that feeds pod events into `expectations` (upstream `addPod`,
  * `updatePod`, `deletePod`): a new pod controlled by one of our ReplicaSets is an observed
  * creation; a pod first seen with a deletionTimestamp, an update that sets one, or a delete is an
- * observed deletion (counted once per pod). A pod whose controller ref names a ReplicaSet with
- * another UID than the cached one (a deleted namesake) is ignored.
+ * observed deletion (counted once per pod). A pod whose controller ref names a ReplicaSet that is
+ * not cached, or one with another UID (a deleted namesake), is ignored (upstream
+ * `resolveControllerRef`).
  */
 export function podExpectationsHandler(expectations: ControllerExpectations, replicaSets: CacheReader<ReplicaSetShape>): EventHandler<Pod> {
   const resolve = (pod: Pod): string | undefined => {
     const key = controllingReplicaSetKey(pod);
     if (!key) return undefined;
     const rs = replicaSets.get(key);
-    return rs === undefined || rs.metadata?.uid === controllerOf(pod)?.uid ? key : undefined;
+    // Upstream resolveControllerRef: a ReplicaSet that is not cached, or a namesake with another
+    // UID, is not the pod's controller; nothing is observed for it.
+    return rs !== undefined && rs.metadata?.uid === controllerOf(pod)?.uid ? key : undefined;
   };
   const observeDeletion = (pod: Pod): void => {
     const key = resolve(pod);
@@ -83,8 +86,14 @@ export function replicaSetsForOrphan(pod: Pod, replicaSets: CacheReader<ReplicaS
   if (controllerOf(pod) || pod.metadata?.deletionTimestamp) return [];
   const namespace = pod.metadata?.namespace ?? "";
   return replicaSets.list(namespace)
-    .filter((rs) => selectorProblems(rs.spec?.selector).length === 0 && selectorMatches(rs.spec!.selector!, pod.metadata?.labels))
+    .filter((rs) => usableSelectorOf(rs.spec?.selector).matches(pod.metadata?.labels))
     .map((rs) => ({ namespace, name: rs.metadata?.name ?? "" }));
+}
+
+/** An informer's last synced resourceVersion, "" when it does not say (then no sync waits for it). */
+function lastSyncResourceVersion(informer: object): string {
+  const rv = (informer as { lastSyncResourceVersion?: unknown }).lastSyncResourceVersion;
+  return typeof rv === "string" ? rv : "";
 }
 
 /**
@@ -116,6 +125,12 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
     pods: podInformer.store,
     events: host.eventRecorder(name),
     expectations,
+    // The framework's stores index every object by its controller's UID (upstream controllerUIDIndex).
+    controllerUidIndex: CONTROLLER_UID_INDEX,
+    consistency: {
+      pods: () => lastSyncResourceVersion(podInformer),
+      replicaSets: () => lastSyncResourceVersion(rsInformer),
+    },
     ...(opts.burstReplicas !== undefined ? { burstReplicas: opts.burstReplicas } : {}),
   });
 

@@ -18,3 +18,6 @@ export { calculateStatus, statusChanged, REPLICA_FAILURE } from "./status.ts";
 export { BURST_REPLICAS } from "./pods.ts";
 export { ReplicaSetDefinition, ReplicaSets } from "./api.ts";
 export type { ReplicaSet, ReplicaSetSpec, ReplicaSetStatus, ReplicaSetCondition } from "./api.ts";
+export { indirectlyRelatedPods, replicaSetsWithSameController } from "./related.ts";
+export { selectorOf, selectorProblems } from "./selector.ts";
+export { StatusWriteTracker } from "./status-writes.ts";

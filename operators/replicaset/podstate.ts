@@ -38,21 +38,33 @@ export function podReadySinceMs(pod: Pod): number | undefined {
 }
 
 /**
- * Ready for at least `minReadySeconds` at `nowMs`. With `minReadySeconds` 0 every Ready pod is
- * available; otherwise the Ready transition must be known and strictly older than the window.
+ * Ready for at least `minReadySeconds` at `nowMs` (upstream `podutil.IsPodAvailable`). With
+ * `minReadySeconds` 0 every Ready pod is available; otherwise the Ready transition must be known
+ * and `lastTransitionTime + minReadySeconds <= now`. A Ready pod without a lastTransitionTime
+ * never becomes available (upstream's zero time).
  */
 export function isPodAvailable(pod: Pod, minReadySeconds: number, nowMs: number): boolean {
   if (!isPodReady(pod)) return false;
   if (minReadySeconds <= 0) return true;
   const since = podReadySinceMs(pod);
-  return since !== undefined && since + minReadySeconds * 1000 < nowMs;
+  return since !== undefined && since + minReadySeconds * 1000 <= nowMs;
 }
 
-/** The highest restartCount among the pod's containers (0 without statuses). */
-export function maxContainerRestarts(pod: Pod): number {
-  let max = 0;
-  for (const status of pod.status?.containerStatuses ?? []) max = Math.max(max, status.restartCount ?? 0);
-  return max;
+/**
+ * The highest restartCount among the pod's regular containers, and among its restartable init
+ * containers (sidecars: `restartPolicy: Always` in `spec.initContainers`), 0 without statuses.
+ * Mirrors upstream `controller_utils.go` `maxContainerRestarts`.
+ */
+export function maxContainerRestarts(pod: Pod): { regular: number; sidecar: number } {
+  let regular = 0;
+  for (const status of pod.status?.containerStatuses ?? []) regular = Math.max(regular, status.restartCount ?? 0);
+  const sidecars = new Set<string>();
+  for (const c of pod.spec?.initContainers ?? []) if (c.restartPolicy === "Always") sidecars.add(c.name);
+  let sidecar = 0;
+  for (const status of pod.status?.initContainerStatuses ?? []) {
+    if (sidecars.has(status.name)) sidecar = Math.max(sidecar, status.restartCount ?? 0);
+  }
+  return { regular, sidecar };
 }
 
 /** An RFC 3339 time from the wire in ms since the epoch, or undefined when absent or unparsable. */

@@ -8,15 +8,19 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 /**
- * The pod's deletion cost from `controller.kubernetes.io/pod-deletion-cost`: a base-10 int32
- * (optional sign, digits only). Missing, malformed or out-of-range values count as 0, as
- * upstream `helper.GetDeletionCostFromPodAnnotations` callers treat its error.
+ * The pod's deletion cost from `controller.kubernetes.io/pod-deletion-cost`, as upstream
+ * `helper.GetDeletionCostFromPodAnnotations` reads it (callers treat its error as 0): the value
+ * must start with `-`, `1`-`9`, or be exactly `0` (so `+7` and `008` are invalid), then parse as a
+ * base-10 int32 (`strconv.ParseInt(v, 10, 32)`: `-08` is -8). Missing or invalid: 0.
  */
 export function podDeletionCost(pod: Pod): number {
   const raw = pod.metadata?.annotations?.[POD_DELETION_COST_ANNOTATION];
-  if (raw === undefined || !/^[+-]?[0-9]+$/.test(raw)) return 0;
+  if (raw === undefined || raw.length === 0) return 0;
+  const first = raw[0]!;
+  if (!(first === "-" || raw === "0" || (first >= "1" && first <= "9"))) return 0;
+  if (!/^[+-]?[0-9]+$/.test(raw)) return 0;
   const value = Number(raw);
-  return Number.isSafeInteger(value) && value >= INT32_MIN && value <= INT32_MAX ? value : 0;
+  return value >= INT32_MIN && value <= INT32_MAX ? value : 0;
 }
 
 /** Pending < Unknown < Running; any other phase ranks with Pending (upstream's map default). */
@@ -72,7 +76,8 @@ export interface RankedPod {
  * 1. unassigned before assigned; 2. Pending, Unknown, Running; 3. not Ready before Ready;
  * 4. lower pod-deletion-cost first; 5. more active related pods on the same node first;
  * 6. both Ready: more recently Ready first (log2 buckets, UID tie-break);
- * 7. higher max container restart count first; 8. newer creationTimestamp first (log2 buckets,
+ * 7. higher max restart count of regular containers first, then of restartable init
+ * containers (sidecars); 8. newer creationTimestamp first (log2 buckets,
  * UID tie-break).
  */
 export function compareForDeletion(a: RankedPod, b: RankedPod, nowMs: number): number {
@@ -97,8 +102,10 @@ export function compareForDeletion(a: RankedPod, b: RankedPod, nowMs: number): n
     if (byReady !== 0) return byReady;
   }
 
-  const restartDiff = maxContainerRestarts(b.pod) - maxContainerRestarts(a.pod);
-  if (restartDiff !== 0) return restartDiff;
+  const aRestarts = maxContainerRestarts(a.pod);
+  const bRestarts = maxContainerRestarts(b.pod);
+  if (aRestarts.regular !== bRestarts.regular) return bRestarts.regular - aRestarts.regular;
+  if (aRestarts.sidecar !== bRestarts.sidecar) return bRestarts.sidecar - aRestarts.sidecar;
 
   const aCreated = parseTimeMs(a.pod.metadata?.creationTimestamp);
   const bCreated = parseTimeMs(b.pod.metadata?.creationTimestamp);

@@ -1,19 +1,22 @@
 import { isConflict, isNotFound, type Client } from "../../framework/client/index.ts";
 import type { CacheReader } from "../../framework/cache/index.ts";
 import type { EventRecorder } from "../../framework/events/index.ts";
-import { requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
+import { requeue, requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../framework/meta/index.ts";
 import type { Logger } from "../../framework/log/index.ts";
 import { claimPods } from "./claim.ts";
 import { ControllerExpectations } from "./expectations.ts";
-import { selectorMatches, selectorProblems } from "./labels.ts";
+import { selectorOf, selectorProblems } from "./selector.ts";
 import { isPodActive, isPodTerminating } from "./podstate.ts";
 import {
   BURST_REPLICAS, controllerRefFor, isNamespaceTerminating, podFromTemplate, slowStartBatch, SLOW_START_INITIAL_BATCH_SIZE,
 } from "./pods.ts";
 import { podsToDelete } from "./ranking.ts";
-import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, statusChanged, type ReplicaFailure } from "./status.ts";
-import type { LabelSelector, ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
+import { indirectlyRelatedPods } from "./related.ts";
+import { availabilityRecheckMs, calculateStatus, REPLICA_FAILURE, type ReplicaFailure } from "./status.ts";
+import { DEFERRED_STATUS_RECHECK_MS, StatusWriteTracker } from "./status-writes.ts";
+import { ConsistencyStore, type ConsistencySources } from "./consistency.ts";
+import type { ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
 /** Records Kubernetes Events about an object: the framework's `EventRecorder`, or a fake in tests. */
 export type ReplicaSetEventSink = Pick<EventRecorder, "event">;
@@ -43,6 +46,17 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
   expectations: ControllerExpectations;
   /** Most pods created or deleted in one reconcile (default 500, upstream `BurstReplicas`). */
   burstReplicas?: number;
+  /**
+   * Name of an index of `replicaSets` by controller UID (upstream `controllerUIDIndex`), used to
+   * find the ReplicaSets that share a controller. Without it the cache is scanned.
+   */
+  controllerUidIndex?: string;
+  /**
+   * The informers' last synced resourceVersions. When given, a sync waits (rate-limited requeue)
+   * until they have reached the pods this controller created and the status it wrote for the
+   * ReplicaSet (upstream v1.36 consistency store); without it no sync waits.
+   */
+  consistency?: ConsistencySources;
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number;
 }
@@ -67,19 +81,27 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   readonly #o: ReplicaSetReconcilerOptions<T>;
   readonly #burst: number;
   readonly #now: () => number;
+  readonly #written = new StatusWriteTracker();
+  readonly #consistency: ConsistencyStore | undefined;
 
   constructor(options: ReplicaSetReconcilerOptions<T>) {
     this.#o = options;
     this.#burst = options.burstReplicas ?? BURST_REPLICAS;
     this.#now = options.now ?? Date.now;
+    this.#consistency = options.consistency ? new ConsistencyStore(options.consistency) : undefined;
   }
 
   async reconcile(req: Request, ctx: ReconcileContext<T>): Promise<Result> {
     const key = keyOf(req);
+    // The caches have not yet caught up with our own writes for this ReplicaSet: look again later
+    // (upstream EnsureReady fails the sync, which requeues the key with the rate limiter).
+    if (this.#consistency && !this.#consistency.ready(key)) return requeue();
     const rs = this.#o.replicaSets.get(key);
     if (!rs) {
       // Deleted: the garbage collector removes its pods; forget what we waited for.
       this.#o.expectations.delete(key);
+      this.#written.forget(key);
+      this.#consistency?.clear(key);
       return;
     }
     const namespace = rs.metadata?.namespace ?? "";
@@ -91,8 +113,8 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
 
     const problems = specProblems(rs);
     if (problems.length > 0) return this.#reportInvalidSpec(rs, allPods, problems, ctx);
-    const selector = rs.spec!.selector!;
-    const matches = (pod: Pod) => selectorMatches(selector, pod.metadata?.labels);
+    const selector = selectorOf(rs.spec!.selector);
+    const matches = (pod: Pod) => selector.matches(pod.metadata?.labels);
 
     const active = allPods.filter(isPodActive);
     const owned = await claimPods(rs, active, matches, {
@@ -107,7 +129,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     let manageError: unknown;
     if (needsSync && !rs.metadata?.deletionTimestamp) {
       try {
-        await this.#manageReplicas(rs, owned, allPods, ctx);
+        await this.#manageReplicas(rs, owned, ctx);
         failure = null;
       } catch (err) {
         manageError = err;
@@ -118,14 +140,15 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
 
     const nowMs = this.#now();
     const status = calculateStatus(rs, { activePods: owned, terminatingPods: terminating, failure, nowMs });
-    await this.#writeStatus(rs, status, ctx);
+    const written = await this.#writeStatus(rs, status, ctx);
     if (manageError !== undefined) throw manageError;
 
-    const recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
+    let recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
+    if (written === "deferred") recheckMs = Math.min(recheckMs ?? Infinity, DEFERRED_STATUS_RECHECK_MS);
     return recheckMs === undefined ? undefined : requeueAfter(recheckMs);
   }
 
-  async #manageReplicas(rs: T, owned: Pod[], allPods: Pod[], ctx: ReconcileContext<T>): Promise<void> {
+  async #manageReplicas(rs: T, owned: Pod[], ctx: ReconcileContext<T>): Promise<void> {
     const key = keyOf(rs);
     const diff = owned.length - (rs.spec?.replicas ?? 1);
     if (diff < 0) {
@@ -137,6 +160,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
       const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH_SIZE, async () => {
         try {
           const created = await this.#o.client.create(Pods, podFromTemplate(rs, ref), { signal: ctx.signal });
+          this.#consistency?.wroteAt(key, rs.metadata?.uid ?? "", "pods", created.metadata?.resourceVersion);
           void this.#o.events.event(rs, { type: "Normal", reason: EventReasons.SuccessfulCreate, note: `Created pod: ${created.metadata?.name ?? "?"}`, action: "Create", related: created });
         } catch (err) {
           // Every create fails the same way until the namespace is gone: count it as done.
@@ -155,7 +179,8 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     } else if (diff > 0) {
       const count = Math.min(diff, this.#burst);
       ctx.log.debug({ need: rs.spec?.replicas, deleting: count }, "too many replicas");
-      const victims = podsToDelete(owned, this.#relatedPods(rs, allPods), count, this.#now());
+      const related = indirectlyRelatedPods(rs, this.#o.replicaSets, this.#o.pods, this.#o.controllerUidIndex);
+      const victims = podsToDelete(owned, related, count, this.#now());
       this.#o.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
       const errors: unknown[] = [];
       await Promise.all(victims.map(async (pod) => {
@@ -177,26 +202,6 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
       }));
       if (errors.length > 0) throw errors[0];
     }
-  }
-
-  /**
-   * Pods of this ReplicaSet and of the ReplicaSets that share its controller (a Deployment's old
-   * and new ReplicaSets), for ranking by pods on the same node (upstream
-   * `getIndirectlyRelatedPods`).
-   */
-  #relatedPods(rs: T, allPods: Pod[]): Pod[] {
-    const uids = new Set<string>();
-    if (rs.metadata?.uid) uids.add(rs.metadata.uid);
-    const ownerUid = controllerOf(rs)?.uid;
-    if (ownerUid) {
-      for (const other of this.#o.replicaSets.list(rs.metadata?.namespace)) {
-        if (controllerOf(other)?.uid === ownerUid && other.metadata?.uid) uids.add(other.metadata.uid);
-      }
-    }
-    return allPods.filter((p) => {
-      const ref = controllerOf(p);
-      return ref !== undefined && uids.has(ref.uid);
-    });
   }
 
   async #reportInvalidSpec(rs: T, allPods: Pod[], problems: string[], ctx: ReconcileContext<T>): Promise<Result> {
@@ -225,30 +230,39 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   }
 
   /**
-   * Writes the status when it changed: a PUT to the status subresource with the cached
-   * resourceVersion, and on a conflict one retry on a fresh GET (upstream
-   * `updateReplicaSetStatus` retries once).
+   * Writes the status when it differs from the cached one, unless the cache has not yet seen our
+   * last status write (`StatusWriteTracker.deferred`: then nothing is written now and the next
+   * reconcile, triggered by our write's event, writes the newest status). A PUT to the status
+   * subresource; on any error but NotFound one retry on a fresh GET (upstream
+   * `updateReplicaSetStatus`, `statusUpdateRetries` = 1); a failed GET is thrown instead.
+   * @returns "written", "unchanged" or "deferred".
    */
-  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<void> {
-    if (!statusChanged(rs.status, status)) return;
+  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<"written" | "unchanged" | "deferred"> {
+    // The cache has not seen our last write yet: compare with it once it has.
+    if (this.#written.deferred(rs)) return "deferred";
+    if (!this.#written.needsWrite(rs, status)) return "unchanged";
     const type = this.#o.replicaSetType;
+    let written: T;
     try {
-      await this.#o.client.updateStatus(type, { ...rs, status } as T, { signal: ctx.signal });
+      written = await this.#o.client.updateStatus(type, { ...rs, status } as T, { signal: ctx.signal });
     } catch (err) {
       // Deleted meanwhile (e.g. foreground deletion finished): nothing left to report on.
-      if (isNotFound(err)) return;
-      if (!isConflict(err)) throw err;
+      if (isNotFound(err)) return "unchanged";
+      if (ctx.signal.aborted) throw err;
       let fresh: T;
       try {
         fresh = await this.#o.client.get(type, { namespace: rs.metadata?.namespace, name: rs.metadata?.name ?? "" }, { signal: ctx.signal });
       } catch (getErr) {
-        if (isNotFound(getErr)) return;
+        if (isNotFound(getErr)) return "unchanged";
         throw getErr;
       }
-      if (fresh.metadata?.uid !== rs.metadata?.uid) return;
-      await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
+      if (fresh.metadata?.uid !== rs.metadata?.uid) return "unchanged";
+      written = await this.#o.client.updateStatus(type, { ...fresh, status } as T, { signal: ctx.signal });
     }
+    this.#written.record(rs, status, written);
+    this.#consistency?.wroteAt(keyOf(rs), rs.metadata?.uid ?? "", "replicaSets", written.metadata?.resourceVersion);
     logStatus(ctx.log, rs, status);
+    return "written";
   }
 }
 
@@ -273,7 +287,7 @@ export function specProblems(rs: ReplicaSetShape): string[] {
   const minReady = spec.minReadySeconds ?? 0;
   if (!Number.isInteger(minReady) || minReady < 0) problems.push(`spec.minReadySeconds must be a non-negative integer, got ${minReady}`);
   if (!spec.template) problems.push("spec.template is missing");
-  else if (problems.length === 0 && !selectorMatches(spec.selector as LabelSelector, spec.template.metadata?.labels)) {
+  else if (problems.length === 0 && !selectorOf(spec.selector).matches(spec.template.metadata?.labels)) {
     problems.push("spec.selector does not match spec.template.metadata.labels: created pods would not be counted");
   }
   return problems;

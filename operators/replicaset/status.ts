@@ -1,5 +1,6 @@
 import type { Pod } from "../../framework/meta/index.ts";
-import { formatSelector, labelsContain } from "./labels.ts";
+import { selectorFromSet } from "../../framework/meta/index.ts";
+import { selectorOf } from "./selector.ts";
 import { isPodAvailable, isPodReady, podReadySinceMs } from "./podstate.ts";
 import type { ReplicaSetConditionShape, ReplicaSetShape, ReplicaSetStatusShape } from "./types.ts";
 
@@ -39,12 +40,13 @@ export interface StatusInput {
  */
 export function calculateStatus(rs: ReplicaSetShape, input: StatusInput): ReplicaSetStatusShape {
   const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
-  const templateLabels = rs.spec?.template?.metadata?.labels ?? {};
+  // labels.Set(template labels).AsSelectorPreValidated(): an empty template matches every pod.
+  const templateSelector = selectorFromSet(rs.spec?.template?.metadata?.labels);
   let fullyLabeled = 0;
   let ready = 0;
   let available = 0;
   for (const pod of input.activePods) {
-    if (labelsContain(pod.metadata?.labels, templateLabels)) fullyLabeled++;
+    if (templateSelector.matches(pod.metadata?.labels)) fullyLabeled++;
     if (isPodReady(pod)) {
       ready++;
       if (isPodAvailable(pod, minReadySeconds, input.nowMs)) available++;
@@ -76,7 +78,7 @@ export function calculateStatus(rs: ReplicaSetShape, input: StatusInput): Replic
   };
   if (conditions.length > 0) status.conditions = conditions;
   else delete status.conditions;
-  if (rs.spec?.selector) status.selector = formatSelector(rs.spec.selector);
+  if (rs.spec?.selector) status.selector = formatSelectorOrEmpty(rs.spec.selector);
   return status;
 }
 
@@ -112,8 +114,10 @@ export function statusChanged(current: Partial<ReplicaSetStatusShape> | undefine
 /**
  * How long until the next Ready pod becomes available, plus one second of slack, in ms; or
  * undefined when no Ready pod is waiting out `minReadySeconds`. The reconciler requeues after
- * this so `availableReplicas` moves without any pod event (upstream enqueues after
- * `minReadySeconds + 1s` when a pod turns Ready). Never more than `minReadySeconds + 1s`.
+ * this so `availableReplicas` moves without any pod event (upstream
+ * `FindMinNextPodAvailabilityCheck`). A Ready pod without a lastTransitionTime can never become
+ * available by waiting, so it asks for no recheck (upstream `nextPodAvailabilityCheck` returns nil
+ * for it). Never more than `minReadySeconds + 1s`.
  */
 export function availabilityRecheckMs(pods: Pod[], minReadySeconds: number, nowMs: number): number | undefined {
   if (minReadySeconds <= 0) return undefined;
@@ -122,8 +126,18 @@ export function availabilityRecheckMs(pods: Pod[], minReadySeconds: number, nowM
   for (const pod of pods) {
     if (!isPodReady(pod) || isPodAvailable(pod, minReadySeconds, nowMs)) continue;
     const since = podReadySinceMs(pod);
-    const remaining = since === undefined ? windowMs : Math.min(windowMs, Math.max(0, since + windowMs - nowMs));
+    if (since === undefined) continue;
+    const remaining = Math.min(windowMs, Math.max(0, since + windowMs - nowMs));
     soonest = soonest === undefined ? remaining : Math.min(soonest, remaining);
   }
   return soonest === undefined ? undefined : soonest + 1000;
+}
+
+/** The selector's string form for `status.selector`; "" when it does not convert (never written then: the spec is refused first). */
+function formatSelectorOrEmpty(selector: NonNullable<NonNullable<ReplicaSetShape["spec"]>["selector"]>): string {
+  try {
+    return selectorOf(selector).toString();
+  } catch {
+    return "";
+  }
 }

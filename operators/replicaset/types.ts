@@ -1,13 +1,6 @@
-import type { KubeObject, Pod } from "../../framework/meta/index.ts";
+import type { KubeObject, LabelSelector, Pod } from "../../framework/meta/index.ts";
 
-/**
- * A label selector as the API carries it (`metav1.LabelSelector`): `matchLabels` and
- * `matchExpressions` are ANDed.
- */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-}
+export type { LabelSelector };
 
 /** One `status.conditions` entry of a ReplicaSet (apps/v1 `ReplicaSetCondition`). */
 export interface ReplicaSetConditionShape {

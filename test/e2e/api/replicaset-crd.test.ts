@@ -219,3 +219,68 @@ test("selector/template-label verdicts agree with the built-in apps/v1 ReplicaSe
   }
   assert.ok(verdicts.has("labels-equal:accepted") && verdicts.has("labels-value-differs:rejected"), [...verdicts].join(" "));
 });
+
+test("label keys and values in the selector and the template are refused as apps/v1 refuses them, with apps/v1's messages", async () => {
+  type Selector = NonNullable<ReplicaSetSpecInput["selector"]>;
+  const long = "a".repeat(64);
+  // One offending key or value per case, so apps/v1's list of errors and ours (the first
+  // offender per rule) are about the same thing. apps/v1 does not look at the template while the
+  // selector is invalid, so selector cases carry valid template labels; whether the selector
+  // matches the template is another test's subject and left out here.
+  const cases: Array<[string, Selector, Record<string, string>]> = [
+    ["sel-key-space", { matchLabels: { "bad key": "v" } }, { a: "1" }],
+    ["sel-key-dash", { matchExpressions: [{ key: "-k", operator: "Exists" }] }, { a: "1" }],
+    ["sel-key-prefix-upper", { matchExpressions: [{ key: "Foo.com/x", operator: "Exists" }] }, { a: "1" }],
+    ["sel-key-two-slashes", { matchExpressions: [{ key: "a/b/c", operator: "Exists" }] }, { a: "1" }],
+    ["sel-key-empty-prefix", { matchExpressions: [{ key: "/x", operator: "Exists" }] }, { a: "1" }],
+    ["sel-key-name-too-long", { matchExpressions: [{ key: `example.com/${long}`, operator: "Exists" }] }, { a: "1" }],
+    ["sel-value-space", { matchLabels: { a: "bad value!" } }, { a: "1" }],
+    ["sel-value-too-long", { matchLabels: { a: long } }, { a: "1" }],
+    ["sel-expr-value", { matchExpressions: [{ key: "a", operator: "In", values: ["1", "no way"] }] }, { a: "1" }],
+    ["sel-expr-value-long", { matchExpressions: [{ key: "a", operator: "NotIn", values: [long] }] }, { a: "1" }],
+    ["tpl-key", { matchLabels: { a: "1" } }, { a: "1", "bad key": "v" }],
+    ["tpl-key-long", { matchLabels: { a: "1" } }, { a: "1", [long]: "v" }],
+    ["tpl-value", { matchLabels: { a: "1" } }, { a: "1", b: "-x" }],
+    ["tpl-value-long", { matchLabels: { a: "1" } }, { a: "1", b: long }],
+    ["ok-prefixed", { matchLabels: { "example.com/a": "1" } }, { "example.com/a": "1", "b.c/d_e.f": "G-h_i.j" }],
+    ["ok-empty-value", { matchLabels: { a: "" } }, { a: "" }],
+  ];
+  const pod = { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] };
+  // apps/v1 reports template labels at spec.template.labels; the CRD's field is spec.template.metadata.labels.
+  const samePath = (field: string) => field.replace(/^spec\.template\.metadata\.labels/, "spec.template.labels");
+  const reasons = (error: ApiError) =>
+    (error.status.details?.causes ?? [])
+      .filter((c) => /^spec\.(selector\.(matchLabels|matchExpressions)|template\.(metadata\.)?labels)/.test(c.field ?? ""))
+      .filter((c) => !/does not match template/.test(c.message ?? ""))
+      .map((c) => ({ field: samePath(c.field ?? ""), message: (c.message ?? "").replace(/^Invalid value: ("(?:[^"\\]|\\.)*": )?/, "") }));
+  for (const [name, selector, labels] of cases) {
+    const template = { metadata: { labels }, spec: pod };
+    const builtIn = await client
+      .create(AppsReplicaSets, { apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name, namespace }, spec: { selector, template } }, { dryRun: true })
+      .then(() => undefined, (e: unknown) => (e instanceof ApiError && isInvalid(e) ? e : Promise.reject(e)));
+    const ours = await client
+      .create(ReplicaSets, replicaSet(name, { selector, template }), { dryRun: true })
+      .then(() => undefined, (e: unknown) => (e instanceof ApiError && isInvalid(e) ? e : Promise.reject(e)));
+    assert.equal(ours === undefined, builtIn === undefined, `${name}: apps/v1 ${builtIn ? "rejected" : "accepted"}, ours ${ours ? `rejected: ${ours.message}` : "accepted"}`);
+    if (!builtIn || !ours) continue;
+    const want = reasons(builtIn);
+    const got = reasons(ours);
+    assert.ok(want.length > 0, `${name}: apps/v1 reported label errors: ${builtIn.message}`);
+    assert.ok(got.length > 0, `${name}: we reported label errors: ${ours.message}`);
+    // Every label error of ours is one apps/v1 reports for the same field, word for word.
+    for (const g of got) {
+      assert.ok(
+        want.some((w) => w.field === g.field && w.message === g.message),
+        `${name}: our ${g.field}: ${g.message}\nis not among apps/v1's:\n${want.map((w) => `${w.field}: ${w.message}`).join("\n")}`,
+      );
+    }
+    // And every field apps/v1 complains about, we complain about too.
+    for (const w of want) assert.ok(got.some((g) => g.field === w.field), `${name}: apps/v1 flags ${w.field}, we do not`);
+  }
+});
+
+test("the CRD schema marks the LabelSelector x-kubernetes-map-type: atomic", async () => {
+  const got = await client.get(CustomResourceDefinitions, { name: ReplicaSetDefinition.name });
+  const selector = (got.spec.versions[0]!.schema!.openAPIV3Schema!.properties!["spec"]!.properties!["selector"]) as Record<string, unknown>;
+  assert.equal(selector["x-kubernetes-map-type"], "atomic");
+});

@@ -54,3 +54,17 @@ test("orphan pods map to the ReplicaSets whose selector matches; controlled or d
   assert.deepEqual(replicaSetsForOrphan(makePod({ name: "p", deleting: true }), t.replicaSets), []);
   assert.deepEqual(replicaSetsForOrphan(makePod({ name: "p", namespace: "elsewhere" }), t.replicaSets), []);
 });
+
+test("pod events: a pod whose controlling ReplicaSet is not cached is ignored (upstream resolveControllerRef)", () => {
+  const replicaSets = new Store<ReplicaSetShape>();
+  const expectations = new ControllerExpectations();
+  const handler = podExpectationsHandler(expectations, replicaSets);
+  expectations.expectCreations("ns/rs", 1);
+  expectations.expectDeletions("ns/other", ["ns/b"]);
+  handler.onAdd!(makePod({ name: "a", controllerUid: "rs-uid" }), false);
+  handler.onDelete!(makePod({ name: "b", controllerUid: "rs-uid" }), false);
+  assert.deepEqual(expectations.pending("ns/rs"), { add: 1, del: 0 });
+  replicaSets.upsert(makeReplicaSet());
+  handler.onAdd!(makePod({ name: "a", controllerUid: "rs-uid" }), false);
+  assert.deepEqual(expectations.pending("ns/rs"), { add: 0, del: 0 });
+});

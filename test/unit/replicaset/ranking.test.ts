@@ -38,7 +38,15 @@ test("rule 4: lower pod-deletion-cost first, and it outranks node doubling and a
 test("pod-deletion-cost parses int32 and treats invalid values as 0", () => {
   assert.equal(podDeletionCost(makePod({ name: "a", cost: "2147483647" })), 2147483647);
   assert.equal(podDeletionCost(makePod({ name: "a", cost: "-2147483648" })), -2147483648);
-  assert.equal(podDeletionCost(makePod({ name: "a", cost: "+7" })), 7);
+  // upstream validFirstDigit: a leading '+' or a leading zero is invalid; ParseInt takes "-08".
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "+7" })), 0);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "008" })), 0);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "0" })), 0);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "00" })), 0);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "-08" })), -8);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "-" })), 0);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "" })), 0);
+  assert.equal(podDeletionCost(makePod({ name: "a", cost: "7" })), 7);
   assert.equal(podDeletionCost(makePod({ name: "a", cost: "2147483648" })), 0);
   assert.equal(podDeletionCost(makePod({ name: "a", cost: "1.5" })), 0);
   assert.equal(podDeletionCost(makePod({ name: "a", cost: " 3" })), 0);
@@ -82,6 +90,25 @@ test("rule 7: higher max container restart count first", () => {
   const calm = makePod({ name: "calm", node: "n1", restarts: [1, 2] });
   const flappy = makePod({ name: "flappy", node: "n1", restarts: [0, 5] });
   assert.equal(firstToDelete(calm, flappy), "flappy");
+});
+
+test("rule 7: with equal regular restarts, more restarts of restartable init containers (sidecars) first; plain init containers do not count", () => {
+  const withSidecar = (name: string, sidecarRestarts: number, initRestarts: number) => {
+    const pod = makePod({ name, node: "n1", restarts: [2] });
+    pod.spec!.initContainers = [
+      { name: "sidecar", image: "i", restartPolicy: "Always" },
+      { name: "init", image: "i" },
+    ];
+    pod.status!.initContainerStatuses = [
+      { name: "sidecar", image: "i", imageID: "", ready: true, restartCount: sidecarRestarts },
+      { name: "init", image: "i", imageID: "", ready: false, restartCount: initRestarts },
+    ];
+    return pod;
+  };
+  assert.equal(firstToDelete(withSidecar("quiet", 1, 50), withSidecar("noisy", 4, 0)), "noisy");
+  // Regular containers decide first.
+  const regular = makePod({ name: "regular", node: "n1", restarts: [3] });
+  assert.equal(firstToDelete(withSidecar("sidecar-heavy", 100, 0), regular), "regular");
 });
 
 test("rule 8: newer creation first across log2 buckets, UID inside one bucket", () => {

@@ -192,3 +192,127 @@ test("status write of a ReplicaSet deleted meanwhile is not an error", async () 
   assert.equal(await r.reconcile(req, t.ctx), undefined);
   assert.equal(t.api.count("create") + t.api.count("delete"), 0);
 });
+
+/** A ReplicaSet controlled by `ownerUid` (like a Deployment's), with its own selector `rs=<name>`. */
+function sibling(name: string, ownerUid: string | undefined, replicas: number): RS {
+  const rs = makeReplicaSet({ replicas });
+  rs.metadata.name = name;
+  rs.metadata.uid = `${name}-uid`;
+  (rs.spec as { selector: unknown }).selector = { matchLabels: { rs: name } };
+  (rs.spec.template as { metadata: { labels: Record<string, string> } }).metadata = { labels: { rs: name } };
+  if (ownerUid) (rs.metadata as { ownerReferences?: unknown }).ownerReferences = [{ apiVersion: "apps/v1", kind: "Deployment", name: "d", uid: ownerUid, controller: true }];
+  return rs;
+}
+
+function podOf(name: string, rsName: string, node: string, extra: { ready?: boolean } = {}) {
+  const pod = makePod({ name, node, labels: { rs: rsName }, ready: extra.ready ?? true, readySince: "2026-01-01T00:00:00Z" });
+  pod.metadata!.ownerReferences = [{ apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", name: rsName, uid: `${rsName}-uid`, controller: true }];
+  return pod;
+}
+
+test("scale-down ranking: related pods come from the ReplicaSets with the same controller, found by their selectors", async () => {
+  // "new" keeps 1 of its 2 pods: n1 and n2 each hold one of its pods; the old ReplicaSet of the
+  // same Deployment has 2 pods on n2 (and one orphan there matching its selector), so the pod on
+  // n2 is the more doubled-up one and goes first, although it is the older.
+  const t = setup(sibling("new", "deploy-uid", 1));
+  t.api.replicaSets.upsert(sibling("old", "deploy-uid", 2));
+  t.api.pods.upsert(podOf("new-a", "new", "n1"));
+  t.api.pods.upsert(podOf("new-b", "new", "n2"));
+  t.api.pods.upsert(podOf("old-a", "old", "n2"));
+  t.api.pods.upsert(podOf("old-b", "old", "n1"));
+  const orphan = makePod({ name: "orphan", node: "n2", labels: { rs: "old" } });
+  t.api.pods.upsert(orphan);
+  // Ties otherwise broken by creation time: make new-b the older, so only the rank can pick it.
+  t.api.pods.get("ns/new-b")!.metadata!.creationTimestamp = "2025-01-01T00:00:00Z";
+  await t.reconciler.reconcile({ namespace: "ns", name: "new" }, t.ctx);
+  assert.deepEqual(t.api.calls.filter((c) => c.verb === "delete").map((c) => c.name), ["new-b"]);
+});
+
+test("scale-down ranking: a ReplicaSet without a controller has no related pods (all ranks 0)", async () => {
+  // Same pods, no owner: the rank no longer counts, so the newer pod (new-a) goes.
+  const t = setup(sibling("new", undefined, 1));
+  t.api.replicaSets.upsert(sibling("old", undefined, 2));
+  t.api.pods.upsert(podOf("new-a", "new", "n1"));
+  t.api.pods.upsert(podOf("new-b", "new", "n2"));
+  t.api.pods.upsert(podOf("old-a", "old", "n2"));
+  t.api.pods.upsert(podOf("new-c", "new", "n2"));
+  t.api.pods.get("ns/new-b")!.metadata!.creationTimestamp = "2025-01-01T00:00:00Z";
+  t.api.pods.get("ns/new-c")!.metadata!.creationTimestamp = "2025-01-01T00:00:00Z";
+  (t.api.replicaSets.get("ns/new") as RS).spec.replicas = 2;
+  await t.reconciler.reconcile({ namespace: "ns", name: "new" }, t.ctx);
+  assert.deepEqual(t.api.calls.filter((c) => c.verb === "delete").map((c) => c.name), ["new-a"]);
+});
+
+test("status write: any error is retried once on a fresh GET; a failed GET is returned", async () => {
+  for (const first of [new ApiError(500, { reason: "InternalError", message: "boom" }, { verb: "update" }), new ApiError(409, { reason: "Conflict" }, { verb: "update" }), new Error("socket hang up")]) {
+    const t = setup(makeReplicaSet({ replicas: 1 }));
+    t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+    let puts = 0;
+    const flaky = { ...t.api.client, updateStatus: async (type: never, obj: never) => (++puts === 1 ? Promise.reject(first) : t.api.client.updateStatus(type, obj)) } as Client;
+    const r = new ReplicaSetReconciler<RS>({
+      replicaSetType: ReplicaSets, client: flaky, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+      events: { event: async () => {} }, expectations: new ControllerExpectations(),
+    });
+    await r.reconcile(req, t.ctx);
+    assert.equal(puts, 2, String(first));
+    assert.equal(t.api.count("get", "ReplicaSet"), 1);
+    assert.equal(t.rsNow().status.replicas, 1);
+  }
+  const t = setup(makeReplicaSet({ replicas: 1 }));
+  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+  const failing = {
+    ...t.api.client,
+    updateStatus: async () => { throw new ApiError(500, { reason: "InternalError", message: "boom" }, { verb: "update" }); },
+    get: async () => { throw new ApiError(503, { reason: "ServiceUnavailable", message: "get failed" }, { verb: "get" }); },
+  } as Client;
+  const r = new ReplicaSetReconciler<RS>({
+    replicaSetType: ReplicaSets, client: failing, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    events: { event: async () => {} }, expectations: new ControllerExpectations(),
+  });
+  await assert.rejects(r.reconcile(req, t.ctx), /get failed/);
+});
+
+test("status write: deferred while the cache lags behind our own write, then the newest status is written once", async () => {
+  const t = setup(makeReplicaSet({ replicas: 2 }));
+  const rs = t.api.replicaSets.get("ns/rs") as RS;
+  (rs.metadata as { resourceVersion?: string }).resourceVersion = "100";
+  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+  // The API server answers with a newer resourceVersion; the cache does not see the write.
+  const puts: Array<{ rv: string | undefined; replicas: number }> = [];
+  let rv = 100;
+  const lagging = {
+    ...t.api.client,
+    updateStatus: async (_type: never, obj: RS & { metadata: { resourceVersion?: string } }) => {
+      puts.push({ rv: obj.metadata.resourceVersion, replicas: (obj.status as { replicas: number }).replicas });
+      rv = Math.max(rv, Number(obj.metadata.resourceVersion)) + 1;
+      return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
+    },
+  } as unknown as Client;
+  const expectations = new ControllerExpectations();
+  const r = new ReplicaSetReconciler<RS>({
+    replicaSetType: ReplicaSets, client: lagging, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    events: { event: async () => {} }, expectations,
+  });
+  expectations.expectCreations("ns/rs", 1); // hold creation back: only the status is the subject
+  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.deepEqual(puts, [{ rv: "100", replicas: 1 }]);
+  // The cache still shows resourceVersion 100: the same status is not written again, nor a changed one.
+  assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
+  t.api.pods.upsert(makePod({ name: "b", controllerUid: "rs-uid" }));
+  assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
+  assert.equal(puts.length, 1, "nothing written while the cache lags our write");
+  // Our write reaches the cache: the newest status is written, against the current resourceVersion.
+  (rs.metadata as { resourceVersion?: string }).resourceVersion = "101";
+  (rs as { status: unknown }).status = { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 0, availableReplicas: 0, terminatingReplicas: 0, observedGeneration: 1, selector: "app=web" };
+  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.deepEqual(puts[1], { rv: "101", replicas: 2 });
+  // Someone else wrote after us (the cache is newer than our write): the cache decides again.
+  (rs.metadata as { resourceVersion?: string }).resourceVersion = "200";
+  (rs as { status: unknown }).status = { replicas: 7 };
+  await r.reconcile(req, t.ctx);
+  assert.deepEqual(puts[2], { rv: "200", replicas: 2 });
+  // A new generation is not covered by a write made for the old one.
+  (rs.metadata as { generation: number }).generation = 2;
+  await r.reconcile(req, t.ctx);
+  assert.equal(puts.length, 4);
+});

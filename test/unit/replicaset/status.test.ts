@@ -22,11 +22,24 @@ test("counts replicas, ready and available with minReadySeconds", () => {
   assert.equal(status.terminatingReplicas, 0);
 });
 
-test("minReadySeconds 0: every Ready pod is available; exactly at the boundary is not yet available", () => {
+test("minReadySeconds 0: every Ready pod is available; exactly at the boundary it is available (v1.36 IsPodAvailable: lastTransitionTime + minReadySeconds <= now)", () => {
   const pods = [makePod({ name: "a", ready: true, readySince: ago(0) })];
   assert.equal(calculateStatus(makeReplicaSet(), { activePods: pods, terminatingPods: [], failure: undefined, nowMs: NOW }).availableReplicas, 1);
   const edge = [makePod({ name: "b", ready: true, readySince: ago(60) })];
-  assert.equal(calculateStatus(makeReplicaSet({ minReadySeconds: 60 }), { activePods: edge, terminatingPods: [], failure: undefined, nowMs: NOW }).availableReplicas, 0);
+  assert.equal(calculateStatus(makeReplicaSet({ minReadySeconds: 60 }), { activePods: edge, terminatingPods: [], failure: undefined, nowMs: NOW }).availableReplicas, 1);
+  const before = [makePod({ name: "c", ready: true, readySince: new Date(NOW - 59_999).toISOString() })];
+  assert.equal(calculateStatus(makeReplicaSet({ minReadySeconds: 60 }), { activePods: before, terminatingPods: [], failure: undefined, nowMs: NOW }).availableReplicas, 0);
+});
+
+test("a Ready pod without lastTransitionTime is never available and asks for no recheck (no requeue forever)", () => {
+  const pod = makePod({ name: "nolt", ready: true });
+  delete pod.status!.conditions!.find((c) => c.type === "Ready")!.lastTransitionTime;
+  const status = calculateStatus(makeReplicaSet({ minReadySeconds: 10 }), { activePods: [pod], terminatingPods: [], failure: undefined, nowMs: NOW });
+  assert.equal(status.readyReplicas, 1);
+  assert.equal(status.availableReplicas, 0);
+  assert.equal(availabilityRecheckMs([pod], 10, NOW), undefined);
+  const waiting = makePod({ name: "waiting", ready: true, readySince: ago(4) });
+  assert.equal(availabilityRecheckMs([pod, waiting], 10, NOW), 7_000, "the pod with a time still decides");
 });
 
 test("fullyLabeledReplicas: labels must include every template label", () => {

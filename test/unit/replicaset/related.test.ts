@@ -1,0 +1,95 @@
+// Ports of kubernetes v1.36 pkg/controller/replicaset/replica_set_test.go
+// TestGetReplicaSetsWithSameController and TestRelatedPodsLookup, plus the cases the issue names:
+// no controller, pods found by selector whoever owns them, invalid selectors.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CONTROLLER_UID_INDEX, Store } from "../../../framework/cache/index.ts";
+import type { Pod } from "../../../framework/meta/index.ts";
+import { indirectlyRelatedPods, replicaSetsWithSameController } from "../../../operators/replicaset/related.ts";
+import type { ReplicaSetShape } from "../../../operators/replicaset/types.ts";
+import { makePod } from "./fixtures.ts";
+
+/** Upstream newReplicaSet: controlled by a Deployment with UID 123, selector = labels. */
+function newReplicaSet(name: string, labels: Record<string, string>, ownerUid: string | null = "123", deleting = false): ReplicaSetShape {
+  return {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: {
+      name,
+      namespace: "ns",
+      uid: `${name}-uid`,
+      ...(ownerUid ? { ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "d", uid: ownerUid, controller: true }] } : {}),
+      ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}),
+    },
+    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels } } },
+  };
+}
+
+function newPod(name: string, rs: ReplicaSetShape): Pod {
+  const pod = makePod({ name, labels: { ...rs.spec!.selector!.matchLabels } });
+  pod.metadata!.ownerReferences = [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true }];
+  return pod;
+}
+
+const someRS = newReplicaSet("rs1", { foo: "bar" });
+const relatedRS = newReplicaSet("rs2", { foo: "baz" });
+const unrelatedRS = newReplicaSet("rs3", { foo: "quux" }, "456");
+const pendingDeletionRS = newReplicaSet("rs4", { foo: "xyzzy" }, "789", true);
+
+function stores(rss: ReplicaSetShape[], pods: Pod[] = []) {
+  const replicaSets = new Store<ReplicaSetShape>();
+  for (const rs of rss) replicaSets.upsert(rs);
+  const podStore = new Store<Pod>();
+  for (const p of pods) podStore.upsert(p);
+  return { replicaSets, pods: podStore };
+}
+
+const names = (objs: Array<{ metadata?: { name?: string } }>) => objs.map((o) => o.metadata!.name!).sort();
+
+test("TestGetReplicaSetsWithSameController (with the controllerUID index and by scanning)", () => {
+  const cases: Array<[string, ReplicaSetShape[], ReplicaSetShape, string[]]> = [
+    ["a ReplicaSet pending deletion is returned", [pendingDeletionRS, unrelatedRS], pendingDeletionRS, ["rs4"]],
+    ["only the given ReplicaSet when nothing is related", [someRS, unrelatedRS], someRS, ["rs1"]],
+    ["the given and the related ReplicaSet, not the unrelated one", [someRS, relatedRS, unrelatedRS], someRS, ["rs1", "rs2"]],
+    ["none for a ReplicaSet without a controller", [newReplicaSet("solo", { a: "b" }, null), someRS], newReplicaSet("solo", { a: "b" }, null), []],
+  ];
+  for (const [name, rss, rs, want] of cases) {
+    const { replicaSets } = stores(rss);
+    assert.deepEqual(names(replicaSetsWithSameController(rs, replicaSets, CONTROLLER_UID_INDEX)), want, name);
+    assert.deepEqual(names(replicaSetsWithSameController(rs, replicaSets)), want, `${name} (scan)`);
+  }
+});
+
+test("TestRelatedPodsLookup", () => {
+  const pod1 = newPod("pod1", someRS);
+  const pod2 = newPod("pod2", someRS);
+  const pod3 = newPod("pod3", relatedRS);
+  const pod4 = newPod("pod4", unrelatedRS);
+  const cases: Array<[string, ReplicaSetShape[], Pod[], ReplicaSetShape, string[]]> = [
+    ["a pod even if its ReplicaSet is pending deletion", [pendingDeletionRS, unrelatedRS], [newPod("pod", pendingDeletionRS)], pendingDeletionRS, ["pod"]],
+    ["only own pods when nothing is related", [someRS, unrelatedRS], [pod1, pod2, pod4], someRS, ["pod1", "pod2"]],
+    ["own pods and the related ReplicaSet's, not the unrelated one's", [someRS, relatedRS, unrelatedRS], [pod1, pod2, pod3, pod4], someRS, ["pod1", "pod2", "pod3"]],
+  ];
+  for (const [name, rss, pods, rs, want] of cases) {
+    const s = stores(rss, pods);
+    assert.deepEqual(names(indirectlyRelatedPods(rs, s.replicaSets, s.pods, CONTROLLER_UID_INDEX)), want, name);
+  }
+});
+
+test("related pods are found by selector: orphans and other owners' pods count, each once; none without a controller", () => {
+  const orphan = makePod({ name: "orphan", labels: { foo: "baz" } });
+  const foreign = makePod({ name: "foreign", labels: { foo: "bar" }, controllerUid: "someone-else" });
+  const overlapping = newReplicaSet("rs5", { foo: "bar" }); // selects the same pods as rs1
+  const s = stores([someRS, relatedRS, overlapping], [newPod("pod1", someRS), orphan, foreign, makePod({ name: "other", labels: { foo: "nope" } })]);
+  assert.deepEqual(names(indirectlyRelatedPods(someRS, s.replicaSets, s.pods, CONTROLLER_UID_INDEX)), ["foreign", "orphan", "pod1"]);
+  const solo = newReplicaSet("solo", { foo: "bar" }, null);
+  const t = stores([solo], [newPod("mine", solo)]);
+  assert.deepEqual(indirectlyRelatedPods(solo, t.replicaSets, t.pods), []);
+});
+
+test("a related ReplicaSet whose selector does not convert selects no pods", () => {
+  const broken = newReplicaSet("broken", { foo: "bar" });
+  broken.spec!.selector = { matchExpressions: [{ key: "foo", operator: "Bogus", values: ["bar"] }] };
+  const s = stores([someRS, broken], [newPod("pod1", someRS), makePod({ name: "x", labels: { foo: "baz" } })]);
+  assert.deepEqual(names(indirectlyRelatedPods(someRS, s.replicaSets, s.pods)), ["pod1"]);
+});
