@@ -14,3 +14,7 @@ export { CONTROLLER_UID_INDEX, NAMESPACE_INDEX, Store, controllerUidIndexFunc, n
 export { Backoff } from "./backoff.ts";
 export type { BackoffOptions } from "./backoff.ts";
 export type { CacheReader, EventHandler, HandlerRegistration, IndexFunc, Informer } from "./types.ts";
+export {
+  ALL_NAMESPACES, FIELD_INDEX_PREFIX, fieldIndexFunc, fieldIndexName, getFromStore, listFromStore, namespacedIndexValue, parseFieldSelector, toSelector,
+} from "./reader.ts";
+export type { FieldIndexer, FieldRequirement, ListFilter, ReadOptions, Reader } from "./reader.ts";
