@@ -36,10 +36,20 @@ function freeze(value: unknown): void {
   for (const key in value) freeze((value as Record<string, unknown>)[key]);
 }
 
+/** `T` with `readonly` removed, recursively: the type of a copy of a `DeepReadonly` object. */
+export type DeepMutable<T> =
+  T extends (...args: never[]) => unknown ? T
+    : T extends ReadonlyMap<infer K, infer V> ? Map<DeepMutable<K>, DeepMutable<V>>
+      : T extends ReadonlySet<infer E> ? Set<DeepMutable<E>>
+        : T extends ReadonlyArray<infer E> ? Array<DeepMutable<E>>
+          : T extends object ? { -readonly [P in keyof T]: DeepMutable<T[P]> }
+            : T;
+
 /**
  * A mutable deep copy of a (read-only) object: what a reconciler changes before it writes.
- * Uses `structuredClone`, so the copy shares nothing with the cache.
+ * Uses `structuredClone`, so the copy shares nothing with the cache. A copy of a
+ * `DeepReadonly<Pod>` is assignable to `Pod`.
  */
-export function deepCopy<T>(value: DeepReadonly<T> | T): T {
-  return structuredClone(value) as T;
+export function deepCopy<T>(value: T): DeepMutable<T> {
+  return structuredClone(value) as DeepMutable<T>;
 }

@@ -212,7 +212,7 @@ export class InMemoryApi {
 
   /**
    * POST. `generateName` gets 5 characters from the API server's alphabet; status is dropped when
-   * it is a subresource. @throws ApiError 409 AlreadyExists, 400 when resourceVersion is set, 422 without a name.
+   * it is a subresource. @throws ApiError 409 AlreadyExists, 500 when resourceVersion is set (as etcd3's store), 422 without a name.
    */
   create<T extends KubeObject>(type: ResourceType<T>, obj: T, opts: WriteOptions = {}): T {
     const state = this.#state(type);
@@ -220,7 +220,8 @@ export class InMemoryApi {
     if (type.namespaced && !meta.namespace) throw new Error(`create ${gvkString(type)} ${meta.name ?? meta.generateName ?? ""}: ${type.kind} is namespaced, so metadata.namespace must be set`);
     if (!meta.name && meta.generateName) meta.name = meta.generateName + this.#randomSuffix();
     if (!meta.name) throw invalid("create", type, { name: "" }, "metadata.name: Required value: name or generateName is required");
-    if (meta.resourceVersion) throw apiError(400, "BadRequest", "resourceVersion should not be set on objects to be created", "create", type, scoped(type, meta as ObjectKey));
+    // etcd3's store refuses it with a plain error, which the API server answers as 500 InternalError.
+    if (meta.resourceVersion) throw apiError(500, "InternalError", "resourceVersion should not be set on objects to be created", "create", type, scoped(type, meta as ObjectKey));
     const key = scoped(type, { name: meta.name, ...(meta.namespace ? { namespace: meta.namespace } : {}) });
     if (state.store.get(keyOf(key))) throw apiError(409, "AlreadyExists", `${resourceName(type)} "${meta.name}" already exists`, "create", type, key);
     const next = { ...structuredClone(obj), metadata: meta } as T & { status?: unknown };
