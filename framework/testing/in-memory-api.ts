@@ -121,7 +121,7 @@ export class InMemoryApi {
       remove: (key) => {
         const old = state.store.get(key);
         if (!old) return false;
-        this.#commit(state, "DELETED", old, old);
+        this.#commit(state, "DELETED", structuredClone(old), old);
         return true;
       },
     };
