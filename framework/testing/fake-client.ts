@@ -23,6 +23,8 @@ export interface Action {
   patch?: Patch;
   /** The request options without `signal`. */
   options?: Omit<ListOptions & WatchOptions & WriteOptions & DeleteOptions, "signal">;
+  /** Set once the request failed (by a reactor or the API): what it threw. */
+  error?: unknown;
 }
 
 /**
@@ -89,6 +91,11 @@ export class FakeClient implements Client {
   /** The recorded actions of one verb (and kind). */
   actionsOf(verb: Verb, kind?: string): Action[] {
     return this.#actions.filter((a) => a.verb === verb && (kind === undefined || a.type.kind === kind));
+  }
+
+  /** The recorded actions of one verb (and kind) that succeeded. */
+  succeeded(verb: Verb, kind?: string): Action[] {
+    return this.actionsOf(verb, kind).filter((a) => !("error" in a));
   }
 
   /** Forgets the recorded actions. */
@@ -167,11 +174,16 @@ export class FakeClient implements Client {
 
   async #do<R>(action: Action, opts: RequestOptions | undefined, run: () => R): Promise<R> {
     this.#actions.push(action);
-    const reaction = await this.#react(action);
-    if (reaction instanceof Error) throw reaction;
-    if (reaction) return reaction.result as R;
-    if (opts?.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-    return run();
+    try {
+      const reaction = await this.#react(action);
+      if (reaction instanceof Error) throw reaction;
+      if (reaction) return reaction.result as R;
+      if (opts?.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+      return run();
+    } catch (err) {
+      action.error = err;
+      throw err;
+    }
   }
 
   async #react(action: Action): Promise<Exclude<Reaction, void | undefined> | undefined> {
