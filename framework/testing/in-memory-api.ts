@@ -101,6 +101,15 @@ export class InMemoryApi {
     return this.#rv;
   }
 
+  /**
+   * Moves the resourceVersion forward without a write to any type watched here, as writes to
+   * other resources move the real server's counter. @throws RangeError when moving backwards.
+   */
+  set resourceVersion(rv: number) {
+    if (!Number.isInteger(rv) || rv < this.#rv) throw new RangeError(`InMemoryApi: resourceVersion can only move forward (now ${this.#rv}, asked ${rv})`);
+    this.#rv = rv;
+  }
+
   /** The number of watches open on every type. */
   get openWatches(): number {
     let n = 0;

@@ -3,7 +3,7 @@
 // from framework/testing, which hold the objects, the resourceVersions, the watch history,
 // compaction (410), bookmarks and WatchList. Nothing here models the API server itself.
 import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
-import type { ListOptions, ObjectList, WatchEvent, WatchOptions } from "../../../framework/client/index.ts";
+import type { ListOptions, ObjectList, Status, WatchEvent, WatchOptions } from "../../../framework/client/index.ts";
 import { ApiError } from "../../../framework/client/index.ts";
 import { listerWatcherFor, type ListerWatcher } from "../../../framework/cache/index.ts";
 import { FakeClient, InMemoryApi } from "../../../framework/testing/index.ts";
@@ -21,9 +21,13 @@ export class FakeApi implements ListerWatcher<TestObject> {
   readonly #things = this.server.objects(Things);
   readonly #lw = listerWatcherFor(this.client, Things);
 
-  /** The current resourceVersion. */
+  /** The current resourceVersion; setting it moves the server on without a write here. */
   get rv(): number {
     return this.server.resourceVersion;
+  }
+
+  set rv(rv: number) {
+    this.server.resourceVersion = rv;
   }
 
   /** The stored objects by `namespace/name`. */
@@ -40,8 +44,17 @@ export class FakeApi implements ListerWatcher<TestObject> {
   }
 
   /** The next LIST fails with this error. */
-  set failNextList(err: Error) {
-    this.client.prependReactor({ verb: "list", once: true }, () => err);
+  set failNextList(err: Error | undefined) {
+    if (err) this.client.prependReactor({ verb: "list", once: true }, () => err);
+  }
+
+  /** The next WATCH yields this Status as an ERROR event and ends. */
+  set errorNextWatch(status: Status | undefined) {
+    if (!status) return;
+    const events = async function* (): AsyncGenerator<WatchEvent<TestObject>> {
+      yield { type: "ERROR", object: status };
+    };
+    this.client.prependReactor({ verb: "watch", once: true }, () => ({ result: events() }));
   }
 
   get servesWatchList(): boolean {

@@ -208,5 +208,9 @@ test("objects(): a live read-only view tests seed through, seen by watches", asy
   assert.equal(widgets.remove("ns/w"), true);
   assert.deepEqual(await take(watch, 1), ["DELETED w"]);
   assert.equal(widgets.size(), 0);
+  const rv = client.api.resourceVersion;
+  client.api.resourceVersion = rv + 5; // writes elsewhere moved the server on
+  assert.equal(Number(widgets.add(widget("v")).metadata?.resourceVersion), rv + 6);
+  assert.throws(() => (client.api.resourceVersion = rv), RangeError);
   stop.abort();
 });
