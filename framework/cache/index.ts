@@ -2,7 +2,9 @@
  * The informer cache: reflectors (list + watch with resourceVersions, bookmarks, 410 relists,
  * backoff, stall detection, optional WatchList) feeding indexed stores, shared informers with
  * old/new event handlers and resync, and `InformerCache`, which shares one informer per
- * GVK + namespace + selectors.
+ * GVK + namespace + selectors and is the cache-backed `Reader` (`get`, `list` by namespace,
+ * label selector, field index or named index; frozen `DeepReadonly` objects) reconcilers read
+ * through, as controller-runtime's informer cache is a `client.Reader`.
  */
 export { InformerCache } from "./informer-cache.ts";
 export type { InformerCacheOptions, InformerScope } from "./informer-cache.ts";
@@ -14,3 +16,7 @@ export { CONTROLLER_UID_INDEX, NAMESPACE_INDEX, Store, controllerUidIndexFunc, n
 export { Backoff } from "./backoff.ts";
 export type { BackoffOptions } from "./backoff.ts";
 export type { CacheReader, EventHandler, HandlerRegistration, IndexFunc, Informer } from "./types.ts";
+export {
+  ALL_NAMESPACES, FIELD_INDEX_PREFIX, fieldIndexFunc, fieldIndexName, getFromStore, listFromStore, namespacedIndexValue, parseFieldSelector, toSelector,
+} from "./reader.ts";
+export type { FieldIndexer, FieldRequirement, ListFilter, ReadOptions, Reader } from "./reader.ts";

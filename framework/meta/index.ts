@@ -6,3 +6,4 @@ export * from "./object.ts";
 export * from "./resource.ts";
 export * from "./builtin.ts";
 export * from "./labels.ts";
+export * from "./deep-readonly.ts";

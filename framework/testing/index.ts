@@ -8,6 +8,10 @@
  * only etcd and kube-apiserver, plus what kwokctl's binary runtime adds (controller manager,
  * scheduler, kwok). Everything listens on 127.0.0.1 only.
  *
+ * For unit tests, `FakeClient` over an `InMemoryApi`: a `Client` with the API server's storage
+ * semantics (resourceVersions, conflicts, status subresource, finalizers, patches, selectors,
+ * watches), recorded actions and reactors, as controller-runtime's `client/fake`.
+ *
  * ```ts
  * const plane = await startControlPlane({ onProgress: console.error });
  * await createFakeNodes(plane.kubeconfigPath, { count: 3, gpus: 8, gpuProduct: "NVIDIA-H100-80GB-HBM3" });
@@ -52,3 +56,6 @@ export { PortInUseError, pickFreePorts } from "./ports.ts";
 export { loadKwokStages, type KwokStage } from "./stages.ts";
 export { waitFor, WaitTimeoutError, type WaitForOptions } from "./wait.ts";
 export { testEnvironment, createTestNamespace, deleteTestNamespace, type TestEnvironment } from "./environment.ts";
+export { InMemoryApi, type InMemoryApiOptions, type ObjectTracker } from "./in-memory-api.ts";
+export { FakeClient, apiError, type Action, type Reaction, type Reactor, type ReactorFilter, type Verb } from "./fake-client.ts";
+export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PatchError, type JsonPatchOp } from "./patch.ts";

@@ -5,8 +5,8 @@ import { keyOf, type KubeObject } from "../../../framework/meta/index.ts";
 export class FakeInformer<T extends KubeObject> implements Informer<T> {
   readonly objects = new Map<string, T>();
   readonly handlers = new Set<EventHandler<T>>();
-  private synced = false;
-  private syncWaiters: Array<() => void> = [];
+  #synced = false;
+  #syncWaiters: Array<() => void> = [];
 
   readonly store: CacheReader<T> = {
     get: (key) => this.objects.get(key),
@@ -18,22 +18,22 @@ export class FakeInformer<T extends KubeObject> implements Informer<T> {
   addEventHandler(handler: EventHandler<T>): HandlerRegistration {
     this.handlers.add(handler);
     for (const o of this.objects.values()) handler.onAdd?.(o, true);
-    return { remove: () => this.handlers.delete(handler), hasSynced: () => this.synced };
+    return { remove: () => this.handlers.delete(handler), hasSynced: () => this.#synced };
   }
   addIndex(_name: string, _fn: IndexFunc<T>): void {}
   hasSynced(): boolean {
-    return this.synced;
+    return this.#synced;
   }
   waitForSync(signal?: AbortSignal): Promise<void> {
-    if (this.synced) return Promise.resolve();
+    if (this.#synced) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.syncWaiters.push(resolve);
+      this.#syncWaiters.push(resolve);
       signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
     });
   }
   markSynced(): void {
-    this.synced = true;
-    for (const w of this.syncWaiters.splice(0)) w();
+    this.#synced = true;
+    for (const w of this.#syncWaiters.splice(0)) w();
   }
   add(obj: T, initial = false): void {
     this.objects.set(keyOf(obj), obj);

@@ -1,34 +1,53 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Pods, type Pod } from "../../../framework/meta/index.ts";
+import { isNotFound } from "../../../framework/client/index.ts";
+import { Pods, deepCopy, type Pod } from "../../../framework/meta/index.ts";
 import { ensureFinalizer, finalizer, hasFinalizer, removeFinalizer, requeueAfter } from "../../../framework/controller/index.ts";
-import { FakeClient, apiError } from "./fake-client.ts";
+import { FakeClient } from "../../../framework/testing/index.ts";
 
 const F = "example.dev/cleanup";
+const key = { namespace: "ns", name: "p" };
 const pod = (finalizers?: string[], deleting = false): Pod => ({
   apiVersion: "v1", kind: "Pod",
-  metadata: { name: "p", namespace: "ns", resourceVersion: "5", ...(finalizers ? { finalizers } : {}), ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+  metadata: { name: "p", namespace: "ns", ...(finalizers ? { finalizers } : {}), ...(deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
 });
 
-test("ensureFinalizer patches the full list locked on resourceVersion; a no-op when present", async () => {
+/** A fake API holding the pod; returns the pod as a reconciler would read it (with its resourceVersion). */
+function setup(finalizers?: string[], deleting = false) {
   const fake = new FakeClient();
-  const out = await ensureFinalizer(fake.asClient(), Pods, pod(["other/x"]), F);
-  assert.deepEqual(fake.patched[0]!.patch, { type: "merge", body: { metadata: { finalizers: ["other/x", F], resourceVersion: "5" } } });
+  const current = (): Pod => deepCopy(fake.api.objects(Pods).get("ns/p")!);
+  fake.api.objects(Pods).add(pod(finalizers, deleting));
+  return { fake, current };
+}
+
+test("ensureFinalizer patches the full list locked on resourceVersion; a no-op when present", async () => {
+  const { fake, current } = setup(["other/x"]);
+  const before = current();
+  const out = await ensureFinalizer(fake, Pods, before, F);
+  assert.deepEqual(fake.actionsOf("patch")[0]!.patch, { type: "merge", body: { metadata: { finalizers: ["other/x", F], resourceVersion: before.metadata!.resourceVersion } } });
   assert.equal(hasFinalizer(out, F), true);
-  await ensureFinalizer(fake.asClient(), Pods, pod([F]), F);
-  assert.equal(fake.patched.length, 1);
+  assert.deepEqual(current().metadata?.finalizers, ["other/x", F]);
+  await ensureFinalizer(fake, Pods, current(), F);
+  assert.equal(fake.actionsOf("patch").length, 1);
 });
 
 test("removeFinalizer keeps the others, nulls an empty list, ignores 404, surfaces 409", async () => {
-  const fake = new FakeClient();
-  await removeFinalizer(fake.asClient(), Pods, pod(["other/x", F]), F);
-  assert.deepEqual(fake.patched[0]!.patch, { type: "merge", body: { metadata: { finalizers: ["other/x"], resourceVersion: "5" } } });
-  await removeFinalizer(fake.asClient(), Pods, pod([F]), F);
-  assert.deepEqual(fake.patched[1]!.patch, { type: "merge", body: { metadata: { finalizers: null, resourceVersion: "5" } } });
-  fake.failPatch = () => apiError(404);
-  await removeFinalizer(fake.asClient(), Pods, pod([F]), F);
-  fake.failPatch = () => apiError(409, "conflict");
-  await assert.rejects(removeFinalizer(fake.asClient(), Pods, pod([F]), F), /conflict/);
+  const { fake, current } = setup(["other/x", F]);
+  const before = current();
+  await removeFinalizer(fake, Pods, before, F);
+  assert.deepEqual(fake.actionsOf("patch")[0]!.patch, { type: "merge", body: { metadata: { finalizers: ["other/x"], resourceVersion: before.metadata!.resourceVersion } } });
+  fake.api.objects(Pods).add(pod([F]));
+  const only = current();
+  await removeFinalizer(fake, Pods, only, F);
+  assert.deepEqual(fake.actionsOf("patch")[1]!.patch, { type: "merge", body: { metadata: { finalizers: null, resourceVersion: only.metadata!.resourceVersion } } });
+  assert.equal(current().metadata?.finalizers, undefined);
+  fake.api.objects(Pods).remove("ns/p");
+  await removeFinalizer(fake, Pods, only, F);
+  assert.ok(isNotFound(fake.actionsOf("patch")[2]!.error), "the 404 was ignored");
+  fake.api.objects(Pods).add(pod([F]));
+  const stale = current();
+  fake.api.objects(Pods).add({ ...pod([F]), metadata: { ...pod([F]).metadata, labels: { changed: "yes" } } });
+  await assert.rejects(removeFinalizer(fake, Pods, stale, F), /409 Conflict/);
 });
 
 test("finalizer(): adds then applies; applies; cleans up then removes; keeps it when cleanup throws", async () => {
@@ -37,20 +56,24 @@ test("finalizer(): adds then applies; applies; cleans up then removes; keeps it 
     apply: async (p: Pod) => { calls.push(`apply:${p.metadata?.finalizers?.join(",")}`); return requeueAfter(1000); },
     cleanup: async () => { calls.push("cleanup"); },
   };
-  const fake = new FakeClient();
-  const client = fake.asClient();
-  assert.deepEqual(await finalizer(client, Pods, pod(), F, handlers), { requeueAfterMs: 1000 });
+  const { fake, current } = setup();
+  const patches = () => fake.succeeded("patch").length;
+  assert.deepEqual(await finalizer(fake, Pods, current(), F, handlers), { requeueAfterMs: 1000 });
   assert.deepEqual(calls, [`apply:${F}`], "applied to the patched object");
-  assert.equal(fake.patched.length, 1);
-  await finalizer(client, Pods, pod([F]), F, handlers);
-  assert.equal(fake.patched.length, 1, "no patch when present");
-  await finalizer(client, Pods, pod([F], true), F, handlers);
+  assert.equal(patches(), 1);
+  await finalizer(fake, Pods, current(), F, handlers);
+  assert.equal(patches(), 1, "no patch when present");
+  await fake.delete(Pods, key);
+  assert.ok(current().metadata?.deletionTimestamp, "the finalizer holds the pod");
+  await finalizer(fake, Pods, current(), F, handlers);
   assert.deepEqual(calls.slice(2), ["cleanup"]);
-  assert.equal(fake.patched.length, 2, "removed after cleanup");
-  await finalizer(client, Pods, pod([], true), F, handlers);
+  assert.equal(patches(), 2, "removed after cleanup");
+  assert.equal(fake.api.objects(Pods).get("ns/p"), undefined, "and the pod is gone");
+  await finalizer(fake, Pods, pod([], true), F, handlers);
   assert.equal(calls.length, 3, "deleting without our finalizer: nothing");
+  fake.api.objects(Pods).add(pod([F], true));
   const failing = { ...handlers, cleanup: async () => { throw new Error("bucket still has objects"); } };
-  await assert.rejects(finalizer(client, Pods, pod([F], true), F, failing), /bucket/);
-  assert.equal(fake.patched.length, 2, "finalizer kept when cleanup fails");
-  await assert.rejects(finalizer(client, Pods, pod(), "cleanup", handlers), /domain-qualified/);
+  await assert.rejects(finalizer(fake, Pods, current(), F, failing), /bucket/);
+  assert.equal(patches(), 2, "finalizer kept when cleanup fails");
+  await assert.rejects(finalizer(fake, Pods, pod(), "cleanup", handlers), /domain-qualified/);
 });

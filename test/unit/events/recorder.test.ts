@@ -6,7 +6,8 @@ import { rootLogger } from "../../../framework/log/index.ts";
 import type { KubeObject } from "../../../framework/meta/index.ts";
 import { FakeClock } from "../queue/fake-clock.ts";
 import { newEventRecorder } from "../../../framework/events/index.ts";
-import { FakeClient, apiError } from "../controller/fake-client.ts";
+import { Events } from "../../../framework/meta/index.ts";
+import { FakeClient, apiError, type Action } from "../../../framework/testing/index.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 const rs: KubeObject = { apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", metadata: { name: "web", namespace: "prod", uid: "u1", resourceVersion: "7" } };
@@ -17,16 +18,19 @@ async function settle(): Promise<void> {
 }
 
 type EventBody = { metadata: { name: string; namespace: string }; note: string; reason: string; related?: object; series?: { count: number; lastObservedTime: string } };
-const seriesCount = (p: FakeClient["patched"][number]) => (p.patch as { body: { series: { count: number } } }).body.series.count;
+const seriesCount = (p: Action) => (p.patch as { body: { series: { count: number } } }).body.series.count;
+/** The Events the recorder created (the bodies it sent), and its series PATCHes, that succeeded. */
+const created = (fake: FakeClient) => fake.succeeded("create", "Event").map((a) => ({ type: a.type, obj: a.object! }));
+const patched = (fake: FakeClient) => fake.succeeded("patch", "Event");
 
 test("writes an events.k8s.io/v1 Event about the object", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "kubeloop.dev/replicaset", reportingInstance: "replicaset-0", log, now: () => Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
+  const rec = newEventRecorder(fake, { reportingController: "kubeloop.dev/replicaset", reportingInstance: "replicaset-0", log, now: () => Date.UTC(2026, 0, 2, 3, 4, 5, 678) });
   const pod: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "web-abc", namespace: "prod", uid: "p1" } };
   await rec.event(rs, { type: "Normal", reason: "SuccessfulCreate", note: "Created pod: web-abc", action: "Create", related: pod });
-  assert.equal(fake.created.length, 1);
-  const ev = fake.created[0]!.obj as Record<string, unknown> & { metadata: { name: string; namespace: string } };
-  assert.equal(fake.created[0]!.type.group, "events.k8s.io");
+  assert.equal(created(fake).length, 1);
+  const ev = created(fake)[0]!.obj as Record<string, unknown> & { metadata: { name: string; namespace: string } };
+  assert.equal(created(fake)[0]!.type.group, "events.k8s.io");
   assert.equal(ev.metadata.namespace, "prod");
   assert.match(ev.metadata.name, /^web\.[0-9a-f]+$/);
   assert.equal(ev.eventTime, "2026-01-02T03:04:05.678000Z");
@@ -44,16 +48,16 @@ test("writes an events.k8s.io/v1 Event about the object", async () => {
 test("identical repeats become one Event with a series: the 2nd is written at once, later ones at most once per flush interval", async () => {
   const fake = new FakeClient();
   const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
+  const rec = newEventRecorder(fake, { reportingController: "c", log, clock });
   await rec.warning(rs, "FailedCreate", "quota exceeded");
-  assert.equal(fake.created.length, 1);
-  const name = (fake.created[0]!.obj as EventBody).metadata.name;
+  assert.equal(created(fake).length, 1);
+  const name = (created(fake)[0]!.obj as EventBody).metadata.name;
   clock.advance(1000);
   await rec.warning(rs, "FailedCreate", "quota exceeded");
-  assert.equal(fake.patched.length, 1, "the occurrence that starts the series is written at once");
-  assert.deepEqual(fake.patched[0]!.key, { namespace: "prod", name });
-  assert.equal(fake.patched[0]!.patch.type, "merge");
-  assert.equal(seriesCount(fake.patched[0]!), 2);
+  assert.equal(patched(fake).length, 1, "the occurrence that starts the series is written at once");
+  assert.deepEqual([patched(fake)[0]!.namespace, patched(fake)[0]!.name], ["prod", name]);
+  assert.equal(patched(fake)[0]!.patch?.type, "merge");
+  assert.equal(seriesCount(patched(fake)[0]!), 2);
 
   let resolved = 0;
   for (let i = 0; i < 3; i++) {
@@ -61,39 +65,39 @@ test("identical repeats become one Event with a series: the 2nd is written at on
     void rec.warning(rs, "FailedCreate", "quota exceeded").then(() => resolved++);
   }
   await settle();
-  assert.equal(fake.patched.length, 1, "later repeats are buffered");
+  assert.equal(patched(fake).length, 1, "later repeats are buffered");
   assert.equal(resolved, 3, "buffered occurrences resolve at once: a caller never waits for the flush interval");
   clock.advance(30_000);
   await settle();
-  assert.equal(fake.patched.length, 2, "one PATCH for three occurrences");
-  assert.equal(seriesCount(fake.patched[1]!), 5);
+  assert.equal(patched(fake).length, 2, "one PATCH for three occurrences");
+  assert.equal(seriesCount(patched(fake)[1]!), 5);
 
   clock.advance(1000);
   const sixth = rec.warning(rs, "FailedCreate", "quota exceeded");
   await settle();
-  assert.equal(fake.patched.length, 2, "throttled: the last series write was 1 s ago");
+  assert.equal(patched(fake).length, 2, "throttled: the last series write was 1 s ago");
   await sixth;
-  assert.equal(fake.patched.length, 2, "the buffered sixth resolved without a write");
+  assert.equal(patched(fake).length, 2, "the buffered sixth resolved without a write");
   await rec.flush();
-  assert.equal(fake.patched.length, 3, "flush() writes buffered counts at once");
-  assert.equal(seriesCount(fake.patched[2]!), 6);
+  assert.equal(patched(fake).length, 3, "flush() writes buffered counts at once");
+  assert.equal(seriesCount(patched(fake)[2]!), 6);
   await rec.flush();
-  assert.equal(fake.patched.length, 3, "nothing buffered, nothing written");
+  assert.equal(patched(fake).length, 3, "nothing buffered, nothing written");
 
   await rec.warning(rs, "FailedCreate", "another note");
-  assert.equal(fake.created.length, 2, "another note: another Event");
+  assert.equal(created(fake).length, 2, "another note: another Event");
   clock.advance(11 * 60_000);
   await rec.warning(rs, "FailedCreate", "quota exceeded");
-  assert.equal(fake.created.length, 3, "outside the series window: a fresh Event");
+  assert.equal(created(fake).length, 3, "outside the series window: a fresh Event");
 });
 
 test("repeats that arrive before the Event is written are folded into its create", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)) });
+  const rec = newEventRecorder(fake, { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)) });
   await Promise.all([rec.normal(rs, "Scaled", "to 3"), rec.normal(rs, "Scaled", "to 3"), rec.normal(rs, "Scaled", "to 3")]);
-  assert.equal(fake.created.length, 1);
-  assert.equal((fake.created[0]!.obj as EventBody).series?.count, 3);
-  assert.equal(fake.patched.length, 0);
+  assert.equal(created(fake).length, 1);
+  assert.equal((created(fake)[0]!.obj as EventBody).series?.count, 3);
+  assert.equal(patched(fake).length, 0);
 });
 
 function createPods(rec: ReturnType<typeof newEventRecorder>, n: number): Promise<void>[] {
@@ -108,16 +112,16 @@ function createPods(rec: ReturnType<typeof newEventRecorder>, n: number): Promis
 test("1000 creations of distinct pods about one ReplicaSet: 10 Events at most, the rest dropped by the spam filter", async () => {
   const fake = new FakeClient();
   const registry = new Registry();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), registry });
+  const rec = newEventRecorder(fake, { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), registry });
   await Promise.all(createPods(rec, 1000));
   await rec.flush();
-  const writes = fake.created.length + fake.patched.length;
+  const writes = created(fake).length + patched(fake).length;
   assert.ok(writes <= 12, `at most 10 distinct + 1 combined + series writes (got ${writes})`);
-  assert.equal(fake.created.length, 10, "9 individual Events, then the combined one");
-  const combined = fake.created.at(-1)!.obj as EventBody;
+  assert.equal(created(fake).length, 10, "9 individual Events, then the combined one");
+  const combined = created(fake).at(-1)!.obj as EventBody;
   assert.equal(combined.note, "(combined from similar events): Created pod: web-9");
   assert.equal(combined.related, undefined, "related is immutable in events.k8s.io/v1: the combined Event has none");
-  const total = fake.patched.length > 0 ? seriesCount(fake.patched.at(-1)!) : combined.series?.count;
+  const total = patched(fake).length > 0 ? seriesCount(patched(fake).at(-1)!) : combined.series?.count;
   assert.equal(total, 25 - 9, "the spam filter let 25 events of the object through");
   const metrics = await registry.metrics();
   assert.match(metrics, /kubeloop_events_dropped_total\{reason="spam"\} 975/);
@@ -126,7 +130,7 @@ test("1000 creations of distinct pods about one ReplicaSet: 10 Events at most, t
 test("without the spam filter, similar events are combined into one Event whose series grows", async () => {
   const fake = new FakeClient();
   const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock, spamBurst: 1_000_000 });
+  const rec = newEventRecorder(fake, { reportingController: "c", log, clock, spamBurst: 1_000_000 });
   // Spread over time, as a reconciler creating pods one by one would.
   const pending: Promise<void>[] = [];
   for (let i = 0; i < 1000; i++) {
@@ -137,40 +141,40 @@ test("without the spam filter, similar events are combined into one Event whose 
   }
   await rec.flush();
   await Promise.all(pending);
-  assert.equal(fake.created.length, 10);
-  assert.match((fake.created.at(-1)!.obj as EventBody).note, /^\(combined from similar events\): /);
-  assert.ok(fake.patched.length <= 5, `series PATCHes at most once per 30 s over 100 s, plus the first and the flush (got ${fake.patched.length})`);
-  assert.equal(seriesCount(fake.patched.at(-1)!), 1000 - 9);
+  assert.equal(created(fake).length, 10);
+  assert.match((created(fake).at(-1)!.obj as EventBody).note, /^\(combined from similar events\): /);
+  assert.ok(patched(fake).length <= 5, `series PATCHes at most once per 30 s over 100 s, plus the first and the flush (got ${patched(fake).length})`);
+  assert.equal(seriesCount(patched(fake).at(-1)!), 1000 - 9);
 });
 
 test("the spam filter refills one event per 300 s per object, up to the burst of 25", async () => {
   const fake = new FakeClient();
   const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
+  const rec = newEventRecorder(fake, { reportingController: "c", log, clock });
   const burst = async (n: number, from: number) => {
     await Promise.all(Array.from({ length: n }, (_, i) => rec.normal(rs, `Reason${from + i}`, "n")));
   };
   await burst(30, 0);
-  assert.equal(fake.created.length, 25);
+  assert.equal(created(fake).length, 25);
   await burst(5, 100);
-  assert.equal(fake.created.length, 25, "no token left");
+  assert.equal(created(fake).length, 25, "no token left");
   clock.advance(300_000);
   await burst(5, 200);
-  assert.equal(fake.created.length, 26, "one token after 300 s");
+  assert.equal(created(fake).length, 26, "one token after 300 s");
   clock.advance(100 * 300_000);
   await burst(30, 300);
-  assert.equal(fake.created.length, 51, "refilled to the burst, not beyond");
+  assert.equal(created(fake).length, 51, "refilled to the burst, not beyond");
   const other: KubeObject = { ...rs, metadata: { ...rs.metadata, name: "other", uid: "u2" } };
   await rec.normal(other, "Reason0", "n");
-  assert.equal(fake.created.length, 52, "another object has its own budget");
+  assert.equal(created(fake).length, 52, "another object has its own budget");
 });
 
 test("a full queue drops events without throwing or blocking the caller", async () => {
   const fake = new FakeClient();
-  const base = fake.asClient();
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
-  const client: Client = { ...base, create: (async (type: never, obj: never) => { await gate; return base.create(type, obj); }) as Client["create"] };
+  fake.prependReactor({ verb: "create" }, async () => { await gate; });
+  const client: Client = fake;
   const registry = new Registry();
   const rec = newEventRecorder(client, { reportingController: "c", log, clock: new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678)), queueSize: 2, registry });
   let resolved = 0;
@@ -181,54 +185,58 @@ test("a full queue drops events without throwing or blocking the caller", async 
   assert.equal(resolved, 3, "one being written, two queued, three dropped at once");
   release();
   await Promise.all(all);
-  assert.equal(fake.created.length, 3);
+  assert.equal(created(fake).length, 3);
   assert.match(await registry.metrics(), /kubeloop_events_dropped_total\{reason="queue_full"\} 3/);
 });
 
 test("failures are logged, never thrown; a series whose Event vanished starts a new Event", async () => {
   const fake = new FakeClient();
   const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log, clock });
-  fake.failCreate = () => apiError(403, "forbidden");
+  const rec = newEventRecorder(fake, { reportingController: "c", log, clock });
+  const forbid = fake.prependReactor({ verb: "create" }, () => apiError(403, "Forbidden", "forbidden"));
   await rec.normal(rs, "X", "y"); // resolves despite the failure
-  assert.equal(fake.created.length, 0);
-  fake.failCreate = undefined;
+  assert.equal(created(fake).length, 0);
+  forbid();
   await rec.normal(rs, "X", "y");
-  assert.equal(fake.created.length, 1, "a failed create is forgotten: the next occurrence creates");
-  fake.failPatch = () => apiError(404);
+  assert.equal(created(fake).length, 1, "a failed create is forgotten: the next occurrence creates");
+  const first = created(fake)[0]!.obj as EventBody;
+  assert.equal(fake.api.objects(Events).remove(`${first.metadata.namespace}/${first.metadata.name}`), true, "the Event vanishes (expired, deleted)");
   await rec.normal(rs, "X", "y");
-  assert.equal(fake.created.length, 2, "recreated after 404 on the series patch");
-  assert.equal((fake.created[1]!.obj as EventBody).series?.count, 2);
-  fake.failPatch = () => apiError(500);
+  assert.equal(fake.actionsOf("patch").length, 1);
+  assert.equal((fake.actionsOf("patch")[0]!.error as { statusCode?: number }).statusCode, 404, "the series patch found no Event");
+  assert.equal(created(fake).length, 2, "recreated after 404 on the series patch");
+  assert.equal((created(fake)[1]!.obj as EventBody).series?.count, 2);
+  const broken = fake.prependReactor({ verb: "patch" }, () => apiError(500, "InternalError"));
   clock.advance(60_000);
   await rec.normal(rs, "X", "y");
-  assert.equal(fake.created.length, 2);
-  assert.equal(fake.patched.length, 0);
-  fake.failPatch = undefined;
+  assert.equal(created(fake).length, 2);
+  assert.equal(patched(fake).length, 0);
+  broken();
   clock.advance(60_000);
   await rec.normal(rs, "X", "y");
-  assert.equal(seriesCount(fake.patched[0]!), 4, "counts are cumulative: the next write carries the failed one");
+  assert.equal(seriesCount(patched(fake)[0]!), 4, "counts are cumulative: the next write carries the failed one");
   // Long notes are cut to 1 kB.
   await rec.normal(rs, "Long", "n".repeat(5000));
-  assert.ok(((fake.created.at(-1)!.obj as { note: string }).note).length <= 1024);
+  assert.ok(((created(fake).at(-1)!.obj as { note: string }).note).length <= 1024);
 });
 
 test("an object without apiVersion/kind gets them from regardingKind", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log });
+  const rec = newEventRecorder(fake, { reportingController: "c", log });
   await rec.event({ metadata: { name: "n1" } }, { type: "Normal", reason: "R", note: "n", regardingKind: { group: "", version: "v1", kind: "Node" } });
-  const ev = fake.created[0]!.obj as { regarding: object; metadata: { namespace: string } };
+  const ev = created(fake)[0]!.obj as { regarding: object; metadata: { namespace: string } };
   assert.deepEqual(ev.regarding, { apiVersion: "v1", kind: "Node", name: "n1" });
   assert.equal(ev.metadata.namespace, "default", "cluster-scoped objects: events in default");
 });
 
 test("nonsense input from untyped callers and a throwing client never throw nor reject", async () => {
   const fake = new FakeClient();
-  const rec = newEventRecorder(fake.asClient(), { reportingController: "c", log });
+  const rec = newEventRecorder(fake, { reportingController: "c", log });
   await rec.event(null as unknown as KubeObject, { type: "Normal", reason: "R", note: "n" });
   await rec.event(rs, { type: "Normal", reason: undefined as unknown as string, note: "n" });
-  assert.equal(fake.created.length, 0);
-  const throwing: Client = { ...fake.asClient(), create: (() => { throw new Error("sync boom"); }) as Client["create"] };
+  assert.equal(created(fake).length, 0);
+  const throwing = new FakeClient();
+  throwing.create = (() => { throw new Error("sync boom"); }) as Client["create"];
   const rec2 = newEventRecorder(throwing, { reportingController: "c", log });
   await rec2.normal(rs, "R", "n");
   await rec2.flush();

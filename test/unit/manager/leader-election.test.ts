@@ -4,14 +4,14 @@ import { Registry } from "prom-client";
 import { rootLogger } from "../../../framework/log/index.ts";
 import { Leases, type Lease } from "../../../framework/meta/index.ts";
 import { LeaderElector } from "../../../framework/manager/index.ts";
-import { MemoryClient } from "./memory-client.ts";
+import { FakeClient } from "../../../framework/testing/index.ts";
 import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 const fast = { id: "ctrl", namespace: "kube-system", leaseDurationSeconds: 1, renewDeadlineSeconds: 0.6, retryPeriodSeconds: 0.1 };
 
 test("one candidate leads; the other takes over at once when the first stops and releases", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const metrics = new Registry();
   const a = new LeaderElector(api, { ...fast, identity: "a" }, { log, metrics });
   const b = new LeaderElector(api, { ...fast, identity: "b" }, { log });
@@ -43,20 +43,20 @@ test("one candidate leads; the other takes over at once when the first stops and
 });
 
 test("a leader that cannot renew within the renew deadline loses leadership", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const a = new LeaderElector(api, { ...fast, identity: "a" }, { log });
   let led = false;
   const run = a.run(new AbortController().signal, () => (led = true));
   await until(() => led, "a leads");
   a.checkRenewal(0); // just renewed: healthy
-  api.down = new Error("connection refused");
+  api.prependReactor({}, () => new Error("connection refused"));
   assert.equal(await run, "lost");
   a.checkRenewal(0); // no longer leading: nothing to check
   assert.equal(a.isLeader(), false);
 });
 
 test("a lease held by a dead leader is taken only after it has not changed for leaseDuration", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const now = new Date().toISOString();
   await api.create(Leases, { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "ctrl", namespace: "kube-system" }, spec: { holderIdentity: "dead", leaseDurationSeconds: 1, renewTime: now, acquireTime: now, leaseTransitions: 3 } });
   const b = new LeaderElector(api, { ...fast, identity: "b" }, { log });
@@ -73,13 +73,13 @@ test("a lease held by a dead leader is taken only after it has not changed for l
 });
 
 test("inconsistent durations are rejected", () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   assert.throws(() => new LeaderElector(api, { id: "x", namespace: "y", leaseDurationSeconds: 10, renewDeadlineSeconds: 10 }, { log }), /greater than renewDeadlineSeconds/);
   assert.throws(() => new LeaderElector(api, { id: "x", namespace: "y", renewDeadlineSeconds: 2, retryPeriodSeconds: 2 }, { log }), /1\.2 x retryPeriodSeconds/);
 });
 
 test("the health check fails when a leader's renew loop is stuck", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const a = new LeaderElector(api, { ...fast, identity: "a" }, { log });
   let led = false;
   const stop = new AbortController();

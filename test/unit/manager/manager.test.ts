@@ -4,17 +4,17 @@ import { rootLogger } from "../../../framework/log/index.ts";
 import { ConfigMaps } from "../../../framework/meta/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
-import { MemoryClient } from "./memory-client.ts";
+import { FakeClient } from "../../../framework/testing/index.ts";
 import { until } from "../support/until.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 
-function newManager(api: MemoryClient, extra: Partial<ConstructorParameters<typeof Manager>[0]> = {}) {
+function newManager(api: FakeClient, extra: Partial<ConstructorParameters<typeof Manager>[0]> = {}) {
   return new Manager({ client: api, log, metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0", ...extra });
 }
 
 test("a manager runs a controller that reacts to changes, serves metrics and probes, and stops gracefully", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const mgr = newManager(api);
   const seen: string[] = [];
   let release: () => void = () => {};
@@ -74,7 +74,7 @@ test("a manager runs a controller that reacts to changes, serves metrics and pro
 });
 
 test("a failing ready check makes /readyz 500 naming it", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const mgr = newManager(api, { metricsBindAddress: "0" });
   mgr.addReadyCheck("db", () => {
     throw new Error("no connection to the database");
@@ -93,7 +93,7 @@ test("a failing ready check makes /readyz 500 naming it", async () => {
 });
 
 test("with leader election only the leader runs controllers; a standby takes over when it stops", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const le = { id: "cm-controller", namespace: "kube-system", leaseDurationSeconds: 2, renewDeadlineSeconds: 1, retryPeriodSeconds: 0.1 };
   const reconciledBy: string[] = [];
   const managers = ["one", "two"].map((name) => {
@@ -123,19 +123,19 @@ test("with leader election only the leader runs controllers; a standby takes ove
 });
 
 test("losing the lease stops the manager with LeaderElectionLostError", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const mgr = newManager(api, {
     leaderElection: { id: "l", namespace: "ns", leaseDurationSeconds: 1, renewDeadlineSeconds: 0.5, retryPeriodSeconds: 0.1 },
     metricsBindAddress: "0", healthProbeBindAddress: "0",
   });
   const running = mgr.start(new AbortController().signal);
   await until(() => mgr.isLeader(), "leads");
-  api.down = new Error("API server unreachable");
+  api.prependReactor({}, () => new Error("API server unreachable"));
   await assert.rejects(running, LeaderElectionLostError);
 });
 
 test("a runnable that fails stops the manager with its error", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const mgr = newManager(api, { metricsBindAddress: "0", healthProbeBindAddress: "0" });
   let otherStopped = false;
   mgr.add({ needLeaderElection: false, start: async (signal) => {
@@ -150,7 +150,7 @@ test("a runnable that fails stops the manager with its error", async () => {
 });
 
 test("a bind address in use fails start with the address in the message", async () => {
-  const api = new MemoryClient();
+  const api = new FakeClient();
   const first = newManager(api, { healthProbeBindAddress: "0" });
   const stop = new AbortController();
   const running = first.start(stop.signal);

@@ -1,21 +1,47 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
-import { ApiError, type Client } from "../../../framework/client/index.ts";
+import { ApiError } from "../../../framework/client/index.ts";
 import { isTerminalError, type ReconcileContext } from "../../../framework/controller/index.ts";
-import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { Pods, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { FakeClient, type Verb } from "../../../framework/testing/index.ts";
 import { ControllerExpectations } from "../../../operators/replicaset/expectations.ts";
 import { ReplicaSetReconciler } from "../../../operators/replicaset/reconciler.ts";
-import { FakeApi } from "./fake-api.ts";
 import { makePod, makeReplicaSet } from "./fixtures.ts";
 
 type RS = ReturnType<typeof makeReplicaSet>;
 const ReplicaSets = resourceType<RS>({ group: "apps.kubeloop.dev", version: "v1alpha1", kind: "ReplicaSet", plural: "replicasets", namespaced: true });
 const req = { namespace: "ns", name: "rs" };
 
+/**
+ * The public fake: the in-memory API's stores double as the reconciler's caches, so the cache is
+ * always current (the reconciler sees its own writes at once, without informer events).
+ */
+function fakeApi() {
+  const client = new FakeClient();
+  client.prependReactor({ verb: "list" }, () => new Error("the reconciler must not list from the API server"));
+  let creates = 0;
+  return {
+    client,
+    pods: client.api.objects(Pods),
+    replicaSets: client.api.objects(ReplicaSets),
+    count: (verb: Verb, kind = "Pod") => client.actionsOf(verb, kind).length,
+    /** Fails the n-th pod create (1-based) with the error `fail(n)` returns. */
+    failCreate(fail: ((n: number) => Error | undefined) | undefined): void {
+      creates = 0;
+      this.offCreate?.();
+      this.offCreate = fail && client.prependReactor({ verb: "create", kind: "Pod" }, () => fail(++creates));
+    },
+    failDelete(fail: () => Error): void {
+      client.prependReactor({ verb: "delete", kind: "Pod" }, fail);
+    },
+    offCreate: undefined as (() => void) | undefined,
+  };
+}
+
 function setup(rs: RS = makeReplicaSet()) {
-  const api = new FakeApi();
-  api.replicaSets.upsert(rs);
+  const api = fakeApi();
+  api.replicaSets.add(rs);
   const events: Array<{ type: string; reason: string; note: string }> = [];
   const expectations = new ControllerExpectations();
   const reconciler = new ReplicaSetReconciler<RS>({
@@ -53,14 +79,14 @@ test("steady state: no write at all", async () => {
   await t.run();
   for (let i = 0; i < 2; i++) t.expectations.creationObserved("ns/rs");
   await t.run();
-  const before = t.api.calls.length;
+  const before = t.api.client.actions.length;
   await t.run();
-  assert.equal(t.api.calls.length, before);
+  assert.equal(t.api.client.actions.length, before);
 });
 
 test("slow start: the first failing batch stops creation, the rest is skipped and un-expected, FailedCreate is reported", async () => {
   const t = setup(makeReplicaSet({ replicas: 10 }));
-  t.api.failCreate = (n) => (n >= 4 ? new ApiError(403, { reason: "Forbidden", message: "exceeded quota" }, { verb: "create" }) : undefined);
+  t.api.failCreate((n) => (n >= 4 ? new ApiError(403, { reason: "Forbidden", message: "exceeded quota" }, { verb: "create" }) : undefined));
   await assert.rejects(t.run(), /exceeded quota/);
   // Batches 1 and 2 succeed (3 pods), batch 3 (4 creates) fails: 7 attempts, 3 pods.
   assert.equal(t.api.count("create"), 7);
@@ -71,7 +97,7 @@ test("slow start: the first failing batch stops creation, the rest is skipped an
   assert.equal(cond[0]?.type, "ReplicaFailure");
   assert.equal(cond[0]?.reason, "FailedCreate");
   // Once creation works again the condition goes away.
-  t.api.failCreate = undefined;
+  t.api.failCreate(undefined);
   for (let i = 0; i < 3; i++) t.expectations.creationObserved("ns/rs");
   await t.run();
   assert.equal(t.api.pods.size(), 10);
@@ -80,7 +106,7 @@ test("slow start: the first failing batch stops creation, the rest is skipped an
 
 test("namespace terminating: the create counts as done, no error", async () => {
   const t = setup(makeReplicaSet({ replicas: 2 }));
-  t.api.failCreate = () => new ApiError(403, { reason: "Forbidden", details: { causes: [{ type: "NamespaceTerminating" }] } }, { verb: "create" });
+  t.api.failCreate(() => new ApiError(403, { reason: "Forbidden", details: { causes: [{ type: "NamespaceTerminating" }] } }, { verb: "create" }));
   await t.run();
   assert.equal(t.events.length, 0);
 });
@@ -93,9 +119,9 @@ test("burst: at most burstReplicas per reconcile", async () => {
 
 test("scale down: deletes the best candidates, expects exactly them", async () => {
   const t = setup(makeReplicaSet({ replicas: 1 }));
-  t.api.pods.upsert(makePod({ name: "running", node: "n1", ready: true, readySince: "2026-01-01T00:00:00Z", controllerUid: "rs-uid" }));
-  t.api.pods.upsert(makePod({ name: "pending", phase: "Pending", controllerUid: "rs-uid" }));
-  t.api.pods.upsert(makePod({ name: "notready", node: "n1", ready: false, controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "running", node: "n1", ready: true, readySince: "2026-01-01T00:00:00Z", controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "pending", phase: "Pending", controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "notready", node: "n1", ready: false, controllerUid: "rs-uid" }));
   await t.run();
   assert.deepEqual(t.api.pods.list().map((p) => p.metadata?.name), ["running"]);
   assert.deepEqual(t.expectations.pending("ns/rs"), { add: 0, del: 2 });
@@ -107,8 +133,8 @@ test("scale down: deletes the best candidates, expects exactly them", async () =
 
 test("failed deletion: FailedDelete event and condition, expectation lowered, error returned", async () => {
   const t = setup(makeReplicaSet({ replicas: 0 }));
-  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
-  t.api.failDelete = () => new ApiError(500, { reason: "InternalError", message: "etcd down" }, { verb: "delete" });
+  t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
+  t.api.failDelete(() => new ApiError(500, { reason: "InternalError", message: "etcd down" }, { verb: "delete" }));
   await assert.rejects(t.run(), /etcd down/);
   assert.equal(t.expectations.satisfied("ns/rs"), true);
   assert.equal(t.events[0]?.reason, "FailedDelete");
@@ -117,9 +143,9 @@ test("failed deletion: FailedDelete event and condition, expectation lowered, er
 
 test("adopts matching orphans before counting, releases non-matching owned pods, ignores others' pods", async () => {
   const t = setup(makeReplicaSet({ replicas: 2 }));
-  t.api.pods.upsert(makePod({ name: "orphan" }));
-  t.api.pods.upsert(makePod({ name: "stray", controllerUid: "rs-uid", labels: { app: "other" } }));
-  t.api.pods.upsert(makePod({ name: "theirs", controllerUid: "someone-else" }));
+  t.api.pods.add(makePod({ name: "orphan" }));
+  t.api.pods.add(makePod({ name: "stray", controllerUid: "rs-uid", labels: { app: "other" } }));
+  t.api.pods.add(makePod({ name: "theirs", controllerUid: "someone-else" }));
   await t.run();
   const byName = new Map(t.api.pods.list().map((p) => [p.metadata?.name, p]));
   assert.equal(byName.get("orphan")?.metadata?.ownerReferences?.[0]?.uid, "rs-uid");
@@ -130,9 +156,11 @@ test("adopts matching orphans before counting, releases non-matching owned pods,
 });
 
 test("a ReplicaSet being deleted neither adopts nor creates, but writes status", async () => {
-  const t = setup(makeReplicaSet({ replicas: 3, deleting: true }));
-  t.api.pods.upsert(makePod({ name: "orphan" }));
-  t.api.pods.upsert(makePod({ name: "mine", controllerUid: "rs-uid" }));
+  // A finalizer keeps it: the API server removes an object with a deletionTimestamp and no finalizers on its next write.
+  const deleting = makeReplicaSet({ replicas: 3, deleting: true });
+  const t = setup({ ...deleting, metadata: { ...deleting.metadata, finalizers: ["foregroundDeletion"] } } as RS);
+  t.api.pods.add(makePod({ name: "orphan" }));
+  t.api.pods.add(makePod({ name: "mine", controllerUid: "rs-uid" }));
   await t.run();
   assert.equal(t.api.count("create"), 0);
   assert.equal(t.api.count("patch"), 0);
@@ -141,8 +169,8 @@ test("a ReplicaSet being deleted neither adopts nor creates, but writes status",
 
 test("inactive pods are not counted: failed and deleting pods are replaced, terminating ones reported", async () => {
   const t = setup(makeReplicaSet({ replicas: 2 }));
-  t.api.pods.upsert(makePod({ name: "failed", phase: "Failed", controllerUid: "rs-uid" }));
-  t.api.pods.upsert(makePod({ name: "deleting", deleting: true, controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "failed", phase: "Failed", controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "deleting", deleting: true, controllerUid: "rs-uid" }));
   await t.run();
   assert.equal(t.api.count("create"), 2);
   assert.equal(t.api.count("delete"), 0, "inactive pods are left alone");
@@ -152,7 +180,7 @@ test("inactive pods are not counted: failed and deleting pods are replaced, term
 test("invalid spec: ReplicaFailure InvalidSpec, one Warning event, terminal error, no pod touched", async () => {
   const rs = makeReplicaSet({ replicas: 2, templateLabels: { app: "other" } });
   const t = setup(rs);
-  t.api.pods.upsert(makePod({ name: "orphan" }));
+  t.api.pods.add(makePod({ name: "orphan" }));
   await assert.rejects(t.run(), (err: unknown) => isTerminalError(err));
   assert.equal(t.api.count("create") + t.api.count("patch") + t.api.count("delete"), 0);
   const cond = (t.rsNow().status.conditions as Array<{ type: string; reason: string }>)[0];
@@ -167,7 +195,7 @@ test("invalid spec: ReplicaFailure InvalidSpec, one Warning event, terminal erro
 
 test("minReadySeconds: requeue when a Ready pod becomes available", async () => {
   const t = setup(makeReplicaSet({ replicas: 1, minReadySeconds: 30 }));
-  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid", ready: true, readySince: new Date(Date.now() - 10_000).toISOString() }));
+  t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid", ready: true, readySince: new Date(Date.now() - 10_000).toISOString() }));
   const result = await t.run();
   assert.ok(result && "requeueAfterMs" in result);
   assert.ok(result.requeueAfterMs > 19_000 && result.requeueAfterMs <= 21_500, `got ${result.requeueAfterMs}`);
@@ -176,19 +204,19 @@ test("minReadySeconds: requeue when a Ready pod becomes available", async () => 
 test("a deleted ReplicaSet forgets its expectations", async () => {
   const t = setup();
   t.expectations.expectCreations("ns/rs", 5);
-  t.api.replicaSets.delete("ns/rs");
+  t.api.replicaSets.remove("ns/rs");
   await t.run();
   assert.equal(t.expectations.pending("ns/rs"), undefined);
 });
 
 test("status write of a ReplicaSet deleted meanwhile is not an error", async () => {
   const t = setup(makeReplicaSet({ replicas: 1 }));
-  const gone = { ...t.api.client, updateStatus: async () => { throw new ApiError(404, { reason: "NotFound" }, { verb: "update" }); } } as Client;
+  t.api.client.prependReactor({ verb: "update", subresource: "status" }, () => new ApiError(404, { reason: "NotFound" }, { verb: "update" }));
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: gone, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: t.api.client, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
     events: { event: async () => {} }, expectations: new ControllerExpectations(),
   });
-  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
   assert.equal(await r.reconcile(req, t.ctx), undefined);
   assert.equal(t.api.count("create") + t.api.count("delete"), 0);
 });
