@@ -36,6 +36,7 @@ export {
   ensureBinaries,
   type BinaryPaths,
   type Component,
+  type ControlPlaneComponent,
   type EnsureBinariesOptions,
 } from "./binaries.ts";
 export {
