@@ -2,12 +2,12 @@ import { sleep } from "../flowcontrol/index.ts";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, createWriteStream } from "node:fs";
-import { access, chmod, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, chmod, cp, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The programs a local control plane runs (kubectl is built for scripts and debugging). */
+/** The programs the harness can build: the control plane's, kubectl and helm (the last two only when asked for). */
 export type Component =
   | "etcd"
   | "kube-apiserver"
@@ -17,25 +17,21 @@ export type Component =
   | "kwok"
   | "helm";
 
+/** The programs a local control plane runs. */
+export type ControlPlaneComponent = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok";
+
 /**
- * Every control-plane component, in build order (the Kubernetes ones share most compiled
- * packages). Helm is not among them: it is built only when asked for (`components: ["helm"]`),
- * for the chart's tests.
+ * Every control-plane component, what {@link ensureBinaries} provides by default. kubectl
+ * and helm are not among them: nothing in the harness runs them, so they are built only when
+ * asked for (`components: ["kubectl"]`, `components: ["helm"]` for the chart's tests).
  */
-export const allComponents: readonly Component[] = [
-  "kube-apiserver",
-  "kube-controller-manager",
-  "kube-scheduler",
-  "kubectl",
-  "etcd",
-  "kwok",
-];
+export const allComponents: readonly ControlPlaneComponent[] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"];
 
-/** Absolute paths of the built (or supplied) programs, one per component. */
-export type BinaryPaths = Record<Component, string>;
+/** Absolute paths of the built (or supplied) programs, one per component asked for. */
+export type BinaryPaths<C extends Component = ControlPlaneComponent> = Record<C, string>;
 
 /**
- * Versions the harness builds. Kubernetes and etcd must match the wrapper modules in
+ * Versions the harness builds. Kubernetes, etcd and kwok must match the wrapper modules in
  * `framework/testing/toolchain/` (a unit test checks the go.mod files).
  */
 export const componentVersions = {
@@ -54,12 +50,74 @@ const kubernetesGitCommit = "0000000000000000000000000000000000000000";
 
 const toolchainDir = fileURLToPath(new URL("./toolchain/", import.meta.url));
 
-/** Version of one component, as used in the cached file name `<component>-<version>`. */
-export function versionOf(component: Component): string {
-  if (component === "etcd") return componentVersions.etcd;
-  if (component === "kwok") return componentVersions.kwok;
-  if (component === "helm") return componentVersions.helm;
-  return componentVersions.kubernetes;
+/**
+ * One `go` invocation of a cold build:
+ * - `"kubernetes"`: one `go build` in the `toolchain/kubernetes` module writing the multi-call
+ *   binary `kubernetes` (kube-apiserver, kube-controller-manager and kube-scheduler, reached
+ *   through symlinks of those names) and `kwok`, linked against the same compiled Kubernetes
+ *   packages;
+ * - `"etcd"`: `go build` in `toolchain/etcd`;
+ * - `"kubectl"`: `go build k8s.io/kubernetes/cmd/kubectl` in `toolchain/kubernetes`;
+ * - `"helm"`: `go install helm.sh/helm/v3/cmd/helm@v3.21.4`, outside any module.
+ */
+export type GoBuild = "kubernetes" | "etcd" | "kubectl" | "helm";
+
+/** The build that provides a component. */
+export function buildOf(component: Component): GoBuild {
+  switch (component) {
+    case "kube-apiserver":
+    case "kube-controller-manager":
+    case "kube-scheduler":
+    case "kwok":
+      return "kubernetes";
+    default:
+      return component;
+  }
+}
+
+/**
+ * The builds that provide `components`, each once, in the order they run: the long Kubernetes
+ * build first, so a failure there shows before the short ones ran.
+ */
+export function buildsFor(components: readonly Component[]): GoBuild[] {
+  const order: readonly GoBuild[] = ["kubernetes", "etcd", "kubectl", "helm"];
+  const wanted = new Set(components.map(buildOf));
+  return order.filter((b) => wanted.has(b));
+}
+
+/**
+ * Layout generation of the Kubernetes entry. Bump it whenever what the entry holds changes, so
+ * a cache written by an older harness is not taken for the new layout. 1 was one file per
+ * component (`kube-apiserver-v1.36.3`, ..., `kwok-v0.8.0`); 2 is the multi-call directory.
+ */
+const kubernetesLayout = 2;
+
+/**
+ * Name of a build's entry in the binary cache: a file for etcd, kubectl and helm
+ * (`etcd-v3.6.10`), a directory for the Kubernetes build
+ * (`kubernetes-v1.36.3-kwok-v0.8.0-layout2/`, holding `kubernetes`, the symlinks
+ * `kube-apiserver`, `kube-controller-manager`, `kube-scheduler` to it, and `kwok`).
+ */
+export function cacheEntryOf(build: GoBuild): string {
+  switch (build) {
+    case "kubernetes":
+      return `kubernetes-${componentVersions.kubernetes}-kwok-${componentVersions.kwok}-layout${kubernetesLayout}`;
+    case "etcd":
+      return `etcd-${componentVersions.etcd}`;
+    case "kubectl":
+      return `kubectl-${componentVersions.kubernetes}`;
+    case "helm":
+      return `helm-${componentVersions.helm}`;
+  }
+}
+
+/** The names the multi-call binary answers to (its symlinks in the Kubernetes entry). */
+export const multiCallComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+
+/** Where a component lives in the binary cache `cacheDir` once built. */
+export function cachedPathOf(component: Component, cacheDir: string): string {
+  const build = buildOf(component);
+  return build === "kubernetes" ? join(cacheDir, cacheEntryOf(build), component) : join(cacheDir, cacheEntryOf(build));
 }
 
 /**
@@ -70,10 +128,10 @@ export function defaultBinaryCacheDir(env: NodeJS.ProcessEnv = process.env): str
   return join(base, "kubeloop", "bin");
 }
 
-/** How `go` is invoked for one component: working directory, arguments, extra environment. */
+/** How `go` is invoked for one build: working directory, arguments, extra environment. */
 export interface GoBuildPlan {
-  component: Component;
-  /** `"kubernetes"` or `"etcd"`: the wrapper module copied to a temp dir and built there; undefined for kwok and helm (`go install pkg@version`, outside any module). */
+  build: GoBuild;
+  /** `"kubernetes"` or `"etcd"`: the wrapper module copied to a temp dir and built there; undefined for helm (`go install pkg@version`, outside any module). */
   module: "kubernetes" | "etcd" | undefined;
   args: string[];
   /** Variables added to the inherited environment. */
@@ -81,60 +139,66 @@ export interface GoBuildPlan {
 }
 
 /**
- * The `go` command line that builds one component into `outputPath` (for kwok and helm,
- * `go install` writes `<GOBIN>/<component>`; `outputPath` is then the GOBIN directory).
- * Kubernetes gets the version ldflags without which `/version` reports v0.0.0.
+ * The `-ldflags` value of the Kubernetes builds: `-s -w` plus the version variables of
+ * `k8s.io/component-base/version` (without them `/version` reports v0.0.0), as
+ * kubernetes' hack/lib/version.sh sets them, and kwok's version.
  */
-export function goBuildPlan(component: Component, outputPath: string): GoBuildPlan {
+export function kubernetesLdflags(): string {
+  const v = componentVersions.kubernetes;
+  const [major, minor] = v.slice(1).split(".");
+  const pkg = "k8s.io/component-base/version";
+  return [
+    "-s",
+    "-w",
+    `-X ${pkg}.gitVersion=${v}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+    `-X ${pkg}.gitCommit=${kubernetesGitCommit}`,
+    `-X ${pkg}.buildDate=${kubernetesBuildDate}`,
+    `-X sigs.k8s.io/kwok/pkg/consts.Version=${componentVersions.kwok}`,
+  ].join(" ");
+}
+
+/**
+ * The `go` command line of one build. `output` is the file to write for etcd and kubectl, the
+ * directory to write `kubernetes` and `kwok` into for the Kubernetes build, and the GOBIN
+ * directory `go install` writes `helm` into.
+ */
+export function goBuildPlan(build: GoBuild, output: string): GoBuildPlan {
   const env = { CGO_ENABLED: "0", GOTOOLCHAIN: "local" };
-  switch (component) {
+  switch (build) {
     case "etcd":
-      return { component, module: "etcd", env, args: ["build", "-trimpath", "-ldflags", "-s -w", "-o", outputPath, "."] };
-    case "kwok":
-      return goInstallPlan(component, "sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/pkg/consts.Version", outputPath, env);
-    case "helm":
-      return goInstallPlan(component, "helm.sh/helm/v3/cmd/helm", "helm.sh/helm/v3/internal/version.version", outputPath, env);
-    default: {
-      const v = componentVersions.kubernetes;
-      const [major, minor] = v.slice(1).split(".");
-      const pkg = "k8s.io/component-base/version";
-      const ldflags = [
-        "-s",
-        "-w",
-        `-X ${pkg}.gitVersion=${v}`,
-        `-X ${pkg}.gitMajor=${major}`,
-        `-X ${pkg}.gitMinor=${minor}`,
-        `-X ${pkg}.gitTreeState=clean`,
-        `-X ${pkg}.gitCommit=${kubernetesGitCommit}`,
-        `-X ${pkg}.buildDate=${kubernetesBuildDate}`,
-      ].join(" ");
+      return { build, module: "etcd", env, args: ["build", "-trimpath", "-ldflags", "-s -w", "-o", output, "."] };
+    case "kubernetes":
+      // One invocation for both programs: the packages they share compile once, and kwok's
+      // link overlaps the multi-call binary's.
       return {
-        component,
+        build,
         module: "kubernetes",
         env,
-        args: ["build", "-trimpath", "-ldflags", ldflags, "-o", outputPath, `k8s.io/kubernetes/cmd/${component}`],
+        args: ["build", "-trimpath", "-ldflags", kubernetesLdflags(), "-o", output.endsWith("/") ? output : `${output}/`, ".", "sigs.k8s.io/kwok/cmd/kwok"],
+      };
+    case "kubectl":
+      return { build, module: "kubernetes", env, args: ["build", "-trimpath", "-ldflags", kubernetesLdflags(), "-o", output, "k8s.io/kubernetes/cmd/kubectl"] };
+    case "helm": {
+      const version = componentVersions.helm;
+      return {
+        build,
+        module: undefined,
+        env: { ...env, GOBIN: output },
+        args: ["install", "-trimpath", "-ldflags", `-s -w -X helm.sh/helm/v3/internal/version.version=${version}`, `helm.sh/helm/v3/cmd/helm@${version}`],
       };
     }
   }
 }
 
-/** `go install <pkg>@<version>` into the GOBIN `outputPath`, with the version stamped into `versionVar`. */
-function goInstallPlan(component: "kwok" | "helm", pkg: string, versionVar: string, outputPath: string, env: Record<string, string>): GoBuildPlan {
-  const version = componentVersions[component];
-  return {
-    component,
-    module: undefined,
-    env: { ...env, GOBIN: outputPath },
-    args: ["install", "-trimpath", "-ldflags", `-s -w -X ${versionVar}=${version}`, `${pkg}@${version}`],
-  };
-}
-
 /** Options of {@link ensureBinaries}. */
-export interface EnsureBinariesOptions {
+export interface EnsureBinariesOptions<C extends Component = ControlPlaneComponent> {
   /** Where built programs are kept; default {@link defaultBinaryCacheDir}. */
   cacheDir?: string;
-  /** Components wanted; default all. */
-  components?: readonly Component[];
+  /** Components wanted; default {@link allComponents} (the control plane's, without kubectl and helm). */
+  components?: readonly C[];
   /** One human-readable line per step (build start, build end with seconds, reuse of KUBEBUILDER_ASSETS). */
   onProgress?: (line: string) => void;
   /** Aborting kills a running `go` build and rejects with the signal's reason. */
@@ -156,26 +220,29 @@ async function isExecutable(path: string): Promise<boolean> {
 }
 
 /**
- * Returns the paths of the control-plane programs, building the missing ones first.
+ * Returns the paths of the programs asked for (by default the control plane's), building the
+ * missing ones first.
  *
- * Built programs are cached per machine as `<cacheDir>/<component>-<version>`; a build writes
- * a temp name and renames it, so concurrent callers never see half a file. When
+ * Built programs are cached per machine under `cacheDir` ({@link cachedPathOf}): etcd, kubectl
+ * and helm as `<name>-<version>` files, kube-apiserver, kube-controller-manager,
+ * kube-scheduler and kwok in one directory from one `go build` ({@link cacheEntryOf}). A build
+ * writes a temp name and renames it, so concurrent callers never see half a build. When
  * `KUBEBUILDER_ASSETS` names a directory, etcd, kube-apiserver and kubectl are taken from it
- * (as envtest does) and only the rest is built. Kubernetes and etcd are built from copies of
- * the wrapper modules in `framework/testing/toolchain/`; kwok with `go install ...@v0.8.0`.
+ * (as envtest does) and only the rest is built. Builds use copies of the wrapper modules in
+ * `framework/testing/toolchain/`; helm uses `go install ...@v3.21.4`.
  *
- * A cold build takes minutes per Kubernetes component on two cores.
+ * A cold build of the control plane takes about 10 minutes on two cores (README, "Measured").
  *
  * @throws Error when `go` is not on PATH or is older than the modules need, or when a build
  *   fails (the message names the build log under `<cacheDir>/../build-logs/`).
  */
-export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<BinaryPaths> {
+export async function ensureBinaries<C extends Component = ControlPlaneComponent>(opts: EnsureBinariesOptions<C> = {}): Promise<BinaryPaths<C>> {
   const env = opts.env ?? process.env;
   const cacheDir = opts.cacheDir ?? defaultBinaryCacheDir(env);
   const progress = opts.onProgress ?? (() => {});
-  const wanted = opts.components ?? allComponents;
+  const wanted: readonly Component[] = opts.components ?? allComponents;
   const assets = env.KUBEBUILDER_ASSETS && env.KUBEBUILDER_ASSETS !== "" ? env.KUBEBUILDER_ASSETS : undefined;
-  const paths: Partial<BinaryPaths> = {};
+  const paths: Partial<Record<Component, string>> = {};
   const missing: Component[] = [];
 
   for (const component of wanted) {
@@ -188,7 +255,7 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
       }
       progress(`KUBEBUILDER_ASSETS has no ${component}; building it`);
     }
-    const cached = join(cacheDir, `${component}-${versionOf(component)}`);
+    const cached = cachedPathOf(component, cacheDir);
     if (await isExecutable(cached)) {
       paths[component] = cached;
     } else {
@@ -201,23 +268,31 @@ export async function ensureBinaries(opts: EnsureBinariesOptions = {}): Promise<
     await mkdir(cacheDir, { recursive: true });
     const release = await acquireBuildLock(cacheDir, progress, opts.signal);
     try {
-      const toBuild: Component[] = [];
+      const stillMissing: Component[] = [];
       for (const component of missing) {
         // Another process may have built it while we waited for the lock.
-        const cached = join(cacheDir, `${component}-${versionOf(component)}`);
+        const cached = cachedPathOf(component, cacheDir);
         if (await isExecutable(cached)) paths[component] = cached;
-        else toBuild.push(component);
+        else stillMissing.push(component);
       }
-      if (toBuild.length > 0) progress(`building ${toBuild.join(", ")} into ${cacheDir} (this takes minutes on first use)`);
-      for (const component of toBuild) {
+      const builds = buildsFor(stillMissing);
+      if (builds.length > 0) {
+        progress(`building ${stillMissing.join(", ")} into ${cacheDir} (this takes minutes on first use)`);
+      }
+      for (const build of builds) {
         opts.signal?.throwIfAborted();
-        paths[component] = await buildOne(component, cacheDir, env, progress, opts.signal);
+        await buildOne(build, cacheDir, env, progress, opts.signal);
+      }
+      for (const component of stillMissing) {
+        const cached = cachedPathOf(component, cacheDir);
+        if (!(await isExecutable(cached))) throw new Error(`the build of ${buildOf(component)} left no executable ${cached}`);
+        paths[component] = cached;
       }
     } finally {
       await release();
     }
   }
-  return paths as BinaryPaths;
+  return paths as BinaryPaths<C>;
 }
 
 /**
@@ -320,29 +395,32 @@ async function checkGo(env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 async function buildOne(
-  component: Component,
+  build: GoBuild,
   cacheDir: string,
   env: NodeJS.ProcessEnv,
   progress: (line: string) => void,
   signal: AbortSignal | undefined,
-): Promise<string> {
-  const version = versionOf(component);
-  const finalPath = join(cacheDir, `${component}-${version}`);
+): Promise<void> {
+  const entry = cacheEntryOf(build);
+  const finalPath = join(cacheDir, entry);
   const logDir = join(cacheDir, "..", "build-logs");
   await mkdir(logDir, { recursive: true });
-  const logPath = join(logDir, `${component}-${version}.log`);
-  const work = await mkdtemp(join(tmpdir(), `kubeloop-build-${component}-`));
-  const tempName = join(cacheDir, `.${component}-${version}.${randomBytes(4).toString("hex")}.tmp`);
+  const logPath = join(logDir, `${entry}.log`);
+  const work = await mkdtemp(join(tmpdir(), `kubeloop-build-${build}-`));
+  const tempName = join(cacheDir, `.${entry}.${randomBytes(4).toString("hex")}.tmp`);
   const started = Date.now();
+  const label = build === "kubernetes" ? `${multiCallComponents.join(", ")} and kwok` : build;
   const ticker = setInterval(() => {
-    progress(`  still building ${component} ${version} (${Math.round((Date.now() - started) / 1000)}s)`);
+    progress(`  still building ${label} (${Math.round((Date.now() - started) / 1000)}s)`);
   }, 30_000);
   ticker.unref();
-  progress(`building ${component} ${version}...`);
+  progress(`building ${label} (${entry})...`);
   try {
-    // kwok, helm: `go install` writes <GOBIN>/<component>, moved to tempName below.
-    const goInstall = component === "kwok" || component === "helm";
-    const plan = goBuildPlan(component, goInstall ? join(work, "gobin") : tempName);
+    // helm: `go install` writes <GOBIN>/helm, moved to tempName below. The Kubernetes build
+    // writes into the directory tempName, which becomes the cache entry.
+    const output = build === "helm" ? join(work, "gobin") : tempName;
+    if (build === "kubernetes") await mkdir(tempName);
+    const plan = goBuildPlan(build, output);
     let cwd = work;
     if (plan.module !== undefined) {
       // Build from a copy: `go` may rewrite go.mod/go.sum, and the checkout may be read-only.
@@ -358,18 +436,27 @@ async function buildOne(
     if (result.code !== 0) {
       const tail = result.output.trim().split("\n").slice(-15).join("\n");
       throw new Error(
-        `building ${component} ${version} failed (go exit ${result.code}) after ${Math.round((Date.now() - started) / 1000)}s; ` +
+        `building ${label} (${entry}) failed (go exit ${result.code}) after ${Math.round((Date.now() - started) / 1000)}s; ` +
           `full build log: ${logPath}\n${tail}`,
       );
     }
-    if (goInstall) await rename(join(work, "gobin", component), tempName);
-    await chmod(tempName, 0o755);
+    if (build === "helm") await rename(join(work, "gobin", "helm"), tempName);
+    if (build === "kubernetes") {
+      // Relative links, so they survive the rename of the directory.
+      for (const name of multiCallComponents) await symlink("kubernetes", join(tempName, name));
+      await chmod(join(tempName, "kubernetes"), 0o755);
+      await chmod(join(tempName, "kwok"), 0o755);
+    } else {
+      await chmod(tempName, 0o755);
+    }
+    // A directory left by an interrupted rename would make rename fail: a complete entry is
+    // only ever created by this rename, under the build lock.
+    await rm(finalPath, { recursive: true, force: true });
     await rename(tempName, finalPath);
-    progress(`built ${component} ${version} in ${Math.round((Date.now() - started) / 1000)}s`);
-    return finalPath;
+    progress(`built ${label} in ${Math.round((Date.now() - started) / 1000)}s`);
   } finally {
     clearInterval(ticker);
-    await rm(tempName, { force: true });
+    await rm(tempName, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   }
 }

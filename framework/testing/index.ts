@@ -40,6 +40,7 @@ export {
   ensureBinaries,
   type BinaryPaths,
   type Component,
+  type ControlPlaneComponent,
   type EnsureBinariesOptions,
 } from "./binaries.ts";
 export {

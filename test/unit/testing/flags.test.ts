@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import { componentVersions, goBuildPlan } from "../../../framework/testing/binaries.ts";
 import {
   clusterPaths,
   defaultSettings,
@@ -83,36 +81,5 @@ describe("control plane flags", () => {
     assert.equal(flag(args, "manage-nodes-with-annotation-selector"), "kwok.x-k8s.io/node=fake");
     assert.ok(!args.some((a) => a.startsWith("--manage-all-nodes")));
     assert.deepEqual(args.filter((a) => a.startsWith("--config=")), ["--config=/a.yaml", "--config=/b.yaml"]);
-  });
-});
-
-describe("go build plans", () => {
-  it("stamps the Kubernetes version into the binaries", () => {
-    const plan = goBuildPlan("kube-apiserver", "/out/kube-apiserver");
-    assert.equal(plan.module, "kubernetes");
-    assert.equal(plan.env.CGO_ENABLED, "0");
-    assert.equal(plan.env.GOTOOLCHAIN, "local");
-    const ldflags = plan.args[plan.args.indexOf("-ldflags") + 1] ?? "";
-    assert.match(ldflags, /-X k8s\.io\/component-base\/version\.gitVersion=v1\.36\.3\b/);
-    assert.match(ldflags, /gitMajor=1 /);
-    assert.match(ldflags, /gitMinor=36 /);
-    assert.match(ldflags, /gitTreeState=clean/);
-    assert.equal(plan.args.at(-1), "k8s.io/kubernetes/cmd/kube-apiserver");
-    assert.ok(plan.args.includes("-trimpath"));
-  });
-
-  it("installs kwok at its pinned version into GOBIN", () => {
-    const plan = goBuildPlan("kwok", "/gobin");
-    assert.equal(plan.module, undefined);
-    assert.equal(plan.env.GOBIN, "/gobin");
-    assert.equal(plan.args[0], "install");
-    assert.equal(plan.args.at(-1), `sigs.k8s.io/kwok/cmd/kwok@${componentVersions.kwok}`);
-  });
-
-  it("pins the same versions as the toolchain go.mod files", async () => {
-    const kubernetes = await readFile(new URL("../../../framework/testing/toolchain/kubernetes/go.mod", import.meta.url), "utf8");
-    const etcd = await readFile(new URL("../../../framework/testing/toolchain/etcd/go.mod", import.meta.url), "utf8");
-    assert.match(kubernetes, new RegExp(`require k8s\\.io/kubernetes ${componentVersions.kubernetes.replaceAll(".", "\\.")}\\b`));
-    assert.match(etcd, new RegExp(`require go\\.etcd\\.io/etcd/server/v3 ${componentVersions.etcd.replaceAll(".", "\\.")}\\b`));
   });
 });

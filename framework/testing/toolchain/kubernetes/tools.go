@@ -1,12 +1,11 @@
 //go:build tools
 
-// Package tools pins the Kubernetes commands the kubeloop test harness builds:
-// kube-apiserver, kube-controller-manager, kube-scheduler and kubectl at v1.36.3.
+// Package tools keeps in go.mod the commands built from this module besides its own main
+// package: kwok (built against the same Kubernetes libraries, so their compiled packages are
+// shared with the control plane's) and kubectl (built only when asked for).
 package tools
 
 import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "sigs.k8s.io/kwok/cmd/kwok"
 )
