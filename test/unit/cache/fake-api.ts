@@ -2,7 +2,7 @@
 // history that can be compacted (so old watches get 410), paged LIST, and watches the test can
 // end or break. Implements the reflector's ListerWatcher.
 import type { KubeObject } from "../../../framework/meta/index.ts";
-import type { ListOptions, ObjectList, WatchEvent, WatchOptions } from "../../../framework/client/index.ts";
+import type { ListOptions, ObjectList, Status, WatchEvent, WatchOptions } from "../../../framework/client/index.ts";
 import { ApiError } from "../../../framework/client/index.ts";
 import type { ListerWatcher } from "../../../framework/cache/index.ts";
 
@@ -28,6 +28,8 @@ export class FakeApi implements ListerWatcher<TestObject> {
   readonly #watches = new Set<ActiveWatch>();
   /** When set, the next LIST calls fail with it (then it is cleared). */
   failNextList: Error | undefined;
+  /** When set, the next WATCH yields this Status as an ERROR event and ends (then it is cleared). */
+  errorNextWatch: Status | undefined;
   /** False: WatchList requests (sendInitialEvents) are refused with 400, as by a server without it. */
   servesWatchList = true;
 
@@ -104,6 +106,12 @@ export class FakeApi implements ListerWatcher<TestObject> {
       async *[Symbol.asyncIterator]() {
         if (opts.sendInitialEvents && !self.servesWatchList) {
           throw new ApiError(400, { kind: "Status", code: 400, reason: "BadRequest", message: "sendInitialEvents is not supported" }, { verb: "watch" });
+        }
+        if (self.errorNextWatch) {
+          const status = self.errorNextWatch;
+          self.errorNextWatch = undefined;
+          yield { type: "ERROR", object: status };
+          return;
         }
         const initial: WatchEvent<TestObject>[] = [];
         let from = Number(opts.resourceVersion || "0");

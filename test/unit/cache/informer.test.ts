@@ -19,14 +19,14 @@ function recorder(seen: Seen): EventHandler<TestObject> {
   };
 }
 
-function startInformer(api: FakeApi, t: { after(fn: () => void): void }, extra: { resyncPeriodMs?: number; minWatchTimeoutSeconds?: number; stallMarginMs?: number } = {}) {
+function startInformer(api: FakeApi, t: { after(fn: () => void): void }, extra: { resyncPeriodMs?: number; minWatchTimeoutSeconds?: number; stallTimeoutMs?: number } = {}) {
   const informer = new SharedInformer<TestObject>(api, {
     name: "Thing.v1", logger: silent,
     ...(extra.resyncPeriodMs !== undefined ? { resyncPeriodMs: extra.resyncPeriodMs } : {}),
     reflector: {
       useWatchList: false, pageSize: 2, backoff: new Backoff({ initialMs: 1, maxMs: 5, jitter: 0 }),
       ...(extra.minWatchTimeoutSeconds !== undefined ? { minWatchTimeoutSeconds: extra.minWatchTimeoutSeconds } : {}),
-      ...(extra.stallMarginMs !== undefined ? { stallMarginMs: extra.stallMarginMs } : {}),
+      ...(extra.stallTimeoutMs !== undefined ? { stallTimeoutMs: extra.stallTimeoutMs } : {}),
     },
   });
   const controller = new AbortController();
@@ -133,10 +133,10 @@ test("a failing LIST is retried with backoff and the informer syncs afterwards",
   assert.equal(informer.store.size(), 1);
 });
 
-test("a stalled watch (no events past its timeout plus margin) is aborted and restarted", async (t) => {
+test("a stalled watch (no event and no bookmark for stallTimeoutMs) is aborted and restarted", async (t) => {
   const api = new FakeApi();
   api.create("a", 1);
-  const { informer, controller } = startInformer(api, t, { minWatchTimeoutSeconds: 0, stallMarginMs: 30 });
+  const { informer, controller } = startInformer(api, t, { stallTimeoutMs: 30 });
   informer.run(controller.signal);
   await informer.waitForSync();
   await until(() => api.watchCalls.length >= 3, "the stalled watch to be restarted twice");
