@@ -55,7 +55,7 @@ export interface ReflectorOptions {
    * aborted and restarted from the last resourceVersion (default 150 000). The API server's watch
    * cache sends a bookmark to every watch that asked for them about once a minute
    * (`defaultBookmarkFrequency` in k8s.io/apiserver `storage/cacher`), so a healthy watch is
-   * never silent that long.
+   * never silent that long. Two stalled watches in a row without any event relist.
    */
   stallTimeoutMs?: number;
   /**
@@ -132,7 +132,9 @@ const INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end";
  *   before it, relist after backoff.
  * Backoff: 800 ms doubling to 30 s, jitter up to +100 %, reset every 2 min. Watch timeouts are
  * random in 5-10 min; a watch with neither event nor bookmark for `stallTimeoutMs` (2.5 min) is
- * aborted and restarted. It never stops on its own: only `signal` ends `run`.
+ * aborted and restarted from the same resourceVersion; a second one in a row that got nothing
+ * at all relists (a watch from a resourceVersion the server has not reached waits silently).
+ * It never stops on its own: only `signal` ends `run`.
  */
 export class Reflector<T extends KubeObject> {
   readonly #lw: ListerWatcher<T>;
@@ -147,6 +149,7 @@ export class Reflector<T extends KubeObject> {
   readonly #clock: Clock;
   readonly #onError: ((err: unknown) => void) | undefined;
   #applyErrorCount = 0;
+  #silentWatchesInARow = 0;
   #useWatchList: boolean;
   #lastSyncResourceVersion = "";
   #needList = true;
@@ -194,6 +197,7 @@ export class Reflector<T extends KubeObject> {
     while (!signal.aborted) {
       try {
         if (this.#needList) {
+          this.#silentWatchesInARow = 0;
           if (this.#useWatchList) await this.#watchList(signal);
           else await this.#list(signal);
           this.#needList = false;
@@ -363,7 +367,20 @@ export class Reflector<T extends KubeObject> {
       }
       return true;
     });
-    if (outcome === "stalled") return false;
+    if (outcome === "stalled") {
+      // Two silent watches in a row from the same resourceVersion: the server is not sending
+      // bookmarks for it, most likely because it has not reached that resourceVersion (a watch
+      // from the future waits silently on kube-apiserver 1.36). Relist with a consistent read
+      // instead of asking for that resourceVersion forever.
+      this.#silentWatchesInARow = events === 0 ? this.#silentWatchesInARow + 1 : 1;
+      if (this.#silentWatchesInARow >= 2) {
+        this.#log.warn({ resourceVersion: this.#lastSyncResourceVersion }, `two watches of ${this.#name} in a row got neither event nor bookmark; relisting with a consistent read`);
+        this.#needList = true;
+        this.#silentWatchesInARow = 0;
+      }
+      return false;
+    }
+    this.#silentWatchesInARow = 0;
     if (events === 0 && this.#clock.now() - started < 1000) {
       this.#log.debug("watch ended at once without events");
       return false;

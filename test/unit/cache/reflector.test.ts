@@ -125,7 +125,7 @@ test("isTooLargeResourceVersionError: the cause, the old message forms, and noth
   assert.ok(!isTooLargeResourceVersionError(new Error("Too large resource version")));
 });
 
-test("stall detection: bookmarks about every minute keep a quiet watch alive; 2.5 min with neither event nor bookmark restarts it", async (t) => {
+test("stall detection: bookmarks about every minute keep a quiet watch alive; 2.5 min with neither event nor bookmark restarts it; twice in a row relists", async (t) => {
   const clock = new FakeClock();
   const api = new FakeApi();
   api.create("a", 1);
@@ -152,4 +152,8 @@ test("stall detection: bookmarks about every minute keep a quiet watch alive; 2.
   await until(() => { clock.advance(1); return api.watchCalls.length === 2; }, "the stalled watch restarted");
   assert.equal(api.listCalls.length, 1, "a stall re-watches, it does not relist");
   assert.equal(api.watchCalls[1]!.resourceVersion, String(api.rv), "from the last bookmark's resourceVersion");
+  await until(() => api.openWatches === 1, "the restarted watch");
+  clock.advance(150_000);
+  await until(() => { clock.advance(1); return api.listCalls.length === 2; }, "a second silent watch in a row relists");
+  assert.equal(api.listCalls[1]!.resourceVersion, undefined, "with a consistent read");
 });
