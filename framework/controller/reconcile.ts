@@ -23,7 +23,7 @@ import type { KubeObject } from "../meta/index.ts";
  * - resolves with `requeue()`: reconcile again after the rate limiter's delay, without counting an
  *   error (controller-runtime's deprecated `Result{Requeue: true}`).
  * - throws (rejects): an error. The key is requeued with per-key exponential backoff (5 ms
- *   doubling to 1000 s, and an overall 10 qps bucket). Thrown values that are not `Error`s, or
+ *   doubling to 1000 s by default, as controller-runtime v0.24). Thrown values that are not `Error`s, or
  *   are `TypeError`, `ReferenceError`, `RangeError` or `SyntaxError` (programming bugs: the
  *   counterpart of a Go panic), are also counted in `controller_runtime_reconcile_panics_total`.
  *   Nothing a reconciler throws ever stops the controller or the process. A value that is not a
