@@ -23,6 +23,12 @@ export interface ControllerOptions {
   cacheSyncTimeoutMs?: number;
   /** After the stop signal, how long in-flight reconciles may run before their `ctx.signal` aborts. Default 30000. */
   gracefulShutdownTimeoutMs?: number;
+  /**
+   * Per-reconcile deadline in milliseconds: `ctx.signal` aborts when it passes (the reconcile is
+   * not otherwise stopped), counted in `controller_runtime_reconcile_timeouts_total`. Default:
+   * none (controller-runtime v0.24 `ReconciliationTimeout`).
+   */
+  reconciliationTimeoutMs?: number;
   /** Run only while this process holds the leader lease. Default true. */
   needLeaderElection?: boolean;
 }
@@ -76,6 +82,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   private readonly log: Logger;
   private readonly cacheSyncTimeoutMs: number;
   private readonly gracefulShutdownTimeoutMs: number;
+  private readonly reconciliationTimeoutMs: number | undefined;
   private readonly sources: SourceEntry[] = [];
   private readonly registrations: HandlerRegistration[] = [];
   private readonly hardStop = new AbortController();
@@ -91,6 +98,10 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.needLeaderElection = config.needLeaderElection ?? true;
     this.cacheSyncTimeoutMs = config.cacheSyncTimeoutMs ?? 120_000;
     this.gracefulShutdownTimeoutMs = config.gracefulShutdownTimeoutMs ?? 30_000;
+    this.reconciliationTimeoutMs = config.reconciliationTimeoutMs;
+    if (this.reconciliationTimeoutMs !== undefined && !(this.reconciliationTimeoutMs > 0)) {
+      throw new Error(`controller ${config.name}: reconciliationTimeoutMs must be a positive number of milliseconds, got ${config.reconciliationTimeoutMs}`);
+    }
     const r = config.reconciler;
     this.reconcileFn = typeof r === "function" ? r : (req, ctx) => r.reconcile(req, ctx);
     this.primary = config.primary;
@@ -223,6 +234,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     m.reconcileErrors.inc(c, 0);
     m.terminalErrors.inc(c, 0);
     m.panics.inc(c, 0);
+    m.reconcileTimeouts.inc(c, 0);
     m.maxConcurrent.set(c, this.maxConcurrentReconciles);
     m.activeWorkers.set(c, 0);
   }
@@ -268,8 +280,9 @@ export class Controller<T extends KubeObject = KubeObject> {
     const labels = { controller: this.name };
     const log = this.log.child({ ...(req.namespace ? { namespace: req.namespace } : {}), name: req.name, reconcileID: randomUUID() });
     const primary = this.primary;
+    const deadline = this.reconciliationTimeoutMs !== undefined ? AbortSignal.timeout(this.reconciliationTimeoutMs) : undefined;
     const ctx: ReconcileContext<T> = {
-      signal: this.hardStop.signal,
+      signal: deadline ? AbortSignal.any([this.hardStop.signal, deadline]) : this.hardStop.signal,
       log,
       getCached: () => {
         if (!primary) throw new Error(`controller ${this.name} has no primary informer; read ${key} with a cache reader of your own`);
@@ -295,6 +308,8 @@ export class Controller<T extends KubeObject = KubeObject> {
         log.error({ err, requeues: this.queue.numRequeues(key), panic: isPanic || undefined }, "reconciler error");
       }
       return;
+    } finally {
+      if (deadline?.aborted) this.metrics?.reconcileTimeouts.inc(labels);
     }
     this.metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
     if (!isResult(result)) {

@@ -11,7 +11,7 @@ import { FakeInformer, cm, deferred, eventually } from "./fakes.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 
-function setup(reconcile: (req: Request, ctx: ReconcileContext) => Promise<Result>, opts: { maxConcurrentReconciles?: number; gracefulShutdownTimeoutMs?: number } = {}) {
+function setup(reconcile: (req: Request, ctx: ReconcileContext) => Promise<Result>, opts: { maxConcurrentReconciles?: number; gracefulShutdownTimeoutMs?: number; reconciliationTimeoutMs?: number } = {}) {
   const informer = new FakeInformer<KubeObject>();
   const metrics = new Registry();
   const controller = new Controller({
@@ -347,4 +347,25 @@ test("requeueAfter(0) and a negative delay mean done (no requeue), as controller
   assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "success" }), 2);
   assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "requeue_after" }), 0);
   assert.equal(await metricValue(s.metrics, "workqueue_retries_total", { name: "test" }), 0);
+});
+
+test("reconciliationTimeoutMs aborts ctx.signal at the deadline and counts controller_runtime_reconcile_timeouts_total", async () => {
+  const aborted: boolean[] = [];
+  const s = setup(async (req, ctx) => {
+    if (req.name === "slow") {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+      aborted.push(ctx.signal.aborted);
+      throw ctx.signal.reason;
+    }
+    aborted.push(ctx.signal.aborted);
+  }, { reconciliationTimeoutMs: 30 });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("fast"));
+  s.informer.add(cm("slow"));
+  await eventually(() => aborted.length === 2, "both reconciled");
+  assert.deepEqual(aborted, [false, true]);
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_timeouts_total", { controller: "test" }), 1);
 });
