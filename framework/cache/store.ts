@@ -85,11 +85,13 @@ export class Store<T extends KubeObject> implements CacheReader<T> {
    */
   upsert(obj: T): T | undefined {
     const key = keyOf(obj);
-    const computed: Array<[IndexState<T>, string[]]> = [];
-    for (const [name, state] of this.#indices) computed.push([state, indexValuesOf(name, state.fn, key, obj)]);
+    // First every index function (any may throw), then the mutation (cannot throw).
+    const computed: string[][] = [];
+    for (const [name, state] of this.#indices) computed.push(indexValuesOf(name, state.fn, key, obj));
     const old = this.#items.get(key);
     this.#items.set(key, obj);
-    for (const [state, values] of computed) reindex(state, key, values);
+    let i = 0;
+    for (const state of this.#indices.values()) reindex(state, key, computed[i++]!);
     return old;
   }
 
@@ -178,19 +180,20 @@ function indexValuesOf<T extends KubeObject>(name: string, fn: IndexFunc<T>, key
   } catch (err) {
     throw new IndexFuncError(name, key, err);
   }
-  if (!Array.isArray(values) || !values.every((v) => typeof v === "string")) {
-    throw new IndexFuncError(name, key, new TypeError(`want an array of strings, got ${JSON.stringify(values)}`));
+  if (!Array.isArray(values)) throw new IndexFuncError(name, key, new TypeError(`want an array of strings, got ${JSON.stringify(values)}`));
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== "string") throw new IndexFuncError(name, key, new TypeError(`want an array of strings, got ${JSON.stringify(values)}`));
   }
-  return values;
+  return values as string[];
 }
 
 /** Moves `key` in one index from its recorded values to `newValues` (none: removed). Cannot throw. */
 function reindex<T extends KubeObject>(state: IndexState<T>, key: string, newValues: string[] | undefined): void {
   const oldValues = state.valuesOf.get(key) ?? [];
-  if (newValues === undefined) state.valuesOf.delete(key);
-  else state.valuesOf.set(key, newValues);
   // Fast path: the common update that leaves the indexed values alone.
   if (newValues !== undefined && oldValues.length === 1 && newValues.length === 1 && oldValues[0] === newValues[0]) return;
+  if (newValues === undefined) state.valuesOf.delete(key);
+  else state.valuesOf.set(key, newValues);
   const keep = new Set(newValues ?? []);
   for (const value of oldValues) {
     if (keep.has(value)) continue;
