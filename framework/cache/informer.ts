@@ -41,7 +41,9 @@ interface Listener<T extends KubeObject> {
  * Handlers get the old and the new object on update; on a relist, objects that vanished are
  * delivered as deletes with `finalStateUnknown` and changed ones as updates. Handlers added after
  * start first get a synthetic add of every stored object (`isInInitialList` true). Handler
- * exceptions are logged and never stop the informer. Handlers run synchronously in event order:
+ * exceptions are logged and never stop the informer. A list or event the store cannot apply
+ * (an index function throws) changes nothing, reaches no handler, and makes the reflector relist
+ * after backoff without advancing its resourceVersion (see `Reflector`, `CacheApplyError`). Handlers run synchronously in event order:
  * keep them short (enqueue a key) and never mutate the objects they get.
  * Mirrors client-go `tools/cache/shared_informer.go` (sharedIndexInformer).
  */
@@ -86,26 +88,28 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
     return this.#reflector?.pagesOfLastList ?? 0;
   }
 
+  /** Lists and events the store could not apply (an index function threw); each led to a relist. */
+  get applyErrorCount(): number {
+    return this.#reflector?.applyErrorCount ?? 0;
+  }
+
   /** Starts the reflector and the resync timer; a second call does nothing. Stops when `signal` aborts. */
   run(signal: AbortSignal): void {
     if (this.#started) return;
     this.#started = true;
-    // A bad object (say, a transform that drops the name) is logged and skipped, never fatal.
-    const guard = <A>(what: string, fn: (arg: A) => void) => (arg: A): void => {
-      try {
-        fn(arg);
-      } catch (err) {
-        this.#log.error({ err: (err as Error).message }, `could not apply ${what}; skipped`);
-      }
-    };
+    // A list or event the store cannot apply (an index function throws, a transform drops the
+    // name) throws out of the sink before anything changed or any handler ran: the reflector
+    // reports it (log, `onError`, `applyErrorCount`), keeps its resourceVersion, and relists.
     const sink: ReflectorSink<T> = {
-      replace: guard("a list", (items: T[]) => this.#onReplace(items)),
-      added: guard("an ADDED event", (obj: T) => this.#onUpsert(obj)),
-      modified: guard("a MODIFIED event", (obj: T) => this.#onUpsert(obj)),
-      deleted: guard("a DELETED event", (obj: T) => this.#onDelete(obj)),
+      replace: (items) => this.#onReplace(items),
+      added: (obj) => this.#onUpsert(obj),
+      modified: (obj) => this.#onUpsert(obj),
+      deleted: (obj) => this.#onDelete(obj),
     };
     this.#reflector = new Reflector(this.#lw, sink, { ...this.#opts.reflector, name: this.#opts.name, logger: this.#log });
-    void this.#reflector.run(signal);
+    this.#reflector.run(signal).catch((err: unknown) => {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, "reflector stopped by an internal error");
+    });
     let resyncTimer: NodeJS.Timeout | undefined;
     const resyncPeriodMs = this.#opts.resyncPeriodMs ?? 0;
     if (resyncPeriodMs > 0) {
@@ -180,13 +184,7 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
     const initial = !this.#synced;
     const items = rawItems.map((obj) => this.#apply(obj));
     const fresh = new Map<string, T>();
-    for (const obj of items) {
-      try {
-        fresh.set(keyOf(obj), obj);
-      } catch (err) {
-        this.#log.error({ err: (err as Error).message }, "listed object has no key after transform; skipped");
-      }
-    }
+    for (const obj of items) fresh.set(keyOf(obj), obj); // throws for an object without a name: nothing applied
     const previous = new Map<string, T>();
     for (const key of this.store.keys()) {
       const obj = this.store.get(key);

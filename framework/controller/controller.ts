@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Registry } from "prom-client";
 import type { CacheReader, HandlerRegistration, Informer } from "../cache/types.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
-import { keyOf, parseKey, type KubeObject } from "../meta/index.ts";
-import { LOW_PRIORITY, RateLimitingQueue, type RateLimiter } from "../queue/index.ts";
+import { parseKey, type KubeObject } from "../meta/index.ts";
+import { ItemExponentialFailureRateLimiter, LOW_PRIORITY, RateLimitingQueue, type RateLimiter } from "../queue/index.ts";
 import type { RequestMapper } from "./handler.ts";
 import { controllerCollectors, type ControllerCollectors } from "./metrics.ts";
 import { allPass, type Predicate } from "./predicate.ts";
@@ -13,12 +13,22 @@ import { isTerminalError, type ReconcileContext, type ReconcileFunc, type Reconc
 export interface ControllerOptions {
   /** Workers reconciling different keys at the same time. Default 1. */
   maxConcurrentReconciles?: number;
-  /** Backoff of failed keys. Default: max(5 ms..1000 s per key, 10 qps burst 100). */
+  /**
+   * Backoff of failed keys. Default: per key 5 ms doubling to 1000 s, no overall bucket, as
+   * controller-runtime v0.24 with its default priority queue (`UsePriorityQueue` true). Pass
+   * `defaultControllerRateLimiter()` for client-go's max(per key, 10 qps burst 100).
+   */
   rateLimiter?: RateLimiter<string>;
   /** How long `start` waits for the informers to sync before failing. Default 120000 (2 min). */
   cacheSyncTimeoutMs?: number;
   /** After the stop signal, how long in-flight reconciles may run before their `ctx.signal` aborts. Default 30000. */
   gracefulShutdownTimeoutMs?: number;
+  /**
+   * Per-reconcile deadline in milliseconds: `ctx.signal` aborts when it passes (the reconcile is
+   * not otherwise stopped), counted in `controller_runtime_reconcile_timeouts_total`. Default:
+   * none (controller-runtime v0.24 `ReconciliationTimeout`).
+   */
+  reconciliationTimeoutMs?: number;
   /** Run only while this process holds the leader lease. Default true. */
   needLeaderElection?: boolean;
 }
@@ -72,6 +82,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   private readonly log: Logger;
   private readonly cacheSyncTimeoutMs: number;
   private readonly gracefulShutdownTimeoutMs: number;
+  private readonly reconciliationTimeoutMs: number | undefined;
   private readonly sources: SourceEntry[] = [];
   private readonly registrations: HandlerRegistration[] = [];
   private readonly hardStop = new AbortController();
@@ -87,6 +98,10 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.needLeaderElection = config.needLeaderElection ?? true;
     this.cacheSyncTimeoutMs = config.cacheSyncTimeoutMs ?? 120_000;
     this.gracefulShutdownTimeoutMs = config.gracefulShutdownTimeoutMs ?? 30_000;
+    this.reconciliationTimeoutMs = config.reconciliationTimeoutMs;
+    if (this.reconciliationTimeoutMs !== undefined && !(this.reconciliationTimeoutMs > 0)) {
+      throw new Error(`controller ${config.name}: reconciliationTimeoutMs must be a positive number of milliseconds, got ${config.reconciliationTimeoutMs}`);
+    }
     const r = config.reconciler;
     this.reconcileFn = typeof r === "function" ? r : (req, ctx) => r.reconcile(req, ctx);
     this.primary = config.primary;
@@ -95,7 +110,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.queue = config.queue ?? new RateLimitingQueue<string>({
       name: config.name,
       ...(config.metrics ? { metrics: config.metrics } : {}),
-      ...(config.rateLimiter ? { rateLimiter: config.rateLimiter } : {}),
+      rateLimiter: config.rateLimiter ?? new ItemExponentialFailureRateLimiter<string>(5, 1_000_000),
     });
   }
 
@@ -151,7 +166,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       return;
     }
     this.log.info({ workers: this.maxConcurrentReconciles }, "starting workers");
-    const workers = Array.from({ length: this.maxConcurrentReconciles }, () => this.worker());
+    const workers = Array.from({ length: this.maxConcurrentReconciles }, (_, i) => this.superviseWorker(i));
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     this.log.info("stop requested, waiting for in-flight reconciles to finish");
     this.removeHandlers();
@@ -166,24 +181,49 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
   }
 
-  /** Enqueues a request directly (the counterpart of a channel source). Ignored once stopped. */
-  enqueue(req: Request): void {
-    this.queue.add(keyOf(req));
+  /**
+   * Enqueues a request directly (the counterpart of a channel source). Ignored once stopped.
+   * A request that names no object (see `keyOfRequest`) is logged and dropped.
+   * @returns whether the request was valid (and, unless stopped, queued).
+   */
+  enqueue(req: Request): boolean {
+    const key = this.validKey(req, "enqueue");
+    if (key !== undefined) this.queue.add(key);
+    return key !== undefined;
   }
 
   private removeHandlers(): void {
     for (const r of this.registrations.splice(0)) r.remove();
   }
 
+  /**
+   * Runs the predicates and the mapper of one event and queues the keys they yield. A throw, a
+   * result that is not an array, or a request that names no object is logged and dropped; the
+   * valid requests of the same event are still queued. Never throws.
+   */
   private handle(source: string, requests: () => Request[], priority: number): void {
-    let reqs: Request[];
+    let reqs: unknown;
     try {
       reqs = requests();
     } catch (err) {
       this.log.error({ err, source }, "event handler or predicate threw; event dropped");
       return;
     }
-    for (const r of reqs) this.queue.add(keyOf(r), { priority });
+    if (!Array.isArray(reqs)) {
+      this.log.error({ source, got: describe(reqs) }, "event handler returned something other than an array of requests; event dropped");
+      return;
+    }
+    for (const r of reqs) {
+      const key = this.validKey(r, source);
+      if (key !== undefined) this.queue.add(key, { priority });
+    }
+  }
+
+  /** The queue key of `req`, or undefined (logged) when it is not a valid `Request`. */
+  private validKey(req: unknown, source: string): string | undefined {
+    const key = keyOfRequest(req);
+    if (key === undefined) this.log.error({ source, request: describe(req) }, "invalid request dropped: want { namespace?, name } with non-empty names without '/'");
+    return key;
   }
 
   private initMetrics(): void {
@@ -194,8 +234,25 @@ export class Controller<T extends KubeObject = KubeObject> {
     m.reconcileErrors.inc(c, 0);
     m.terminalErrors.inc(c, 0);
     m.panics.inc(c, 0);
+    m.reconcileTimeouts.inc(c, 0);
     m.maxConcurrent.set(c, this.maxConcurrentReconciles);
     m.activeWorkers.set(c, 0);
+  }
+
+  /**
+   * Runs one worker until the queue shuts down. The returned promise never rejects: anything a
+   * key's processing throws outside the reconciler (a key that does not parse, a rate limiter or
+   * logger that throws) is logged, counted as a panic, and the key is dropped (done and
+   * forgotten); the worker goes on with the next key. controller-runtime recovers panics per item
+   * the same way.
+   */
+  private async superviseWorker(id: number): Promise<void> {
+    try {
+      await this.worker();
+    } catch (err) {
+      // Unreachable unless the queue itself throws; logged rather than left unhandled.
+      this.log.error({ err, worker: id }, "worker stopped by an internal error");
+    }
   }
 
   private async worker(): Promise<void> {
@@ -205,6 +262,12 @@ export class Controller<T extends KubeObject = KubeObject> {
       this.metrics?.activeWorkers.inc({ controller: this.name });
       try {
         await this.reconcileHandler(key);
+      } catch (err) {
+        this.metrics?.panics.inc({ controller: this.name });
+        this.log.error({ err, key }, "could not process key; dropped (it comes back on the next event)");
+        try {
+          this.queue.forget(key);
+        } catch { /* a throwing rate limiter: nothing more to do */ }
       } finally {
         this.metrics?.activeWorkers.dec({ controller: this.name });
         this.queue.done(key);
@@ -217,8 +280,9 @@ export class Controller<T extends KubeObject = KubeObject> {
     const labels = { controller: this.name };
     const log = this.log.child({ ...(req.namespace ? { namespace: req.namespace } : {}), name: req.name, reconcileID: randomUUID() });
     const primary = this.primary;
+    const deadline = this.reconciliationTimeoutMs !== undefined ? AbortSignal.timeout(this.reconciliationTimeoutMs) : undefined;
     const ctx: ReconcileContext<T> = {
-      signal: this.hardStop.signal,
+      signal: deadline ? AbortSignal.any([this.hardStop.signal, deadline]) : this.hardStop.signal,
       log,
       getCached: () => {
         if (!primary) throw new Error(`controller ${this.name} has no primary informer; read ${key} with a cache reader of your own`);
@@ -244,9 +308,17 @@ export class Controller<T extends KubeObject = KubeObject> {
         log.error({ err, requeues: this.queue.numRequeues(key), panic: isPanic || undefined }, "reconciler error");
       }
       return;
+    } finally {
+      if (deadline?.aborted) this.metrics?.reconcileTimeouts.inc(labels);
     }
     this.metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
-    if (result && "requeueAfterMs" in result) {
+    if (!isResult(result)) {
+      // A JavaScript reconciler can resolve with anything; treat junk as done, loudly.
+      log.error({ result: describe(result) }, "reconciler resolved with something other than a Result (undefined, requeueAfter(ms) or requeue()); treated as done");
+      result = undefined;
+    }
+    // controller-runtime: RequeueAfter <= 0 is not a requeue (Result{RequeueAfter: 0} is done).
+    if (result && "requeueAfterMs" in result && result.requeueAfterMs > 0) {
       this.queue.forget(key);
       this.queue.addAfter(key, result.requeueAfterMs);
       this.metrics?.reconcileTotal.inc({ ...labels, result: "requeue_after" });
@@ -260,5 +332,36 @@ export class Controller<T extends KubeObject = KubeObject> {
       this.metrics?.reconcileTotal.inc({ ...labels, result: "success" });
       log.debug("reconciled");
     }
+  }
+}
+
+/**
+ * The queue key (`namespace/name` or `name`) of a request, or undefined when `req` is not a
+ * valid `Request`: an object whose `name` is a non-empty string and whose `namespace`, when
+ * present, is a non-empty string, neither containing `/` (a key that would not parse back).
+ */
+export function keyOfRequest(req: unknown): string | undefined {
+  if (typeof req !== "object" || req === null) return undefined;
+  const { namespace, name } = req as { namespace?: unknown; name?: unknown };
+  if (typeof name !== "string" || name === "" || name.includes("/")) return undefined;
+  if (namespace === undefined || namespace === null) return name;
+  if (typeof namespace !== "string" || namespace.includes("/")) return undefined;
+  return namespace === "" ? name : `${namespace}/${name}`;
+}
+
+function isResult(r: unknown): r is Result {
+  if (r === undefined || r === null) return true;
+  if (typeof r !== "object") return false;
+  if ("requeueAfterMs" in r) return typeof r.requeueAfterMs === "number" && Number.isFinite(r.requeueAfterMs);
+  return "requeue" in r && r.requeue === true;
+}
+
+/** A short, safe description of an unknown value for logs. */
+function describe(v: unknown): string {
+  try {
+    const s = typeof v === "string" ? JSON.stringify(v) : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+    return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+  } catch {
+    return Object.prototype.toString.call(v);
   }
 }

@@ -73,6 +73,7 @@ export function enqueueMapped<T extends KubeObject>(map: (obj: T) => Request[]):
 function dedup(reqs: Request[]): Request[] {
   const seen = new Set<string>();
   return reqs.filter((r) => {
+    if (typeof r !== "object" || r === null) return true; // not a request: the controller logs and drops it
     const k = `${r.namespace ?? ""}/${r.name}`;
     if (seen.has(k)) return false;
     seen.add(k);

@@ -9,7 +9,7 @@ export {
   TerminalError, isTerminalError, requeue, requeueAfter,
   type ReconcileContext, type ReconcileFunc, type Reconciler, type Request, type Result,
 } from "./reconcile.ts";
-export { Controller, type ControllerConfig, type ControllerOptions, type WatchSource } from "./controller.ts";
+export { Controller, keyOfRequest, type ControllerConfig, type ControllerOptions, type WatchSource } from "./controller.ts";
 export { Builder, controllerFor, type ControllerHost, type InformerScope, type OwnsOptions, type WatchOptions } from "./builder.ts";
 export { enqueueForObject, enqueueForOwner, enqueueMapped, type OwnerOptions, type RequestMapper } from "./handler.ts";
 export * as predicates from "./predicates.ts";

@@ -6,6 +6,7 @@ export interface ControllerCollectors {
   reconcileErrors: Counter<"controller">;
   terminalErrors: Counter<"controller">;
   panics: Counter<"controller">;
+  reconcileTimeouts: Counter<"controller">;
   reconcileTime: Histogram<"controller">;
   maxConcurrent: Gauge<"controller">;
   activeWorkers: Gauge<"controller">;
@@ -39,6 +40,10 @@ export function controllerCollectors(registry: Registry): ControllerCollectors {
     }),
     panics: new Counter({
       name: "controller_runtime_reconcile_panics_total", help: "Total number of reconciliation panics per controller",
+      labelNames: ["controller"], registers,
+    }),
+    reconcileTimeouts: new Counter({
+      name: "controller_runtime_reconcile_timeouts_total", help: "Total number of reconciliation timeouts per controller",
       labelNames: ["controller"], registers,
     }),
     reconcileTime: new Histogram({

@@ -15,16 +15,19 @@ import type { KubeObject } from "../meta/index.ts";
  * What the reconciler's outcome means:
  * - resolves with nothing (`undefined`): done. The key's backoff is forgotten; the key comes back
  *   only when a watched object changes.
- * - resolves with `requeueAfter(ms)`: done for now, reconcile again after `ms` milliseconds (to
- *   poll something that sends no events, or to act at a deadline). The backoff is forgotten.
- *   A change of a watched object in between still reconciles at once.
+ * - resolves with `requeueAfter(ms)` and `ms > 0`: done for now, reconcile again after `ms`
+ *   milliseconds (to poll something that sends no events, or to act at a deadline). The backoff
+ *   is forgotten. A change of a watched object in between still reconciles at once.
+ *   `requeueAfter(0)` or a negative delay means done, no requeue, exactly as controller-runtime
+ *   treats `Result{RequeueAfter: 0}` (never a hot loop).
  * - resolves with `requeue()`: reconcile again after the rate limiter's delay, without counting an
  *   error (controller-runtime's deprecated `Result{Requeue: true}`).
  * - throws (rejects): an error. The key is requeued with per-key exponential backoff (5 ms
- *   doubling to 1000 s, and an overall 10 qps bucket). Thrown values that are not `Error`s, or
+ *   doubling to 1000 s by default, as controller-runtime v0.24). Thrown values that are not `Error`s, or
  *   are `TypeError`, `ReferenceError`, `RangeError` or `SyntaxError` (programming bugs: the
  *   counterpart of a Go panic), are also counted in `controller_runtime_reconcile_panics_total`.
- *   Nothing a reconciler throws ever stops the controller or the process.
+ *   Nothing a reconciler throws ever stops the controller or the process. A value that is not a
+ *   `Result` (JavaScript allows any) is logged and treated as done.
  * - throws a `TerminalError` (or an error whose `cause` chain holds one): an error that retrying
  *   cannot fix (invalid spec). Logged and counted in
  *   `controller_runtime_terminal_reconcile_errors_total`, never retried; the key comes back only
@@ -45,7 +48,9 @@ export interface Request {
 export type Result = { requeueAfterMs: number } | { requeue: true } | void;
 
 /**
- * Reconcile this key again after `ms` milliseconds (a zero or negative delay: at once).
+ * Reconcile this key again after `ms` milliseconds. A zero or negative delay means no requeue:
+ * the reconcile is done, as controller-runtime's `Result{RequeueAfter: 0}`. To retry at once
+ * through the rate limiter use `requeue()`.
  * @throws RangeError when `ms` is not a finite number.
  */
 export function requeueAfter(ms: number): Result {

@@ -13,7 +13,8 @@ interface Waiting<K> {
  *
  * All waiting keys live in one min-heap ordered by ready time, with one timer armed for the
  * earliest; there is no timer per add. A key already waiting keeps the earlier of its two ready
- * times (client-go semantics). Every `addAfter` counts in `workqueue_retries_total`.
+ * times (client-go semantics). Every `addAfter` with a positive delay counts in
+ * `workqueue_retries_total` (controller-runtime v0.24's priority queue; client-go counts every call).
  */
 export class DelayingQueue<K = string> extends WorkQueue<K> {
   private readonly waiting = new MinHeap<Waiting<K>>((a, b) => a.readyAtMs < b.readyAtMs);
@@ -25,16 +26,16 @@ export class DelayingQueue<K = string> extends WorkQueue<K> {
   }
 
   /**
-   * Adds `key` once `delayMs` milliseconds have passed; at once when `delayMs <= 0`.
-   * Ignored after shutdown.
+   * Adds `key` once `delayMs` milliseconds have passed; at once (and not counted as a retry)
+   * when `delayMs <= 0`. Ignored after shutdown.
    */
   addAfter(key: K, delayMs: number, opts: AddOptions = {}): void {
     if (this.isShuttingDown()) return;
-    this.metrics.retry();
     if (!(delayMs > 0)) {
       this.add(key, opts);
       return;
     }
+    this.metrics.retry();
     const readyAtMs = this.clock.now() + delayMs;
     const priority = opts.priority ?? 0;
     const existing = this.waitingByKey.get(key);

@@ -106,8 +106,12 @@ export class WorkQueue<K = string> {
     if (existing !== undefined) {
       if (existing === null) {
         const p = this.priorityWhileProcessing.get(key) ?? priority;
-        if (priority > p) this.priorityWhileProcessing.set(key, priority);
+        if (priority > p) {
+          this.priorityWhileProcessing.set(key, priority);
+          this.metrics.updatePriority(p, priority);
+        }
       } else if (priority > existing.priority) {
+        this.metrics.updatePriority(existing.priority, priority);
         existing.live = false;
         const entry = { key, priority, live: true };
         this.dirty.set(key, entry);
@@ -115,7 +119,7 @@ export class WorkQueue<K = string> {
       }
       return;
     }
-    this.metrics.add();
+    this.metrics.add(priority);
     this.addedAt.set(key, this.clock.now());
     if (this.processing.has(key)) {
       this.dirty.set(key, null);
@@ -260,7 +264,7 @@ export class WorkQueue<K = string> {
       e.live = false;
       this.queued--;
       const now = this.clock.now();
-      this.metrics.get((now - (this.addedAt.get(e.key) ?? now)) / 1000);
+      this.metrics.get((now - (this.addedAt.get(e.key) ?? now)) / 1000, e.priority);
       this.addedAt.delete(e.key);
       this.dirty.delete(e.key);
       this.processing.set(e.key, now);

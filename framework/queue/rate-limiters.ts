@@ -96,8 +96,10 @@ export class MaxOfRateLimiter<K = string> implements RateLimiter<K> {
 }
 
 /**
- * The default of controller-runtime (and client-go `DefaultControllerRateLimiter`): the max of a
- * per-key exponential backoff from 5 ms to 1000 s and an overall token bucket of 10 qps, burst 100.
+ * client-go's `DefaultControllerRateLimiter` (controller-runtime's default only with
+ * `UsePriorityQueue: false`): the max of a per-key exponential backoff from 5 ms to 1000 s and an
+ * overall token bucket of 10 qps, burst 100. The default of `RateLimitingQueue`; a `Controller`
+ * defaults to the per-key backoff alone, as controller-runtime v0.24's priority queue does.
  */
 export function defaultControllerRateLimiter<K = string>(clock: Clock = realClock): RateLimiter<K> {
   return new MaxOfRateLimiter<K>(new ItemExponentialFailureRateLimiter<K>(5, 1_000_000), new BucketRateLimiter<K>(10, 100, clock));

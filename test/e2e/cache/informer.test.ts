@@ -2,7 +2,8 @@
  * Informers against a real API server: add/update/delete with old objects, shared informers per
  * scope, 1000 objects listed through paging, a forced 410 Gone relist and a kube-apiserver
  * restart, each ending with the store and the handlers' view equal to a fresh LIST (nothing
- * lost, nothing twice). Needs a cluster: `KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`; the restart
+ * lost, nothing twice); a resourceVersion the server has not reached ("Too large resource
+ * version") relists instead of re-watching it. Needs a cluster: `KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`; the restart
  * needs a local control plane (`KUBELOOP_CLUSTER_DIR`).
  */
 import { after, before, test } from "node:test";
@@ -10,8 +11,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { pino } from "pino";
-import { createClient, isGone, KubeConfig, type KubeClient, type WatchOptions, type WatchEvent } from "../../../framework/client/index.ts";
-import { Backoff, InformerCache, SharedInformer, listerWatcherFor, type EventHandler, type ListerWatcher } from "../../../framework/cache/index.ts";
+import { createClient, isGone, KubeConfig, type KubeClient, type ListOptions, type WatchOptions, type WatchEvent } from "../../../framework/client/index.ts";
+import {
+  Backoff, InformerCache, SharedInformer, isTooLargeResourceVersionError, listerWatcherFor, type EventHandler, type ListerWatcher,
+} from "../../../framework/cache/index.ts";
 import { ConfigMaps, keyOf, Namespaces } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor, type ControlPlane } from "../../../framework/testing/index.ts";
 
@@ -271,4 +274,72 @@ test("WatchList (sendInitialEvents) fills the informer without a LIST and then f
   await client.patch(ConfigMaps, { namespace, name: "wl-a" }, { type: "merge", body: { data: { v: "2" } } });
   await waitFor(async () => view.log.includes("update wl-a 1->2"), { timeoutMs: 30_000, description: "an update after WatchList" });
   await expectMatchesFreshList(informer, view, "suite=watchlist");
+});
+
+test("a resourceVersion the server has not reached: its 'Too large resource version' ERROR relists with an empty resourceVersion, never re-asks for it", { timeout: 90_000 }, async () => {
+  await client.create(ConfigMaps, configMap("tl", { v: "1" }, { suite: "toolarge" }));
+  const real = listerWatcherFor(client, ConfigMaps, { namespace, labelSelector: "suite=toolarge" });
+  const current = (await client.list(ConfigMaps, { namespace, limit: 1 })).metadata.resourceVersion;
+  const future = String(Number(current) + 1_000_000);
+  const streams: WatchOptions[] = [];
+  // The first WatchList asks for a resourceVersion far ahead of the server (as client-go's relist
+  // from lastSyncResourceVersion does when an HA peer was ahead of this API server). kube-apiserver
+  // waits 3 s for its watch cache and then sends the 504 "Too large resource version" ERROR event.
+  const lw: ListerWatcher<IConfigMap> = {
+    list: (opts: ListOptions) => real.list(opts),
+    watch: (opts: WatchOptions) => {
+      const sent = streams.length === 0 && opts.sendInitialEvents ? { ...opts, resourceVersion: future } : opts;
+      streams.push(sent);
+      return real.watch(sent);
+    },
+  };
+  const errors: unknown[] = [];
+  const informer = new SharedInformer<IConfigMap>(lw, {
+    name: "ConfigMap too-large", logger: silent,
+    reflector: { useWatchList: true, backoff: new Backoff({ initialMs: 100, maxMs: 1000 }), onError: (e) => errors.push(e) },
+  });
+  informer.run(stop.signal);
+  await informer.waitForSync();
+  assert.ok(isTooLargeResourceVersionError(errors[0]), `kube-apiserver answered a WatchList from ${future} with: ${String(errors[0])}`);
+  assert.equal(streams[1]!.sendInitialEvents, true, "relisted through WatchList again");
+  assert.equal(streams[1]!.resourceVersion, "", "with an empty resourceVersion: a consistent read");
+  assert.deepEqual(informer.store.list().map((o) => o.metadata?.name), ["tl"]);
+  await client.patch(ConfigMaps, { namespace, name: "tl" }, { type: "merge", body: { data: { v: "2" } } });
+  await waitFor(async () => informer.store.get(`${namespace}/tl`)?.data?.["v"] === "2", { timeoutMs: 30_000, description: "events flow after the relist" });
+  assert.deepEqual(streams.filter((o) => o.resourceVersion === future).length, 1, "the unreachable resourceVersion was asked for exactly once");
+  assert.equal(errors.length, 1);
+});
+
+test("a plain watch from a resourceVersion the server has not reached (silent on kube-apiserver 1.36) relists after two silent watches", { timeout: 90_000 }, async () => {
+  await client.create(ConfigMaps, configMap("silent", { v: "1" }, { suite: "future-watch" }));
+  const real = listerWatcherFor(client, ConfigMaps, { namespace, labelSelector: "suite=future-watch" });
+  const lists: ListOptions[] = [];
+  const watchedAt: string[] = [];
+  let future = "";
+  const lw: ListerWatcher<IConfigMap> = {
+    list: async (opts: ListOptions) => {
+      lists.push(opts);
+      const l = await real.list(opts);
+      if (lists.length > 1) return l;
+      future = String(Number(l.metadata.resourceVersion) + 1_000_000);
+      return { ...l, metadata: { ...l.metadata, resourceVersion: future } };
+    },
+    watch: (opts: WatchOptions) => {
+      watchedAt.push(opts.resourceVersion ?? "");
+      return real.watch(opts);
+    },
+  };
+  const informer = new SharedInformer<IConfigMap>(lw, {
+    name: "ConfigMap future-watch", logger: silent,
+    // A short stall timeout stands in for the 2.5 min default (the server sends no bookmark to such a watch at all).
+    reflector: { useWatchList: false, stallTimeoutMs: 4000, backoff: new Backoff({ initialMs: 100, maxMs: 1000 }) },
+  });
+  informer.run(stop.signal);
+  await informer.waitForSync();
+  await waitFor(async () => informer.listCount === 2, { timeoutMs: 30_000, description: "a relist after two silent watches" });
+  assert.deepEqual(watchedAt.slice(0, 2), [future, future], "the server sent nothing to either watch from the future");
+  assert.equal(lists[1]!.resourceVersion, undefined, "the relist is a consistent read");
+  await client.patch(ConfigMaps, { namespace, name: "silent" }, { type: "merge", body: { data: { v: "2" } } });
+  await waitFor(async () => informer.store.get(`${namespace}/silent`)?.data?.["v"] === "2", { timeoutMs: 30_000, description: "events flow after the relist" });
+  assert.equal(watchedAt.filter((rv) => rv === future).length, 2, "the unreachable resourceVersion is not asked for again");
 });

@@ -134,12 +134,14 @@ test("a manager runs a controller that reacts to changes, with events, finalizer
     for (const name of [
       "controller_runtime_reconcile_errors_total", "controller_runtime_terminal_reconcile_errors_total", "controller_runtime_reconcile_panics_total",
       "controller_runtime_reconcile_time_seconds_bucket", "controller_runtime_max_concurrent_reconciles", "controller_runtime_active_workers",
+      "controller_runtime_reconcile_timeouts_total",
     ]) assert.match(metrics, new RegExp(`${name}\\{[^}]*controller="mirror"`), name);
     assert.match(metrics, /controller_runtime_max_concurrent_reconciles\{controller="mirror"\} 2/);
     for (const name of [
       "workqueue_depth", "workqueue_adds_total", "workqueue_queue_duration_seconds_bucket", "workqueue_work_duration_seconds_bucket",
       "workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds", "workqueue_retries_total",
-    ]) assert.match(metrics, new RegExp(`${name}\\{[^}]*name="mirror"`), name);
+    ]) assert.match(metrics, new RegExp(`${name}\\{[^}]*name="mirror",controller="mirror"`), `${name} with controller-runtime's name and controller labels`);
+    assert.match(metrics, /workqueue_depth\{name="mirror",controller="mirror",priority="0"\} \d/, "workqueue_depth by priority");
     assert.match(metrics, /rest_client_requests_total/);
     assert.ok(reconciles.every((r) => r.namespace === namespace));
   } finally {

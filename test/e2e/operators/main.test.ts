@@ -77,7 +77,7 @@ test("operators/main.ts with the chart's flags leads, reconciles, serves probes 
     const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.text, /controller_runtime_reconcile_total\{controller="replicaset",result="success"\} [1-9]/);
-    assert.match(metrics.text, /workqueue_adds_total\{name="replicaset"\} [1-9]/);
+    assert.match(metrics.text, /workqueue_adds_total\{name="replicaset",controller="replicaset"\} [1-9]/);
     assert.match(metrics.text, /leader_election_master_status\{name="kubeloop-main-e2e"\} 1/);
   } finally {
     child.kill("SIGTERM");

@@ -19,14 +19,14 @@ function recorder(seen: Seen): EventHandler<TestObject> {
   };
 }
 
-function startInformer(api: FakeApi, t: { after(fn: () => void): void }, extra: { resyncPeriodMs?: number; minWatchTimeoutSeconds?: number; stallMarginMs?: number } = {}) {
+function startInformer(api: FakeApi, t: { after(fn: () => void): void }, extra: { resyncPeriodMs?: number; minWatchTimeoutSeconds?: number; stallTimeoutMs?: number } = {}) {
   const informer = new SharedInformer<TestObject>(api, {
     name: "Thing.v1", logger: silent,
     ...(extra.resyncPeriodMs !== undefined ? { resyncPeriodMs: extra.resyncPeriodMs } : {}),
     reflector: {
       useWatchList: false, pageSize: 2, backoff: new Backoff({ initialMs: 1, maxMs: 5, jitter: 0 }),
       ...(extra.minWatchTimeoutSeconds !== undefined ? { minWatchTimeoutSeconds: extra.minWatchTimeoutSeconds } : {}),
-      ...(extra.stallMarginMs !== undefined ? { stallMarginMs: extra.stallMarginMs } : {}),
+      ...(extra.stallTimeoutMs !== undefined ? { stallTimeoutMs: extra.stallTimeoutMs } : {}),
     },
   });
   const controller = new AbortController();
@@ -133,14 +133,14 @@ test("a failing LIST is retried with backoff and the informer syncs afterwards",
   assert.equal(informer.store.size(), 1);
 });
 
-test("a stalled watch (no events past its timeout plus margin) is aborted and restarted", async (t) => {
+test("a stalled watch (no event and no bookmark for stallTimeoutMs) is aborted and restarted; a second silent one relists", async (t) => {
   const api = new FakeApi();
   api.create("a", 1);
-  const { informer, controller } = startInformer(api, t, { minWatchTimeoutSeconds: 0, stallMarginMs: 30 });
+  const { informer, controller } = startInformer(api, t, { stallTimeoutMs: 30 });
   informer.run(controller.signal);
   await informer.waitForSync();
-  await until(() => api.watchCalls.length >= 3, "the stalled watch to be restarted twice");
-  assert.equal(api.listCalls.length, 1, "stalls restart the watch, not the list");
+  await until(() => api.listCalls.length >= 2, "a stall, a restarted watch that stalls too, then a relist");
+  assert.equal(api.watchCalls[1]!.resourceVersion, api.watchCalls[0]!.resourceVersion, "the first stall re-watches from the same resourceVersion");
   api.update("a", 2);
   await until(() => informer.store.get("ns/a")?.spec?.value === 2, "an update after the restarts");
 });

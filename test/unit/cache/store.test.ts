@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CONTROLLER_UID_INDEX, NAMESPACE_INDEX, Store } from "../../../framework/cache/index.ts";
+import { CONTROLLER_UID_INDEX, IndexFuncError, NAMESPACE_INDEX, Store } from "../../../framework/cache/index.ts";
 import type { KubeObject } from "../../../framework/meta/index.ts";
 
 function obj(namespace: string, name: string, opts: { owner?: string; labels?: Record<string, string> } = {}): KubeObject {
@@ -74,4 +74,41 @@ test("cluster-scoped objects are keyed by name and indexed under the empty names
   store.upsert({ metadata: { name: "node-1" } });
   assert.equal(store.get("node-1")?.metadata?.name, "node-1");
   assert.equal(store.list("").length, 1);
+});
+
+test("an index function that throws or returns junk changes nothing: not the item, not any index", () => {
+  let mode: "ok" | "throw" | "junk" = "ok";
+  const store = new Store<KubeObject>({
+    byLabel: (o) => {
+      if (mode === "throw" && o.metadata?.name === "p1") throw new Error("index bug");
+      if (mode === "junk" && o.metadata?.name === "p1") return "not-an-array" as unknown as string[];
+      return [o.metadata?.labels?.app ?? ""];
+    },
+  });
+  const v1 = obj("a", "p1", { owner: "u1", labels: { app: "web" } });
+  store.upsert(v1);
+  store.upsert(obj("a", "p2", { labels: { app: "web" } }));
+  const snapshot = () => JSON.stringify({
+    items: store.keys().sort().map((k) => store.get(k)),
+    web: names(store.byIndex("byLabel", "web")), db: names(store.byIndex("byLabel", "db")),
+    u1: names(store.byIndex(CONTROLLER_UID_INDEX, "u1")), u2: names(store.byIndex(CONTROLLER_UID_INDEX, "u2")),
+    b: names(store.byIndex(NAMESPACE_INDEX, "b")), values: store.indexValues("byLabel").sort(),
+  });
+  const before = snapshot();
+  for (const m of ["throw", "junk"] as const) {
+    mode = m;
+    // The controller-uid index (run before byLabel) would change too: it must not.
+    assert.throws(() => store.upsert(obj("a", "p1", { owner: "u2", labels: { app: "db" } })), IndexFuncError);
+    assert.equal(snapshot(), before, `upsert (${m}) left the store unchanged`);
+    assert.equal(store.get("a/p1"), v1);
+    assert.throws(() => store.replace([obj("b", "p3"), obj("a", "p1", { labels: { app: "db" } })]), IndexFuncError);
+    assert.equal(snapshot(), before, `replace (${m}) left the store unchanged`);
+    assert.throws(() => store.addIndex(`late-${m}`, (o) => { if (o.metadata?.name === "p1") throw new Error("bug"); return []; }), IndexFuncError);
+    assert.ok(!store.indexNames().includes(`late-${m}`), "a failing addIndex adds no index");
+  }
+  mode = "throw";
+  // Removal never re-runs the index function, so a delete always works.
+  assert.equal(store.delete("a/p1"), v1);
+  assert.deepEqual(names(store.byIndex("byLabel", "web")), ["p2"]);
+  assert.deepEqual(names(store.byIndex(CONTROLLER_UID_INDEX, "u1")), []);
 });

@@ -11,7 +11,7 @@ import { FakeInformer, cm, deferred, eventually } from "./fakes.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 
-function setup(reconcile: (req: Request, ctx: ReconcileContext) => Promise<Result>, opts: { maxConcurrentReconciles?: number; gracefulShutdownTimeoutMs?: number } = {}) {
+function setup(reconcile: (req: Request, ctx: ReconcileContext) => Promise<Result>, opts: { maxConcurrentReconciles?: number; gracefulShutdownTimeoutMs?: number; reconciliationTimeoutMs?: number } = {}) {
   const informer = new FakeInformer<KubeObject>();
   const metrics = new Registry();
   const controller = new Controller({
@@ -259,4 +259,113 @@ test("starting twice is an error; initial-list events go behind fresh ones", asy
   assert.deepEqual(order, ["first", "fresh", "old-1", "old-2"]);
   s.stop.abort();
   await running;
+});
+
+test("bad keys from mappers, handlers, enqueue or the queue are logged and dropped; no unhandled rejection; the worker goes on", async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
+  process.on("unhandledRejection", onUnhandled);
+  t.after(() => process.off("unhandledRejection", onUnhandled));
+  const reconciled: string[] = [];
+  const informer = new FakeInformer<KubeObject>();
+  const metrics = new Registry();
+  let limiterThrows = false;
+  const inner = new ItemExponentialFailureRateLimiter<string>(1, 5);
+  const controller = new Controller({
+    name: "junk", log, metrics, primary: informer.store,
+    rateLimiter: {
+      when: (k) => { if (limiterThrows) throw new Error("rate limiter bug"); return inner.when(k); },
+      forget: (k) => inner.forget(k),
+      numRequeues: (k) => inner.numRequeues(k),
+    },
+    reconciler: async (req) => {
+      reconciled.push(req.namespace ? `${req.namespace}/${req.name}` : req.name);
+      if (req.name === "fails") throw new Error("boom");
+      if (req.name === "junk-result") return 42 as unknown as Result;
+    },
+  });
+  const junk: unknown[] = [
+    null, "default/x", 42, { name: "" }, { name: 7 }, { namespace: "a/b", name: "c" }, { name: "a/b" }, { namespace: 3, name: "n" },
+    { namespace: "default", name: "ok-from-mapper" },
+  ];
+  controller.watch<KubeObject>({
+    informer, description: "junk mapper",
+    mapper: {
+      create: (o) => {
+        if (o.metadata?.name === "throws") throw new TypeError("mapper bug");
+        if (o.metadata?.name === "not-an-array") return "default/x" as unknown as Request[];
+        return junk as Request[];
+      },
+      update: () => undefined as unknown as Request[],
+      delete: () => [null as unknown as Request],
+    },
+  });
+  informer.markSynced();
+  const stop = new AbortController();
+  const running = controller.start(stop.signal);
+  informer.add(cm("throws"));
+  informer.add(cm("not-an-array"));
+  informer.add(cm("junk"));
+  informer.update(cm("junk", { resourceVersion: "2" }));
+  informer.delete(cm("junk"));
+  assert.equal(controller.enqueue({ name: "" }), false);
+  assert.equal(controller.enqueue({ namespace: "default", name: "junk-result" }), true);
+  controller.queue.add("too/many/slashes"); // does not parse back into a request
+  await eventually(() => reconciled.includes("default/ok-from-mapper") && reconciled.includes("default/junk-result"), "valid requests reconciled");
+  limiterThrows = true;
+  controller.enqueue({ namespace: "default", name: "fails" }); // its requeue throws in the rate limiter
+  await eventually(() => reconciled.includes("default/fails"), "failing key reconciled");
+  limiterThrows = false;
+  controller.enqueue({ name: "after" });
+  await eventually(() => reconciled.includes("after"), "the worker still runs after every kind of junk");
+  stop.abort();
+  await running;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(unhandled, [], "no unhandled rejection");
+  assert.deepEqual(reconciled.filter((k) => k !== "default/ok-from-mapper"), ["default/junk-result", "default/fails", "after"]);
+  // The unparsable key and the throwing rate limiter are panics of the controller, not of the reconciler.
+  assert.equal(await metricValue(metrics, "controller_runtime_reconcile_panics_total", { controller: "junk" }), 2);
+  assert.equal(await metricValue(metrics, "controller_runtime_reconcile_total", { controller: "junk", result: "success" }), 3);
+});
+
+test("requeueAfter(0) and a negative delay mean done (no requeue), as controller-runtime's RequeueAfter: 0", async () => {
+  let calls = 0;
+  const s = setup(async (req) => {
+    calls++;
+    return req.name === "zero" ? requeueAfter(0) : requeueAfter(-5);
+  });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("zero"));
+  s.informer.add(cm("negative"));
+  await eventually(() => calls === 2, "both reconciled once");
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(calls, 2, "no requeue, no hot loop");
+  assert.equal(s.controller.queue.len() + s.controller.queue.waitingCount(), 0);
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "success" }), 2);
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_total", { controller: "test", result: "requeue_after" }), 0);
+  assert.equal(await metricValue(s.metrics, "workqueue_retries_total", { name: "test" }), 0);
+});
+
+test("reconciliationTimeoutMs aborts ctx.signal at the deadline and counts controller_runtime_reconcile_timeouts_total", async () => {
+  const aborted: boolean[] = [];
+  const s = setup(async (req, ctx) => {
+    if (req.name === "slow") {
+      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+      aborted.push(ctx.signal.aborted);
+      throw ctx.signal.reason;
+    }
+    aborted.push(ctx.signal.aborted);
+  }, { reconciliationTimeoutMs: 30 });
+  s.informer.markSynced();
+  const running = s.run();
+  s.informer.add(cm("fast"));
+  s.informer.add(cm("slow"));
+  await eventually(() => aborted.length === 2, "both reconciled");
+  assert.deepEqual(aborted, [false, true]);
+  s.stop.abort();
+  await running;
+  assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_timeouts_total", { controller: "test" }), 1);
 });

@@ -81,10 +81,11 @@ test("with real timers a delayed key arrives after its delay", async () => {
   assert.ok(performance.now() - start >= 25, "not before its delay");
 });
 
-test("every addAfter counts as a retry", async () => {
+test("addAfter with a positive delay counts as a retry; a zero or negative one does not (controller-runtime v0.24)", async () => {
   const registry = new Registry();
   const q = new DelayingQueue({ name: "d", metrics: registry, clock: new FakeClock() });
   q.addAfter("a", 10);
   q.addAfter("b", 0);
-  assert.match(await registry.metrics(), /workqueue_retries_total\{name="d"\} 2/);
+  q.addAfter("c", -1);
+  assert.match(await registry.metrics(), /workqueue_retries_total\{name="d",controller="d"\} 1\n/);
 });

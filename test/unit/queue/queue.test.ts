@@ -132,27 +132,56 @@ test("shutDownWithDrain resolves at once with nothing in flight, and rejects nam
   await assert.rejects(drain, /ns\/stuck-key/);
 });
 
-test("metrics: adds, depth, queue and work durations and in-flight gauges under the name label", async () => {
+test("metrics: controller-runtime v0.24 names and label sets (name and controller; depth by priority)", async () => {
   const registry = new Registry();
   const q = new WorkQueue({ name: "pods", metrics: registry });
+  const l = 'name="pods",controller="pods"';
   q.add("a");
   q.add("b");
   q.add("a");
+  q.add("low", { priority: LOW_PRIORITY });
   const text1 = await registry.metrics();
-  assert.match(text1, /workqueue_adds_total\{name="pods"\} 2/);
-  assert.match(text1, /workqueue_depth\{name="pods"\} 2/);
+  assert.match(text1, new RegExp(`workqueue_adds_total\\{${l}\\} 3\n`));
+  assert.match(text1, new RegExp(`workqueue_depth\\{${l},priority="0"\\} 2\n`));
+  assert.match(text1, new RegExp(`workqueue_depth\\{${l},priority="-100"\\} 1\n`));
+  q.add("low", { priority: 5 }); // raised: moves between depth series
+  const text1b = await registry.metrics();
+  assert.match(text1b, new RegExp(`workqueue_depth\\{${l},priority="-100"\\} 0\n`));
+  assert.match(text1b, new RegExp(`workqueue_depth\\{${l},priority="5"\\} 1\n`));
+  assert.equal(await q.get(), "low");
   await q.get();
   const text2 = await registry.metrics();
-  assert.match(text2, /workqueue_depth\{name="pods"\} 1/);
-  assert.match(text2, /workqueue_queue_duration_seconds_count\{name="pods"\} 1/);
-  assert.match(text2, /workqueue_unfinished_work_seconds\{name="pods"\} \d/);
-  assert.match(text2, /workqueue_longest_running_processor_seconds\{name="pods"\} \d/);
+  assert.match(text2, new RegExp(`workqueue_depth\\{${l},priority="0"\\} 1\n`));
+  assert.match(text2, new RegExp(`workqueue_depth\\{${l},priority="5"\\} 0\n`));
+  assert.match(text2, new RegExp(`workqueue_queue_duration_seconds_count\\{${l}\\} 2\n`));
+  assert.match(text2, new RegExp(`workqueue_unfinished_work_seconds\\{${l}\\} \\d`));
+  assert.match(text2, new RegExp(`workqueue_longest_running_processor_seconds\\{${l}\\} \\d`));
   q.done("a");
   const text3 = await registry.metrics();
-  assert.match(text3, /workqueue_work_duration_seconds_count\{name="pods"\} 1/);
-  assert.match(text3, /workqueue_retries_total\{name="pods"\} 0/);
+  assert.match(text3, new RegExp(`workqueue_work_duration_seconds_count\\{${l}\\} 1\n`));
+  assert.match(text3, new RegExp(`workqueue_retries_total\\{${l}\\} 0\n`));
   // A second queue shares the registry.
   const q2 = new WorkQueue({ name: "nodes", metrics: registry });
   q2.add("n1");
-  assert.match(await registry.metrics(), /workqueue_adds_total\{name="nodes"\} 1/);
+  assert.match(await registry.metrics(), /workqueue_adds_total\{name="nodes",controller="nodes"\} 1\n/);
+  // The label sets, metric by metric, as controller-runtime registers them.
+  const labelSets = Object.fromEntries((await registry.getMetricsAsJSON()).map((m) => [m.name, Object.keys(m.values[0]?.labels ?? {}).filter((k) => k !== "le").sort()]));
+  assert.deepEqual(labelSets, {
+    workqueue_depth: ["controller", "name", "priority"],
+    workqueue_adds_total: ["controller", "name"],
+    workqueue_queue_duration_seconds: ["controller", "name"],
+    workqueue_work_duration_seconds: ["controller", "name"],
+    workqueue_unfinished_work_seconds: ["controller", "name"],
+    workqueue_longest_running_processor_seconds: ["controller", "name"],
+    workqueue_retries_total: ["controller", "name"],
+  });
+});
+
+test("more than 25 distinct priorities share one depth series, as controller-runtime caps the cardinality", async () => {
+  const registry = new Registry();
+  const q = new WorkQueue({ name: "p", metrics: registry });
+  for (let p = 0; p < 30; p++) q.add(`k${p}`, { priority: p });
+  const text = await registry.metrics();
+  assert.match(text, /workqueue_depth\{name="p",controller="p",priority="exceeded_cardinality_limit"\} \d+\n/);
+  assert.equal(text.match(/^workqueue_depth\{/gm)?.length, 26);
 });
