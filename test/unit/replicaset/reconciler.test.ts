@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { ApiError } from "../../../framework/client/index.ts";
 import { isTerminalError, type ReconcileContext } from "../../../framework/controller/index.ts";
 import { Pods, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import type { Client } from "../../../framework/client/index.ts";
 import { FakeClient, type Verb } from "../../../framework/testing/index.ts";
 import { ControllerExpectations } from "../../../operators/replicaset/expectations.ts";
 import { ReplicaSetReconciler } from "../../../operators/replicaset/reconciler.ts";
@@ -232,6 +233,24 @@ function sibling(name: string, ownerUid: string | undefined, replicas: number): 
   return rs;
 }
 
+/** A copy of a stored (frozen) object with another creationTimestamp, to store again. */
+function createdAt<T extends KubeObject>(obj: T, creationTimestamp: string): T {
+  const copy = structuredClone(obj) as T;
+  copy.metadata = { ...copy.metadata, creationTimestamp };
+  return copy;
+}
+
+/** `client` with some methods replaced (FakeClient's methods live on its prototype, so no spread). */
+function overriding(client: Client, methods: Record<string, unknown>): Client {
+  return new Proxy(client, {
+    get: (target, key) => {
+      if (typeof key === "string" && key in methods) return methods[key];
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
 function podOf(name: string, rsName: string, node: string, extra: { ready?: boolean } = {}) {
   const pod = makePod({ name, node, labels: { rs: rsName }, ready: extra.ready ?? true, readySince: "2026-01-01T00:00:00Z" });
   pod.metadata!.ownerReferences = [{ apiVersion: "apps.kubeloop.dev/v1alpha1", kind: "ReplicaSet", name: rsName, uid: `${rsName}-uid`, controller: true }];
@@ -243,40 +262,42 @@ test("scale-down ranking: related pods come from the ReplicaSets with the same c
   // same Deployment has 2 pods on n2 (and one orphan there matching its selector), so the pod on
   // n2 is the more doubled-up one and goes first, although it is the older.
   const t = setup(sibling("new", "deploy-uid", 1));
-  t.api.replicaSets.upsert(sibling("old", "deploy-uid", 2));
-  t.api.pods.upsert(podOf("new-a", "new", "n1"));
-  t.api.pods.upsert(podOf("new-b", "new", "n2"));
-  t.api.pods.upsert(podOf("old-a", "old", "n2"));
-  t.api.pods.upsert(podOf("old-b", "old", "n1"));
+  t.api.replicaSets.add(sibling("old", "deploy-uid", 2));
+  t.api.pods.add(podOf("new-a", "new", "n1"));
+  t.api.pods.add(podOf("new-b", "new", "n2"));
+  t.api.pods.add(podOf("old-a", "old", "n2"));
+  t.api.pods.add(podOf("old-b", "old", "n1"));
   const orphan = makePod({ name: "orphan", node: "n2", labels: { rs: "old" } });
-  t.api.pods.upsert(orphan);
+  t.api.pods.add(orphan);
   // Ties otherwise broken by creation time: make new-b the older, so only the rank can pick it.
-  t.api.pods.get("ns/new-b")!.metadata!.creationTimestamp = "2025-01-01T00:00:00Z";
+  t.api.pods.add(createdAt(t.api.pods.get("ns/new-b")!, "2025-01-01T00:00:00Z"));
   await t.reconciler.reconcile({ namespace: "ns", name: "new" }, t.ctx);
-  assert.deepEqual(t.api.calls.filter((c) => c.verb === "delete").map((c) => c.name), ["new-b"]);
+  assert.deepEqual(t.api.client.actionsOf("delete", "Pod").map((c) => c.name), ["new-b"]);
 });
 
 test("scale-down ranking: a ReplicaSet without a controller has no related pods (all ranks 0)", async () => {
   // Same pods, no owner: the rank no longer counts, so the newer pod (new-a) goes.
   const t = setup(sibling("new", undefined, 1));
-  t.api.replicaSets.upsert(sibling("old", undefined, 2));
-  t.api.pods.upsert(podOf("new-a", "new", "n1"));
-  t.api.pods.upsert(podOf("new-b", "new", "n2"));
-  t.api.pods.upsert(podOf("old-a", "old", "n2"));
-  t.api.pods.upsert(podOf("new-c", "new", "n2"));
-  t.api.pods.get("ns/new-b")!.metadata!.creationTimestamp = "2025-01-01T00:00:00Z";
-  t.api.pods.get("ns/new-c")!.metadata!.creationTimestamp = "2025-01-01T00:00:00Z";
-  (t.api.replicaSets.get("ns/new") as RS).spec.replicas = 2;
+  t.api.replicaSets.add(sibling("old", undefined, 2));
+  t.api.pods.add(podOf("new-a", "new", "n1"));
+  t.api.pods.add(podOf("new-b", "new", "n2"));
+  t.api.pods.add(podOf("old-a", "old", "n2"));
+  t.api.pods.add(podOf("new-c", "new", "n2"));
+  t.api.pods.add(createdAt(t.api.pods.get("ns/new-b")!, "2025-01-01T00:00:00Z"));
+  t.api.pods.add(createdAt(t.api.pods.get("ns/new-c")!, "2025-01-01T00:00:00Z"));
+  const scaled = structuredClone(t.api.replicaSets.get("ns/new")) as RS;
+  scaled.spec.replicas = 2;
+  t.api.replicaSets.add(scaled);
   await t.reconciler.reconcile({ namespace: "ns", name: "new" }, t.ctx);
-  assert.deepEqual(t.api.calls.filter((c) => c.verb === "delete").map((c) => c.name), ["new-a"]);
+  assert.deepEqual(t.api.client.actionsOf("delete", "Pod").map((c) => c.name), ["new-a"]);
 });
 
 test("status write: any error is retried once on a fresh GET; a failed GET is returned", async () => {
   for (const first of [new ApiError(500, { reason: "InternalError", message: "boom" }, { verb: "update" }), new ApiError(409, { reason: "Conflict" }, { verb: "update" }), new Error("socket hang up")]) {
     const t = setup(makeReplicaSet({ replicas: 1 }));
-    t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+    t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
     let puts = 0;
-    const flaky = { ...t.api.client, updateStatus: async (type: never, obj: never) => (++puts === 1 ? Promise.reject(first) : t.api.client.updateStatus(type, obj)) } as Client;
+    const flaky = overriding(t.api.client, { updateStatus: async (type: never, obj: never) => (++puts === 1 ? Promise.reject(first) : t.api.client.updateStatus(type, obj)) });
     const r = new ReplicaSetReconciler<RS>({
       replicaSetType: ReplicaSets, client: flaky, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
       events: { event: async () => {} }, expectations: new ControllerExpectations(),
@@ -287,12 +308,11 @@ test("status write: any error is retried once on a fresh GET; a failed GET is re
     assert.equal(t.rsNow().status.replicas, 1);
   }
   const t = setup(makeReplicaSet({ replicas: 1 }));
-  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
-  const failing = {
-    ...t.api.client,
+  t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
+  const failing = overriding(t.api.client, {
     updateStatus: async () => { throw new ApiError(500, { reason: "InternalError", message: "boom" }, { verb: "update" }); },
     get: async () => { throw new ApiError(503, { reason: "ServiceUnavailable", message: "get failed" }, { verb: "get" }); },
-  } as Client;
+  });
   const r = new ReplicaSetReconciler<RS>({
     replicaSetType: ReplicaSets, client: failing, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
     events: { event: async () => {} }, expectations: new ControllerExpectations(),
@@ -302,23 +322,24 @@ test("status write: any error is retried once on a fresh GET; a failed GET is re
 
 test("status write: deferred while the cache lags behind our own write, then the newest status is written once", async () => {
   const t = setup(makeReplicaSet({ replicas: 2 }));
-  const rs = t.api.replicaSets.get("ns/rs") as RS;
+  // A cache whose ReplicaSet the test edits in place (the in-memory API assigns resourceVersions itself).
+  const rs = structuredClone(t.api.replicaSets.get("ns/rs")) as RS;
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "100";
-  t.api.pods.upsert(makePod({ name: "a", controllerUid: "rs-uid" }));
+  const rsCache = { get: () => rs, list: () => [rs], byIndex: () => [], size: () => 1 };
+  t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
   // The API server answers with a newer resourceVersion; the cache does not see the write.
   const puts: Array<{ rv: string | undefined; replicas: number }> = [];
   let rv = 100;
-  const lagging = {
-    ...t.api.client,
+  const lagging = overriding(t.api.client, {
     updateStatus: async (_type: never, obj: RS & { metadata: { resourceVersion?: string } }) => {
       puts.push({ rv: obj.metadata.resourceVersion, replicas: (obj.status as { replicas: number }).replicas });
       rv = Math.max(rv, Number(obj.metadata.resourceVersion)) + 1;
       return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
     },
-  } as unknown as Client;
+  });
   const expectations = new ControllerExpectations();
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: lagging, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: lagging, replicaSets: rsCache as never, pods: t.api.pods,
     events: { event: async () => {} }, expectations,
   });
   expectations.expectCreations("ns/rs", 1); // hold creation back: only the status is the subject
@@ -326,7 +347,7 @@ test("status write: deferred while the cache lags behind our own write, then the
   assert.deepEqual(puts, [{ rv: "100", replicas: 1 }]);
   // The cache still shows resourceVersion 100: the same status is not written again, nor a changed one.
   assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
-  t.api.pods.upsert(makePod({ name: "b", controllerUid: "rs-uid" }));
+  t.api.pods.add(makePod({ name: "b", controllerUid: "rs-uid" }));
   assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
   assert.equal(puts.length, 1, "nothing written while the cache lags our write");
   // Our write reaches the cache: the newest status is written, against the current resourceVersion.
