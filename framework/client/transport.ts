@@ -184,9 +184,8 @@ export class Transport {
   }
 
   async #throttle(signal: AbortSignal | undefined): Promise<void> {
-    if (!this.#rateLimit) return;
-    const waitMs = this.#rateLimit.reserve();
-    if (waitMs > 0) await delay(waitMs, undefined, signal ? { signal } : {});
+    // x/time/rate `Wait`: an aborted wait gives its token back.
+    await this.#rateLimit?.wait(signal);
   }
 
   #observe(req: TransportRequest, code: string, started: number): void {
