@@ -73,6 +73,8 @@ test("at --kube-api-qps=20 the operator scales a ReplicaSet 0 -> 500 and keeps i
   child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString("utf8"); });
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(exitCode = code)));
+  const childGone = new AbortController();
+  child.on("exit", (code) => childGone.abort(new Error(`the operator exited with ${code}; stderr:\n${stderr.slice(-3000)}`)));
   const watchStop = new AbortController();
   const observations: Observation[] = [];
   try {
@@ -108,7 +110,7 @@ test("at --kube-api-qps=20 the operator scales a ReplicaSet 0 -> 500 and keeps i
     await waitFor(async () => {
       const n = (await client.list(Pods, { namespace, labelSelector: "app=load" })).items.length;
       return n >= REPLICAS ? n : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 500, description: `${REPLICAS} pods of the ReplicaSet` });
+    }, { timeoutMs: 180_000, intervalMs: 500, description: `${REPLICAS} pods of the ReplicaSet`, signal: childGone.signal });
     const createdInMs = Date.now() - scaledAtMs;
     // Two more renewals after the burst, then stop watching.
     await new Promise((r) => setTimeout(r, 5_000));
