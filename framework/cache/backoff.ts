@@ -10,7 +10,7 @@ export interface BackoffOptions {
   jitter?: number;
   /** After this long without a failure the delay starts again at `initialMs` (default 120 000). */
   resetAfterMs?: number;
-  /** Clock, for tests (default `Date.now`). */
+  /** Monotonic clock in ms, for tests (default `performance.now`). */
   now?: () => number;
   /** Random source in [0, 1), for tests (default `Math.random`). */
   random?: () => number;
@@ -38,7 +38,7 @@ export class Backoff {
     this.#factor = opts.factor ?? 2;
     this.#jitter = opts.jitter ?? 0.25;
     this.#resetAfterMs = opts.resetAfterMs ?? 120_000;
-    this.#now = opts.now ?? Date.now;
+    this.#now = opts.now ?? (() => performance.now());
     this.#random = opts.random ?? Math.random;
   }
 

@@ -226,7 +226,7 @@ export class Reflector<T extends KubeObject> {
    * backs off). @throws ApiError (410 Gone means relist) and connection errors.
    */
   async #watch(signal: AbortSignal): Promise<boolean> {
-    const started = Date.now();
+    const started = performance.now();
     let events = 0;
     const outcome = await this.#consumeWatch(signal, { resourceVersion: this.#lastSyncResourceVersion }, (event) => {
       events++;
@@ -239,7 +239,7 @@ export class Reflector<T extends KubeObject> {
       return true;
     });
     if (outcome === "stalled") return false;
-    if (events === 0 && Date.now() - started < 1000) {
+    if (events === 0 && performance.now() - started < 1000) {
       this.#log.debug("watch ended at once without events");
       return false;
     }

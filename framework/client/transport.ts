@@ -194,7 +194,7 @@ export class Transport {
   }
 
   async #authentication(): Promise<Authentication> {
-    const now = Date.now();
+    const now = performance.now();
     if (this.#auth && now - this.#auth.at < AUTH_REFRESH_MS) return this.#auth;
     this.#authPending ??= (async () => {
       try {
@@ -218,7 +218,7 @@ export class Transport {
           });
         };
         this.#auth = {
-          at: Date.now(), headers,
+          at: performance.now(), headers,
           // Watches hold their socket for minutes: a pool of their own, unbounded.
           watchAgent: this.#auth?.watchAgent ?? newAgent(Infinity),
           requestAgent: this.#auth?.requestAgent ?? newAgent(REQUEST_SOCKETS),
