@@ -130,6 +130,7 @@ export class LeaderElector {
   /** Monotonic start of the last successful acquire or renew. */
   #lastRenewMs = 0;
   #reportedLeader = "";
+  #onLost: (() => void) | undefined;
 
   /** @throws Error when the durations are inconsistent (lease > renew deadline > 1.2 x retry period > 0). */
   constructor(client: Client, opts: LeaderElectionOptions, deps: LeaderElectorDeps) {
@@ -185,10 +186,12 @@ export class LeaderElector {
   /**
    * Campaigns until elected, calls `onStartedLeading`, then renews until `signal` aborts
    * ("stopped": the lease is released when `releaseOnCancel`) or leadership is lost ("lost":
-   * returned as soon as this is known, before anything else is awaited, so that the caller can
-   * stop its work at once). Never rejects.
+   * returned as soon as this is known, before anything else is awaited). `onLost` is called
+   * synchronously the moment leadership is lost, before any other callback can run, so that the
+   * caller stops its work at once (client-go `OnStoppedLeading`). Never rejects.
    */
-  async run(signal: AbortSignal, onStartedLeading: () => void): Promise<LeadingOutcome> {
+  async run(signal: AbortSignal, onStartedLeading: () => void, onLost?: () => void): Promise<LeadingOutcome> {
+    this.#onLost = onLost;
     const o = this.#opts;
     this.#log.info("attempting to acquire leader lease");
     while (!signal.aborted) {
@@ -234,6 +237,7 @@ export class LeaderElector {
 
   #lose(why: string): LeadingOutcome {
     this.#setLeading(false);
+    this.#onLost?.();
     this.#log.error(`leadership lost: ${why}`);
     return "lost";
   }

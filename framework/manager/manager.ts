@@ -274,16 +274,17 @@ export class Manager implements ControllerHost {
             this.#leading = true;
             this.#resolveElected();
             for (const r of this.#runnables) if (r.needLeaderElection !== false) this.#run(r);
-          }).then((outcome) => {
-            this.#leading = false;
-            if (outcome !== "lost") return;
+          }, () => {
             // Stop everything now, before any other callback runs: no request leaves this process any more.
             lost = true;
+            this.#leading = false;
             const err = new LeaderElectionLostError(`${le.namespace}/${le.id}`);
             this.#fence.abort(err);
             this.#hardStop.abort(err);
             runStop.abort(err);
             this.#fail(err);
+          }).then(() => {
+            this.#leading = false;
           });
         } else {
           this.#leading = true;
