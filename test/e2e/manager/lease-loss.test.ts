@@ -66,7 +66,7 @@ test("a leader whose Lease is taken stops at once: no pod, Event or Lease write 
   }));
   const mgr = new Manager({
     kubeConfig, log, name: "old-leader", kubeApiQps: 20, kubeApiBurst: 30, metricsBindAddress: "0", healthProbeBindAddress: "0",
-    cache: {}, leaderElection: { id: LEASE, namespace, identity: "old-leader", leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+    leaderElection: { id: LEASE, namespace, identity: "old-leader", leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
   });
   setupReplicaSetController(mgr);
   const watchStop = new AbortController();
