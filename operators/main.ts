@@ -6,7 +6,12 @@
  *     [--health-probe-bind-address=:8081] [--leader-elect[=true|false]]
  *     [--leader-election-id=kubeloop-operators] [--leader-election-namespace=NS]
  *     [--lease-duration-seconds=15] [--renew-deadline-seconds=10] [--retry-period-seconds=2]
- *     [--log-level=info]
+ *     [--kube-api-qps=0] [--kube-api-burst=0] [--log-level=info]
+ *
+ * `--kube-api-qps`/`--kube-api-burst` limit the data-plane client (requests per second, and the
+ * burst), as kube-controller-manager's flags of the same names; 0 (the default) sets no
+ * client-side limit, as controller-runtime. Leader election has its own client and is never
+ * held by that limit.
  *
  * The cluster comes from `KUBECONFIG`, else the in-cluster service account. Exits 0 after a
  * graceful shutdown on SIGTERM, 1 on failure (leader lease lost included), 2 on bad flags.
@@ -30,6 +35,10 @@ export interface OperatorFlags {
   leaseDurationSeconds: number;
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
+  /** Requests per second of the data-plane client; 0 for no client-side limit. */
+  kubeApiQps: number;
+  /** Burst of that limit; 0 for `kubeApiQps`. */
+  kubeApiBurst: number;
   logLevel: string;
 }
 
@@ -51,6 +60,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       "lease-duration-seconds": { type: "string", default: "15" },
       "renew-deadline-seconds": { type: "string", default: "10" },
       "retry-period-seconds": { type: "string", default: "2" },
+      "kube-api-qps": { type: "string", default: "0" },
+      "kube-api-burst": { type: "string", default: "0" },
       "log-level": { type: "string", default: "info" },
     },
     strict: true,
@@ -59,6 +70,13 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
   const seconds = (flag: "lease-duration-seconds" | "renew-deadline-seconds" | "retry-period-seconds"): number => {
     const n = Number(values[flag]);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}=${values[flag]}: want a positive number of seconds`);
+    return n;
+  };
+  const nonNegative = (flag: "kube-api-qps" | "kube-api-burst", integer: boolean): number => {
+    const n = Number(values[flag]);
+    if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+      throw new Error(`--${flag}=${values[flag]}: want a non-negative ${integer ? "integer" : "number"} (0: no client-side limit)`);
+    }
     return n;
   };
   const leaderElect = values["leader-elect"];
@@ -73,6 +91,8 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     leaseDurationSeconds: seconds("lease-duration-seconds"),
     renewDeadlineSeconds: seconds("renew-deadline-seconds"),
     retryPeriodSeconds: seconds("retry-period-seconds"),
+    kubeApiQps: nonNegative("kube-api-qps", false),
+    kubeApiBurst: nonNegative("kube-api-burst", true),
     logLevel: values["log-level"],
   };
 }
@@ -94,6 +114,7 @@ export function operatorManager(flags: OperatorFlags): Manager {
     name: "kubeloop-operators",
     metricsBindAddress: flags.metricsBindAddress,
     healthProbeBindAddress: flags.healthProbeBindAddress,
+    ...(flags.kubeApiQps > 0 ? { kubeApiQps: flags.kubeApiQps, kubeApiBurst: flags.kubeApiBurst || flags.kubeApiQps } : {}),
     ...(flags.leaderElect
       ? {
           leaderElection: {

@@ -184,9 +184,8 @@ export class Transport {
   }
 
   async #throttle(signal: AbortSignal | undefined): Promise<void> {
-    if (!this.#rateLimit) return;
-    const waitMs = this.#rateLimit.reserve();
-    if (waitMs > 0) await delay(waitMs, undefined, signal ? { signal } : {});
+    // x/time/rate `Wait`: an aborted wait gives its token back.
+    await this.#rateLimit?.wait(signal);
   }
 
   #observe(req: TransportRequest, code: string, started: number): void {
@@ -195,7 +194,7 @@ export class Transport {
   }
 
   async #authentication(): Promise<Authentication> {
-    const now = Date.now();
+    const now = performance.now();
     if (this.#auth && now - this.#auth.at < AUTH_REFRESH_MS) return this.#auth;
     this.#authPending ??= (async () => {
       try {
@@ -219,7 +218,7 @@ export class Transport {
           });
         };
         this.#auth = {
-          at: Date.now(), headers,
+          at: performance.now(), headers,
           // Watches hold their socket for minutes: a pool of their own, unbounded.
           watchAgent: this.#auth?.watchAgent ?? newAgent(Infinity),
           requestAgent: this.#auth?.requestAgent ?? newAgent(REQUEST_SOCKETS),

@@ -144,11 +144,18 @@ export class Controller<T extends KubeObject = KubeObject> {
    * Registers the watches, waits for their informers to sync, runs the workers, and resolves
    * once `signal` has aborted and the reconciles in flight have finished (or the graceful
    * shutdown timeout passed: their `ctx.signal` then aborts and `start` resolves without them).
+   * `hardStop` (the manager passes it; controller-runtime cancels the context): when it aborts,
+   * no key is handed out any more and every in-flight reconcile's `ctx.signal` aborts at once
+   * (the leader lease was lost).
    * @throws Error when called twice, or when the informers do not sync within `cacheSyncTimeoutMs`.
    */
-  async start(signal: AbortSignal): Promise<void> {
+  async start(signal: AbortSignal, hardStop?: AbortSignal): Promise<void> {
     if (this.started) throw new Error(`controller ${this.name} was started more than once; was it added to a manager twice?`);
     this.started = true;
+    hardStop?.addEventListener("abort", () => {
+      this.queue.shutDown();
+      this.hardStop.abort(hardStop.reason);
+    }, { once: true });
     this.initMetrics();
     for (const s of this.sources) this.registrations.push(s.register());
     try {

@@ -33,9 +33,10 @@ import type { KubeObject } from "../meta/index.ts";
  *   `controller_runtime_terminal_reconcile_errors_total`, never retried; the key comes back only
  *   on the next change.
  *
- * `ctx.signal` aborts when the controller stops for good (the graceful shutdown timeout passed);
- * pass it to every request and wait so that a stopping process is not held up. On a graceful stop
- * the reconciles in flight are allowed to finish first.
+ * `ctx.signal` aborts when the controller stops for good (the graceful shutdown timeout passed),
+ * and at once when the manager loses the leader lease; pass it to every request and wait so that
+ * a stopping process is not held up. On a graceful stop the reconciles in flight are allowed to
+ * finish first.
  */
 export interface Request {
   /** Namespace of the object; absent for cluster-scoped objects. */

@@ -5,6 +5,7 @@
  * `pkg/metrics`).
  */
 export { Manager, LeaderElectionLostError, type ManagerOptions, type Runnable } from "./manager.ts";
-export { LeaderElector, type LeaderElectionOptions, type LeadingOutcome } from "./leader-election.ts";
+export { LeaderElector, type LeaderElectionOptions, type LeaderElectorDeps, type LeadingOutcome } from "./leader-election.ts";
+export { fencedClient } from "./fence.ts";
 export type { Checker } from "./health.ts";
 export { handleSignals, runManager } from "./signals.ts";

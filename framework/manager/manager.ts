@@ -3,17 +3,24 @@ import { hostname } from "node:os";
 import express from "express";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { InformerCache, type InformerCacheOptions } from "../cache/index.ts";
-import { createClient, type Client, type KubeConfig } from "../client/index.ts";
+import { createClient, loadKubeConfig, type Client, type KubeConfig } from "../client/index.ts";
 import type { ControllerHost } from "../controller/index.ts";
 import { newEventRecorder, type EventRecorder } from "../events/index.ts";
+import { realClock, type Clock } from "../flowcontrol/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
+import { fencedClient } from "./fence.ts";
 import { CheckSet, type Checker } from "./health.ts";
 import { LeaderElector, type LeaderElectionOptions } from "./leader-election.ts";
 import { close, listen } from "./server.ts";
 
 /** Something the manager runs: it starts, runs until `signal` aborts, then resolves once stopped. */
 export interface Runnable {
-  start(signal: AbortSignal): Promise<void>;
+  /**
+   * Runs until `signal` aborts (stop gracefully: finish the work in flight), then resolves.
+   * `hardStop` aborts when the work in flight must be abandoned at once: the leader lease was
+   * lost, or the graceful shutdown timeout passed (controller-runtime cancels the context).
+   */
+  start(signal: AbortSignal, hardStop: AbortSignal): Promise<void>;
   /** Run only while this process leads (default true, as controller-runtime). */
   needLeaderElection?: boolean;
 }
@@ -24,28 +31,49 @@ export interface ManagerOptions {
   kubeConfig?: KubeConfig;
   /** A client to use instead of creating one from `kubeConfig`. */
   client?: Client;
+  /**
+   * Client-side rate limit of the data-plane client the manager creates, in requests per second
+   * (kube-controller-manager's `--kube-api-qps`). Default: none, as controller-runtime (API
+   * Priority and Fairness protects the server). Leader election is never limited by it.
+   */
+  kubeApiQps?: number;
+  /** Burst of that limit (`--kube-api-burst`). Default `kubeApiQps`. */
+  kubeApiBurst?: number;
+  /**
+   * The client leader election uses. Default: one of its own built from `kubeConfig` (its own
+   * connections, no rate limit, each request bounded by half the renew deadline, user agent
+   * suffixed `leader-election`), as controller-runtime and client-go's `NewFromKubeconfig`. When
+   * only `client` is given (no `kubeConfig`), leader election shares it.
+   */
+  leaderElectionClient?: Client;
   /** Where `/metrics` is served: `host:port`, default `127.0.0.1:8080`; `0` turns it off; port 0 picks a free port. */
   metricsBindAddress?: string;
   /** Where `/healthz` and `/readyz` are served, default `127.0.0.1:8081`; `0` turns it off. */
   healthProbeBindAddress?: string;
   /** Leader election on a Lease; without it every runnable starts at once. */
   leaderElection?: LeaderElectionOptions;
-  /** After the stop signal, how long runnables may take to stop. Default 30000. */
+  /** After the stop signal, how long runnables may take to stop, in ms. Default 30000. */
   gracefulShutdownTimeoutMs?: number;
   /** Names the manager in logs. Default `manager`. */
   name?: string;
   /** Options of the shared informer cache. */
   cache?: InformerCacheOptions;
+  /** Monotonic time and timers of leader election and the shutdown timeout (tests inject a fake). Default `realClock`. */
+  clock?: Clock;
+  /** Wall time in ms since the epoch, only for the Lease's MicroTime stamps. Default `Date.now`. */
+  wallClock?: () => number;
   log?: Logger;
 }
 
 /** The error `start` rejects with when this process loses the leader lease. */
 export class LeaderElectionLostError extends Error {
   constructor(lease: string) {
-    super(`leader election lost: lease ${lease} was not renewed in time; exiting so that another replica can lead`);
+    super(`leader election lost: lease ${lease} is no longer held by this process; exiting so that another replica can lead`);
     this.name = "LeaderElectionLostError";
   }
 }
+
+const USER_AGENT = `kubeloop/0.1.0 (node ${process.version})`;
 
 /**
  * Runs the shared informer cache, controllers and other runnables of one process, with
@@ -57,10 +85,18 @@ export class LeaderElectionLostError extends Error {
  * the lease (when configured) and starts the others once leading. When `signal` aborts, it stops
  * the runnables (controllers stop taking keys and finish the reconciles in flight) within
  * `gracefulShutdownTimeoutMs`, stops the cache, releases the lease and closes the servers.
- * Losing the lease stops everything at once and rejects with `LeaderElectionLostError`: exit
- * non-zero (`runManager` does).
+ *
+ * Losing the lease stops all work at once, as controller-runtime does (no graceful period): the
+ * runnables' `hardStop` aborts (every in-flight reconcile's `ctx.signal` aborts, no key is handed
+ * out), `client` refuses every further request, no buffered Event is flushed, the lease is not
+ * released (it is not ours), and `start` rejects with `LeaderElectionLostError`: exit non-zero
+ * (`runManager` does).
  */
 export class Manager implements ControllerHost {
+  /**
+   * The data-plane client to hand to reconcilers. With leader election it is fenced by the
+   * lease: once leadership is lost it sends nothing more.
+   */
   readonly client: Client;
   readonly cache: InformerCache;
   /** Registry of every metric of this manager (process metrics included), served at `/metrics`. */
@@ -68,77 +104,107 @@ export class Manager implements ControllerHost {
   readonly log: Logger;
   readonly name: string;
   readonly gracefulShutdownTimeoutMs: number;
-  private readonly opts: ManagerOptions;
-  private readonly ownsClient: boolean;
-  private readonly runnables: Runnable[] = [];
-  private readonly running: Array<Promise<void>> = [];
-  private readonly healthChecks = new CheckSet("healthz");
-  private readonly readyChecks = new CheckSet("readyz");
-  private readonly recorders = new Map<string, EventRecorder>();
-  private readonly elector: LeaderElector | undefined;
-  private runSignal: AbortSignal | undefined;
-  private leading = false;
-  private started = false;
-  private synced = false;
-  private fail: (err: Error) => void = () => {};
-  private metricsAddr: string | undefined;
-  private resolveElected: () => void = () => {};
-  private readonly electedPromise = new Promise<void>((resolve) => (this.resolveElected = resolve));
-  private probeAddr: string | undefined;
+  readonly #opts: ManagerOptions;
+  readonly #clock: Clock;
+  /** Clients this manager created and closes when it stops. */
+  readonly #ownedClients: Client[] = [];
+  readonly #runnables: Runnable[] = [];
+  readonly #running: Array<Promise<void>> = [];
+  readonly #healthChecks = new CheckSet("healthz");
+  readonly #readyChecks = new CheckSet("readyz");
+  readonly #recorders = new Map<string, EventRecorder>();
+  readonly #elector: LeaderElector | undefined;
+  /** Aborts when leadership is lost: fences `client`. */
+  readonly #fence = new AbortController();
+  /** Aborts when runnables must drop their work in flight. */
+  readonly #hardStop = new AbortController();
+  #runSignal: AbortSignal | undefined;
+  #leading = false;
+  #started = false;
+  #synced = false;
+  #fail: (err: Error) => void = () => {};
+  #metricsAddr: string | undefined;
+  #probeAddr: string | undefined;
+  #resolveElected: () => void = () => {};
+  readonly #electedPromise = new Promise<void>((resolve) => (this.#resolveElected = resolve));
 
   /** @throws Error for invalid options (bind addresses, leader election durations) or when no kubeconfig can be loaded. */
   constructor(opts: ManagerOptions = {}) {
-    this.opts = opts;
+    this.#opts = opts;
     this.name = opts.name ?? "manager";
     this.log = (opts.log ?? rootLogger).child({ manager: this.name });
     this.gracefulShutdownTimeoutMs = opts.gracefulShutdownTimeoutMs ?? 30_000;
+    this.#clock = opts.clock ?? realClock;
     this.metrics = new Registry();
     collectDefaultMetrics({ register: this.metrics });
-    this.ownsClient = !opts.client;
-    this.client = opts.client ?? createClient({ ...(opts.kubeConfig ? { kubeConfig: opts.kubeConfig } : {}), metrics: this.metrics });
-    this.cache = new InformerCache(this.client, { logger: this.log, ...opts.cache });
-    this.elector = opts.leaderElection
-      ? new LeaderElector(this.client, opts.leaderElection, { log: this.log, metrics: this.metrics })
-      : undefined;
-    this.healthChecks.add("ping", () => {});
-    const elector = this.elector;
-    if (elector) this.healthChecks.add("leader-election", () => elector.checkRenewal());
-    this.readyChecks.add("informer-sync", () => {
-      if (!this.synced || !this.cache.hasSynced()) throw new Error("informer caches have not synced yet");
+    const kubeConfig = opts.kubeConfig ?? (opts.client ? undefined : loadKubeConfig());
+    let dataClient = opts.client;
+    if (!dataClient) {
+      dataClient = createClient({
+        kubeConfig: kubeConfig!, metrics: this.metrics,
+        ...(opts.kubeApiQps !== undefined && opts.kubeApiQps > 0 ? { qps: opts.kubeApiQps, burst: opts.kubeApiBurst ?? opts.kubeApiQps } : {}),
+      });
+      this.#ownedClients.push(dataClient);
+    }
+    this.cache = new InformerCache(dataClient, { logger: this.log, ...opts.cache });
+    const le = opts.leaderElection;
+    if (le) {
+      let leClient = opts.leaderElectionClient;
+      if (!leClient && kubeConfig) {
+        // client-go NewFromKubeconfig: a client of its own, each request bounded by half the renew deadline.
+        leClient = createClient({
+          kubeConfig, metrics: this.metrics, userAgent: `${USER_AGENT} leader-election`,
+          requestTimeoutMs: Math.max(1000, ((le.renewDeadlineSeconds ?? 10) * 1000) / 2),
+        });
+        this.#ownedClients.push(leClient);
+      }
+      this.#elector = new LeaderElector(leClient ?? dataClient, le, {
+        log: this.log, metrics: this.metrics, clock: this.#clock, ...(opts.wallClock ? { wallClock: opts.wallClock } : {}),
+      });
+      this.client = fencedClient(dataClient, this.#fence.signal);
+    } else {
+      this.#elector = undefined;
+      this.client = dataClient;
+    }
+    this.#healthChecks.add("ping", () => {});
+    const elector = this.#elector;
+    if (elector) this.#healthChecks.add("leader-election", () => elector.checkRenewal());
+    this.#readyChecks.add("informer-sync", () => {
+      if (!this.#synced || !this.cache.hasSynced()) throw new Error("informer caches have not synced yet");
     });
   }
 
   /** An event recorder reporting as `component` (e.g. `kubeloop.dev/replicaset-controller`). */
   eventRecorder(component: string): EventRecorder {
-    let r = this.recorders.get(component);
+    let r = this.#recorders.get(component);
     if (!r) {
       r = newEventRecorder(this.client, {
         reportingController: component, reportingInstance: `${component}-${hostname()}`.slice(0, 128), log: this.log, registry: this.metrics,
       });
-      this.recorders.set(component, r);
+      this.#recorders.set(component, r);
     }
     return r;
   }
 
   /** Adds a runnable (a controller, a scheduler...). Added after `start`, it starts at once (or once leading). */
   add(runnable: Runnable): void {
-    this.runnables.push(runnable);
-    if (this.runSignal && this.synced && this.mayRun(runnable)) this.run(runnable);
+    this.#runnables.push(runnable);
+    if (this.#runSignal && this.#synced && this.#mayRun(runnable)) this.#run(runnable);
   }
 
   /** Adds a liveness check served at `/healthz` and `/healthz/<name>`. @throws Error for a duplicate or invalid name. */
   addHealthCheck(name: string, check: Checker): void {
-    this.healthChecks.add(name, check);
+    this.#healthChecks.add(name, check);
   }
 
   /** Adds a readiness check served at `/readyz` and `/readyz/<name>`. @throws Error for a duplicate or invalid name. */
   addReadyCheck(name: string, check: Checker): void {
-    this.readyChecks.add(name, check);
+    this.#readyChecks.add(name, check);
   }
 
   /** True while this process holds the lease (always true without leader election, once started). */
   isLeader(): boolean {
-    return this.leading;
+    return this.#leading;
   }
 
   /**
@@ -146,22 +212,22 @@ export class Manager implements ControllerHost {
    * never resolves for a standby that does not get elected (controller-runtime `Elected()`).
    */
   elected(): Promise<void> {
-    return this.electedPromise;
+    return this.#electedPromise;
   }
 
   /** The identity this process campaigns with, when leader election is on. */
   get leaderIdentity(): string | undefined {
-    return this.elector?.identity;
+    return this.#elector?.identity;
   }
 
   /** `host:port` the metrics server listens on once started (useful with port 0), or undefined when off. */
   metricsAddress(): string | undefined {
-    return this.metricsAddr;
+    return this.#metricsAddr;
   }
 
   /** `host:port` the health probe server listens on once started, or undefined when off. */
   healthProbeAddress(): string | undefined {
-    return this.probeAddr;
+    return this.#probeAddr;
   }
 
   /**
@@ -171,27 +237,27 @@ export class Manager implements ControllerHost {
    * a runnable fails, or runnables do not stop within the graceful shutdown timeout.
    */
   async start(signal: AbortSignal): Promise<void> {
-    if (this.started) throw new Error(`manager ${this.name} was started twice`);
-    this.started = true;
+    if (this.#started) throw new Error(`manager ${this.name} was started twice`);
+    this.#started = true;
     const servers: Server[] = [];
     const runStop = new AbortController();
     const cacheStop = new AbortController();
     const leaseStop = new AbortController();
     let failure: Error | undefined;
-    let skipGrace = false;
+    let lost = false;
     const stopRequested = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
-      this.fail = (err) => {
+      this.#fail = (err) => {
         failure ??= err;
         resolve();
       };
     });
     let leading: Promise<void> = Promise.resolve();
     try {
-      await this.startServers(servers);
+      await this.#startServers(servers);
       this.cache.start(cacheStop.signal);
-      this.runSignal = runStop.signal;
+      this.#runSignal = runStop.signal;
       this.log.info("waiting for informer caches to sync");
       try {
         await Promise.race([this.cache.waitForSync(AbortSignal.any([signal, cacheStop.signal])), stopRequested]);
@@ -199,26 +265,31 @@ export class Manager implements ControllerHost {
         if (!signal.aborted) throw new Error(`manager ${this.name}: informer caches did not sync`, { cause: err });
       }
       if (!signal.aborted && !failure) {
-        this.synced = true;
+        this.#synced = true;
         this.log.info("informer caches synced; starting runnables");
-        for (const r of this.runnables) if (r.needLeaderElection === false) this.run(r);
-        if (this.elector) {
-          const elector = this.elector;
-          leading = elector.run(leaseStop.signal, () => {
-            this.leading = true;
-            this.resolveElected();
-            for (const r of this.runnables) if (r.needLeaderElection !== false) this.run(r);
-          }).then((outcome) => {
-            this.leading = false;
-            if (outcome === "lost") {
-              skipGrace = true;
-              this.fail(new LeaderElectionLostError(`${this.opts.leaderElection!.namespace}/${this.opts.leaderElection!.id}`));
-            }
+        for (const r of this.#runnables) if (r.needLeaderElection === false) this.#run(r);
+        if (this.#elector) {
+          const le = this.#opts.leaderElection!;
+          leading = this.#elector.run(leaseStop.signal, () => {
+            this.#leading = true;
+            this.#resolveElected();
+            for (const r of this.#runnables) if (r.needLeaderElection !== false) this.#run(r);
+          }, () => {
+            // Stop everything now, before any other callback runs: no request leaves this process any more.
+            lost = true;
+            this.#leading = false;
+            const err = new LeaderElectionLostError(`${le.namespace}/${le.id}`);
+            this.#fence.abort(err);
+            this.#hardStop.abort(err);
+            runStop.abort(err);
+            this.#fail(err);
+          }).then(() => {
+            this.#leading = false;
           });
         } else {
-          this.leading = true;
-          this.resolveElected();
-          for (const r of this.runnables) if (r.needLeaderElection !== false) this.run(r);
+          this.#leading = true;
+          this.#resolveElected();
+          for (const r of this.#runnables) if (r.needLeaderElection !== false) this.#run(r);
         }
       }
       await stopRequested;
@@ -229,20 +300,25 @@ export class Manager implements ControllerHost {
     // Graceful shutdown: runnables first (while still holding the lease), then the cache, the lease, the servers.
     this.log.info({ reason: failure?.message ?? "stop signal" }, "stopping runnables");
     runStop.abort();
-    const graceMs = skipGrace ? 0 : this.gracefulShutdownTimeoutMs;
-    const allStopped = Promise.allSettled(this.running).then(() => true);
-    const inTime = await Promise.race([allStopped, new Promise<false>((r) => setTimeout(() => r(false), graceMs).unref())]);
-    if (!inTime && !skipGrace) {
-      failure ??= new Error(`manager ${this.name}: runnables did not stop within the graceful shutdown timeout of ${graceMs} ms`);
+    if (!lost) {
+      const graceMs = this.gracefulShutdownTimeoutMs;
+      let timer: unknown;
+      const timedOut = new Promise<false>((resolve) => (timer = this.#clock.setTimer(() => resolve(false), graceMs)));
+      const inTime = await Promise.race([Promise.allSettled(this.#running).then(() => true), timedOut]);
+      this.#clock.clearTimer(timer);
+      if (!inTime) {
+        this.#hardStop.abort(new Error(`manager ${this.name}: graceful shutdown timeout of ${graceMs} ms passed`));
+        failure ??= new Error(`manager ${this.name}: runnables did not stop within the graceful shutdown timeout of ${graceMs} ms`);
+      }
+      // Buffered Event series counts are written before the client goes (bounded by the request timeout).
+      await Promise.all([...this.#recorders.values()].map((r) => r.flush()));
     }
-    // Buffered Event series counts are written before the client goes (bounded by the request timeout).
-    await Promise.all([...this.recorders.values()].map((r) => r.flush()));
     cacheStop.abort();
     leaseStop.abort();
     await leading;
     await Promise.all(servers.map(close));
-    if (this.ownsClient) (this.client as { close?: () => void }).close?.();
-    this.synced = false;
+    for (const c of this.#ownedClients) (c as { close?: () => void }).close?.();
+    this.#synced = false;
     if (failure) {
       this.log.error({ err: failure }, "manager stopped with an error");
       throw failure;
@@ -250,26 +326,28 @@ export class Manager implements ControllerHost {
     this.log.info("manager stopped");
   }
 
-  private mayRun(r: Runnable): boolean {
-    return r.needLeaderElection === false || this.leading;
+  #mayRun(r: Runnable): boolean {
+    return r.needLeaderElection === false || this.#leading;
   }
 
-  private run(r: Runnable): void {
-    const signal = this.runSignal;
-    if (!signal || signal.aborted) return;
-    this.running.push(
+  #run(r: Runnable): void {
+    const signal = this.#runSignal;
+    if (!signal || signal.aborted || this.#hardStop.signal.aborted) return;
+    const hardStop = this.#hardStop.signal;
+    this.#running.push(
       Promise.resolve()
-        .then(() => r.start(signal))
+        .then(() => r.start(signal, hardStop))
         .catch((err: unknown) => {
           const e = err instanceof Error ? err : new Error(String(err));
+          if (hardStop.aborted && e === hardStop.reason) return;
           this.log.error({ err: e }, "runnable failed; stopping the manager");
-          this.fail(e);
+          this.#fail(e);
         }),
     );
   }
 
-  private async startServers(servers: Server[]): Promise<void> {
-    const metricsAddr = this.opts.metricsBindAddress ?? "127.0.0.1:8080";
+  async #startServers(servers: Server[]): Promise<void> {
+    const metricsAddr = this.#opts.metricsBindAddress ?? "127.0.0.1:8080";
     if (metricsAddr !== "0") {
       const app = express();
       app.disable("x-powered-by");
@@ -282,18 +360,18 @@ export class Manager implements ControllerHost {
       });
       const { server, address } = await listen(app, metricsAddr, "metrics");
       servers.push(server);
-      this.metricsAddr = address;
+      this.#metricsAddr = address;
       this.log.info({ address }, "serving metrics");
     }
-    const probeAddr = this.opts.healthProbeBindAddress ?? "127.0.0.1:8081";
+    const probeAddr = this.#opts.healthProbeBindAddress ?? "127.0.0.1:8081";
     if (probeAddr !== "0") {
       const app = express();
       app.disable("x-powered-by");
-      app.use("/healthz", this.healthChecks.router());
-      app.use("/readyz", this.readyChecks.router());
+      app.use("/healthz", this.#healthChecks.router());
+      app.use("/readyz", this.#readyChecks.router());
       const { server, address } = await listen(app, probeAddr, "health probe");
       servers.push(server);
-      this.probeAddr = address;
+      this.#probeAddr = address;
       this.log.info({ address }, "serving health probes");
     }
   }

@@ -86,3 +86,35 @@ test("operators/main.ts with the chart's flags leads, reconciles, serves probes 
   const released = await client.get(Leases, { namespace, name: "kubeloop-main-e2e" });
   assert.ok(!released.spec?.holderIdentity, "the Lease is released on a graceful stop");
 });
+
+test("operators/main.ts exits 1 at its next renewal when another holder takes its Lease", { timeout: 120_000 }, async () => {
+  const lease = "kubeloop-main-stolen";
+  const child = spawn(process.execPath, [
+    main, "--operators=replicaset", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--leader-elect=true",
+    `--leader-election-id=${lease}`, `--leader-election-namespace=${namespace}`, "--lease-duration-seconds=15",
+    "--renew-deadline-seconds=10", "--retry-period-seconds=2", "--log-level=info",
+  ], { env: { ...process.env, KUBECONFIG: kubeconfigPath, POD_NAME: "operator-stolen-0" }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString("utf8"); });
+  let exitedAtMs = 0;
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => {
+    exitedAtMs = Date.now();
+    resolve(code);
+  }));
+  try {
+    const held = await waitFor(async () => {
+      const l = await client.get(Leases, { namespace, name: lease }).catch(() => undefined);
+      return l?.spec?.holderIdentity === "operator-stolen-0" ? l : undefined;
+    }, { timeoutMs: 60_000, description: "the operator to hold the Lease" });
+    await client.update(Leases, { ...held, spec: { ...held.spec, holderIdentity: "someone-else", leaseDurationSeconds: 3600, leaseTransitions: 1 } });
+    const stolenAtMs = Date.now();
+    const code = await Promise.race([exited, new Promise<"running">((r) => setTimeout(() => r("running"), 8_000))]);
+    assert.equal(code, 1, `exit code once the Lease is taken; stderr:\n${stderr.slice(-3000)}`);
+    assert.ok(exitedAtMs - stolenAtMs <= 2_000 + 4_000, `exited ${exitedAtMs - stolenAtMs} ms after the Lease was taken (retry period 2 s)`);
+    assert.match(stderr, /leadership lost: the lease is now held by \\"someone-else\\"/);
+    const after = await client.get(Leases, { namespace, name: lease });
+    assert.equal(after.spec?.holderIdentity, "someone-else", "the Lease is not released or renewed by the old leader");
+  } finally {
+    child.kill("SIGKILL");
+  }
+});

@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rootLogger } from "../../../framework/log/index.ts";
-import { ConfigMaps } from "../../../framework/meta/index.ts";
+import { ConfigMaps, Leases, type KubeObject, type ResourceType } from "../../../framework/meta/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
 import { FakeClient } from "../../../framework/testing/index.ts";
 import { until } from "../support/until.ts";
+import { elapse, FakeClock } from "./fake-time.ts";
 
 const log = rootLogger.child({}, { level: "silent" });
 
@@ -56,7 +57,7 @@ test("a manager runs a controller that reacts to changes, serves metrics and pro
   assert.match(metrics, /controller_runtime_reconcile_total\{controller="configmaps",result="success"\} 3/);
   assert.match(metrics, /controller_runtime_active_workers\{controller="configmaps"\} 0/);
   assert.match(metrics, /workqueue_adds_total\{name="configmaps",controller="configmaps"\} 3/);
-  assert.match(metrics, /workqueue_depth\{name="configmaps",controller="configmaps",priority="0"\} 0/);
+  assert.match(metrics, /workqueue_depth\{name="configmaps"\} 0/);
   assert.match(metrics, /process_cpu_seconds_total/);
 
   // SIGTERM-like stop with a reconcile in flight: it finishes before start() resolves.
@@ -94,10 +95,11 @@ test("a failing ready check makes /readyz 500 naming it", async () => {
 
 test("with leader election only the leader runs controllers; a standby takes over when it stops", async () => {
   const api = new FakeClient();
-  const le = { id: "cm-controller", namespace: "kube-system", leaseDurationSeconds: 2, renewDeadlineSeconds: 1, retryPeriodSeconds: 0.1 };
+  const clock = new FakeClock(0);
+  const le = { id: "cm-controller", namespace: "kube-system" }; // 15 s / 10 s / 2 s
   const reconciledBy: string[] = [];
   const managers = ["one", "two"].map((name) => {
-    const mgr = newManager(api, { name, leaderElection: { ...le, identity: name }, metricsBindAddress: "0", healthProbeBindAddress: "0" });
+    const mgr = newManager(api, { name, clock, leaderElection: { ...le, identity: name }, metricsBindAddress: "0", healthProbeBindAddress: "0" });
     controllerFor(mgr, ConfigMaps).complete(async (req) => {
       reconciledBy.push(`${name}:${req.name}`);
     });
@@ -110,28 +112,88 @@ test("with leader election only the leader runs controllers; a standby takes ove
   const runTwo = two.mgr.start(two.stop.signal);
   await api.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "ns" } });
   await until(() => reconciledBy.includes("one:x"), "leader reconciles");
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(two.mgr.isLeader(), false);
+  await elapse(clock, 30_000, { stepMs: 100 });
+  assert.equal(two.mgr.isLeader(), false, "the standby waits through twice the lease duration while the leader renews");
   assert.deepEqual(reconciledBy.filter((r) => r.startsWith("two:")), [], "the standby does not reconcile");
   one.stop.abort();
   await runOne;
-  await two.mgr.elected();
-  assert.equal(two.mgr.isLeader(), true, "two takes over");
+  assert.equal(await elapse(clock, 5_000, { until: () => two.mgr.isLeader() }), true, "two takes over within a jittered retry period");
   await until(() => reconciledBy.includes("two:x"), "new leader reconciles the existing object");
   two.stop.abort();
   await runTwo;
 });
 
-test("losing the lease stops the manager with LeaderElectionLostError", async () => {
+test("losing the lease stops the manager with LeaderElectionLostError at the renew deadline", async () => {
   const api = new FakeClient();
-  const mgr = newManager(api, {
-    leaderElection: { id: "l", namespace: "ns", leaseDurationSeconds: 1, renewDeadlineSeconds: 0.5, retryPeriodSeconds: 0.1 },
-    metricsBindAddress: "0", healthProbeBindAddress: "0",
-  });
-  const running = mgr.start(new AbortController().signal);
-  await until(() => mgr.isLeader(), "leads");
+  const clock = new FakeClock(0);
+  const mgr = newManager(api, { clock, leaderElection: { id: "l", namespace: "ns" }, metricsBindAddress: "0", healthProbeBindAddress: "0" });
+  let rejected = undefined as unknown;
+  const running = mgr.start(new AbortController().signal).catch((err: unknown) => (rejected = err));
+  await mgr.elected();
+  const ledAtMs = clock.now();
   api.prependReactor({}, () => new Error("API server unreachable"));
-  await assert.rejects(running, LeaderElectionLostError);
+  await elapse(clock, 9_900, { stepMs: 100 });
+  assert.equal(mgr.isLeader(), true, "still leading before the renew deadline");
+  await elapse(clock, 200, { stepMs: 100, until: () => rejected !== undefined });
+  await running;
+  assert.ok(rejected instanceof LeaderElectionLostError, String(rejected));
+  assert.ok(clock.now() - ledAtMs <= 10_100, "lost at the renew deadline");
+  assert.equal(mgr.isLeader(), false);
+});
+
+test("when another holder takes the lease, every in-flight reconcile's signal aborts at once and the manager's client sends nothing more", async () => {
+  const api = new FakeClient();
+  const clock = new FakeClock(0);
+  const mgr = newManager(api, {
+    clock, leaderElection: { id: "l", namespace: "ns", identity: "old" }, metricsBindAddress: "0", healthProbeBindAddress: "0",
+  });
+  const writes: string[] = [];
+  const create = api.create.bind(api);
+  api.create = (async <T extends KubeObject>(type: ResourceType<T>, obj: T) => {
+    writes.push(`${type.kind}/${obj.metadata?.name}`);
+    return create(type, obj);
+  }) as FakeClient["create"];
+  const aborted: Array<{ name: string; atMs: number; reason: unknown }> = [];
+  const started: string[] = [];
+  const afterLoss: Array<Promise<unknown>> = [];
+  controllerFor(mgr, ConfigMaps, { informer: { namespace: "work" } }).withOptions({ maxConcurrentReconciles: 3 }).complete(async (req, ctx) => {
+    started.push(req.name);
+    // Each reconcile waits on something slow, as a request queued behind a rate limit would.
+    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+    aborted.push({ name: req.name, atMs: clock.now(), reason: ctx.signal.reason });
+    // Code that ignores the signal and writes anyway is refused by the fenced client.
+    afterLoss.push(mgr.client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `late-${req.name}`, namespace: "work" } }).catch((err: unknown) => err));
+  });
+  let rejected = undefined as unknown;
+  const running = mgr.start(new AbortController().signal).catch((err: unknown) => (rejected = err));
+  await mgr.elected();
+  for (const name of ["a", "b", "c"]) await api.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "work" } });
+  await until(() => started.length === 3, "three reconciles in flight");
+  await elapse(clock, 2_500, { stepMs: 100 }); // renewed at 2000; next renewal at 4000
+  assert.equal(mgr.isLeader(), true);
+
+  const lease = await api.get(Leases, { namespace: "ns", name: "l" });
+  await api.update(Leases, { ...lease, spec: { ...lease.spec, holderIdentity: "thief", leaseTransitions: 1 } });
+  const writesBefore = writes.length;
+  await elapse(clock, 2_000, { stepMs: 10, until: () => rejected !== undefined });
+  const lostAtMs = clock.now();
+  await running;
+  assert.ok(rejected instanceof LeaderElectionLostError, String(rejected));
+  assert.ok(lostAtMs <= 4_010, `lost at the first renewal after the steal (${lostAtMs} ms), not at the renew deadline`);
+  assert.deepEqual(aborted.map((a) => a.name).sort(), ["a", "b", "c"], "every in-flight reconcile was aborted");
+  for (const a of aborted) {
+    assert.ok(a.atMs <= lostAtMs, "aborted when the loss was seen, without waiting for a graceful shutdown");
+    assert.ok(a.reason instanceof LeaderElectionLostError);
+  }
+  const late = await Promise.all(afterLoss);
+  for (const err of late) assert.ok(err instanceof LeaderElectionLostError, `refused: ${String(err)}`);
+  // A new change after the loss starts no reconcile.
+  await create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "d", namespace: "work" } });
+  await elapse(clock, 1_000, { stepMs: 100 });
+  assert.equal(started.includes("d"), false, "no new reconcile");
+  assert.deepEqual(writes.slice(writesBefore), [], "no write reached the API after the loss");
+  const after = await api.get(Leases, { namespace: "ns", name: "l" });
+  assert.equal(after.spec?.holderIdentity, "thief", "the lost lease is neither renewed nor released");
 });
 
 test("a runnable that fails stops the manager with its error", async () => {
