@@ -70,6 +70,8 @@ export class Http2Connector implements Connector {
   readonly #connections: number;
   readonly #maxConnections: number;
   #sessions: Session[] = [];
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS as last announced: a new connection starts with it. */
+  #serverMaxStreams = INITIAL_MAX_STREAMS;
   #dialing: Promise<void> | undefined;
   #waiters = new Set<() => void>();
 
@@ -185,7 +187,7 @@ export class Http2Connector implements Connector {
       maxSessionMemory: SESSION_MEMORY_MIB,
     });
     const entry: Session = {
-      session, active: 0, maxStreams: INITIAL_MAX_STREAMS, usable: true,
+      session, active: 0, maxStreams: this.#serverMaxStreams, usable: true,
       pingTimer: setInterval(() => this.#healthCheck(entry), PING_INTERVAL_MS).unref(),
     };
     session.once("connect", () => {
@@ -198,6 +200,7 @@ export class Http2Connector implements Connector {
     session.on("remoteSettings", (settings) => {
       const max = settings.maxConcurrentStreams;
       entry.maxStreams = max === undefined ? INITIAL_MAX_STREAMS : Math.max(1, Math.min(MAX_STREAMS_CAP, max));
+      this.#serverMaxStreams = entry.maxStreams;
       this.#wake();
     });
     // GOAWAY: the server finishes streams up to its last stream id; new ones go to a new connection.
