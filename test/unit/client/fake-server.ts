@@ -33,7 +33,13 @@ export interface Seen {
 
 /** The request and response as a handler sees them (node:http and the node:http2 compatibility API alike). */
 export type FakeRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type FakeResponse = http.ServerResponse | http2.Http2ServerResponse;
+/** The part of node:http's and node:http2's response the handlers use. */
+export interface FakeResponse {
+  writeHead(statusCode: number, headers?: Record<string, string>): unknown;
+  write(chunk: string): unknown;
+  end(chunk?: string): unknown;
+  on(event: "close", listener: () => void): unknown;
+}
 
 /** Handler helpers. */
 export interface Wire {
@@ -71,7 +77,7 @@ export async function fakeServer(
   const seen: Seen[] = [];
   const h2Sessions = new Set<http2.ServerHttp2Session>();
   let connections = 0;
-  const onRequest = (req: FakeRequest, res: FakeResponse): void => {
+  const onRequest = (req: FakeRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
@@ -87,7 +93,15 @@ export async function fakeServer(
           else req.socket.destroy();
         },
       };
-      handler(req, res, body, wire);
+      const h2 = res instanceof http2.Http2ServerResponse ? res : undefined;
+      const h1 = res instanceof http2.Http2ServerResponse ? undefined : res;
+      const response: FakeResponse = {
+        writeHead: (status, headers) => (h2 ? h2.writeHead(status, headers) : h1!.writeHead(status, headers)),
+        write: (chunk) => (h2 ? h2.write(chunk) : h1!.write(chunk)),
+        end: (chunk) => (chunk === undefined ? (h2 ? h2.end() : h1!.end()) : h2 ? h2.end(chunk) : h1!.end(chunk)),
+        on: (event, listener) => (h2 ? h2.on(event, listener) : h1!.on(event, listener)),
+      };
+      handler(req, response, body, wire);
     });
   };
   const tlsOptions = {
