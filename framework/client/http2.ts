@@ -284,13 +284,59 @@ function pathOf(req: WireRequest): string {
   return q < 0 ? req.pathAndQuery : req.pathAndQuery.slice(0, q);
 }
 
+/** Bytes buffered from a response before the stream is paused (and, through flow control, the server). */
+const BODY_HIGH_WATER_BYTES = 1 << 20;
+
+/**
+ * A response on a stream. Its body is read through 'data' and 'end' listeners attached the
+ * moment the headers arrive, not through the stream's own async iterator: that one reports
+ * ERR_STREAM_PREMATURE_CLOSE for a stream whose HTTP/2 side has already closed (small responses
+ * arrive whole, with END_STREAM) while its data still waits to be read, because node's
+ * end-of-stream check reads `Http2Stream.closed` (the protocol state) as "the stream is gone".
+ * More than 1 MiB unread pauses the stream, which stops the window updates, so a slow reader
+ * holds back the server, not this process's memory.
+ */
 class Http2Response implements WireResponse {
   readonly #stream: ClientHttp2Stream;
   readonly #headers: IncomingHttpHeaders;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #ended = false;
+  #complete = false;
+  #closed = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(stream: ClientHttp2Stream, headers: IncomingHttpHeaders) {
     this.#stream = stream;
     this.#headers = headers;
+    stream.on("data", (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered > BODY_HIGH_WATER_BYTES) stream.pause();
+      this.#notify();
+    });
+    stream.once("end", () => {
+      // node also ends the readable side of a stream the session lost (RST code CANCEL): only
+      // an end without an error code is the server's END_STREAM.
+      this.#ended = true;
+      this.#complete = stream.rstCode === undefined || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+      this.#notify();
+    });
+    stream.once("close", () => {
+      this.#closed = true;
+      this.#notify();
+    });
+    stream.on("error", (err) => {
+      this.#error ??= err;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   get status(): number {
@@ -303,15 +349,36 @@ class Http2Response implements WireResponse {
   }
 
   get body(): AsyncIterable<Buffer> {
-    return this.#stream as AsyncIterable<Buffer>;
+    return { [Symbol.asyncIterator]: () => this.#iterate() };
+  }
+
+  async *#iterate(): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        const chunk = this.#chunks.shift();
+        if (chunk) {
+          this.#buffered -= chunk.length;
+          if (this.#buffered <= BODY_HIGH_WATER_BYTES && this.#stream.isPaused()) this.#stream.resume();
+          yield chunk;
+          continue;
+        }
+        if (this.#error) throw this.#error;
+        // Ended: the whole body; closed without 'end': cut short (`complete` stays false).
+        if (this.#ended || this.#closed) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+      }
+    } finally {
+      // Broken off early (or done): cancel the stream if it is still open.
+      this.destroy();
+    }
   }
 
   get complete(): boolean {
-    return this.#stream.readableEnded;
+    return this.#complete;
   }
 
   destroy(): void {
-    if (!this.#stream.closed) this.#stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_CANCEL);
   }
 }
 
