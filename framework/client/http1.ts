@@ -67,10 +67,11 @@ export class Http1Connector implements Connector {
     });
   }
 
-  /** Destroys the pools' sockets (node's `Agent.destroy`); later requests open new ones. */
+  /** Destroys the idle sockets of both pools; sockets in use finish their request and are then kept idle (unref'ed). */
   close(): void {
-    this.#requestAgent.destroy();
-    this.#watchAgent.destroy();
+    for (const agent of new Set([this.#requestAgent, this.#watchAgent])) {
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    }
   }
 }
 
