@@ -1,11 +1,11 @@
-import type { IncomingMessage } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
 import { gvkString, type GroupVersionKind, type KubeObject, type ObjectKey, type ResourceType } from "../meta/index.ts";
 import { loadKubeConfig } from "./config.ts";
 import type { ApiErrorContext } from "./errors.ts";
 import { JsonLineDecoder } from "./json-lines.ts";
-import { Transport, type TransportRequest } from "./transport.ts";
+import type { WireResponse } from "./connection.ts";
+import { Transport, type TransportProtocol, type TransportRequest } from "./transport.ts";
 import type {
   Client, DeleteOptions, ListOptions, ObjectList, Patch, RequestOptions, Status, WatchEvent, WatchOptions, WriteOptions,
 } from "./types.ts";
@@ -24,8 +24,24 @@ export interface ClientOptions {
   qps?: number;
   /** Burst of the client-side rate limit (default: `qps`). */
   burst?: number;
-  /** Deadline of each non-watch request in milliseconds (default 60 000). Watches have none. */
+  /**
+   * Deadline of each attempt of a non-watch request in milliseconds (default 60 000); a watch
+   * must get its response headers within it, then has none.
+   */
   requestTimeoutMs?: number;
+  /**
+   * Wire protocol. `http2` (default): HTTP/2 when the server selects it in the TLS handshake
+   * (ALPN `h2`; kube-apiserver does), every request and watch a stream on one connection, as
+   * client-go; HTTP/1.1 otherwise (`http:` servers, a proxy in the kubeconfig, servers without
+   * HTTP/2). `http1`: always HTTP/1.1 (a socket per request in flight and per watch).
+   */
+  transport?: TransportProtocol;
+  /**
+   * HTTP/2 only: connections to open before a new one is needed, streams going to the least busy
+   * (default 1, as client-go: a second connection only when the server's
+   * SETTINGS_MAX_CONCURRENT_STREAMS, 100 on kube-apiserver, is reached).
+   */
+  http2Connections?: number;
 }
 
 /** `autoscaling/v1` Scale, as served by the `scale` subresource. */
@@ -76,7 +92,11 @@ export interface KubeClient extends Client {
   resourcesFor(groupVersion: string, opts?: RequestOptions): Promise<ApiResource[]>;
   /** REST mapping through discovery: the plural and scope of a GVK. @throws Error when the kind is not served. */
   resourceTypeFor<T extends KubeObject = KubeObject>(gvk: GroupVersionKind, opts?: RequestOptions): Promise<ResourceType<T>>;
-  /** Closes idle keep-alive connections; in-flight watches keep running until aborted. */
+  /**
+   * Closes idle connections; requests and watches in flight run until they end or are aborted
+   * (an HTTP/2 connection closes once its last stream has ended). A later request opens a new
+   * connection.
+   */
   close(): void;
 }
 
@@ -84,10 +104,11 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const PODS: ResourceType = { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, apiVersion: "v1" };
 
 /**
- * Creates a client over the kubeconfig's cluster. Requests go through node:https with
- * credentials and TLS from `@kubernetes/client-node`; watches are streamed JSON lines with no
- * client-side deadline (use `timeoutSeconds` and `signal`). Mirrors controller-runtime's
- * `client.New` (typed access to any GVK, no client-side rate limit unless asked).
+ * Creates a client over the kubeconfig's cluster. Requests go over HTTP/2 (node:http2) where the
+ * server negotiates it, else HTTP/1.1 (node:https), with credentials and TLS from
+ * `@kubernetes/client-node`; watches are streamed JSON lines with no client-side deadline (use
+ * `timeoutSeconds` and `signal`). Mirrors controller-runtime's `client.New` (typed access to any
+ * GVK, no client-side rate limit unless asked) over client-go's REST client (HTTP/2, retries).
  * @throws Error when no kubeconfig can be loaded.
  */
 export function createClient(opts: ClientOptions = {}): KubeClient {
@@ -100,6 +121,8 @@ export function createClient(opts: ClientOptions = {}): KubeClient {
     ...(opts.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: opts.maxConcurrentRequests } : {}),
     ...(opts.qps !== undefined ? { qps: opts.qps } : {}),
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
+    ...(opts.transport !== undefined ? { protocol: opts.transport } : {}),
+    ...(opts.http2Connections !== undefined ? { http2Connections: opts.http2Connections } : {}),
   });
   return new RestClient(transport);
 }
@@ -360,7 +383,7 @@ function isStatus(obj: unknown): obj is Status {
  */
 async function* watchEvents<T extends KubeObject>(transport: Transport, request: TransportRequest, type: ResourceType<T>): AsyncGenerator<WatchEvent<T>> {
   const signal = request.signal;
-  let res: IncomingMessage;
+  let res: WireResponse;
   try {
     res = await transport.stream(request);
   } catch (err) {
@@ -370,8 +393,8 @@ async function* watchEvents<T extends KubeObject>(transport: Transport, request:
   const decoder = new JsonLineDecoder();
   try {
     try {
-      for await (const chunk of res) {
-        for (const value of decoder.push(chunk as Buffer)) yield toWatchEvent<T>(value, type);
+      for await (const chunk of res.body) {
+        for (const value of decoder.push(chunk)) yield toWatchEvent<T>(value, type);
       }
       for (const value of decoder.end()) yield toWatchEvent<T>(value, type);
     } catch (err) {

@@ -10,6 +10,8 @@ export {
   ApiError, isAlreadyExists, isConflict, isForbidden, isGone, isInvalid, isNotFound, isTooManyRequests,
 } from "./errors.ts";
 export type { ApiErrorContext } from "./errors.ts";
+export { ConnectionLostError } from "./connection.ts";
+export type { TransportProtocol } from "./transport.ts";
 export { JsonLineDecoder } from "./json-lines.ts";
 export type {
   Client, DeleteOptions, JsonPatchOperation, ListOptions, ObjectList, Patch, RequestOptions, Status, WatchEvent, WatchOptions, WriteOptions,

@@ -1,13 +1,22 @@
 import http from "node:http";
-import https from "node:https";
-import { setTimeout as delay } from "node:timers/promises";
-import type { IncomingMessage } from "node:http";
+import type https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import PQueue from "p-queue";
-import { TokenBucket } from "../flowcontrol/index.ts";
 import { Counter, Histogram, type Registry } from "prom-client";
+import { sleepOrThrow, TokenBucket } from "../flowcontrol/index.ts";
+import { ConnectionLostError, Http2NotNegotiatedError, type Connector, type TlsOptions, type WireRequest, type WireResponse } from "./connection.ts";
 import { ApiError, type ApiErrorContext } from "./errors.ts";
+import { Http1Connector } from "./http1.ts";
+import { Http2Connector } from "./http2.ts";
+import { MAX_RETRIES, retryAfterErrorMs, retryAfterResponseMs } from "./retry.ts";
 import type { Status } from "./types.ts";
+
+/**
+ * The wire protocol: `http2` (default) speaks HTTP/2 when the server selects `h2` in the TLS
+ * handshake (ALPN), as kube-apiserver does, and HTTP/1.1 otherwise (plain `http:` servers, an
+ * HTTP proxy in the kubeconfig, servers without HTTP/2); `http1` always speaks HTTP/1.1.
+ */
+export type TransportProtocol = "http2" | "http1";
 
 /** Options of the HTTP transport (see `createClient`). */
 export interface TransportOptions {
@@ -18,6 +27,10 @@ export interface TransportOptions {
   qps?: number;
   burst?: number;
   requestTimeoutMs: number;
+  /** Default `http2`. */
+  protocol?: TransportProtocol;
+  /** HTTP/2 connections kept open and shared by the least busy stream first (default 1, as client-go). */
+  http2Connections?: number;
 }
 
 /** One HTTP request to the API server. */
@@ -32,47 +45,31 @@ export interface TransportRequest {
   signal?: AbortSignal | undefined;
   /** Verb and object for errors and metrics. */
   context: ApiErrorContext;
-  /** Never retry, even on 429 (evictions: there 429 means a disruption budget says no). */
+  /** Never retry, even when the server sends `Retry-After` (evictions: there 429 means a disruption budget says no). */
   noRetry?: boolean;
 }
 
-/** Credentials and the two connection pools built from the kubeconfig. */
+/** Request headers and TLS material derived from the kubeconfig. */
 interface Authentication {
   at: number;
   headers: Record<string, string>;
-  /** Pool of watches: unbounded, each watch holds a socket while it runs. */
-  watchAgent: http.Agent;
-  /** Pool of plain requests: at most `REQUEST_SOCKETS` connections, more requests wait for one. */
-  requestAgent: http.Agent;
-}
-
-/**
- * Connections for plain requests. HTTP/1.1 needs one per request in flight; a burst of hundreds
- * of creates would otherwise open (and TLS-handshake) hundreds of connections, which costs the
- * API server and this process more than queueing on a few dozen kept-alive ones. (client-go
- * multiplexes everything over one HTTP/2 connection.)
- */
-const REQUEST_SOCKETS = 32;
-
-/** Attempts of a request the server asks to retry (client-go's `maxRetries` is 10). */
-const MAX_ATTEMPTS = 10;
-
-/** The wait a 429, or a GET's 5xx with `Retry-After`, asks for (1 s when unspecified, at most 60 s); undefined when not retryable. */
-function retryAfter(res: IncomingMessage, status: number, method: string): number | undefined {
-  const header = res.headers["retry-after"];
-  const seconds = header !== undefined ? Number(header) : NaN;
-  const retryable = status === 429 || (status >= 500 && method === "GET" && header !== undefined);
-  if (!retryable) return undefined;
-  return Math.min(60, Number.isFinite(seconds) && seconds >= 0 ? seconds : 1) * 1000;
+  tls: TlsOptions;
+  /** The kubeconfig's HTTP proxy agent, when it names a proxy. */
+  proxyAgent: http.Agent | undefined;
 }
 
 /** How long request headers from the kubeconfig (tokens from exec plugins, token files) are reused. */
 const AUTH_REFRESH_MS = 60_000;
 
+/** What one attempt of a request came to. */
+type Outcome = { value: unknown } | { error: unknown; retryAfterMs: number | undefined };
+
 /**
- * Sends requests with node:https, authenticating with what `@kubernetes/client-node` derives from
- * the kubeconfig (CA, client certificate, bearer token, exec plugins). Plain requests get a
- * deadline; watches stream without one.
+ * Sends requests to the API server over HTTP/2 (node:http2, one multiplexed connection) or
+ * HTTP/1.1 (node:https keep-alive pools), authenticating with what `@kubernetes/client-node`
+ * derives from the kubeconfig (CA, client certificate, bearer token, exec plugins). Retries as
+ * client-go's `rest.Request` does (see `retry.ts`). Plain requests get a deadline per attempt;
+ * watches stream without one.
  */
 export class Transport {
   readonly #opts: TransportOptions;
@@ -80,9 +77,11 @@ export class Transport {
   readonly #host: string;
   #auth: Authentication | undefined;
   #authPending: Promise<Authentication> | undefined;
+  #connector: Connector | undefined;
   readonly #rateLimit: TokenBucket | undefined;
   readonly #concurrency: PQueue | undefined;
   readonly #requestsTotal: Counter<"code" | "method" | "host"> | undefined;
+  readonly #retriesTotal: Counter<"code" | "method" | "host"> | undefined;
   readonly #requestDuration: Histogram<"verb" | "host"> | undefined;
 
   constructor(opts: TransportOptions) {
@@ -99,88 +98,113 @@ export class Transport {
       this.#concurrency = new PQueue({ concurrency: opts.maxConcurrentRequests });
     }
     if (opts.metrics) {
-      this.#requestsTotal = (opts.metrics.getSingleMetric("rest_client_requests_total") as Counter<"code" | "method" | "host"> | undefined)
-        ?? new Counter({ name: "rest_client_requests_total", help: "Number of HTTP requests, partitioned by status code, method, and host.", labelNames: ["code", "method", "host"], registers: [opts.metrics] });
-      this.#requestDuration = (opts.metrics.getSingleMetric("rest_client_request_duration_seconds") as Histogram<"verb" | "host"> | undefined)
+      const registry = opts.metrics;
+      const counter = (name: string, help: string): Counter<"code" | "method" | "host"> =>
+        (registry.getSingleMetric(name) as Counter<"code" | "method" | "host"> | undefined)
+          ?? new Counter({ name, help, labelNames: ["code", "method", "host"], registers: [registry] });
+      this.#requestsTotal = counter("rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.");
+      this.#retriesTotal = counter("rest_client_request_retries_total", "Number of request retries, partitioned by status code, method, and host.");
+      this.#requestDuration = (registry.getSingleMetric("rest_client_request_duration_seconds") as Histogram<"verb" | "host"> | undefined)
         ?? new Histogram({
           name: "rest_client_request_duration_seconds", help: "Request latency in seconds. Broken down by verb and host.", labelNames: ["verb", "host"],
-          buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers: [opts.metrics],
+          buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers: [registry],
         });
     }
   }
 
+  /** The protocol in use once the first request has gone out (`HTTP/2` or `HTTP/1.1`); undefined before. */
+  get protocol(): string | undefined {
+    return this.#connector?.protocol;
+  }
+
   /**
-   * Sends a request and returns the parsed JSON body. A 429 (API Priority and Fairness rejected
-   * the request before running it), or a 5xx with `Retry-After` on a GET, is retried after the
-   * server's `Retry-After` (at most 10 attempts, like client-go).
-   * @throws ApiError for a non-2xx answer; the abort reason or a timeout Error otherwise.
+   * Sends a request and returns the parsed JSON body. Retried as client-go does: any verb when
+   * the server answers 429 or 5xx with `Retry-After` (after that many seconds), a GET after a
+   * lost connection (after 1 s); at most 10 retries. Each attempt has its own deadline
+   * (`requestTimeoutMs`) and passes the rate limit.
+   * @throws ApiError for a non-2xx answer; ConnectionLostError when the connection broke; the
+   * abort reason when `signal` aborted; an Error naming the deadline on a timeout.
    */
   async request(req: TransportRequest): Promise<unknown> {
-    for (let attempt = 1; ; attempt++) {
-      const result = await this.#attempt(req);
-      if (!("retryAfterMs" in result)) return result.body;
-      if (attempt >= MAX_ATTEMPTS) throw result.error;
-      await delay(result.retryAfterMs, undefined, req.signal ? { signal: req.signal } : {});
+    const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    for (let retry = 0; ; retry++) {
+      await this.#throttle(req.signal);
+      const outcome = await this.#attempt(req, body, retry > 0);
+      if ("value" in outcome) return outcome.value;
+      if (outcome.retryAfterMs === undefined || retry >= MAX_RETRIES) throw outcome.error;
+      await sleepOrThrow(outcome.retryAfterMs, req.signal);
     }
   }
 
-  async #attempt(req: TransportRequest): Promise<{ body: unknown } | { retryAfterMs: number; error: ApiError }> {
-    await this.#throttle(req.signal);
-    const run = async (): Promise<{ body: unknown } | { retryAfterMs: number; error: ApiError }> => {
+  async #attempt(req: TransportRequest, body: Buffer | undefined, isRetry: boolean): Promise<Outcome> {
+    const run = async (): Promise<Outcome> => {
       const timeout = AbortSignal.timeout(this.#opts.requestTimeoutMs);
       const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
       const started = performance.now();
       let code = "<error>";
       try {
-        const res = await this.#send(req, signal);
-        const status = res.statusCode ?? 0;
-        code = String(status);
-        const text = await readBody(res, signal);
-        if (status >= 200 && status < 300) return { body: text ? JSON.parse(text) : {} };
-        const error = errorFromBody(status, text, req.context);
-        const retryAfterMs = req.noRetry ? undefined : retryAfter(res, status, req.method);
-        if (retryAfterMs !== undefined) return { retryAfterMs, error };
-        throw error;
+        const res = await this.#send(req, body, false, signal);
+        code = String(res.status);
+        const text = await readBody(res, signal, req);
+        if (res.status >= 200 && res.status < 300) return { value: text ? JSON.parse(text) : {} };
+        return {
+          error: errorFromBody(res.status, text, req.context),
+          retryAfterMs: req.noRetry ? undefined : retryAfterResponseMs(res.status, res.header("retry-after")),
+        };
       } catch (err) {
-        if (timeout.aborted && !req.signal?.aborted) {
+        if (req.signal?.aborted) throw req.signal.reason ?? err;
+        if (timeout.aborted) {
           throw new Error(`${req.context.verb} ${req.path} timed out after ${this.#opts.requestTimeoutMs} ms: the API server at ${this.#host} did not answer in time`, { cause: err });
         }
-        throw err;
+        return { error: err, retryAfterMs: req.noRetry ? undefined : retryAfterErrorMs(req.method, err) };
       } finally {
-        this.#observe(req, code, started);
+        this.#observe(req, code, started, isRetry);
       }
     };
     return this.#concurrency ? this.#concurrency.add(run) : run();
   }
 
-  /** Opens a streaming request (a watch). The response is 2xx; the caller consumes and destroys it. @throws ApiError for a non-2xx answer. */
-  async stream(req: TransportRequest): Promise<IncomingMessage> {
-    await this.#throttle(req.signal);
-    const started = performance.now();
-    let code = "<error>";
-    // The response headers must come within the request timeout; the stream itself has none.
-    const headers = new AbortController();
-    const headerTimer = setTimeout(() => headers.abort(new Error(
-      `${req.context.verb} ${req.path}: no response headers within ${this.#opts.requestTimeoutMs} ms from the API server at ${this.#host}`,
-    )), this.#opts.requestTimeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, headers.signal]) : headers.signal;
-    try {
-      const res = await this.#send(req, signal, true).finally(() => clearTimeout(headerTimer));
-      code = String(res.statusCode ?? 0);
-      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
-        const text = await readBody(res, req.signal);
-        throw errorFromBody(res.statusCode ?? 0, text, req.context);
+  /**
+   * Opens a streaming request (a watch): resolves with a 2xx response whose body the caller
+   * reads and then destroys. The response headers must come within `requestTimeoutMs`; the
+   * stream itself has no deadline. Retried as `request` is, until the headers arrive.
+   * @throws ApiError for a non-2xx answer; ConnectionLostError, the abort reason, or a timeout Error.
+   */
+  async stream(req: TransportRequest): Promise<WireResponse> {
+    for (let retry = 0; ; retry++) {
+      await this.#throttle(req.signal);
+      const started = performance.now();
+      let code = "<error>";
+      const headers = new AbortController();
+      const headerTimer = setTimeout(() => headers.abort(new Error(
+        `${req.context.verb} ${req.path}: no response headers within ${this.#opts.requestTimeoutMs} ms from the API server at ${this.#host}`,
+      )), this.#opts.requestTimeoutMs);
+      const signal = req.signal ? AbortSignal.any([req.signal, headers.signal]) : headers.signal;
+      let outcome: Outcome;
+      try {
+        const res = await this.#send(req, undefined, true, signal).finally(() => clearTimeout(headerTimer));
+        code = String(res.status);
+        if (res.status >= 200 && res.status < 300) return res;
+        const text = await readBody(res, req.signal, req);
+        outcome = {
+          error: errorFromBody(res.status, text, req.context),
+          retryAfterMs: req.noRetry ? undefined : retryAfterResponseMs(res.status, res.header("retry-after")),
+        };
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason ?? err;
+        if (headers.signal.aborted) throw headers.signal.reason;
+        outcome = { error: err, retryAfterMs: req.noRetry ? undefined : retryAfterErrorMs(req.method, err) };
+      } finally {
+        this.#observe(req, code, started, retry > 0);
       }
-      return res;
-    } finally {
-      this.#observe(req, code, started);
+      if (outcome.retryAfterMs === undefined || retry >= MAX_RETRIES) throw outcome.error;
+      await sleepOrThrow(outcome.retryAfterMs, req.signal);
     }
   }
 
-  /** Closes idle keep-alive connections. */
+  /** Closes idle connections (HTTP/2: each connection once its streams have ended); later requests open new ones. */
   close(): void {
-    this.#auth?.requestAgent.destroy();
-    this.#auth?.watchAgent.destroy();
+    this.#connector?.close();
   }
 
   async #throttle(signal: AbortSignal | undefined): Promise<void> {
@@ -188,8 +212,9 @@ export class Transport {
     await this.#rateLimit?.wait(signal);
   }
 
-  #observe(req: TransportRequest, code: string, started: number): void {
+  #observe(req: TransportRequest, code: string, started: number, isRetry: boolean): void {
     this.#requestsTotal?.inc({ code, method: req.method, host: this.#host });
+    if (isRetry) this.#retriesTotal?.inc({ code, method: req.method, host: this.#host });
     this.#requestDuration?.observe({ verb: req.method, host: this.#host }, (performance.now() - started) / 1000);
   }
 
@@ -203,26 +228,15 @@ export class Transport {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
         if (opts.auth) headers["Authorization"] = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
-        const cluster = this.#opts.kubeConfig.getCurrentCluster();
-        const newAgent = (maxSockets: number): http.Agent => {
-          if (cluster?.proxyUrl && opts.agent instanceof http.Agent) return opts.agent;
-          if (this.#server.protocol === "http:") return new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets });
-          // Our own agent: keep-alive with TCP keep-alive probes, so a dead peer breaks a watch instead of stalling it.
-          return new https.Agent({
-            keepAlive: true, keepAliveMsecs: 30_000, maxSockets,
-            ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-            ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
-            ...(opts.key !== undefined ? { key: opts.key } : {}),
-            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-            ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
-          });
+        const tls: TlsOptions = {
+          ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+          ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+          ...(opts.key !== undefined ? { key: opts.key } : {}),
+          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+          ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
         };
-        this.#auth = {
-          at: performance.now(), headers,
-          // Watches hold their socket for minutes: a pool of their own, unbounded.
-          watchAgent: this.#auth?.watchAgent ?? newAgent(Infinity),
-          requestAgent: this.#auth?.requestAgent ?? newAgent(REQUEST_SOCKETS),
-        };
+        const proxied = Boolean(this.#opts.kubeConfig.getCurrentCluster()?.proxyUrl) && opts.agent instanceof http.Agent;
+        this.#auth = { at: performance.now(), headers, tls, proxyAgent: proxied ? opts.agent as http.Agent : undefined };
         return this.#auth;
       } finally {
         this.#authPending = undefined;
@@ -231,39 +245,54 @@ export class Transport {
     return this.#authPending;
   }
 
-  async #send(req: TransportRequest, signal: AbortSignal | undefined, streaming = false): Promise<IncomingMessage> {
-    signal?.throwIfAborted();
+  /** The connector, made on first use with the kubeconfig's TLS material (read once). */
+  #connectorFor(auth: Authentication): Connector {
+    if (this.#connector) return this.#connector;
+    const http2 = (this.#opts.protocol ?? "http2") === "http2" && this.#server.protocol === "https:" && !auth.proxyAgent;
+    this.#connector = http2
+      ? new Http2Connector({ server: this.#server, tls: auth.tls, ...(this.#opts.http2Connections !== undefined ? { connections: this.#opts.http2Connections } : {}) })
+      : new Http1Connector({ server: this.#server, tls: auth.tls, agent: auth.proxyAgent });
+    return this.#connector;
+  }
+
+  async #send(req: TransportRequest, body: Buffer | undefined, streaming: boolean, signal: AbortSignal): Promise<WireResponse> {
+    signal.throwIfAborted();
     const auth = await this.#authentication();
-    const authHeaders = auth.headers;
-    const agent = streaming ? auth.watchAgent : auth.requestAgent;
-    const url = new URL(this.#server.href.replace(/\/$/, "") + req.path);
-    if (req.query) url.search = req.query.toString();
-    const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-    const headers: Record<string, string> = {
-      ...authHeaders,
-      "Accept": "application/json",
-      "User-Agent": this.#opts.userAgent,
-    };
-    if (body) {
-      headers["Content-Type"] = req.contentType ?? "application/json";
-      headers["Content-Length"] = String(body.length);
+    const headers: Record<string, string> = { ...auth.headers, "Accept": "application/json", "User-Agent": this.#opts.userAgent };
+    if (body) headers["Content-Type"] = req.contentType ?? "application/json";
+    const query = req.query?.toString();
+    const wire: WireRequest = { method: req.method, pathAndQuery: query ? `${req.path}?${query}` : req.path, headers, body, streaming };
+    const connector = this.#connectorFor(auth);
+    try {
+      return await connector.send(wire, signal);
+    } catch (err) {
+      if (!(err instanceof Http2NotNegotiatedError)) throw err;
+      // The server speaks HTTP/1.1 only: use it from now on.
+      let fallback = this.#connector;
+      if (!fallback || fallback === connector) {
+        fallback = new Http1Connector({ server: this.#server, tls: auth.tls, agent: auth.proxyAgent });
+        this.#connector = fallback;
+      }
+      return fallback.send(wire, signal);
     }
-    const mod = url.protocol === "http:" ? http : https;
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const request = mod.request(url, { method: req.method, headers, agent, ...(signal ? { signal } : {}) }, resolve);
-      request.on("error", (err) => reject(signal?.aborted ? (signal.reason ?? err) : err));
-      request.end(body);
-    });
   }
 }
 
-async function readBody(res: IncomingMessage, signal: AbortSignal | undefined): Promise<string> {
+/**
+ * Reads a whole response body.
+ * @throws the abort reason when `signal` aborted; ConnectionLostError when the body ended early or the connection broke.
+ */
+async function readBody(res: WireResponse, signal: AbortSignal | undefined, req: TransportRequest): Promise<string> {
   const chunks: Buffer[] = [];
   try {
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    for await (const chunk of res.body) chunks.push(chunk);
   } catch (err) {
     if (signal?.aborted) throw signal.reason ?? err;
-    throw err;
+    throw new ConnectionLostError(`${req.context.verb} ${req.path}: the connection broke while reading the response: ${(err as Error).message}`, { cause: err });
+  }
+  if (!res.complete) {
+    if (signal?.aborted) throw signal.reason;
+    throw new ConnectionLostError(`${req.context.verb} ${req.path}: the connection closed before the response ended`);
   }
   return Buffer.concat(chunks).toString("utf8");
 }

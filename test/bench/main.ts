@@ -6,11 +6,14 @@
  * - `unlimited`: kube-controller-manager 1000/1000, kube-scheduler 1000/1000, ours with our
  *   client's default (no client-side limit, like controller-runtime's QPS -1): neither side is
  *   held by its own client limit.
- * On each: (a) the physical limit of raw pod creates, (b) ReplicaSet 0 → N Ready, ours then the
- * built-in; on the first, (c) heap bytes per cached Pod. The 1-minute load average is recorded
- * before and after. Prints a table and writes `bench-results/bench-<ISO time>.json`.
+ * On each: (a) the physical limit of raw pod creates (at the largest N), (b) for each N,
+ * ReplicaSet 0 → N created and Ready, ours over each transport (HTTP/2, HTTP/1.1) then the
+ * built-in; on the first, (c) heap bytes per cached Pod. The load average is recorded before and
+ * after. Prints a table and writes `bench-results/bench-<ISO time>.json`.
  *
  *   npm run bench [-- --quick] [--out-dir bench-results] [--settings defaults,raised,unlimited]
+ *                 [--pods 1000,3000] [--transports http2,http1] [--placements scheduled,prebound]
+ *                 [--http2-connections 1]
  *
  * `--quick`: N = 200 and 1k cached pods only. Exits 0 even when a target is missed; 1 when a
  * measurement failed (the others still run and are reported).
@@ -18,6 +21,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { TransportProtocol } from "../../framework/client/index.ts";
 import { rootLogger } from "../../framework/log/index.ts";
 import { installCustomResourceDefinitions } from "../../framework/api/index.ts";
 import { componentVersions } from "../../framework/testing/index.ts";
@@ -33,6 +37,11 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     "out-dir": { type: "string", default: fileURLToPath(new URL("../../bench-results/", import.meta.url)) },
     settings: { type: "string", default: "defaults,raised,unlimited" },
+    pods: { type: "string" },
+    transports: { type: "string", default: "http2,http1" },
+    placements: { type: "string", default: "scheduled,prebound" },
+    "http2-connections": { type: "string" },
+    "skip-memory": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -48,9 +57,15 @@ const wanted = flags.settings.split(",").map((s) => s.trim()).filter(Boolean);
 for (const w of wanted) if (!(w in settingsByLabel)) throw new Error(`unknown --settings entry ${JSON.stringify(w)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
 const settings = wanted.map((w) => settingsByLabel[w as keyof typeof settingsByLabel]);
 
-const pods = flags.quick ? 200 : 1000;
+const list = (value: string): string[] => value.split(",").map((s) => s.trim()).filter(Boolean);
+const podCounts = (flags.pods ? list(flags.pods) : flags.quick ? ["200"] : ["1000", "3000"]).map(Number);
+for (const n of podCounts) if (!(Number.isInteger(n) && n > 0)) throw new Error(`--pods wants positive integers, got ${flags.pods}`);
+const transports = list(flags.transports) as TransportProtocol[];
+for (const t of transports) if (t !== "http2" && t !== "http1") throw new Error(`--transports wants http2 and/or http1, got ${JSON.stringify(t)}`);
+const wantedPlacements = list(flags.placements);
+const http2Connections = flags["http2-connections"] !== undefined ? Number(flags["http2-connections"]) : undefined;
 const cachedPodCounts = flags.quick ? [1000] : [1000, 5000];
-const rsTimeoutMs = 120_000 + pods * 300;
+const maxPods = Math.max(...podCounts);
 
 const started = Date.now();
 const say = (line: string): void => {
@@ -110,11 +125,11 @@ for (const [index, setting] of settings.entries()) {
     continue;
   }
   try {
-    entry.physical = await attempt(`(a) ${pods} raw pod creates, 64 in flight`, () =>
-      measurePhysicalLimit(cluster, { pods, concurrency: 64, namespace: "bench-raw" }));
+    entry.physical = await attempt(`(a) ${maxPods} raw pod creates, 64 in flight`, () =>
+      measurePhysicalLimit(cluster, { pods: maxPods, concurrency: 64, namespace: "bench-raw" }));
     if (entry.physical) say(`    ${entry.physical.createPodsPerSecond.toFixed(1)} creates/s, all Ready at ${entry.physical.readyPodsPerSecond.toFixed(1)} pods/s`);
 
-    if (index === 0) {
+    if (index === 0 && !flags["skip-memory"]) {
       for (const podState of ["pending", "running"] as const) {
         const memory = await attempt(`(c) heap per cached ${podState} Pod at ${cachedPodCounts.join(", ")} pods`, () =>
           measureCacheMemory(cluster, { podCounts: cachedPodCounts, podState, namespace: `bench-memory-${podState}`, say }));
@@ -123,24 +138,29 @@ for (const [index, setting] of settings.entries()) {
     }
 
     const limits = oursLimited ? { qps: setting.kubeApiQps, burst: setting.kubeApiBurst } : { qps: undefined, burst: undefined };
-    const common = { pods, timeoutMs: rsTimeoutMs, say };
-    // The built-in cannot be stopped between runs, so it goes last (its scheduled run is left to
-    // the teardown); ours is stopped and cleaned up after each run.
-    const placements = setting.label === "defaults" ? (["scheduled"] as const) : (["scheduled", "prebound"] as const);
-    for (const placement of placements) {
-      const r = await attempt(`(b) ours, ${placement}, ${pods} pods, client ${oursLimited ? `${limits.qps}/${limits.burst}` : "no limit"}`, () =>
-        runOurs(cluster, { ...common, ...limits, placement, namespace: `bench-ours-${placement}` }));
-      if (r) {
-        entry.replicaSets.push(r);
-        say(`    ${r.seconds.toFixed(1)}s, ${r.podsPerSecond.toFixed(1)} pods/s, ${r.requestsPerPod?.toFixed(2)} requests/pod`);
+    const placements = (setting.label === "defaults" ? (["scheduled"] as const) : (["scheduled", "prebound"] as const))
+      .filter((p) => wantedPlacements.includes(p));
+    // Every run cleans up after itself (the built-in: scale to 0, pods force-deleted) except the
+    // cluster's last, left to the teardown.
+    const runs = podCounts.flatMap((pods) => placements.map((placement) => ({ pods, placement })));
+    for (const [runIndex, { pods, placement }] of runs.entries()) {
+      const common = { pods, timeoutMs: 120_000 + pods * 300, say };
+      for (const transport of transports) {
+        const r = await attempt(`(b) ours over ${transport}, ${placement}, ${pods} pods, client ${oursLimited ? `${limits.qps}/${limits.burst}` : "no limit"}`, () =>
+          runOurs(cluster, {
+            ...common, ...limits, transport, placement, namespace: `bench-ours-${transport}-${placement}-${pods}`,
+            ...(http2Connections !== undefined ? { http2Connections } : {}),
+          }));
+        if (r) {
+          entry.replicaSets.push(r);
+          say(`    created ${r.createdSeconds?.toFixed(1) ?? "?"}s (${r.createsPerSecond?.toFixed(1) ?? "?"} creates/s), Ready ${r.seconds.toFixed(1)}s, ${r.requestsPerPod?.toFixed(2)} requests/pod`);
+        }
       }
-    }
-    for (const placement of [...placements].reverse()) {
       const r = await attempt(`(b) built-in, ${placement}, ${pods} pods, kube-controller-manager ${setting.kubeApiQps}/${setting.kubeApiBurst}`, () =>
-        runBuiltIn(cluster, { ...common, placement, namespace: `bench-builtin-${placement}`, cleanup: placement !== "scheduled" }));
+        runBuiltIn(cluster, { ...common, placement, namespace: `bench-builtin-${placement}-${pods}`, cleanup: runIndex < runs.length - 1 }));
       if (r) {
         entry.replicaSets.push(r);
-        say(`    ${r.seconds.toFixed(1)}s, ${r.podsPerSecond.toFixed(1)} pods/s`);
+        say(`    created ${r.createdSeconds?.toFixed(1) ?? "?"}s (${r.createsPerSecond?.toFixed(1) ?? "?"} creates/s), Ready ${r.seconds.toFixed(1)}s`);
       }
     }
   } finally {

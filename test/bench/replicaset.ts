@@ -1,15 +1,19 @@
 /**
  * (b) ReplicaSet 0 → N pods Ready: our operator (a Manager with the ReplicaSet controller in this
- * process, its client limited to `qps`/`burst`) against kube-controller-manager's built-in
- * apps/v1 ReplicaSet controller, on the same control plane and fake nodes. The clock runs from
- * the ReplicaSet's create until a GET shows `status.readyReplicas == N` (polled every 200 ms by
- * an unthrottled admin client, the same way on both sides).
+ * process, its client limited to `qps`/`burst`, over HTTP/2 or HTTP/1.1) against
+ * kube-controller-manager's built-in apps/v1 ReplicaSet controller, on the same control plane and
+ * fake nodes. Two clocks, both started at the ReplicaSet's create:
+ * - created: a watch of the namespace's pods (the admin client, started before) sees the N-th
+ *   pod ADDED; the creates/s of the controller is N / (last ADDED − first ADDED), which kwok's
+ *   Ready rate does not cap;
+ * - Ready: a GET shows `status.readyReplicas == N` (polled every 200 ms by the admin client, the
+ *   same way on both sides).
  */
 import { request } from "node:https";
 import { Registry } from "prom-client";
-import { createClient, isNotFound, type KubeClient } from "../../framework/client/index.ts";
+import { createClient, isNotFound, type KubeClient, type TransportProtocol } from "../../framework/client/index.ts";
 import { Manager } from "../../framework/manager/index.ts";
-import { AppsReplicaSets, Events, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
+import { AppsReplicaSets, Events, Pods, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
 import { ReplicaSets, setupReplicaSetController, type ReplicaSet } from "../../operators/replicaset/index.ts";
 import { sleep } from "../../framework/flowcontrol/index.ts";
@@ -30,12 +34,18 @@ export interface ReplicaSetResult {
    */
   qps: number | undefined;
   burst: number | undefined;
+  /** Ours: the client's wire protocol; the built-in: undefined (client-go, HTTP/2). */
+  transport: TransportProtocol | undefined;
+  /** ReplicaSet created → the N-th pod ADDED seen by a watch. */
+  createdSeconds: number | undefined;
+  /** N / (last pod ADDED − first pod ADDED), as seen by a watch: the controller's own create rate. */
+  createsPerSecond: number | undefined;
   /** ReplicaSet created → `status.readyReplicas == N`. */
   seconds: number;
   podsPerSecond: number;
   /** API requests per pod: ours from our client's `rest_client_requests_total`; built-in from kube-controller-manager's, all its controllers together (approximate). */
   requestsPerPod: number | undefined;
-  /** Ours only: requests per pod by HTTP method. */
+  /** Requests per pod by HTTP method (built-in: all of kube-controller-manager's controllers). */
   requestsPerPodByMethod: Record<string, number> | undefined;
   /** Event objects about the ReplicaSet in its namespace once all pods were Ready (each one POST or more). */
   replicaSetEventObjects: number | undefined;
@@ -72,6 +82,49 @@ async function waitAllReady<T extends KubeObject & { status?: { readyReplicas?: 
   return (performance.now() - started) / 1000;
 }
 
+/** When a watch saw pods ADDED: first and last, and how many. */
+interface CreateWatch {
+  firstMs: number | undefined;
+  lastMs: number | undefined;
+  count: number;
+  stop(): void;
+}
+
+/** Watches the pods of `namespace` from now on, timing each new pod's ADDED event (performance.now). */
+async function watchPodCreates(admin: KubeClient, namespace: string): Promise<CreateWatch> {
+  const list = await admin.list(Pods, { namespace });
+  const stop = new AbortController();
+  const seen = new Set(list.items.map((p) => p.metadata?.name));
+  const watch: CreateWatch = { firstMs: undefined, lastMs: undefined, count: 0, stop: () => stop.abort() };
+  void (async () => {
+    let resourceVersion = list.metadata.resourceVersion!;
+    while (!stop.signal.aborted) {
+      try {
+        for await (const event of admin.watch(Pods, { namespace, resourceVersion, signal: stop.signal, timeoutSeconds: 600 })) {
+          if (event.type === "ERROR") throw new Error(`pod watch: ${event.object.message}`);
+          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+          if (event.type !== "ADDED" || seen.has(event.object.metadata?.name)) continue;
+          seen.add(event.object.metadata?.name);
+          const now = performance.now();
+          watch.firstMs ??= now;
+          watch.lastMs = now;
+          watch.count++;
+        }
+      } catch (err) {
+        if (!stop.signal.aborted) process.stderr.write(`    pod watch broke (${(err as Error).message}); watching again\n`);
+      }
+    }
+  })();
+  return watch;
+}
+
+/** The created clock of a run: seconds from `started` to the N-th ADDED, and N / (last − first ADDED). */
+function createdTimes(watch: CreateWatch, pods: number, started: number): { createdSeconds: number | undefined; createsPerSecond: number | undefined } {
+  if (watch.count < pods || watch.firstMs === undefined || watch.lastMs === undefined) return { createdSeconds: undefined, createsPerSecond: undefined };
+  const spanMs = watch.lastMs - watch.firstMs;
+  return { createdSeconds: (watch.lastMs - started) / 1000, createsPerSecond: spanMs > 0 ? pods / (spanMs / 1000) : undefined };
+}
+
 /** Event objects whose `regarding` is the ReplicaSet `name` (any group); undefined when they cannot be listed. */
 async function replicaSetEvents(admin: KubeClient, namespace: string, name: string): Promise<number | undefined> {
   try {
@@ -99,12 +152,15 @@ async function requestsByMethod(registry: Registry): Promise<Map<string, number>
  * default (no client-side limit) when they are undefined. Afterwards the manager is stopped and
  * the pods and the ReplicaSet deleted.
  */
-export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions & { qps: number | undefined; burst: number | undefined }): Promise<ReplicaSetResult> {
+export async function runOurs(
+  cluster: BenchCluster, opts: ReplicaSetRunOptions & { qps: number | undefined; burst: number | undefined; transport: TransportProtocol; http2Connections?: number },
+): Promise<ReplicaSetResult> {
   const { admin } = cluster;
   await ensureNamespace(admin, opts.namespace);
   const registry = new Registry();
   const client = createClient({
-    kubeConfig: cluster.kubeConfig, metrics: registry,
+    kubeConfig: cluster.kubeConfig, metrics: registry, transport: opts.transport,
+    ...(opts.http2Connections !== undefined ? { http2Connections: opts.http2Connections } : {}),
     ...(opts.qps !== undefined ? { qps: opts.qps } : {}),
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
   });
@@ -113,9 +169,11 @@ export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions 
   const stop = new AbortController();
   const running = mgr.start(stop.signal);
   const key = { namespace: opts.namespace, name: "ours" };
+  let creates: CreateWatch | undefined;
   try {
     await mgr.cache.waitForSync(stop.signal);
     await sleep(1_000); // let the controller's workers start
+    creates = await watchPodCreates(admin, opts.namespace);
     const before = await requestsByMethod(registry);
     const started = performance.now();
     const rs: ReplicaSet = {
@@ -134,11 +192,13 @@ export async function runOurs(cluster: BenchCluster, opts: ReplicaSetRunOptions 
       total += delta;
     }
     return {
-      side: "ours", pods: opts.pods, placement: opts.placement, qps: opts.qps, burst: opts.burst,
+      side: "ours", pods: opts.pods, placement: opts.placement, qps: opts.qps, burst: opts.burst, transport: opts.transport,
+      ...createdTimes(creates, opts.pods, started),
       seconds, podsPerSecond: opts.pods / seconds, requestsPerPod: total / opts.pods, requestsPerPodByMethod: byMethod,
       replicaSetEventObjects: await replicaSetEvents(admin, opts.namespace, key.name),
     };
   } finally {
+    creates?.stop();
     stop.abort(new Error("benchmark run finished"));
     await running.catch((err: Error) => opts.say(`    manager: ${err.message}`));
     client.close();
@@ -157,7 +217,9 @@ export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptio
   const { admin } = cluster;
   await ensureNamespace(admin, opts.namespace);
   const key = { namespace: opts.namespace, name: "builtin" };
+  let creates: CreateWatch | undefined;
   try {
+    creates = await watchPodCreates(admin, opts.namespace);
     const before = await kubeControllerManagerRequests(cluster);
     const started = performance.now();
     await admin.create(AppsReplicaSets, {
@@ -166,14 +228,27 @@ export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptio
     });
     const seconds = await waitAllReady(admin, AppsReplicaSets, key, opts.pods, started, opts);
     const after = await kubeControllerManagerRequests(cluster);
+    let total: number | undefined;
+    let byMethod: Record<string, number> | undefined;
+    if (before && after) {
+      total = 0;
+      byMethod = {};
+      for (const [method, count] of after) {
+        const delta = count - (before.get(method) ?? 0);
+        if (delta > 0) byMethod[method] = delta / opts.pods;
+        total += delta;
+      }
+    }
     return {
-      side: "built-in", pods: opts.pods, placement: opts.placement, qps: cluster.kubeApiQps, burst: cluster.kubeApiBurst,
+      side: "built-in", pods: opts.pods, placement: opts.placement, qps: cluster.kubeApiQps, burst: cluster.kubeApiBurst, transport: undefined,
+      ...createdTimes(creates, opts.pods, started),
       seconds, podsPerSecond: opts.pods / seconds,
-      requestsPerPod: before !== undefined && after !== undefined ? (after - before) / opts.pods : undefined,
-      requestsPerPodByMethod: undefined,
+      requestsPerPod: total === undefined ? undefined : total / opts.pods,
+      requestsPerPodByMethod: byMethod,
       replicaSetEventObjects: await replicaSetEvents(admin, opts.namespace, key.name),
     };
   } finally {
+    creates?.stop();
     if (opts.cleanup) {
       await admin.patch(AppsReplicaSets, key, { type: "merge", body: { spec: { replicas: 0 } } });
       await deleteAllPods(admin, opts.namespace);
@@ -188,11 +263,11 @@ export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptio
 }
 
 /**
- * Sum of kube-controller-manager's `rest_client_requests_total` (every controller), read from
+ * kube-controller-manager's `rest_client_requests_total` (every controller) by method, read from
  * its `/metrics` on 127.0.0.1 (the harness allows /metrics without authorization); undefined when
  * it cannot be read.
  */
-async function kubeControllerManagerRequests(cluster: BenchCluster): Promise<number | undefined> {
+async function kubeControllerManagerRequests(cluster: BenchCluster): Promise<Map<string, number> | undefined> {
   const kcm = cluster.plane.processes.find((p) => p.name === "kube-controller-manager");
   if (!kcm) return undefined;
   const url = new URL("/metrics", kcm.healthUrl);
@@ -214,11 +289,12 @@ async function kubeControllerManagerRequests(cluster: BenchCluster): Promise<num
     req.end();
   });
   if (text === undefined) return undefined;
-  let sum = 0;
+  const byMethod = new Map<string, number>();
   for (const line of text.split("\n")) {
     if (!line.startsWith("rest_client_requests_total{")) continue;
+    const method = /method="([A-Z]+)"/.exec(line)?.[1] ?? "?";
     const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (Number.isFinite(value)) sum += value;
+    if (Number.isFinite(value)) byMethod.set(method, (byMethod.get(method) ?? 0) + value);
   }
-  return sum;
+  return byMethod;
 }
