@@ -57,7 +57,7 @@ test("a manager runs a controller that reacts to changes, serves metrics and pro
   assert.match(metrics, /controller_runtime_reconcile_total\{controller="configmaps",result="success"\} 3/);
   assert.match(metrics, /controller_runtime_active_workers\{controller="configmaps"\} 0/);
   assert.match(metrics, /workqueue_adds_total\{name="configmaps",controller="configmaps"\} 3/);
-  assert.match(metrics, /workqueue_depth\{name="configmaps"\} 0/);
+  assert.match(metrics, /workqueue_depth\{name="configmaps",controller="configmaps",priority="0"\} 0/);
   assert.match(metrics, /process_cpu_seconds_total/);
 
   // SIGTERM-like stop with a reconcile in flight: it finishes before start() resolves.
