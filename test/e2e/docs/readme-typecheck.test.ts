@@ -24,18 +24,7 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
  * reported as TODO with its errors. An entry that matches no block, or whose block passes, fails
  * the test, so this list cannot outlive the problems it names.
  */
-const knownBroken: Array<{ readme: string; contains: string; reason: string }> = [
-  {
-    readme: "framework/testing/README.md",
-    contains: 'from "../framework/testing/index.ts"',
-    reason: 'imports "../framework/testing/index.ts", a path relative to no README; should import "kubeloop/testing"',
-  },
-  {
-    readme: "framework/controller/README.md",
-    contains: "controllerFor(mgr, ReplicaSets)",
-    reason: "a fragment (no imports; the ReplicaSet operator's names) not marked ```ts fragment",
-  },
-];
+const knownBroken: Array<{ readme: string; contains: string; reason: string }> = [];
 
 let dir: string | undefined;
 /** Set when a check failed: the extracted blocks are then kept for a look. */
