@@ -361,7 +361,8 @@ export class Scheduler {
     this.#cache.forget(info);
     const rejectors = status.plugin && status.code !== "Error" ? [status.plugin] : [];
     this.#fail(runner, a.qp, status, rejectors, a.startMs, true);
-    this.#queue.onEvent({ resource: "Pod", action: "Delete" }, info.pod, undefined);
+    // As upstream, the event carries the assumed pod (with its node), so hints see room freed on that node.
+    this.#queue.onEvent({ resource: "Pod", action: "Delete" }, { ...info.pod, spec: { ...info.pod.spec, nodeName } }, undefined);
   }
 
   async #defaultBind(info: PodInfo, nodeName: string): Promise<Status> {
