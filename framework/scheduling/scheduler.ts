@@ -108,6 +108,7 @@ export class Scheduler {
   readonly #metrics: SchedulerMetrics;
   readonly #binding = new Set<Promise<void>>();
   #signal: AbortSignal = new AbortController().signal;
+  #pendingScheduled = false;
 
   /** @throws Error when no profile is given, two profiles share a scheduler name, or a profile is invalid. */
   constructor(opts: SchedulerOptions) {
@@ -558,7 +559,17 @@ export class Scheduler {
     return typeof r === "function" ? r(runner.name) : r;
   }
 
+  /** Refreshes `scheduler_pending_pods` once per turn of the event loop (counting is O(pods); adds come in bursts). */
   #updatePending(): void {
+    if (this.#pendingScheduled) return;
+    this.#pendingScheduled = true;
+    setImmediate(() => {
+      this.#pendingScheduled = false;
+      this.#writePending();
+    });
+  }
+
+  #writePending(): void {
     const c = this.#queue.pendingCounts();
     const g = this.#metrics.pendingPods;
     g.set({ queue: "active" }, c.active);
