@@ -170,3 +170,24 @@ test("NodeResourcesFit hints", () => {
   assert.equal(nodeUpd!.hint!(pod, small, big), "Queue");
   assert.equal(nodeUpd!.hint!(pod, big, makeNode("n", { allocatable: { cpu: "4", pods: "10" }, labels: { a: "b" } })), "QueueSkip");
 });
+
+test("NodeResourcesFit score: upstream's RequestedToCapacityRatio table for two weighted extended resources", () => {
+  // requested_to_capacity_ratio_test.go "TestResourceBinPackingMultipleExtended": foo weight 3, bar weight 5, shape 0->0, 100->1
+  const opts: NodeResourcesFitOptions = { scoringStrategy: { type: "RequestedToCapacityRatio",
+    resources: [{ name: "intel.com/foo", weight: 3 }, { name: "intel.com/bar", weight: 5 }],
+    requestedToCapacityRatio: { shape: [{ utilization: 0, score: 0 }, { utilization: 100, score: 1 }] } } };
+  const node1 = { cpu: "4", memory: "10000Mi", pods: "110", "intel.com/foo": "8", "intel.com/bar": "4" };
+  const node2 = { cpu: "4", memory: "10000Mi", pods: "110", "intel.com/foo": "4", "intel.com/bar": "8" };
+  const pod1 = { "intel.com/foo": "2", "intel.com/bar": "2" };
+  const pod2 = { "intel.com/foo": "4", "intel.com/bar": "2" };
+  assert.deepEqual(scores(opts, makePod(), [["node1", node1], ["node2", node2]]), { node1: 0, node2: 0 });
+  assert.deepEqual(scores(opts, makePod({ requests: pod1 }), [["node1", node1], ["node2", node2]]), { node1: 4, node2: 3 });
+  assert.deepEqual(scores(opts, makePod({ requests: pod1 }), [["node1", node1], ["node2", node2, [makePod({ requests: pod2 })]]]), { node1: 4, node2: 7 });
+  assert.deepEqual(scores(opts, makePod({ requests: pod2 }), [["node1", node1], ["node2", node2]]), { node1: 5, node2: 5 });
+});
+
+test("NodeResourcesFit score: a memory request above capacity scores 0 and drops out of the RequestedToCapacityRatio average", () => {
+  // requested_to_capacity_ratio_test.go first table: non-zero 200Mi per container exceeds a 10000-byte node
+  const opts: NodeResourcesFitOptions = { scoringStrategy: { type: "RequestedToCapacityRatio", requestedToCapacityRatio: { shape: [{ utilization: 0, score: 10 }, { utilization: 100, score: 0 }] } } };
+  assert.deepEqual(scores(opts, makePod(), [["n", { cpu: "4000", memory: "10000", pods: "110" }]]), { n: 100 });
+});
