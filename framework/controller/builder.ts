@@ -1,4 +1,5 @@
 import type { Registry } from "prom-client";
+import type { Reader } from "../cache/reader.ts";
 import type { Informer } from "../cache/types.ts";
 import type { Logger } from "../log/index.ts";
 import type { KubeObject, ResourceType } from "../meta/index.ts";
@@ -16,11 +17,12 @@ export interface InformerScope {
 }
 
 /**
- * What the builder needs from a manager: the shared informers, the metrics registry, a logger,
- * the graceful shutdown timeout, and a place to run the controller. `Manager` provides it.
+ * What the builder needs from a manager: the shared informers and the cache-backed reader over
+ * them (`ctx.reader`), the metrics registry, a logger, the graceful shutdown timeout, and a place
+ * to run the controller. `Manager` provides it (its `InformerCache` is both).
  */
 export interface ControllerHost {
-  readonly cache: { informerFor<O extends KubeObject>(type: ResourceType<O>, opts?: InformerScope): Informer<O> };
+  readonly cache: Reader & { informerFor<O extends KubeObject>(type: ResourceType<O>, opts?: InformerScope): Informer<O> };
   readonly metrics?: Registry;
   readonly log?: Logger;
   readonly gracefulShutdownTimeoutMs?: number;
@@ -140,6 +142,7 @@ export class Builder<T extends KubeObject> {
       name: this.name,
       reconciler,
       primary: primaryInformer.store,
+      reader: this.host.cache,
       ...(this.host.metrics ? { metrics: this.host.metrics } : {}),
       ...(this.host.log ? { log: this.host.log } : {}),
     });

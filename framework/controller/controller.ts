@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Registry } from "prom-client";
+import type { Reader } from "../cache/reader.ts";
 import type { CacheReader, HandlerRegistration, Informer } from "../cache/types.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
 import { parseKey, type KubeObject } from "../meta/index.ts";
@@ -40,6 +41,8 @@ export interface ControllerConfig<T extends KubeObject> extends ControllerOption
   reconciler: Reconciler<T> | ReconcileFunc<T>;
   /** Store of the primary informer, read by `ctx.getCached()`. */
   primary?: CacheReader<T>;
+  /** The cache-backed reader handed to reconciles as `ctx.reader` (the builder passes `mgr.cache`). */
+  reader?: Reader;
   /** Registry for the controller_runtime_* and workqueue_* metrics. */
   metrics?: Registry;
   log?: Logger;
@@ -78,6 +81,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   readonly queue: RateLimitingQueue<string>;
   private readonly reconcileFn: ReconcileFunc<T>;
   private readonly primary: CacheReader<T> | undefined;
+  private readonly reader: Reader;
   private readonly metrics: ControllerCollectors | undefined;
   private readonly log: Logger;
   private readonly cacheSyncTimeoutMs: number;
@@ -105,6 +109,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     const r = config.reconciler;
     this.reconcileFn = typeof r === "function" ? r : (req, ctx) => r.reconcile(req, ctx);
     this.primary = config.primary;
+    this.reader = config.reader ?? missingReader(config.name);
     this.metrics = config.metrics ? controllerCollectors(config.metrics) : undefined;
     this.log = (config.log ?? rootLogger).child({ controller: config.name });
     this.queue = config.queue ?? new RateLimitingQueue<string>({
@@ -295,6 +300,7 @@ export class Controller<T extends KubeObject = KubeObject> {
         if (!primary) throw new Error(`controller ${this.name} has no primary informer; read ${key} with a cache reader of your own`);
         return primary.get(key);
       },
+      reader: this.reader,
     };
     const startedAt = performance.now();
     let result: Result;
@@ -354,6 +360,14 @@ export function keyOfRequest(req: unknown): string | undefined {
   if (namespace === undefined || namespace === null) return name;
   if (typeof namespace !== "string" || namespace.includes("/")) return undefined;
   return namespace === "" ? name : `${namespace}/${name}`;
+}
+
+/** The `ctx.reader` of a controller built without one: every read throws, saying what to pass. */
+function missingReader(controller: string): Reader {
+  const fail = (verb: string): never => {
+    throw new Error(`controller ${controller}: ctx.reader.${verb} called, but the controller was built without a reader; build it with controllerFor(mgr, ...) or pass reader (e.g. mgr.cache) in its config`);
+  };
+  return { get: async () => fail("get"), list: async () => fail("list") };
 }
 
 function isResult(r: unknown): r is Result {

@@ -121,8 +121,6 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
   const reconciler = new ReplicaSetReconciler<ReplicaSet>({
     replicaSetType: ReplicaSets,
     client: host.client,
-    replicaSets: rsInformer.store,
-    pods: podInformer.store,
     events: host.eventRecorder(name),
     expectations,
     // The framework's stores index every object by its controller's UID (upstream controllerUIDIndex).

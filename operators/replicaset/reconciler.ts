@@ -1,5 +1,4 @@
 import { isConflict, isNotFound, type Client } from "../../framework/client/index.ts";
-import type { CacheReader } from "../../framework/cache/index.ts";
 import type { EventRecorder } from "../../framework/events/index.ts";
 import { requeue, requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../framework/meta/index.ts";
@@ -35,12 +34,12 @@ export const EventReasons = {
 export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
   /** The ReplicaSet resource type (apps.kubeloop.dev/v1alpha1 for the operator). */
   replicaSetType: ResourceType<T>;
-  /** Writes: pods, pod patches, ReplicaSet status, and the uncached GET before adoption. */
+  /**
+   * Writes: pods, pod patches, ReplicaSet status, and the uncached GET before adoption. Reads of
+   * ReplicaSets and pods go through `ctx.reader` (the manager's cache, every namespace the
+   * ReplicaSets live in).
+   */
   client: Client;
-  /** Cache of ReplicaSets. */
-  replicaSets: CacheReader<T>;
-  /** Cache of pods (every namespace the ReplicaSets live in). */
-  pods: CacheReader<Pod>;
   events: ReplicaSetEventSink;
   /** Shared with the pod event handlers that observe creations and deletions. */
   expectations: ControllerExpectations;
@@ -64,7 +63,7 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
 /**
  * The ReplicaSet reconciler: keeps `spec.replicas` active pods matching the selector and reports
  * what it sees in `status`. Level-based: every reconcile reads the ReplicaSet and the pods from
- * the cache, claims pods (adopt orphans that match, release owned pods that no longer match),
+ * the cache through `ctx.reader` (as upstream reads its listers), claims pods (adopt orphans that match, release owned pods that no longer match),
  * then, unless it is still waiting for the events of its last creations or deletions
  * (expectations) or the ReplicaSet is being deleted, creates pods in slow-start batches or
  * deletes the best candidates, at most `burstReplicas` per reconcile. The status is written only
@@ -96,7 +95,8 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     // The caches have not yet caught up with our own writes for this ReplicaSet: look again later
     // (upstream EnsureReady fails the sync, which requeues the key with the rate limiter).
     if (this.#consistency && !this.#consistency.ready(key)) return requeue();
-    const rs = this.#o.replicaSets.get(key);
+    // Cached objects are frozen; the reconciler only reads them (writes send copies).
+    const rs = await ctx.reader.get(this.#o.replicaSetType, req, { signal: ctx.signal }) as T | undefined;
     if (!rs) {
       // Deleted: the garbage collector removes its pods; forget what we waited for.
       this.#o.expectations.delete(key);
@@ -109,7 +109,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     // Expectations before pods (as upstream): a pod event observed after this check is then
     // also in the pod list read below, so a satisfied check never pairs with a stale list.
     const needsSync = this.#o.expectations.satisfied(key);
-    const allPods = this.#o.pods.list(namespace);
+    const allPods = await ctx.reader.list(Pods, { namespace, signal: ctx.signal }) as Pod[];
 
     const problems = specProblems(rs);
     if (problems.length > 0) return this.#reportInvalidSpec(rs, allPods, problems, ctx);
@@ -179,7 +179,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     } else if (diff > 0) {
       const count = Math.min(diff, this.#burst);
       ctx.log.debug({ need: rs.spec?.replicas, deleting: count }, "too many replicas");
-      const related = indirectlyRelatedPods(rs, this.#o.replicaSets, this.#o.pods, this.#o.controllerUidIndex);
+      const related = await indirectlyRelatedPods(rs, this.#o.replicaSetType, ctx.reader, this.#o.controllerUidIndex, ctx.signal);
       const victims = podsToDelete(owned, related, count, this.#now());
       this.#o.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
       const errors: unknown[] = [];

@@ -48,12 +48,13 @@ function setup(rs: RS = makeReplicaSet()) {
   const reconciler = new ReplicaSetReconciler<RS>({
     replicaSetType: ReplicaSets,
     client: api.client,
-    replicaSets: api.replicaSets as never,
-    pods: api.pods,
     events: { event: async (_o: KubeObject, info) => { events.push({ type: info.type, reason: info.reason, note: info.note }); } },
     expectations,
   });
-  const ctx = { signal: new AbortController().signal, log: pino({ level: "silent" }), getCached: () => api.replicaSets.get("ns/rs") as RS } as ReconcileContext<RS>;
+  const ctx = {
+    signal: new AbortController().signal, log: pino({ level: "silent" }), getCached: () => api.replicaSets.get("ns/rs") as RS,
+    reader: api.client.api.reader(),
+  } as ReconcileContext<RS>;
   const rsNow = () => api.replicaSets.get("ns/rs") as RS;
   return { api, events, expectations, reconciler, ctx, rsNow, run: () => reconciler.reconcile(req, ctx) };
 }
@@ -214,7 +215,7 @@ test("status write of a ReplicaSet deleted meanwhile is not an error", async () 
   const t = setup(makeReplicaSet({ replicas: 1 }));
   t.api.client.prependReactor({ verb: "update", subresource: "status" }, () => new ApiError(404, { reason: "NotFound" }, { verb: "update" }));
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: t.api.client, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: t.api.client,
     events: { event: async () => {} }, expectations: new ControllerExpectations(),
   });
   t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
@@ -299,7 +300,7 @@ test("status write: any error is retried once on a fresh GET; a failed GET is re
     let puts = 0;
     const flaky = overriding(t.api.client, { updateStatus: async (type: never, obj: never) => (++puts === 1 ? Promise.reject(first) : t.api.client.updateStatus(type, obj)) });
     const r = new ReplicaSetReconciler<RS>({
-      replicaSetType: ReplicaSets, client: flaky, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+      replicaSetType: ReplicaSets, client: flaky,
       events: { event: async () => {} }, expectations: new ControllerExpectations(),
     });
     await r.reconcile(req, t.ctx);
@@ -314,7 +315,7 @@ test("status write: any error is retried once on a fresh GET; a failed GET is re
     get: async () => { throw new ApiError(503, { reason: "ServiceUnavailable", message: "get failed" }, { verb: "get" }); },
   });
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: failing, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: failing,
     events: { event: async () => {} }, expectations: new ControllerExpectations(),
   });
   await assert.rejects(r.reconcile(req, t.ctx), /get failed/);
@@ -325,7 +326,11 @@ test("status write: deferred while the cache lags behind our own write, then the
   // A cache whose ReplicaSet the test edits in place (the in-memory API assigns resourceVersions itself).
   const rs = structuredClone(t.api.replicaSets.get("ns/rs")) as RS;
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "100";
-  const rsCache = { get: () => rs, list: () => [rs], byIndex: () => [], size: () => 1 };
+  const cache = t.api.client.api.reader();
+  const ctx: ReconcileContext<RS> = {
+    ...t.ctx,
+    reader: { get: async (type, key) => (type.kind === "ReplicaSet" ? rs : cache.get(type, key)) as never, list: (type, filter) => cache.list(type, filter) },
+  };
   t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
   // The API server answers with a newer resourceVersion; the cache does not see the write.
   const puts: Array<{ rv: string | undefined; replicas: number }> = [];
@@ -339,29 +344,29 @@ test("status write: deferred while the cache lags behind our own write, then the
   });
   const expectations = new ControllerExpectations();
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: lagging, replicaSets: rsCache as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: lagging,
     events: { event: async () => {} }, expectations,
   });
   expectations.expectCreations("ns/rs", 1); // hold creation back: only the status is the subject
-  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.equal(await r.reconcile(req, ctx), undefined);
   assert.deepEqual(puts, [{ rv: "100", replicas: 1 }]);
   // The cache still shows resourceVersion 100: the same status is not written again, nor a changed one.
-  assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
+  assert.deepEqual(await r.reconcile(req, ctx), { requeueAfterMs: 1000 });
   t.api.pods.add(makePod({ name: "b", controllerUid: "rs-uid" }));
-  assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
+  assert.deepEqual(await r.reconcile(req, ctx), { requeueAfterMs: 1000 });
   assert.equal(puts.length, 1, "nothing written while the cache lags our write");
   // Our write reaches the cache: the newest status is written, against the current resourceVersion.
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "101";
   (rs as { status: unknown }).status = { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 0, availableReplicas: 0, terminatingReplicas: 0, observedGeneration: 1, selector: "app=web" };
-  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.equal(await r.reconcile(req, ctx), undefined);
   assert.deepEqual(puts[1], { rv: "101", replicas: 2 });
   // Someone else wrote after us (the cache is newer than our write): the cache decides again.
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "200";
   (rs as { status: unknown }).status = { replicas: 7 };
-  await r.reconcile(req, t.ctx);
+  await r.reconcile(req, ctx);
   assert.deepEqual(puts[2], { rv: "200", replicas: 2 });
   // A new generation is not covered by a write made for the old one.
   (rs.metadata as { generation: number }).generation = 2;
-  await r.reconcile(req, t.ctx);
+  await r.reconcile(req, ctx);
   assert.equal(puts.length, 4);
 });
