@@ -22,6 +22,11 @@ export interface ReplicaSetControllerOptions {
   maxConcurrentReconciles?: number;
   /** Most pods created or deleted per reconcile. Default 500 (upstream `BurstReplicas`). */
   burstReplicas?: number;
+  /**
+   * Least time between two status writes of one ReplicaSet that only report progress, in ms.
+   * Default 1000; 0 writes every change at once (upstream). See `StatusWriteTracker`.
+   */
+  statusWriteIntervalMs?: number;
 }
 
 /** The running pieces, for tests and for callers that want to look inside. */
@@ -130,6 +135,7 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
       replicaSets: () => lastSyncResourceVersion(rsInformer),
     },
     ...(opts.burstReplicas !== undefined ? { burstReplicas: opts.burstReplicas } : {}),
+    ...(opts.statusWriteIntervalMs !== undefined ? { statusWriteIntervalMs: opts.statusWriteIntervalMs } : {}),
   });
 
   const controller = controllerFor(host, ReplicaSets)

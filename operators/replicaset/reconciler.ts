@@ -58,6 +58,13 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
   consistency?: ConsistencySources;
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number;
+  /**
+   * Least time between two status writes of one ReplicaSet that only report progress, in ms
+   * (default 1000; 0: every change at once, as upstream). See `StatusWriteTracker.coalesceMs`.
+   */
+  statusWriteIntervalMs?: number;
+  /** Monotonic clock in ms for the status write interval (default `performance.now`). */
+  monotonicNowMs?: () => number;
 }
 
 /**
@@ -67,7 +74,8 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
  * then, unless it is still waiting for the events of its last creations or deletions
  * (expectations) or the ReplicaSet is being deleted, creates pods in slow-start batches or
  * deletes the best candidates, at most `burstReplicas` per reconcile. The status is written only
- * when it changed. Mirrors kubernetes `pkg/controller/replicaset/replica_set.go`
+ * when it changed (progress while many pods come up at most once per `statusWriteIntervalMs`).
+ * Mirrors kubernetes `pkg/controller/replicaset/replica_set.go`
  * `syncReplicaSet` and `manageReplicas`.
  *
  * Errors: API failures are thrown (the controller retries with backoff) after the status and the
@@ -80,13 +88,17 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   readonly #o: ReplicaSetReconcilerOptions<T>;
   readonly #burst: number;
   readonly #now: () => number;
-  readonly #written = new StatusWriteTracker();
+  readonly #written: StatusWriteTracker;
   readonly #consistency: ConsistencyStore | undefined;
 
   constructor(options: ReplicaSetReconcilerOptions<T>) {
     this.#o = options;
     this.#burst = options.burstReplicas ?? BURST_REPLICAS;
     this.#now = options.now ?? Date.now;
+    this.#written = new StatusWriteTracker({
+      ...(options.statusWriteIntervalMs !== undefined ? { intervalMs: options.statusWriteIntervalMs } : {}),
+      ...(options.monotonicNowMs ? { monotonicNowMs: options.monotonicNowMs } : {}),
+    });
     this.#consistency = options.consistency ? new ConsistencyStore(options.consistency) : undefined;
   }
 
@@ -145,6 +157,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
 
     let recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
     if (written === "deferred") recheckMs = Math.min(recheckMs ?? Infinity, DEFERRED_STATUS_RECHECK_MS);
+    else if (typeof written === "number") recheckMs = Math.min(recheckMs ?? Infinity, written);
     return recheckMs === undefined ? undefined : requeueAfter(recheckMs);
   }
 
@@ -232,15 +245,19 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   /**
    * Writes the status when it differs from the cached one, unless the cache has not yet seen our
    * last status write (`StatusWriteTracker.deferred`: then nothing is written now and the next
-   * reconcile, triggered by our write's event, writes the newest status). A PUT to the status
-   * subresource; on any error but NotFound one retry on a fresh GET (upstream
+   * reconcile, triggered by our write's event, writes the newest status), or the change only
+   * reports progress and our last write is younger than the interval
+   * (`StatusWriteTracker.coalesceMs`: written by a reconcile after that many ms). A PUT to the
+   * status subresource; on any error but NotFound one retry on a fresh GET (upstream
    * `updateReplicaSetStatus`, `statusUpdateRetries` = 1); a failed GET is thrown instead.
-   * @returns "written", "unchanged" or "deferred".
+   * @returns "written", "unchanged", "deferred", or the ms after which a held-back status is due.
    */
-  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<"written" | "unchanged" | "deferred"> {
+  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<"written" | "unchanged" | "deferred" | number> {
     // The cache has not seen our last write yet: compare with it once it has.
     if (this.#written.deferred(rs)) return "deferred";
     if (!this.#written.needsWrite(rs, status)) return "unchanged";
+    const holdMs = this.#written.coalesceMs(rs, status);
+    if (holdMs !== undefined) return holdMs;
     const type = this.#o.replicaSetType;
     let written: T;
     try {

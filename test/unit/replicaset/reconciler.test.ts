@@ -7,7 +7,7 @@ import { Pods, resourceType, type KubeObject } from "../../../framework/meta/ind
 import type { Client } from "../../../framework/client/index.ts";
 import { FakeClient, type Verb } from "../../../framework/testing/index.ts";
 import { ControllerExpectations } from "../../../operators/replicaset/expectations.ts";
-import { ReplicaSetReconciler } from "../../../operators/replicaset/reconciler.ts";
+import { ReplicaSetReconciler, type ReplicaSetReconcilerOptions } from "../../../operators/replicaset/reconciler.ts";
 import { makePod, makeReplicaSet } from "./fixtures.ts";
 
 type RS = ReturnType<typeof makeReplicaSet>;
@@ -40,7 +40,7 @@ function fakeApi() {
   };
 }
 
-function setup(rs: RS = makeReplicaSet()) {
+function setup(rs: RS = makeReplicaSet(), extra: Partial<ReplicaSetReconcilerOptions<RS>> = {}) {
   const api = fakeApi();
   api.replicaSets.add(rs);
   const events: Array<{ type: string; reason: string; note: string }> = [];
@@ -50,6 +50,7 @@ function setup(rs: RS = makeReplicaSet()) {
     client: api.client,
     events: { event: async (_o: KubeObject, info) => { events.push({ type: info.type, reason: info.reason, note: info.note }); } },
     expectations,
+    ...extra,
   });
   const ctx = {
     signal: new AbortController().signal, log: pino({ level: "silent" }), getCached: () => api.replicaSets.get("ns/rs") as RS,
@@ -369,4 +370,71 @@ test("status write: deferred while the cache lags behind our own write, then the
   (rs.metadata as { generation: number }).generation = 2;
   await r.reconcile(req, ctx);
   assert.equal(puts.length, 4);
+});
+
+/**
+ * 0 -> 100 pods turning Ready one by one, a reconcile after each (as pod events trigger them),
+ * 10 ms apart on an injected monotonic clock; returns the status PUTs and the last result.
+ */
+async function readyOneByOne(statusWriteIntervalMs: number | undefined) {
+  let nowMs = 0;
+  const t = setup(makeReplicaSet({ replicas: 100 }), {
+    monotonicNowMs: () => nowMs,
+    ...(statusWriteIntervalMs !== undefined ? { statusWriteIntervalMs } : {}),
+  });
+  for (let i = 0; i < 100; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
+  await t.run();
+  const results = [];
+  for (let i = 0; i < 100; i++) {
+    nowMs += 10;
+    t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: true, readySince: "2026-01-01T00:00:00Z" }));
+    results.push(await t.run());
+  }
+  return { t, puts: t.api.client.actionsOf("update", "ReplicaSet").filter((a) => a.subresource === "status").length, results };
+}
+
+test("status writes: progress while pods turn Ready is written at most once per interval; the goal at once", async () => {
+  const upstream = await readyOneByOne(0);
+  assert.equal(upstream.puts, 101, "interval 0: every change is written, as upstream (first sync + one per pod)");
+  const ours = await readyOneByOne(undefined);
+  // First sync (replicas reach 100: the goal), then 1 s of progress at 10 ms a pod: one write
+  // when the interval has passed, and the last pod (ready reaches 100: the goal) at once.
+  console.log(`status PUTs for 100 pods turning Ready: upstream-like ${upstream.puts}, ours ${ours.puts}`);
+  assert.ok(ours.puts <= 4, `${ours.puts} status PUTs for 100 pods turning Ready within 1 s`);
+  assert.equal(ours.t.rsNow().status.readyReplicas, 100, "the final status is written without waiting");
+  assert.equal(ours.results.at(-1), undefined, "nothing held back at the end: no requeue");
+  // A held-back status asks to be reconciled when the interval is over.
+  const held = ours.results.find((r) => r !== undefined);
+  assert.ok(held && "requeueAfterMs" in held && held.requeueAfterMs > 0 && held.requeueAfterMs <= 1000, `held back: ${JSON.stringify(held)}`);
+});
+
+test("status writes: a held-back status is written by the requeue once the interval has passed", async () => {
+  let nowMs = 0;
+  const t = setup(makeReplicaSet({ replicas: 3 }), { monotonicNowMs: () => nowMs });
+  for (let i = 0; i < 3; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
+  await t.run();
+  nowMs = 100;
+  t.api.pods.add(makePod({ name: "p0", controllerUid: "rs-uid", ready: true, readySince: "2026-01-01T00:00:00Z" }));
+  assert.deepEqual(await t.run(), { requeueAfterMs: 900 });
+  assert.equal(t.rsNow().status.readyReplicas, 0, "progress (0 -> 1 of 3 Ready) held back");
+  nowMs = 1000;
+  assert.equal(await t.run(), undefined);
+  assert.equal(t.rsNow().status.readyReplicas, 1, "written when the interval is over");
+});
+
+test("status writes: news is never held back (new generation, a failure condition)", async () => {
+  let nowMs = 0;
+  const t = setup(makeReplicaSet({ replicas: 3 }), { monotonicNowMs: () => nowMs });
+  for (let i = 0; i < 3; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
+  await t.run();
+  nowMs = 10;
+  const next = structuredClone(t.rsNow());
+  next.metadata.generation = 2;
+  next.spec.replicas = 4;
+  t.api.replicaSets.add(next);
+  t.api.failCreate(() => new ApiError(403, { reason: "Forbidden", message: "exceeded quota" }, { verb: "create" }));
+  await assert.rejects(t.run(), /exceeded quota/);
+  const status = t.rsNow().status as { observedGeneration?: number; conditions?: Array<{ reason: string }> };
+  assert.equal(status.observedGeneration, 2, "a new generation is written at once");
+  assert.equal(status.conditions?.[0]?.reason, "FailedCreate", "a failure condition is written at once");
 });
