@@ -373,21 +373,27 @@ test("status write: deferred while the cache lags behind our own write, then the
 });
 
 /**
- * 0 -> 100 pods turning Ready one by one, a reconcile after each (as pod events trigger them),
- * 10 ms apart on an injected monotonic clock; returns the status PUTs and the last result.
+ * A ReplicaSet of `replicas` with as many owned pods, none Ready yet, reconciled once (its first
+ * status written); the status write interval runs on the injected monotonic clock `clock.nowMs`.
  */
-async function readyOneByOne(statusWriteIntervalMs: number | undefined) {
-  let nowMs = 0;
-  const t = setup(makeReplicaSet({ replicas: 100 }), {
-    monotonicNowMs: () => nowMs,
+async function withUnreadyPods(replicas: number, statusWriteIntervalMs?: number) {
+  const clock = { nowMs: 0 };
+  const t = setup(makeReplicaSet({ replicas }), {
+    monotonicNowMs: () => clock.nowMs,
     ...(statusWriteIntervalMs !== undefined ? { statusWriteIntervalMs } : {}),
   });
-  for (let i = 0; i < 100; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
+  for (let i = 0; i < replicas; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
   await t.run();
+  return { t, clock, ready: (i: number) => t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: true, readySince: "2026-01-01T00:00:00Z" })) };
+}
+
+/** 0 -> 100 pods turning Ready one by one, a reconcile after each (as pod events trigger them), 10 ms apart. */
+async function readyOneByOne(statusWriteIntervalMs: number | undefined) {
+  const { t, clock, ready } = await withUnreadyPods(100, statusWriteIntervalMs);
   const results = [];
   for (let i = 0; i < 100; i++) {
-    nowMs += 10;
-    t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: true, readySince: "2026-01-01T00:00:00Z" }));
+    clock.nowMs += 10;
+    ready(i);
     results.push(await t.run());
   }
   return { t, puts: t.api.client.actionsOf("update", "ReplicaSet").filter((a) => a.subresource === "status").length, results };
@@ -409,25 +415,19 @@ test("status writes: progress while pods turn Ready is written at most once per 
 });
 
 test("status writes: a held-back status is written by the requeue once the interval has passed", async () => {
-  let nowMs = 0;
-  const t = setup(makeReplicaSet({ replicas: 3 }), { monotonicNowMs: () => nowMs });
-  for (let i = 0; i < 3; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
-  await t.run();
-  nowMs = 100;
-  t.api.pods.add(makePod({ name: "p0", controllerUid: "rs-uid", ready: true, readySince: "2026-01-01T00:00:00Z" }));
+  const { t, clock, ready } = await withUnreadyPods(3);
+  clock.nowMs = 100;
+  ready(0);
   assert.deepEqual(await t.run(), { requeueAfterMs: 900 });
   assert.equal(t.rsNow().status.readyReplicas, 0, "progress (0 -> 1 of 3 Ready) held back");
-  nowMs = 1000;
+  clock.nowMs = 1000;
   assert.equal(await t.run(), undefined);
   assert.equal(t.rsNow().status.readyReplicas, 1, "written when the interval is over");
 });
 
 test("status writes: news is never held back (new generation, a failure condition)", async () => {
-  let nowMs = 0;
-  const t = setup(makeReplicaSet({ replicas: 3 }), { monotonicNowMs: () => nowMs });
-  for (let i = 0; i < 3; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
-  await t.run();
-  nowMs = 10;
+  const { t, clock } = await withUnreadyPods(3);
+  clock.nowMs = 10;
   const next = structuredClone(t.rsNow());
   next.metadata.generation = 2;
   next.spec.replicas = 4;
