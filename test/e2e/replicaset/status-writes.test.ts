@@ -10,9 +10,10 @@
  *
  * Asserts that no status PUT of ours repeats the previous content (a watch on our ReplicaSet sees a
  * status change for every successful PUT) and that a lagging cache costs no 409 Conflict; prints
- * the figures of both sides (`status-writes:` lines). kube-controller-manager writes far fewer
+ * the figures of both sides (`status-writes:` lines). kube-controller-manager writes few
  * statuses here because at its default client limit (qps 20) its one sync spends about 25 s
- * creating the pods, and writes when most are already Ready (see the operator's README).
+ * creating the pods, and writes when most are already Ready; ours writes progress at most once
+ * per second and the goal at once (`statusWriteIntervalMs`; see the operator's README).
  * Needs a cluster with kube-controller-manager, kube-scheduler and kwok.
  */
 import { test } from "node:test";
