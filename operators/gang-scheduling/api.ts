@@ -43,7 +43,7 @@ const podGroupSpec = z.object({
     .int32()
     .min(1)
     .optional()
-    .describe("How long a member placed in a cycle may wait at Permit for its siblings, in seconds. Default: the scheduler's (60)."),
+    .describe("How long the group may stay Pending or Scheduling with no member running before the controller warns (Event Timeout), in seconds. Default 172800 (48 h, scheduler-plugins' fixed limit). The kubeloop scheduler decides a group in one cycle, so no member waits at Permit for it."),
 });
 
 const podGroupStatus = z.object({

@@ -7,12 +7,14 @@
  */
 import type { CacheReader, Informer } from "../../framework/cache/index.ts";
 import { isNotFound, type Client } from "../../framework/client/index.ts";
-import { controllerFor, type Controller, type ControllerHost, type Reconciler, type Request } from "../../framework/controller/index.ts";
+import { controllerFor, requeueAfter, type Controller, type Result, type ControllerHost, type Reconciler, type Request } from "../../framework/controller/index.ts";
 import type { EventRecorder } from "../../framework/events/index.ts";
 import { Pods, type Pod } from "../../framework/meta/index.ts";
 import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./api.ts";
 import { groupKey, POD_GROUP_INDEX } from "./membership.ts";
-import { countMembers, FINAL_PHASES, nextPhaseStatus, phaseStatusChanged, scheduleTimeoutDue, type PhaseStatus } from "./phase.ts";
+import {
+  countMembers, FINAL_PHASES, nextPhaseStatus, phaseStatusChanged, SCHEDULE_TIMEOUT_WARNING_MS, scheduleTimeoutAtMs, scheduleTimeoutDue, type PhaseStatus,
+} from "./phase.ts";
 import { ensurePodGroupIndex } from "./pod-index.ts";
 
 /** What `setupPodGroupController` needs from a manager (`Manager` fits). */
@@ -40,6 +42,11 @@ export const PodGroupEventReasons = {
   Failed: "Failed",
   Timeout: "Timeout",
 } as const;
+
+/** The `Timeout` note: upstream's `schedule time longer than 48 hours` for the default, else the group's limit in seconds. */
+export function timeoutNote(timeoutMs: number): string {
+  return timeoutMs === SCHEDULE_TIMEOUT_WARNING_MS ? "schedule time longer than 48 hours" : `schedule time longer than ${timeoutMs / 1000} seconds`;
+}
 
 /** The Event note for a group entering `phase`, e.g. `PodGroup ns/train is Running: 4/4 pods running or succeeded`. */
 export function phaseEventNote(pg: PodGroup, status: PhaseStatus, members: number): string {
@@ -73,42 +80,52 @@ export class PodGroupReconciler implements Reconciler<PodGroup> {
   }
 
   /**
-   * Computes the status and writes it (a merge patch of the status subresource) when it changed.
+   * Computes the status and writes it (a merge patch of the status subresource) when it changed;
+   * records the `Timeout` warning once when due, and asks to be requeued at that time otherwise.
    * @throws ApiError when the write fails (retried with backoff).
    */
-  async reconcile(req: Request, ctx: { signal: AbortSignal; getCached(): PodGroup | undefined }): Promise<void> {
+  async reconcile(req: Request, ctx: { signal: AbortSignal; getCached(): PodGroup | undefined }): Promise<Result> {
     const pg = ctx.getCached();
     const key = `${req.namespace}/${req.name}`;
     if (!pg) {
       this.#timeoutWarned.delete(key);
-      return;
+      return undefined;
     }
     const current: PhaseStatus = { ...(pg.status ?? {}) };
-    if (current.phase !== undefined && FINAL_PHASES.has(current.phase)) return;
+    if (current.phase !== undefined && FINAL_PHASES.has(current.phase)) return undefined;
     const members = this.#pods
       .byIndex(POD_GROUP_INDEX, groupKey({ api: "kubeloop", namespace: req.namespace ?? "", name: req.name }))
       .filter((p) => p.metadata?.labels?.[POD_GROUP_LABEL] === req.name);
     const counts = countMembers(members);
     const nowMs = this.#now();
     const next = nextPhaseStatus(current, pg.spec.minMember, counts, new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z"));
-    if (scheduleTimeoutDue(next, pg.metadata?.creationTimestamp as string | undefined, nowMs) && !this.#timeoutWarned.has(key)) {
-      this.#timeoutWarned.add(key);
-      void this.#events.warning(pg, PodGroupEventReasons.Timeout, "schedule time longer than 48 hours");
+    const timeoutMs = pg.spec.scheduleTimeoutSeconds !== undefined ? pg.spec.scheduleTimeoutSeconds * 1000 : SCHEDULE_TIMEOUT_WARNING_MS;
+    const creation = pg.metadata?.creationTimestamp as string | undefined;
+    let result: Result = undefined;
+    if (!this.#timeoutWarned.has(key)) {
+      if (scheduleTimeoutDue(next, creation, nowMs, timeoutMs)) {
+        this.#timeoutWarned.add(key);
+        void this.#events.warning(pg, PodGroupEventReasons.Timeout, timeoutNote(timeoutMs));
+      } else {
+        const at = scheduleTimeoutAtMs(next, creation, timeoutMs);
+        if (at !== undefined) result = requeueAfter(at - nowMs + 1000);
+      }
     }
-    if (!phaseStatusChanged(current, next)) return;
+    if (!phaseStatusChanged(current, next)) return result;
     try {
       await this.#client.patch(PodGroups, { namespace: req.namespace ?? "", name: req.name }, {
         type: "merge",
         body: { status: { phase: next.phase, running: next.running, succeeded: next.succeeded, failed: next.failed, scheduleStartTime: next.scheduleStartTime ?? null } },
       }, { subresource: "status", signal: ctx.signal });
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
     if (next.phase !== current.phase && next.phase !== undefined) {
       const type = next.phase === "Failed" ? "Warning" : "Normal";
       void this.#events.event(pg, { type, reason: PodGroupEventReasons[next.phase], note: phaseEventNote(pg, next, counts.total), action: "UpdateStatus" });
     }
+    return result;
   }
 }
 

@@ -29,7 +29,7 @@ import type { PodGroupPhase } from "./api.ts";
 /** Phases after which the controller stops (upstream returns early for them). */
 export const FINAL_PHASES: ReadonlySet<PodGroupPhase> = new Set(["Finished", "Failed"]);
 
-/** How long a group may stay Pending/Scheduling with nothing running before a `Timeout` warning (upstream 48 h), in ms. */
+/** How long a group may stay Pending/Scheduling with nothing running before a `Timeout` warning, by default (upstream's fixed 48 h), in ms. */
 export const SCHEDULE_TIMEOUT_WARNING_MS = 48 * 60 * 60 * 1000;
 
 /** Counts of member pods by phase. */
@@ -107,15 +107,22 @@ export function phaseStatusChanged(a: Readonly<PhaseStatus>, b: Readonly<PhaseSt
 }
 
 /**
- * True when upstream's `Timeout` warning ("schedule time longer than 48 hours") is due: the group
- * is Pending or Scheduling, nothing runs, and it has waited longer than
- * `SCHEDULE_TIMEOUT_WARNING_MS` since `scheduleStartTime` (else since its creation).
- * (Upstream compares scheduleStartTime with the creation time, which its controller never makes
- * 48 h apart; this is the intent: a group stuck for two days.)
+ * When upstream's `Timeout` warning is due, in ms since the epoch, or undefined when it is not
+ * pending: the group is Pending or Scheduling, nothing runs, and `timeoutMs` (the group's
+ * `scheduleTimeoutSeconds`, default `SCHEDULE_TIMEOUT_WARNING_MS`) passes after
+ * `scheduleStartTime` (else after its creation). Upstream compares scheduleStartTime with the
+ * creation time against a fixed 48 h, which its controller never makes that far apart; this is
+ * the intent: a group stuck too long.
  */
-export function scheduleTimeoutDue(status: Readonly<PhaseStatus>, creationIso: string | undefined, nowMs: number): boolean {
-  if (status.phase !== "Pending" && status.phase !== "Scheduling") return false;
-  if ((status.running ?? 0) !== 0) return false;
+export function scheduleTimeoutAtMs(status: Readonly<PhaseStatus>, creationIso: string | undefined, timeoutMs = SCHEDULE_TIMEOUT_WARNING_MS): number | undefined {
+  if (status.phase !== "Pending" && status.phase !== "Scheduling") return undefined;
+  if ((status.running ?? 0) !== 0) return undefined;
   const since = Date.parse(status.scheduleStartTime ?? creationIso ?? "");
-  return Number.isFinite(since) && nowMs - since > SCHEDULE_TIMEOUT_WARNING_MS;
+  return Number.isFinite(since) ? since + timeoutMs : undefined;
+}
+
+/** True when the `Timeout` warning is due at `nowMs` (strictly after `scheduleTimeoutAtMs`). */
+export function scheduleTimeoutDue(status: Readonly<PhaseStatus>, creationIso: string | undefined, nowMs: number, timeoutMs = SCHEDULE_TIMEOUT_WARNING_MS): boolean {
+  const at = scheduleTimeoutAtMs(status, creationIso, timeoutMs);
+  return at !== undefined && nowMs > at;
 }

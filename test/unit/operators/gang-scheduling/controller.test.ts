@@ -77,3 +77,18 @@ test("pods map to the PodGroup their label names, in their namespace", () => {
   assert.deepEqual(podGroupRequestsForPod(pod("a", { group: "g", ns: "x" })), [{ namespace: "x", name: "g" }]);
   assert.deepEqual(podGroupRequestsForPod(pod("a")), []);
 });
+
+test("scheduleTimeoutSeconds sets the Timeout limit; before it, the reconcile asks to come back when it is due", async () => {
+  const pg = podGroup("short", 3, "ns", { phase: "Scheduling", scheduleStartTime: "2026-05-31T23:59:00Z" });
+  pg.spec.scheduleTimeoutSeconds = 30;
+  const s = await setup(pg, [pod("a", { group: "short" })]);
+  await s.run();
+  assert.deepEqual(s.events.seen.filter((e) => e.info.reason === "Timeout").map((e) => e.info.note), ["schedule time longer than 30 seconds"]);
+  const later = podGroup("later", 3, "ns", { phase: "Scheduling", scheduleStartTime: "2026-05-31T23:59:50Z" });
+  later.spec.scheduleTimeoutSeconds = 30;
+  const l = await setup(later, [pod("a", { group: "later" })]);
+  const cached = await l.client.get(PodGroups, { namespace: "ns", name: "later" });
+  const reconciler = new PodGroupReconciler({ client: l.client, pods: l.pods, events: l.events, now: () => Date.parse("2026-06-01T00:00:00Z") });
+  const result = await reconciler.reconcile({ namespace: "ns", name: "later" }, { signal: new AbortController().signal, getCached: () => cached });
+  assert.deepEqual(result, { requeueAfterMs: 21_000 }, "due at 00:00:20, requeued 1 s after");
+});
