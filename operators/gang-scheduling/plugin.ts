@@ -30,6 +30,7 @@ import { preEnqueueDecision, preFilterDecision, type GroupView } from "./gating.
 import { groupKey, groupOf, POD_GROUP_INDEX, type GroupApi, type GroupRef } from "./membership.ts";
 import { nativeMinMember, type NativePodGroup } from "./native-api.ts";
 import type { GroupStatusWriter } from "./status-writer.ts";
+import { UNSCHEDULED_POD } from "./member-events.ts";
 
 /** The plugin's name (kube-scheduler's `GangScheduling`). */
 export const GANG_SCHEDULING = "GangScheduling";
@@ -129,9 +130,10 @@ export class GangScheduling implements PreEnqueuePlugin, PreFilterPlugin, Enqueu
   }
 
   /**
-   * A pod added to (or, for the label, moved into) the same group, a member deleted (a
-   * schedulerName conflict may end), and the group's PodGroup being added can make a member
-   * schedulable (upstream: Pod/Add and PodGroup/Add).
+   * A pod added to (or, for the label, moved into) the same group, bound or not (`UnscheduledPod`
+   * events come from `member-events.ts`), a member deleted (a schedulerName conflict may end), and
+   * the group's PodGroup being added can make a member schedulable (upstream: Pod/Add, which
+   * kube-scheduler also sends for unscheduled pods with the gate on, and PodGroup/Add).
    */
   eventsToRegister(): ReadonlyArray<{ event: ClusterEvent; hint?: QueueingHintFn }> {
     const sameGroup: QueueingHintFn = (pod, oldObj, newObj) => {
@@ -158,6 +160,8 @@ export class GangScheduling implements PreEnqueuePlugin, PreFilterPlugin, Enqueu
       return sameGroup(pod, oldObj, newObj);
     };
     const events: Array<{ event: ClusterEvent; hint?: QueueingHintFn }> = [
+      { event: { resource: UNSCHEDULED_POD, action: "Add" }, hint: sameGroup },
+      { event: { resource: UNSCHEDULED_POD, action: "Update" }, hint: movedInOrOut },
       { event: { resource: "Pod", action: "Add" }, hint: sameGroup },
       { event: { resource: "Pod", action: "Update" }, hint: movedInOrOut },
       { event: { resource: "Pod", action: "Delete" }, hint: sameGroup },
