@@ -108,6 +108,7 @@ export class Scheduler {
   readonly #metrics: SchedulerMetrics;
   readonly #binding = new Set<Promise<void>>();
   #signal: AbortSignal = new AbortController().signal;
+  #pendingScheduled = false;
 
   /** @throws Error when no profile is given, two profiles share a scheduler name, or a profile is invalid. */
   constructor(opts: SchedulerOptions) {
@@ -361,7 +362,8 @@ export class Scheduler {
     this.#cache.forget(info);
     const rejectors = status.plugin && status.code !== "Error" ? [status.plugin] : [];
     this.#fail(runner, a.qp, status, rejectors, a.startMs, true);
-    this.#queue.onEvent({ resource: "Pod", action: "Delete" }, info.pod, undefined);
+    // As upstream, the event carries the assumed pod (with its node), so hints see room freed on that node.
+    this.#queue.onEvent({ resource: "Pod", action: "Delete" }, { ...info.pod, spec: { ...info.pod.spec, nodeName } }, undefined);
   }
 
   async #defaultBind(info: PodInfo, nodeName: string): Promise<Status> {
@@ -557,7 +559,17 @@ export class Scheduler {
     return typeof r === "function" ? r(runner.name) : r;
   }
 
+  /** Refreshes `scheduler_pending_pods` once per turn of the event loop (counting is O(pods); adds come in bursts). */
   #updatePending(): void {
+    if (this.#pendingScheduled) return;
+    this.#pendingScheduled = true;
+    setImmediate(() => {
+      this.#pendingScheduled = false;
+      this.#writePending();
+    });
+  }
+
+  #writePending(): void {
     const c = this.#queue.pendingCounts();
     const g = this.#metrics.pendingPods;
     g.set({ queue: "active" }, c.active);

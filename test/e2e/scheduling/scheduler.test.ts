@@ -96,15 +96,15 @@ test("pods for kubeloop-scheduler are bound by the leader, with a Scheduled even
 });
 
 test("differential: the same unschedulable pods get kube-scheduler's 0/N nodes are available message", async () => {
-  const cases: Array<{ name: string; extra?: Partial<NonNullable<Pod["spec"]>>; requests?: Record<string, string> }> = [
-    { name: "gpus", requests: { "nvidia.com/gpu": "64" } },
-    { name: "cpu", requests: { cpu: "500" } },
-    { name: "selector", extra: { nodeSelector: { "no-such-label": "x" } } },
+  const cases: Array<{ name: string; expect: RegExp; extra?: Partial<NonNullable<Pod["spec"]>>; requests?: Record<string, string> }> = [
+    { name: "gpus", expect: /\d+ Insufficient nvidia\.com\/gpu/, requests: { "nvidia.com/gpu": "64" } },
+    { name: "cpu", expect: /\d+ Insufficient cpu/, requests: { cpu: "500" } },
+    { name: "selector", expect: /\d+ node\(s\) didn't match Pod's node affinity\/selector/, extra: { nodeSelector: { "no-such-label": "x" } } },
     // TaintToleration runs before NodeAffinity: the tainted node reports its taint, the others the selector.
-    { name: "taint", extra: { nodeSelector: { "kubernetes.io/hostname": "sched-e2e-tainted" } } },
+    { name: "taint", expect: /2 node\(s\) had untolerated taint\(s\), \d+ node\(s\) didn't match/, extra: { nodeSelector: { "kubernetes.io/hostname": "sched-e2e-tainted" } } },
     // Several reasons per node: Insufficient cpu and memory are both counted.
-    { name: "both", requests: { cpu: "500", memory: "100Ti" } },
-    { name: "gpu-tolerated", requests: { "nvidia.com/gpu": "8" }, extra: { tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] } },
+    { name: "both", expect: /Insufficient cpu, \d+ Insufficient memory/, requests: { cpu: "500", memory: "100Ti" } },
+    { name: "gpu-tolerated", expect: /1 node\(s\) had untolerated taint\(s\), \d+ Insufficient nvidia\.com\/gpu/, requests: { "nvidia.com/gpu": "8" }, extra: { tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] } },
   ];
   for (const c of cases) {
     await client.create(Pods, podSpec(`theirs-${c.name}`, "default-scheduler", c.extra, c.requests));
@@ -113,6 +113,7 @@ test("differential: the same unschedulable pods get kube-scheduler's 0/N nodes a
   for (const c of cases) {
     const [theirs, ours] = await Promise.all([unschedulableMessage(`theirs-${c.name}`), unschedulableMessage(`ours-${c.name}`)]);
     assert.match(ours, /^0\/\d+ nodes are available: .+\.$/, c.name);
+    assert.match(ours, c.expect, `${c.name}: ${ours}`);
     assert.equal(theirs.slice(0, ours.length), ours, `${c.name}: kube-scheduler said ${JSON.stringify(theirs)}`);
     const rest = theirs.slice(ours.length);
     assert.ok(rest === "" || /^ (no new claims to deallocate|preemption:|still not schedulable)/.test(rest), `${c.name}: unexpected suffix ${JSON.stringify(rest)}`);
