@@ -160,8 +160,10 @@ export class GangScheduling implements PreEnqueuePlugin, PreFilterPlugin, Enqueu
   /**
    * A pod added to (or, for the label, moved into) the same group, bound or not (`UnscheduledPod`
    * events come from `member-events.ts`), a member deleted (a schedulerName conflict may end), and
-   * the group's PodGroup being added can make a member schedulable (upstream: Pod/Add, which
-   * kube-scheduler also sends for unscheduled pods with the gate on, and PodGroup/Add).
+   * the group's PodGroup being added (or, for ours, changed) can make a member schedulable
+   * (upstream: Pod/Add, which kube-scheduler also sends for unscheduled pods with the gate on, and
+   * PodGroup/Add); so can room (nodes added or changed, pods deleted) for a group with
+   * `minResources`.
    */
   eventsToRegister(): ReadonlyArray<{ event: ClusterEvent; hint?: QueueingHintFn }> {
     const sameGroup: QueueingHintFn = (pod, oldObj, newObj) => {
@@ -202,6 +204,8 @@ export class GangScheduling implements PreEnqueuePlugin, PreFilterPlugin, Enqueu
       { event: { resource: "Pod", action: "Update" }, hint: movedInOrOut },
       { event: { resource: "Pod", action: "Delete" }, hint: deleted },
       { event: { resource: PodGroupEventResources.kubeloop, action: "Add" }, hint: groupAdded("kubeloop") },
+      // Our PodGroups are mutable (minMember, minResources), unlike the native ones.
+      { event: { resource: PodGroupEventResources.kubeloop, action: "Update" }, hint: groupAdded("kubeloop") },
     ];
     if (this.#native) events.push({ event: { resource: PodGroupEventResources.native, action: "Add" }, hint: groupAdded("native") });
     return events;

@@ -214,3 +214,14 @@ test("members that disagree on schedulerName: the kubeloop member is Unschedulab
   assert.equal(scheduledCondition(p!)?.reason, "Unschedulable");
   assert.equal(p!.spec?.nodeName, undefined);
 });
+
+test("minResources the cluster cannot cover: 'resource gap for PodGroup ...'; lowered, the gang schedules", { timeout: 120_000 }, async () => {
+  const sel = await pool(1, "4");
+  const pg = podGroup(ns, "pg-res", 2);
+  pg.spec.minResources = { cpu: "100000" };
+  await client.create(PodGroups, pg);
+  for (const n of names("res", 2)) await client.create(Pods, gangPod(ns, n, { group: "pg-res", cpu: "1", nodeSelector: sel }));
+  await allRefused(names("res", 2), "resource gap", new RegExp(`^0/\\d+ nodes are available: resource gap for PodGroup ${ns}/pg-res: cpu: 100000000m wanted, \\d+m free\\.$`));
+  await client.patch(PodGroups, { namespace: ns, name: "pg-res" }, { type: "merge", body: { spec: { minResources: { cpu: "2" } } } });
+  await allBound(names("res", 2), "minResources lowered");
+});
