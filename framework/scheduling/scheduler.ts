@@ -107,6 +107,7 @@ export class Scheduler {
   readonly #waiting: WaitingPodsMap;
   readonly #metrics: SchedulerMetrics;
   readonly #binding = new Set<Promise<void>>();
+  /** Aborts when work in flight (binds, status writes) must be dropped: the manager's hard stop. A graceful stop lets binds finish. */
   #signal: AbortSignal = new AbortController().signal;
   #pendingScheduled = false;
 
@@ -151,7 +152,7 @@ export class Scheduler {
    * aborts).
    */
   async start(signal: AbortSignal, hardStop?: AbortSignal): Promise<void> {
-    this.#signal = hardStop ? AbortSignal.any([signal, hardStop]) : signal;
+    if (hardStop) this.#signal = hardStop;
     const regs = [this.#watchNodes(), this.#watchPods(), ...(this.#opts.eventSources ?? []).map((s) => this.#watchSource(s))];
     try {
       await Promise.all([this.#opts.nodes.waitForSync(signal), this.#opts.pods.waitForSync(signal), ...(this.#opts.eventSources ?? []).map((s) => s.informer.waitForSync(signal))]);
@@ -334,7 +335,6 @@ export class Scheduler {
           status = { ...status, reasons: [msg] };
         }
       } else {
-        if (this.#signal.aborted) throw new Error("scheduler stopped before binding");
         status = await runner.runPreBind(state, info, nodeName, this.#signal);
         if (status.code === "Success") {
           const t = performance.now();

@@ -25,6 +25,8 @@ let nodes: string[] = [];
 const stop = new AbortController();
 let running: Promise<void> | undefined;
 let mgr: Manager;
+let standby: Manager;
+let standbyRunning: Promise<void> | undefined;
 
 before(async () => {
   ({ client, kubeConfig, plane } = await testEnvironment());
@@ -41,11 +43,20 @@ before(async () => {
   addScheduler(mgr, { profiles: [defaultProfile()], initialBackoffMs: 1000, maxBackoffMs: 10_000 });
   running = mgr.start(stop.signal);
   await waitFor(async () => mgr.isLeader(), { timeoutMs: 30_000, description: "the scheduler's manager leads" });
+  // A second replica on the same Lease: it must not schedule while the first leads.
+  standby = new Manager({
+    kubeConfig, log, name: "kubeloop-scheduler-standby", metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "0",
+    leaderElection: { id: "kubeloop-scheduler", namespace, identity: "standby", leaseDurationSeconds: 6, renewDeadlineSeconds: 4, retryPeriodSeconds: 0.5 },
+  });
+  addScheduler(standby, { profiles: [defaultProfile()] });
+  standbyRunning = standby.start(stop.signal);
+  await waitFor(async () => standby.metricsAddress(), { timeoutMs: 10_000, description: "the standby serves metrics" });
 });
 
 after(async () => {
   stop.abort();
   await running?.catch(() => {});
+  await standbyRunning?.catch(() => {});
   if (!client) return;
   if (namespace) await deleteTestNamespace(client, namespace);
   if (nodes.length > 0) await deleteFakeNodes(plane.kubeconfigPath, nodes).catch(() => {});
@@ -93,6 +104,9 @@ test("pods for kubeloop-scheduler are bound by the leader, with a Scheduled even
   const metrics = await (await fetch(`http://${mgr.metricsAddress()}/metrics`)).text();
   assert.match(metrics, /scheduler_schedule_attempts_total\{result="scheduled",profile="kubeloop-scheduler"\} [4-9]/);
   assert.match(metrics, /scheduler_pending_pods\{queue="active"\} 0/);
+  assert.ok(!standby.isLeader());
+  const standbyMetrics = await (await fetch(`http://${standby.metricsAddress()}/metrics`)).text();
+  assert.doesNotMatch(standbyMetrics, /scheduler_schedule_attempts_total\{/, "the standby attempted nothing");
 });
 
 test("differential: the same unschedulable pods get kube-scheduler's 0/N nodes are available message", async () => {
