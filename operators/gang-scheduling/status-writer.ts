@@ -31,6 +31,9 @@ export interface GroupStatusWriterOptions {
   now?: () => number;
 }
 
+/** PodGroups whose last written condition is remembered. */
+const WRITTEN_LIMIT = 4096;
+
 /** RFC 3339 with seconds, as metav1.Time serializes. */
 function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -95,7 +98,11 @@ export class GroupStatusWriter {
           type: "merge", body: { metadata: { uid }, status: { conditions } },
         }, { subresource: "status" });
       }
+      this.#written.delete(uid);
       this.#written.set(uid, condition);
+      // Remember the most recent groups only (insertion order): an old entry only guards a True
+      // that the cache has long seen.
+      if (this.#written.size > WRITTEN_LIMIT) this.#written.delete(this.#written.keys().next().value!);
     } catch (err) {
       if (isNotFound(err)) return;
       throw err;
