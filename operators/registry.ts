@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
 import type { Manager } from "../framework/manager/index.ts";
 import { ReplicaSetDefinition, setupReplicaSetController } from "./replicaset/index.ts";
+import { PodGroupDefinition, setupGangScheduling } from "./gang-scheduling/index.ts";
 
 /** One sample operator: the custom resources it serves and how it wires itself into a manager. */
 export interface Operator {
@@ -18,6 +19,10 @@ export const operators: Readonly<Record<string, Operator>> = {
     setup: (mgr) => {
       setupReplicaSetController(mgr);
     },
+  },
+  "gang-scheduling": {
+    definitions: [PodGroupDefinition],
+    setup: (mgr) => setupGangScheduling(mgr),
   },
 };
 
