@@ -19,8 +19,9 @@
  * Compared with kube-scheduler's `NodeResourcesFit` `MostAllocated` on `nvidia.com/gpu`
  * (`pkg/scheduler/framework/plugins/noderesources/most_allocated.go` in Kubernetes v1.36:
  * `requested * 100 / allocatable` per node, not normalized): on nodes of one size both rank nodes
- * the same way; on mixed sizes best fit by free GPUs keeps more whole nodes free (a 1-GPU pod goes
- * to the 4-GPU node with 2 free rather than the 8-GPU node with 4 free, which MostAllocated ties).
+ * the same way; on mixed sizes the ratio favours big nodes with more GPUs free, best fit does not
+ * (a 1-GPU pod goes to the 8-GPU node with 3 free rather than the 16-GPU node with 4 free, which
+ * MostAllocated prefers at 13/16 > 6/8, leaving no node for a 4-GPU pod).
  */
 import type { DeepReadonly, Pod } from "../../framework/meta/index.ts";
 import {
