@@ -24,3 +24,4 @@ export { draGpus, allocatedDevices, ResourceSlices, ResourceClaims, NVIDIA_DRA_D
 export { computeStatus, statusChanged, ConditionTypes } from "./status.ts";
 export { registerGpuMetrics, type GpuMetricsSource } from "./metrics.ts";
 export { setupGPUInventoryController, GpuInventory, type GPUInventoryHandle, type GPUInventoryOptions, type GPUPlacementHost } from "./controller.ts";
+export { setupGPUPlacement, type GPUPlacementSetup, type GPUPlacementSetupOptions } from "./setup.ts";

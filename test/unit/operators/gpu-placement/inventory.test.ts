@@ -151,3 +151,11 @@ test("status: inventory, figures, conditions; lastTransitionTime kept while a co
     type: "LargestRequestFits", status: "True", reason: "NodeHasRoom", message: "an eligible node has 8 free GPUs, enough for the largest request (6)", lastTransitionTime: "2026-01-01T00:10:00Z",
   });
 });
+
+test("kwok fake nodes advertise GPU count, product and memory as the inventory reads them", async () => {
+  const { fakeNodeObject } = await import("../../../../framework/testing/fakenodes.ts");
+  const node = fakeNodeObject({ name: "g", gpus: 8, gpuProduct: A100, gpuMemoryMiB: 81920 });
+  assert.equal(node.metadata?.labels?.["nvidia.com/gpu.memory"], "81920");
+  const cluster = clusterGpus({ nodes: [node as unknown as Parameters<typeof clusterGpus>[0]["nodes"][number]], pods: [] });
+  assert.deepEqual(cluster.pools, [{ node: "g", source: "device-plugin", product: A100, memoryMiB: 81920, total: 8, allocated: 0, schedulable: true }]);
+});
