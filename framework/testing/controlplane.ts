@@ -82,6 +82,12 @@ export interface StartControlPlaneOptions {
   controllers?: string;
   /** kube-apiserver `--etcd-compaction-interval` in seconds (default 60; upstream 300). */
   etcdCompactionIntervalSeconds?: number;
+  /**
+   * Serve the native gang-scheduling API (`scheduling.k8s.io/v1alpha2` PodGroup/Workload, gates
+   * `GenericWorkload` and `GangScheduling` on kube-apiserver, kube-scheduler and
+   * kube-controller-manager). Default: `$KUBELOOP_GANG_SCHEDULING` is `1` or `true`, else false.
+   */
+  gangScheduling?: boolean;
   /** Human-readable progress lines (builds, each component ready with seconds). */
   onProgress?: (line: string) => void;
   /** Per-component readiness timeout in milliseconds (default 120000). */
@@ -389,6 +395,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     schedulerApiBurst: opts.schedulerApiBurst ?? defaultSettings.schedulerApiBurst,
     controllers: opts.controllers ?? defaultSettings.controllers,
     etcdCompactionIntervalSeconds: opts.etcdCompactionIntervalSeconds ?? defaultSettings.etcdCompactionIntervalSeconds,
+    gangScheduling: opts.gangScheduling ?? ["1", "true"].includes(process.env.KUBELOOP_GANG_SCHEDULING ?? ""),
   };
 
   const previous = await readState(paths);
