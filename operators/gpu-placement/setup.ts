@@ -1,11 +1,16 @@
 /**
  * Wiring of the GPU placement operator into a manager: the inventory controller (policy status and
- * `kubeloop_gpu_*` metrics) and the `GPUPlacement` plugin over the same policy informer, ready to
- * be added to the kubeloop scheduler's profile.
+ * `kubeloop_gpu_*` metrics) and the `GPUPlacement` plugin over the same policy informer, with what
+ * the kubeloop scheduler's profile needs to run it (score weight, the policy informer for
+ * queueing hints).
  */
+import type { KubeObject } from "../../framework/meta/index.ts";
 import type { Manager } from "../../framework/manager/index.ts";
+import type { Informer } from "../../framework/cache/index.ts";
+import type { ClusterEventSource } from "../../framework/scheduling/index.ts";
+import { GPUPlacementPolicies } from "./api.ts";
 import { setupGPUInventoryController, type GPUInventoryHandle, type GPUInventoryOptions } from "./controller.ts";
-import { GPUPlacementPlugin } from "./plugin.ts";
+import { GPUPlacementPlugin, GPU_PLACEMENT_PLUGIN, GPU_PLACEMENT_SCORE_WEIGHT } from "./plugin.ts";
 
 /** Options of `setupGPUPlacement`. */
 export interface GPUPlacementSetupOptions {
@@ -15,8 +20,14 @@ export interface GPUPlacementSetupOptions {
 /** What `setupGPUPlacement` set up. */
 export interface GPUPlacementSetup {
   inventory: GPUInventoryHandle;
-  /** The scheduler plugin; add it to a profile with score weight `GPU_PLACEMENT_SCORE_WEIGHT`. */
+  /** The scheduler plugin. */
   plugin: GPUPlacementPlugin;
+  /** What to add to the kubeloop scheduler: the plugin, its score weight and the policy informer as an event source. */
+  scheduler: {
+    plugins: readonly [GPUPlacementPlugin];
+    scoreWeights: Readonly<Record<string, number>>;
+    eventSources: readonly ClusterEventSource[];
+  };
 }
 
 /**
@@ -26,5 +37,15 @@ export interface GPUPlacementSetup {
  */
 export function setupGPUPlacement(mgr: Manager, opts: GPUPlacementSetupOptions = {}): GPUPlacementSetup {
   const inventory = setupGPUInventoryController(mgr, opts.inventory);
-  return { inventory, plugin: new GPUPlacementPlugin(inventory.policies) };
+  const plugin = new GPUPlacementPlugin(inventory.policies);
+  const policyInformer = mgr.cache.informerFor(GPUPlacementPolicies) as unknown as Informer<KubeObject>;
+  return {
+    inventory,
+    plugin,
+    scheduler: {
+      plugins: [plugin],
+      scoreWeights: { [GPU_PLACEMENT_PLUGIN]: GPU_PLACEMENT_SCORE_WEIGHT },
+      eventSources: [{ resource: `${GPUPlacementPolicies.plural}.${GPUPlacementPolicies.group}`, informer: policyInformer }],
+    },
+  };
 }
