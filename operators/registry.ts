@@ -5,6 +5,7 @@ import { addScheduler, implementsPoint, type ClusterEventSource, type Plugin, ty
 import { defaultProfile, type PodBinder } from "../framework/scheduling/plugins/index.ts";
 import { ReplicaSetDefinition, setupReplicaSetController } from "./replicaset/index.ts";
 import { GPUPlacementPolicyDefinition, setupGPUPlacement } from "./gpu-placement/index.ts";
+import { PodGroupDefinition, setupGangScheduling } from "./gang-scheduling/index.ts";
 
 /** Plugins an operator adds to the kubeloop scheduler's profile, their score weights, and the informers whose events feed their queueing hints. */
 export interface SchedulerExtension {
@@ -41,6 +42,10 @@ export const operators: Readonly<Record<string, Operator>> = {
       setupReplicaSetController(mgr);
     },
   },
+  "gang-scheduling": {
+    definitions: [PodGroupDefinition],
+    setup: (mgr) => setupGangScheduling(mgr),
+  },
   "gpu-placement": {
     definitions: [GPUPlacementPolicyDefinition],
     setup: (mgr) => setupGPUPlacement(mgr).scheduler,
@@ -64,7 +69,12 @@ export function setupOperators(mgr: Manager, names: readonly string[]): void {
     const extension = op.setup(mgr);
     if (extension) extensions.push(extension);
   }
-  if (extensions.length > 0) {
+  if (extensions.length > 0 && names.includes("gang-scheduling")) {
+    // gang-scheduling runs its own kubeloop-scheduler (setupGangScheduling) and takes no extra
+    // plugins yet: a second scheduler for the same name would race it for every pod.
+    mgr.log.warn({ plugins: extensions.flatMap((e) => e.plugins.map((p) => p.name)) },
+      "gang-scheduling runs the kubeloop scheduler and cannot take other operators' plugins yet; they are not in its profile");
+  } else if (extensions.length > 0) {
     addScheduler(mgr, {
       profiles: [extendProfile(defaultProfile({ client: mgr.client as unknown as PodBinder }), extensions)],
       eventSources: extensions.flatMap((e) => e.eventSources ?? []),
