@@ -17,3 +17,4 @@ export { ProfileRunner, prioritySortLess, type FindResult } from "./profile-runn
 export { MAX_PERMIT_WAIT_MS, WaitingPodsMap } from "./waiting-pods.ts";
 export { schedulerMetrics, type SchedulerMetrics } from "./metrics.ts";
 export { NodeInfoBuilder, nodeInfoOf, podInfoOf, podRequests } from "./resources.ts";
+export { defaultPlugins, defaultProfile, DEFAULT_SCORE_WEIGHTS, type DefaultPluginsOptions } from "./plugins/index.ts";

@@ -56,6 +56,19 @@ const QUANTITY_RE = /^([+-]?)(\d*)(?:\.(\d*))?([a-zA-Z]*|[eE][+-]?\d+)$/;
  */
 export function parseQuantityNanos(quantity: QuantityInput): bigint {
   const text = typeof quantity === "number" ? numberText(quantity) : quantity;
+  const cached = PARSED.get(text);
+  if (cached !== undefined) return cached;
+  const nanos = parseText(quantity, text);
+  if (PARSED.size >= PARSED_MAX) PARSED.clear();
+  PARSED.set(text, nanos);
+  return nanos;
+}
+
+/** Parsed quantities by text: the same few strings (`100m`, `1Gi`, `8`) recur across every pod and node. */
+const PARSED = new Map<string, bigint>();
+const PARSED_MAX = 4096;
+
+function parseText(quantity: QuantityInput, text: string): bigint {
   const m = QUANTITY_RE.exec(text);
   if (text.length === 0 || m === null) throw new Error(`invalid quantity ${JSON.stringify(quantity)}: expected <number><suffix>, e.g. 100m, 1.5Gi, 2`);
   const [, sign = "", whole = "", frac = "", suffix = ""] = m;
@@ -138,9 +151,17 @@ export function isExtendedResourceName(name: string): boolean {
  * (`hugepages-2Mi`), prefixed native resources (`*kubernetes.io/...`) and attachable volumes.
  */
 export function isScalarResourceName(name: string): boolean {
-  return isExtendedResourceName(name) || name.startsWith("hugepages-") || name.includes("kubernetes.io/")
-    || name.startsWith("attachable-volumes-");
+  let scalar = SCALAR.get(name);
+  if (scalar === undefined) {
+    scalar = isExtendedResourceName(name) || name.startsWith("hugepages-") || name.includes("kubernetes.io/")
+      || name.startsWith("attachable-volumes-");
+    if (SCALAR.size >= PARSED_MAX) SCALAR.clear();
+    SCALAR.set(name, scalar);
+  }
+  return scalar;
 }
+/** Answers by resource name (scoring asks per node per pod). */
+const SCALAR = new Map<string, boolean>();
 
 /** True for the names `Resource.Add` keeps: cpu, memory, ephemeral-storage, pods and scalar resources. */
 function isTracked(name: string): boolean {
@@ -325,11 +346,23 @@ export function podRequests(pod: ReadonlyPod): ResourceAmounts {
  */
 export function nonZeroRequests(pod: ReadonlyPod, requests: ResourceAmounts = podRequests(pod)): ResourceAmounts {
   const podLevel = isPodLevelRequestsSet(pod);
+  if (!podLevel && everyContainerSetsCpuAndMemory(pod)) {
+    // no request is missing: the non-zero view equals the requests
+    return { ...requests, [CPU]: requests[CPU] ?? 0, [MEMORY]: requests[MEMORY] ?? 0 };
+  }
   const nonMissing = new Map<string, bigint>();
   if (!podLevel || requests[CPU] === undefined) nonMissing.set(CPU, BigInt(DEFAULT_MILLI_CPU_REQUEST) * 1_000_000n);
   if (!podLevel || requests[MEMORY] === undefined) nonMissing.set(MEMORY, BigInt(DEFAULT_MEMORY_REQUEST_BYTES) * NANO);
   const non0 = exactToAmounts(podRequestsExact(pod, { nonMissingContainerRequests: nonMissing }));
   return { ...requests, [CPU]: non0[CPU] ?? 0, [MEMORY]: non0[MEMORY] ?? 0 };
+}
+
+function everyContainerSetsCpuAndMemory(pod: ReadonlyPod): boolean {
+  const sets = (c: ReadonlyContainer): boolean => {
+    const r = c.resources?.requests;
+    return r !== undefined && r[CPU] !== undefined && r[MEMORY] !== undefined;
+  };
+  return (pod.spec?.containers ?? []).every(sets) && (pod.spec?.initContainers ?? []).every(sets);
 }
 
 /** The scheduler's view of a pod, requests computed once. */

@@ -107,7 +107,9 @@ export class Scheduler {
   readonly #waiting: WaitingPodsMap;
   readonly #metrics: SchedulerMetrics;
   readonly #binding = new Set<Promise<void>>();
+  /** Aborts when work in flight (binds, status writes) must be dropped: the manager's hard stop. A graceful stop lets binds finish. */
   #signal: AbortSignal = new AbortController().signal;
+  #pendingScheduled = false;
 
   /** @throws Error when no profile is given, two profiles share a scheduler name, or a profile is invalid. */
   constructor(opts: SchedulerOptions) {
@@ -150,7 +152,7 @@ export class Scheduler {
    * aborts).
    */
   async start(signal: AbortSignal, hardStop?: AbortSignal): Promise<void> {
-    this.#signal = hardStop ? AbortSignal.any([signal, hardStop]) : signal;
+    if (hardStop) this.#signal = hardStop;
     const regs = [this.#watchNodes(), this.#watchPods(), ...(this.#opts.eventSources ?? []).map((s) => this.#watchSource(s))];
     try {
       await Promise.all([this.#opts.nodes.waitForSync(signal), this.#opts.pods.waitForSync(signal), ...(this.#opts.eventSources ?? []).map((s) => s.informer.waitForSync(signal))]);
@@ -333,7 +335,6 @@ export class Scheduler {
           status = { ...status, reasons: [msg] };
         }
       } else {
-        if (this.#signal.aborted) throw new Error("scheduler stopped before binding");
         status = await runner.runPreBind(state, info, nodeName, this.#signal);
         if (status.code === "Success") {
           const t = performance.now();
@@ -361,7 +362,8 @@ export class Scheduler {
     this.#cache.forget(info);
     const rejectors = status.plugin && status.code !== "Error" ? [status.plugin] : [];
     this.#fail(runner, a.qp, status, rejectors, a.startMs, true);
-    this.#queue.onEvent({ resource: "Pod", action: "Delete" }, info.pod, undefined);
+    // As upstream, the event carries the assumed pod (with its node), so hints see room freed on that node.
+    this.#queue.onEvent({ resource: "Pod", action: "Delete" }, { ...info.pod, spec: { ...info.pod.spec, nodeName } }, undefined);
   }
 
   async #defaultBind(info: PodInfo, nodeName: string): Promise<Status> {
@@ -557,7 +559,17 @@ export class Scheduler {
     return typeof r === "function" ? r(runner.name) : r;
   }
 
+  /** Refreshes `scheduler_pending_pods` once per turn of the event loop (counting is O(pods); adds come in bursts). */
   #updatePending(): void {
+    if (this.#pendingScheduled) return;
+    this.#pendingScheduled = true;
+    setImmediate(() => {
+      this.#pendingScheduled = false;
+      this.#writePending();
+    });
+  }
+
+  #writePending(): void {
     const c = this.#queue.pendingCounts();
     const g = this.#metrics.pendingPods;
     g.set({ queue: "active" }, c.active);

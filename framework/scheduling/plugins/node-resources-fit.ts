@@ -37,7 +37,7 @@ import type {
   PreScorePlugin, QueueingHintFn, ResourceAmounts, ScorePlugin, Status,
 } from "../framework.ts";
 import { MAX_NODE_SCORE, status, SUCCESS } from "../framework.ts";
-import type { Pod } from "../../meta/index.ts";
+import type { Node, Pod } from "../../meta/index.ts";
 import type { DeepReadonly } from "../../meta/index.ts";
 import { CPU, EPHEMERAL_STORAGE, isExtendedResourceName, isScalarResourceName, MEMORY, PODS, podRequests, toAmounts, type ResourceList } from "../resources.ts";
 import { asNode, asPod, samePod } from "./helpers.ts";
@@ -114,6 +114,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   readonly #ignored: ReadonlySet<string>;
   readonly #ignoredGroups: ReadonlySet<string>;
   readonly #requestCache = new WeakMap<object, ResourceAmounts>();
+  readonly #allocatableCache = new WeakMap<object, ResourceAmounts>();
 
   /** @throws Error naming the invalid field (`scoringStrategy.resources[0].weight: ...`), as `ValidateNodeResourcesFitArgs`. */
   constructor(opts: NodeResourcesFitOptions = {}) {
@@ -187,6 +188,16 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
     return r;
   }
 
+  /** A node's allocatable for a queueing hint, cached per node object. */
+  #allocatableOf(node: DeepReadonly<Node>): ResourceAmounts {
+    let a = this.#allocatableCache.get(node);
+    if (!a) {
+      a = toAmounts(node.status?.allocatable as ResourceList | undefined);
+      this.#allocatableCache.set(node, a);
+    }
+    return a;
+  }
+
   eventsToRegister(): ReadonlyArray<{ event: ClusterEvent; hint?: QueueingHintFn }> {
     const onPodDelete: QueueingHintFn = (_pod, oldObj) => {
       const deleted = asPod(oldObj);
@@ -212,10 +223,10 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
       const after = asNode(newObj);
       if (!after) return "Queue";
       const req = this.#requestsOf(pod);
-      const nowAlloc = toAmounts(after.status?.allocatable as ResourceList | undefined);
+      const nowAlloc = this.#allocatableOf(after);
       if (fitsRequest(req, emptyNodeInfo(nowAlloc), new Set(), new Set()).length > 0) return "QueueSkip";
       if (!before) return "Queue";
-      const wasAlloc = toAmounts(before.status?.allocatable as ResourceList | undefined);
+      const wasAlloc = this.#allocatableOf(before);
       if ((nowAlloc[PODS] ?? 0) > (wasAlloc[PODS] ?? 0)) return "Queue";
       for (const [name, q] of Object.entries(req)) {
         if (q > 0 && (nowAlloc[name] ?? 0) > (wasAlloc[name] ?? 0)) return "Queue";

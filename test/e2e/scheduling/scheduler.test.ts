@@ -25,6 +25,8 @@ let nodes: string[] = [];
 const stop = new AbortController();
 let running: Promise<void> | undefined;
 let mgr: Manager;
+let standby: Manager;
+let standbyRunning: Promise<void> | undefined;
 
 before(async () => {
   ({ client, kubeConfig, plane } = await testEnvironment());
@@ -41,11 +43,20 @@ before(async () => {
   addScheduler(mgr, { profiles: [defaultProfile()], initialBackoffMs: 1000, maxBackoffMs: 10_000 });
   running = mgr.start(stop.signal);
   await waitFor(async () => mgr.isLeader(), { timeoutMs: 30_000, description: "the scheduler's manager leads" });
+  // A second replica on the same Lease: it must not schedule while the first leads.
+  standby = new Manager({
+    kubeConfig, log, name: "kubeloop-scheduler-standby", metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "0",
+    leaderElection: { id: "kubeloop-scheduler", namespace, identity: "standby", leaseDurationSeconds: 6, renewDeadlineSeconds: 4, retryPeriodSeconds: 0.5 },
+  });
+  addScheduler(standby, { profiles: [defaultProfile()] });
+  standbyRunning = standby.start(stop.signal);
+  await waitFor(async () => standby.metricsAddress(), { timeoutMs: 10_000, description: "the standby serves metrics" });
 });
 
 after(async () => {
   stop.abort();
   await running?.catch(() => {});
+  await standbyRunning?.catch(() => {});
   if (!client) return;
   if (namespace) await deleteTestNamespace(client, namespace);
   if (nodes.length > 0) await deleteFakeNodes(plane.kubeconfigPath, nodes).catch(() => {});
@@ -93,18 +104,21 @@ test("pods for kubeloop-scheduler are bound by the leader, with a Scheduled even
   const metrics = await (await fetch(`http://${mgr.metricsAddress()}/metrics`)).text();
   assert.match(metrics, /scheduler_schedule_attempts_total\{result="scheduled",profile="kubeloop-scheduler"\} [4-9]/);
   assert.match(metrics, /scheduler_pending_pods\{queue="active"\} 0/);
+  assert.ok(!standby.isLeader());
+  const standbyMetrics = await (await fetch(`http://${standby.metricsAddress()}/metrics`)).text();
+  assert.doesNotMatch(standbyMetrics, /scheduler_schedule_attempts_total\{/, "the standby attempted nothing");
 });
 
 test("differential: the same unschedulable pods get kube-scheduler's 0/N nodes are available message", async () => {
-  const cases: Array<{ name: string; extra?: Partial<NonNullable<Pod["spec"]>>; requests?: Record<string, string> }> = [
-    { name: "gpus", requests: { "nvidia.com/gpu": "64" } },
-    { name: "cpu", requests: { cpu: "500" } },
-    { name: "selector", extra: { nodeSelector: { "no-such-label": "x" } } },
+  const cases: Array<{ name: string; expect: RegExp; extra?: Partial<NonNullable<Pod["spec"]>>; requests?: Record<string, string> }> = [
+    { name: "gpus", expect: /\d+ Insufficient nvidia\.com\/gpu/, requests: { "nvidia.com/gpu": "64" } },
+    { name: "cpu", expect: /\d+ Insufficient cpu/, requests: { cpu: "500" } },
+    { name: "selector", expect: /\d+ node\(s\) didn't match Pod's node affinity\/selector/, extra: { nodeSelector: { "no-such-label": "x" } } },
     // TaintToleration runs before NodeAffinity: the tainted node reports its taint, the others the selector.
-    { name: "taint", extra: { nodeSelector: { "kubernetes.io/hostname": "sched-e2e-tainted" } } },
+    { name: "taint", expect: /2 node\(s\) had untolerated taint\(s\), \d+ node\(s\) didn't match/, extra: { nodeSelector: { "kubernetes.io/hostname": "sched-e2e-tainted" } } },
     // Several reasons per node: Insufficient cpu and memory are both counted.
-    { name: "both", requests: { cpu: "500", memory: "100Ti" } },
-    { name: "gpu-tolerated", requests: { "nvidia.com/gpu": "8" }, extra: { tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] } },
+    { name: "both", expect: /Insufficient cpu, \d+ Insufficient memory/, requests: { cpu: "500", memory: "100Ti" } },
+    { name: "gpu-tolerated", expect: /1 node\(s\) had untolerated taint\(s\), \d+ Insufficient nvidia\.com\/gpu/, requests: { "nvidia.com/gpu": "8" }, extra: { tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] } },
   ];
   for (const c of cases) {
     await client.create(Pods, podSpec(`theirs-${c.name}`, "default-scheduler", c.extra, c.requests));
@@ -113,6 +127,7 @@ test("differential: the same unschedulable pods get kube-scheduler's 0/N nodes a
   for (const c of cases) {
     const [theirs, ours] = await Promise.all([unschedulableMessage(`theirs-${c.name}`), unschedulableMessage(`ours-${c.name}`)]);
     assert.match(ours, /^0\/\d+ nodes are available: .+\.$/, c.name);
+    assert.match(ours, c.expect, `${c.name}: ${ours}`);
     assert.equal(theirs.slice(0, ours.length), ours, `${c.name}: kube-scheduler said ${JSON.stringify(theirs)}`);
     const rest = theirs.slice(ours.length);
     assert.ok(rest === "" || /^ (no new claims to deallocate|preemption:|still not schedulable)/.test(rest), `${c.name}: unexpected suffix ${JSON.stringify(rest)}`);

@@ -188,3 +188,16 @@ test("NodeInfo: pods may arrive before their node; node throws until set", () =>
   assert.deepEqual(ni.allocatable, { cpu: 2000 });
   assert.deepEqual(ni.requested, { cpu: 1000 });
 });
+
+test("podRequests: upstream's sidecar tables (component-helpers helpers_test.go)", () => {
+  const side = (name: string, cpu: string) => ctr(name, { cpu }, { restartPolicy: "Always" });
+  // "multiple restartable and regular init containers": init-2 needs 5 + the sidecars started before it (1 + 2) = 8
+  const p = pod({
+    initContainers: [ctr("init-1", { cpu: "5" }), side("r1", "1"), side("r2", "2"), ctr("init-2", { cpu: "5" }), side("r3", "3")],
+    containers: [ctr("c", { cpu: "1" })],
+  });
+  assert.deepEqual(podRequests(p), { cpu: 8000 });
+  // "restartable-init, init and regular": max(10 + 100, 10 + 200) = 210
+  const q = pod({ initContainers: [side("r", "10"), ctr("i", { cpu: "200" })], containers: [ctr("c", { cpu: "100" })] });
+  assert.deepEqual(podRequests(q), { cpu: 210000 });
+});
