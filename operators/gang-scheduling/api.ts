@@ -38,7 +38,7 @@ const podGroupSpec = z.object({
     .describe("Least number of pods that must be schedulable together; none is bound before that many fit at once. At least 1."),
   minResources: resourceList()
     .optional()
-    .describe("Least total resources the group needs (cpu, memory, nvidia.com/gpu, ...): the scheduler does not try the group while the cluster's free allocatable is below it."),
+    .describe("Least total resources the group needs (cpu, memory, nvidia.com/gpu, ...): the scheduler does not try the group while the sum of the nodes' free allocatable (the group's own pods counted as free) is below it (scheduler-plugins' resource gap check; taints and affinity are not considered)."),
   scheduleTimeoutSeconds: z
     .int32()
     .min(1)

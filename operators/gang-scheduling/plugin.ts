@@ -22,12 +22,16 @@ import {
   type PreFilterResult,
   type QueueingHintFn,
   type ClusterEvent,
+  type ResourceAmounts,
   type Status,
+  status,
 } from "../../framework/scheduling/framework.ts";
+import { toAmounts } from "../../framework/scheduling/resources.ts";
 import type { PodGroupCycleResult, PodGroupPlugin, PodGroupRef } from "../../framework/scheduling/pod-group.ts";
 import { PodGroupDefinition, type PodGroup } from "./api.ts";
 import { preEnqueueDecision, preFilterDecision, type GroupView } from "./gating.ts";
-import { groupKey, groupOf, POD_GROUP_INDEX, type GroupApi, type GroupRef } from "./membership.ts";
+import { groupDisplayName, groupKey, groupOf, POD_GROUP_INDEX, type GroupApi, type GroupRef } from "./membership.ts";
+import { resourceGap, resourceGapMessage } from "./min-resources.ts";
 import { nativeMinMember, type NativePodGroup } from "./native-api.ts";
 import type { GroupStatusWriter } from "./status-writer.ts";
 import { UNSCHEDULED_POD } from "./member-events.ts";
@@ -123,10 +127,34 @@ export class GangScheduling implements PreEnqueuePlugin, PreFilterPlugin, Enqueu
     return ref ? preEnqueueDecision(this.view(ref)) : SUCCESS;
   }
 
-  /** Rejects kubeloop members of a missing or short group, and members of a group that disagree on schedulerName. */
-  preFilter(_state: CycleState, pod: PodInfo, _nodes: NodeInfoLister): { status: Status; result?: PreFilterResult } {
+  /**
+   * Rejects kubeloop members of a missing or short group, members of a group that disagree on
+   * schedulerName, and members of a kubeloop group whose `minResources` the cluster's free
+   * allocatable cannot cover (`min-resources.ts`); all `UnschedulableAndUnresolvable`.
+   */
+  preFilter(_state: CycleState, pod: PodInfo, nodes: NodeInfoLister): { status: Status; result?: PreFilterResult } {
     const ref = this.refOf(pod.pod);
-    return { status: ref ? preFilterDecision(this.view(ref)) : SUCCESS };
+    if (!ref) return { status: SUCCESS };
+    const decision = preFilterDecision(this.view(ref));
+    if (decision.code !== "Success") return { status: decision };
+    const min = this.#minResources(ref);
+    if (min) {
+      const key = groupKey(ref);
+      const gap = resourceGap(min, nodes.list(), (p) => {
+        const r = this.refOf(p);
+        return r !== undefined && groupKey(r) === key;
+      });
+      if (gap) return { status: status("UnschedulableAndUnresolvable", resourceGapMessage(groupDisplayName(ref), gap)) };
+    }
+    return { status: SUCCESS };
+  }
+
+  /** `spec.minResources` of a kubeloop group in `ResourceAmounts` units, or undefined when it has none (or is native/missing). */
+  #minResources(ref: GroupRef): ResourceAmounts | undefined {
+    if (ref.api !== "kubeloop") return undefined;
+    const list = this.#podGroups.get(`${ref.namespace}/${ref.name}`)?.spec.minResources;
+    if (!list || Object.keys(list).length === 0) return undefined;
+    return toAmounts(list);
   }
 
   /**
@@ -159,12 +187,20 @@ export class GangScheduling implements PreEnqueuePlugin, PreFilterPlugin, Enqueu
       if ((before && groupKey(before)) === (after && groupKey(after))) return "QueueSkip";
       return sameGroup(pod, oldObj, newObj);
     };
+    // Room freed or added may close a minResources gap.
+    const hasMinResources: QueueingHintFn = (pod) => {
+      const target = this.refOf(pod);
+      return target && this.#minResources(target) ? "Queue" : "QueueSkip";
+    };
+    const deleted: QueueingHintFn = (pod, oldObj, newObj) => (sameGroup(pod, oldObj, newObj) === "Queue" ? "Queue" : hasMinResources(pod, oldObj, newObj));
     const events: Array<{ event: ClusterEvent; hint?: QueueingHintFn }> = [
+      { event: { resource: "Node", action: "Add" }, hint: hasMinResources },
+      { event: { resource: "Node", action: "Update" }, hint: hasMinResources },
       { event: { resource: UNSCHEDULED_POD, action: "Add" }, hint: sameGroup },
       { event: { resource: UNSCHEDULED_POD, action: "Update" }, hint: movedInOrOut },
       { event: { resource: "Pod", action: "Add" }, hint: sameGroup },
       { event: { resource: "Pod", action: "Update" }, hint: movedInOrOut },
-      { event: { resource: "Pod", action: "Delete" }, hint: sameGroup },
+      { event: { resource: "Pod", action: "Delete" }, hint: deleted },
       { event: { resource: PodGroupEventResources.kubeloop, action: "Add" }, hint: groupAdded("kubeloop") },
     ];
     if (this.#native) events.push({ event: { resource: PodGroupEventResources.native, action: "Add" }, hint: groupAdded("native") });
