@@ -234,10 +234,36 @@ function effectiveRequests(pod: ReadonlyPod, spec: Exact, actuated: Exact, alloc
 
 /** Options of `podRequests`, the subset of `PodResourcesOptions` the scheduler sets. */
 export interface PodRequestsOptions {
-  /** Replace a missing container request of these resources (explicit zero stays zero): `NonMissingContainerRequests`. */
-  readonly nonMissingContainerRequests?: ReadonlyMap<string, bigint>;
+  /**
+   * Amounts (ResourceAmounts units) that replace a container's missing request of these
+   * resources; an explicit zero stays zero (`NonMissingContainerRequests`).
+   */
+  readonly nonMissingContainerRequests?: ResourceAmounts;
   /** Leave pod overhead out (`ExcludeOverhead`). */
   readonly excludeOverhead?: boolean;
+  /** Ignore pod-level `spec.resources` (`SkipPodLevelResources`). */
+  readonly skipPodLevelResources?: boolean;
+  /** Count the status resources of in-place resized pods (`UseStatusResources`); default true, as `CalculateResource`. */
+  readonly useStatusResources?: boolean;
+}
+
+/** The requests `nonZeroRequests` assumes for a container without a cpu / memory request (100m, 200Mi). */
+export const DEFAULT_NON_ZERO_REQUESTS: ResourceAmounts = Object.freeze({ [CPU]: DEFAULT_MILLI_CPU_REQUEST, [MEMORY]: DEFAULT_MEMORY_REQUEST_BYTES });
+
+/** Internal options: non-missing amounts in nano-units. */
+interface ExactOptions {
+  readonly nonMissing?: ReadonlyMap<string, bigint>;
+  readonly excludeOverhead?: boolean;
+  readonly skipPodLevelResources?: boolean;
+  readonly useStatusResources?: boolean;
+}
+
+function exactOptions(opts: PodRequestsOptions): ExactOptions {
+  const nonMissing = new Map<string, bigint>();
+  for (const [name, amount] of Object.entries(opts.nonMissingContainerRequests ?? {})) {
+    nonMissing.set(name, BigInt(amount) * (name === CPU ? 1_000_000n : NANO));
+  }
+  return { ...opts, nonMissing };
 }
 
 function withNonMissing(reqs: Exact, nonMissing: ReadonlyMap<string, bigint> | undefined): Exact {
@@ -258,11 +284,14 @@ export function isPodLevelRequestsSet(pod: ReadonlyPod): boolean {
 }
 
 /** The exact requests, by resource name, per `PodRequests` with the scheduler's v1.36 options. */
-function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exact {
+function podRequestsExact(pod: ReadonlyPod, opts: ExactOptions = {}): Exact {
   const spec = pod.spec;
+  const useStatus = opts.useStatusResources ?? true;
   const statuses = new Map<string, NonNullable<NonNullable<ReadonlyPod["status"]>["containerStatuses"]>[number]>();
-  for (const cs of pod.status?.containerStatuses ?? []) statuses.set(cs.name, cs);
-  for (const cs of pod.status?.initContainerStatuses ?? []) statuses.set(cs.name, cs);
+  if (useStatus) {
+    for (const cs of pod.status?.containerStatuses ?? []) statuses.set(cs.name, cs);
+    for (const cs of pod.status?.initContainerStatuses ?? []) statuses.set(cs.name, cs);
+  }
   // InPlacePodVerticalScaling is GA in v1.36: container status resources count (UseStatusResources).
   const containerRequests = (c: ReadonlyContainer): Exact => {
     let reqs = exactOf(c.resources?.requests as ResourceList | undefined);
@@ -271,7 +300,7 @@ function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exac
       reqs = effectiveRequests(pod, reqs, exactOf(cs.resources.requests as ResourceList | undefined),
         exactOf(cs.allocatedResources as ResourceList | undefined));
     }
-    return withNonMissing(reqs, opts.nonMissingContainerRequests);
+    return withNonMissing(reqs, opts.nonMissing);
   };
 
   const reqs: Exact = new Map();
@@ -288,7 +317,7 @@ function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exac
       addInto(restartable, cReqs);
       cReqs = restartable;
     } else {
-      cReqs = withNonMissing(exactOf(c.resources?.requests as ResourceList | undefined), opts.nonMissingContainerRequests);
+      cReqs = withNonMissing(exactOf(c.resources?.requests as ResourceList | undefined), opts.nonMissing);
       const tmp: Exact = new Map();
       addInto(tmp, cReqs);
       addInto(tmp, restartable);
@@ -299,10 +328,10 @@ function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exac
   maxInto(reqs, initMax);
 
   // PodLevelResources (beta, on in v1.36): pod-level cpu/memory/hugepages requests replace the aggregate.
-  if (isPodLevelRequestsSet(pod)) {
+  if (!opts.skipPodLevelResources && isPodLevelRequestsSet(pod)) {
     const specReqs = exactOf(spec?.resources?.requests as ResourceList | undefined);
     // InPlacePodLevelResourcesVerticalScaling (beta, on in v1.36) with status resources.
-    const statusRes = pod.status?.resources;
+    const statusRes = useStatus ? pod.status?.resources : undefined;
     const effective = statusRes
       ? effectiveRequests(pod, specReqs, exactOf(statusRes.requests as ResourceList | undefined),
         exactOf(pod.status?.allocatedResources as ResourceList | undefined))
@@ -334,8 +363,16 @@ function exactToAmounts(exact: Exact): Record<string, number> {
  * in-place resized pods. Names the scheduler does not track, and `pods`, are left out.
  * @throws Error when a quantity does not parse.
  */
-export function podRequests(pod: ReadonlyPod): ResourceAmounts {
-  return exactToAmounts(podRequestsExact(pod));
+export function podRequests(pod: ReadonlyPod, opts: PodRequestsOptions = {}): ResourceAmounts {
+  return exactToAmounts(podRequestsExact(pod, exactOptions(opts)));
+}
+
+/** True when the pod carries status resources (an in-place resize), so `useStatusResources` can change `podRequests`. */
+export function hasStatusResources(pod: ReadonlyPod): boolean {
+  const st = pod.status;
+  if (!st) return false;
+  if (st.resources || st.allocatedResources) return true;
+  return (st.containerStatuses ?? []).some((c) => c.resources) || (st.initContainerStatuses ?? []).some((c) => c.resources);
 }
 
 /**
@@ -353,7 +390,7 @@ export function nonZeroRequests(pod: ReadonlyPod, requests: ResourceAmounts = po
   const nonMissing = new Map<string, bigint>();
   if (!podLevel || requests[CPU] === undefined) nonMissing.set(CPU, BigInt(DEFAULT_MILLI_CPU_REQUEST) * 1_000_000n);
   if (!podLevel || requests[MEMORY] === undefined) nonMissing.set(MEMORY, BigInt(DEFAULT_MEMORY_REQUEST_BYTES) * NANO);
-  const non0 = exactToAmounts(podRequestsExact(pod, { nonMissingContainerRequests: nonMissing }));
+  const non0 = exactToAmounts(podRequestsExact(pod, { nonMissing }));
   return { ...requests, [CPU]: non0[CPU] ?? 0, [MEMORY]: non0[MEMORY] ?? 0 };
 }
 

@@ -20,7 +20,10 @@
  *   `Σ w·(min(req,cap)·100/cap) / Σw`; RequestedToCapacityRatio: the broken-linear `shape`
  *   (utilization 0-100 -> score 0-10, ×10) at `req·100/cap` (100 when req > cap), averaged over
  *   resources with a positive score weighted, rounded. `req` is the node's requested plus the
- *   pod's; cpu and memory use the non-zero requests (100m / 200Mi for containers without one). A
+ *   pod's; cpu and memory use the non-zero requests (100m / 200Mi for containers without one). As
+ *   in v1.36, the incoming pod's scored requests ignore pod-level `spec.resources` and status
+ *   resources (the scorer is built without those feature flags), while Filter and the node's
+ *   accounting use them. A
  *   resource is left out for a node whose allocatable is 0 (or that is not a scored resource
  *   name), and an extended resource is left out when the pod does not request it.
  * - Events: Pod/Delete (queued when a bound or nominated pod went away), Pod/Update (queued when a
@@ -39,7 +42,10 @@ import type {
 import { MAX_NODE_SCORE, status, SUCCESS } from "../framework.ts";
 import type { Node, Pod } from "../../meta/index.ts";
 import type { DeepReadonly } from "../../meta/index.ts";
-import { CPU, EPHEMERAL_STORAGE, isExtendedResourceName, isScalarResourceName, MEMORY, PODS, podRequests, toAmounts, type ResourceList } from "../resources.ts";
+import {
+  CPU, DEFAULT_NON_ZERO_REQUESTS, EPHEMERAL_STORAGE, hasStatusResources, isExtendedResourceName, isScalarResourceName, MEMORY, PODS, podRequests,
+  toAmounts, type ResourceList,
+} from "../resources.ts";
 import { asNode, asPod, samePod } from "./helpers.ts";
 
 /** The plugin's registry name. */
@@ -139,7 +145,8 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   }
 
   preFilter(state: CycleState, pod: PodInfo, _nodes: NodeInfoLister): { status: Status; result?: PreFilterResult } {
-    state.write(PRE_FILTER_KEY, pod.requests);
+    // computePodResourceRequest: PodRequests without status resources (the same as PodInfo's for a pod never resized)
+    state.write(PRE_FILTER_KEY, hasStatusResources(pod.pod) ? podRequests(pod.pod, { useStatusResources: false }) : pod.requests);
     return { status: SUCCESS };
   }
 
@@ -173,9 +180,15 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
     return { score: this.#scorer(requested, allocatable) };
   }
 
-  /** `calculatePodResourceRequestList`: the pod's request per scored resource, cpu/memory non-zero. */
+  /**
+   * `calculatePodResourceRequestList`: the pod's request per scored resource, a missing container
+   * cpu/memory request counted as 100m/200Mi. In v1.36 NodeResourcesFit's scorer is built without
+   * its PodLevelResources and InPlacePodVerticalScaling flags, so pod-level `spec.resources` and
+   * status resources are not considered here (they are in Filter and in the node's accounting).
+   */
   #podRequestVector(pod: PodInfo): number[] {
-    return this.#resources.map((r) => (r.name === CPU || r.name === MEMORY ? pod.nonZeroRequests : pod.requests)[r.name] ?? 0);
+    const reqs = podRequests(pod.pod, { nonMissingContainerRequests: DEFAULT_NON_ZERO_REQUESTS, skipPodLevelResources: true, useStatusResources: false });
+    return this.#resources.map((r) => reqs[r.name] ?? 0);
   }
 
   /** The pod's requests for a queueing hint, cached per pod object. */

@@ -1,0 +1,149 @@
+/**
+ * Generates the golden cases of `../upstream-golden.test.ts`: seeded random pods and nodes, run
+ * through kube-scheduler v1.36.3's own plugin code by `oracle.go` (a small Go program built in
+ * a copy of `framework/testing/toolchain/kubernetes`, whose module pins k8s.io/kubernetes v1.36.3).
+ *
+ *     cp framework/testing/toolchain/kubernetes/go.{mod,sum} /tmp/oracle/ && cp test/unit/scheduling/plugins/golden/oracle.go /tmp/oracle/main.go
+ *     (cd /tmp/oracle && GOFLAGS=-mod=mod GOPROXY=off go build -o oracle .)
+ *     node test/unit/scheduling/plugins/golden/generate.ts /tmp/oracle/oracle > test/unit/scheduling/plugins/golden/cases.json
+ */
+import { execFileSync } from "node:child_process";
+
+/** mulberry32: a small seeded PRNG. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rand = rng(20261203);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const chance = (p: number) => rand() < p;
+const some = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => chance(p));
+type J = Record<string, unknown>;
+
+const CPU = ["100m", "250m", "0.5", "1", "1500m", "2", "3.3", "0.1005", "1m", "2500u", "0"];
+const MEM = ["64Mi", "128Mi", "1Gi", "1.5Gi", "200M", "123456789", "0.5Gi", "1e9", "1Ki", "0", "2Gi"];
+const GPU = ["0", "1", "2", "4", "8"];
+const EPH = ["1Gi", "10Gi", "500Mi"];
+const FOO = ["1", "3"];
+
+function requests(): J {
+  const r: J = {};
+  if (chance(0.7)) r["cpu"] = pick(CPU);
+  if (chance(0.6)) r["memory"] = pick(MEM);
+  if (chance(0.3)) r["nvidia.com/gpu"] = pick(GPU);
+  if (chance(0.15)) r["ephemeral-storage"] = pick(EPH);
+  if (chance(0.1)) r["example.com/foo"] = pick(FOO);
+  return r;
+}
+
+function container(name: string, withPorts: boolean, sidecar = false): J {
+  const c: J = { name };
+  if (chance(0.8)) c["resources"] = { requests: requests() };
+  if (sidecar) c["restartPolicy"] = "Always";
+  if (withPorts && chance(0.4)) {
+    c["ports"] = [{ containerPort: 80, hostPort: pick([80, 8080, 9090]), ...(chance(0.3) ? { hostIP: pick(["10.0.0.1", "10.0.0.2"]) } : {}), ...(chance(0.3) ? { protocol: "UDP" } : {}) }];
+  }
+  return c;
+}
+
+const TOLERATIONS: J[] = [
+  { key: "gpu", operator: "Exists" },
+  { key: "gpu", operator: "Equal", value: "true", effect: "NoSchedule" },
+  { key: "dedicated", value: "ml" },
+  { key: "soft", operator: "Exists", effect: "PreferNoSchedule" },
+  { operator: "Exists", effect: "NoExecute" },
+  { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
+];
+const TAINTS: J[] = [
+  { key: "gpu", value: "true", effect: "NoSchedule" },
+  { key: "dedicated", value: "ml", effect: "NoExecute" },
+  { key: "soft", value: "1", effect: "PreferNoSchedule" },
+  { key: "soft2", effect: "PreferNoSchedule" },
+  { key: "other", effect: "NoSchedule" },
+];
+const LABELS: Record<string, string[]> = { zone: ["a", "b"], "gpu-type": ["nvidia-a100", "nvidia-h100"], cores: ["8", "16", "x"] };
+
+function expr(): J {
+  const key = pick([...Object.keys(LABELS), "missing"]);
+  const op = pick(["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]);
+  if (op === "Exists" || op === "DoesNotExist") return { key, operator: op };
+  if (op === "Gt" || op === "Lt") return { key, operator: op, values: [pick(["4", "8", "16", "20"])] };
+  return { key, operator: op, values: some(LABELS[key] ?? ["v"], 0.6).concat(pick(LABELS[key] ?? ["v"])) };
+}
+
+function term(nodeNames: string[]): J {
+  const t: J = {};
+  if (chance(0.85)) t["matchExpressions"] = Array.from({ length: 1 + Math.floor(rand() * 2) }, expr);
+  if (chance(0.2)) t["matchFields"] = [{ key: "metadata.name", operator: pick(["In", "NotIn"]), values: [pick(nodeNames)] }];
+  return t;
+}
+
+function pod(name: string, nodeNames: string[], nodeName?: string): J {
+  const spec: J = { containers: Array.from({ length: Math.floor(rand() * 3) }, (_, i) => container(`c${i}`, true)) };
+  if (chance(0.3)) spec["initContainers"] = Array.from({ length: 1 + Math.floor(rand() * 2) }, (_, i) => container(`i${i}`, true, chance(0.5)));
+  if (chance(0.1)) spec["overhead"] = { cpu: pick(["100m", "250m"]), memory: pick(["64Mi", "120Mi"]) };
+  if (chance(0.1)) spec["resources"] = { requests: { ...(chance(0.7) ? { cpu: pick(["1", "2500m"]) } : {}), ...(chance(0.7) ? { memory: pick(["1Gi", "3Gi"]) } : {}) } };
+  if (nodeName) {
+    spec["nodeName"] = nodeName;
+  } else {
+    if (chance(0.4)) spec["tolerations"] = some(TOLERATIONS, 0.3);
+    if (chance(0.25)) spec["nodeSelector"] = Object.fromEntries(some(Object.keys(LABELS), 0.4).map((k) => [k, pick(LABELS[k]!)]));
+    const affinity: J = {};
+    if (chance(0.3)) affinity["requiredDuringSchedulingIgnoredDuringExecution"] = { nodeSelectorTerms: Array.from({ length: 1 + Math.floor(rand() * 2) }, () => term(nodeNames)) };
+    if (chance(0.3)) affinity["preferredDuringSchedulingIgnoredDuringExecution"] = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({ weight: 1 + Math.floor(rand() * 100), preference: term(nodeNames) }));
+    if (Object.keys(affinity).length > 0) spec["affinity"] = { nodeAffinity: affinity };
+    if (chance(0.05)) spec["nodeName"] = pick(nodeNames);
+  }
+  const containers = spec["containers"] as J[];
+  const status: J = {};
+  if (containers.length > 0 && chance(nodeName ? 0.25 : 0.1)) {
+    // an in-place resize: status resources count (UseStatusResources), except in NodeResourcesFit's scorer
+    status["containerStatuses"] = [{ name: "c0", ...(chance(0.8) ? { resources: { requests: requests() } } : {}), ...(chance(0.5) ? { allocatedResources: requests() } : {}) }];
+    if (chance(0.3)) status["conditions"] = [{ type: "PodResizePending", status: "True", reason: pick(["Infeasible", "Deferred"]) }];
+  }
+  return { metadata: { name, namespace: "ns", uid: `uid-${name}` }, spec, ...(Object.keys(status).length ? { status } : {}) };
+}
+
+function node(name: string): J {
+  const allocatable: J = { cpu: pick(["2", "4", "8", "3500m", "64"]), memory: pick(["4Gi", "8Gi", "16Gi", "7.5Gi", "10000"]), pods: pick(["2", "3", "10", "110"]) };
+  if (chance(0.5)) allocatable["nvidia.com/gpu"] = pick(["0", "4", "8"]);
+  if (chance(0.3)) allocatable["ephemeral-storage"] = pick(["10Gi", "100Gi"]);
+  if (chance(0.2)) allocatable["example.com/foo"] = pick(["0", "2", "4"]);
+  const labels = Object.fromEntries(some(Object.keys(LABELS), 0.6).map((k) => [k, pick(LABELS[k]!)]));
+  const spec: J = {};
+  if (chance(0.4)) spec["taints"] = some(TAINTS, 0.35);
+  if (chance(0.1)) spec["unschedulable"] = true;
+  return { metadata: { name, labels }, spec, status: { allocatable } };
+}
+
+function strategy(): J | undefined {
+  if (chance(0.25)) return undefined;
+  const type = pick(["LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"]);
+  const names = some(["cpu", "memory", "nvidia.com/gpu", "ephemeral-storage", "example.com/foo", "pods"], 0.5);
+  const resources = (names.length ? names : ["cpu"]).map((name) => ({ name, weight: 1 + Math.floor(rand() * 5) }));
+  const s: J = { type, resources };
+  if (type === "RequestedToCapacityRatio") {
+    const pts = [...new Set([0, ...some([10, 25, 50, 75, 90], 0.4), 100])].sort((a, b) => a - b);
+    s["requestedToCapacityRatio"] = { shape: pts.map((utilization) => ({ utilization, score: Math.floor(rand() * 11) })) };
+  }
+  return s;
+}
+
+const cases: J[] = [];
+for (let i = 0; i < 300; i++) {
+  const names = Array.from({ length: 2 + Math.floor(rand() * 4) }, (_, j) => `n${j}`);
+  const nodes = names.map((n) => ({ node: node(n), pods: Array.from({ length: Math.floor(rand() * 4) }, (_, k) => pod(`e${i}-${n}-${k}`, names, n)) }));
+  const s = strategy();
+  cases.push({ pod: pod(`p${i}`, names), nodes, ...(s ? { strategy: s } : {}) });
+}
+const oracle = process.argv[2];
+if (!oracle) throw new Error("usage: generate.ts <path to the built oracle>");
+const expected = JSON.parse(execFileSync(oracle, { input: JSON.stringify(cases), maxBuffer: 1 << 28 }).toString()) as unknown[];
+process.stdout.write(JSON.stringify(cases.map((c, i) => ({ ...c, expected: expected[i] }))) + "\n");
