@@ -86,6 +86,10 @@ function parseText(quantity: QuantityInput, text: string): bigint {
   } else {
     throw new Error(`invalid quantity ${JSON.stringify(quantity)}: unknown suffix ${JSON.stringify(suffix)} (use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent)`);
   }
+  if (!/\d/.test(whole + frac) && usesDecimalPath(whole, frac, exp10, exp2)) {
+    // ParseQuantity reads such values with inf.Dec, which wants a digit ("Pi", "+Ei", ".e-20")
+    throw new Error(`invalid quantity ${JSON.stringify(quantity)}: no digits`);
+  }
   // nanos = digits * 10^(exp10 - frac.length + 9) * 2^exp2
   const e = exp10 - frac.length + 9;
   let num = digits * (1n << BigInt(exp2)); // nanos = num / den
@@ -97,24 +101,42 @@ function parseText(quantity: QuantityInput, text: string): bigint {
   return sign === "-" ? -nanos : nanos;
 }
 
+/**
+ * True when `ParseQuantity` leaves its int64 fast path for arbitrary-precision decimals: too many
+ * digits, finer than 1n, a binary suffix with a fraction or too large. Mirrors its precision test.
+ */
+function usesDecimalPath(whole: string, frac: string, exp10: number, exp2: number): boolean {
+  const num = whole.replace(/^0+/, "") || "0";
+  const fitsInt64 = (digits: string) => BigInt(digits || "0") <= 9223372036854775807n;
+  if (exp2 > 0) {
+    if (frac.length > 0) return true;
+    const precision = 15 - num.length - (exp2 * 3) / 10 - 1;
+    return precision < 0 || !fitsInt64(num) || BigInt(num) * (1n << BigInt(exp2)) > 9223372036854775807n;
+  }
+  const precision = 18 - (num.length + frac.length);
+  return precision < 0 || exp10 - frac.length < -9 || !fitsInt64(num + frac);
+}
+
 function numberText(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`invalid quantity ${n}: not a finite number`);
   return String(n).replace("e+", "e");
 }
 
-/** `ceil(nanos / 10^(9 - 3))`: `Quantity.MilliValue()`. */
+/** `nanos / 10^6` rounded up (away from zero): `Quantity.MilliValue()`. */
 function nanosToMilli(nanos: bigint): number {
   return Number(ceilDiv(nanos, 1_000_000n));
 }
 
-/** `ceil(nanos / 10^9)`: `Quantity.Value()`. */
+/** `nanos / 10^9` rounded up (away from zero): `Quantity.Value()`. */
 function nanosToValue(nanos: bigint): number {
   return Number(ceilDiv(nanos, NANO));
 }
 
+/** `a / b` rounded away from zero, as apimachinery's `ScaledValue` rounds (a "ceil" of the magnitude). */
 function ceilDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return a % b !== 0n && a > 0n ? q + 1n : q;
+  if (a % b === 0n) return q;
+  return a > 0n ? q + 1n : q - 1n;
 }
 
 /** `Quantity.MilliValue()` of a quantity: `ceil(q × 1000)` (`"0.1"` -> 100, `"1.0001"` -> 1001). */

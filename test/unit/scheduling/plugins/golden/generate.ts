@@ -5,9 +5,13 @@
  *
  *     cp framework/testing/toolchain/kubernetes/go.{mod,sum} /tmp/oracle/ && cp test/unit/scheduling/plugins/golden/oracle.go /tmp/oracle/main.go
  *     (cd /tmp/oracle && GOFLAGS=-mod=mod GOPROXY=off go build -o oracle .)
- *     node test/unit/scheduling/plugins/golden/generate.ts /tmp/oracle/oracle > test/unit/scheduling/plugins/golden/cases.json
+ *     node test/unit/scheduling/plugins/golden/generate.ts /tmp/oracle/oracle
+ *
+ * writes `cases.json` (plugin cases) and `quantities.json` (quantity strings with apimachinery's
+ * `ParseQuantity` verdict, `MilliValue()` and `Value()`) next to this file.
  */
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 
 /** mulberry32: a small seeded PRNG. */
 function rng(seed: number): () => number {
@@ -146,4 +150,18 @@ for (let i = 0; i < 300; i++) {
 const oracle = process.argv[2];
 if (!oracle) throw new Error("usage: generate.ts <path to the built oracle>");
 const expected = JSON.parse(execFileSync(oracle, { input: JSON.stringify(cases), maxBuffer: 1 << 28 }).toString()) as unknown[];
-process.stdout.write(JSON.stringify(cases.map((c, i) => ({ ...c, expected: expected[i] }))) + "\n");
+writeFileSync(new URL("./cases.json", import.meta.url), JSON.stringify(cases.map((c, i) => ({ ...c, expected: expected[i] }))) + "\n");
+
+// Quantity strings: well-formed and not, every suffix, fractions, exponents, signs, sub-nano values.
+const SUFFIXES = ["", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "e3", "E-2", "e+2", "e", "K", "mi", "x", "i"];
+const digits = () => String(Math.floor(rand() * 10 ** (1 + Math.floor(rand() * 5))));
+const quantities = new Set<string>(["", ".", "+", "-", "0", "-0", "00", "1.", ".5", "+1", "-1m", "1 ", " 1", "1.5.5", "0.0000000001", "1e-10", "0.1n", "1.5n"]);
+while (quantities.size < 1500) {
+  const sign = pick(["", "", "", "+", "-"]);
+  const whole = chance(0.15) ? "" : digits();
+  const frac = chance(0.4) ? `.${chance(0.1) ? "" : digits()}` : "";
+  quantities.add(`${sign}${whole}${frac}${pick(SUFFIXES)}`);
+}
+const qs = [...quantities];
+const verdicts = JSON.parse(execFileSync(oracle, ["quantities"], { input: JSON.stringify(qs) }).toString()) as unknown[];
+writeFileSync(new URL("./quantities.json", import.meta.url), JSON.stringify(qs.map((q, i) => ({ q, ...(verdicts[i] as object) }))) + "\n");

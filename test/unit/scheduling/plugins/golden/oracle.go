@@ -7,6 +7,7 @@ import (
 	"os"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -72,7 +73,36 @@ func res(r fwk.Resource) map[string]int64 {
 	return m
 }
 
+type QuantityOut struct {
+	OK    bool  `json:"ok"`
+	Milli int64 `json:"milli"`
+	Value int64 `json:"value"`
+}
+
+// quantities: `oracle quantities` reads a JSON array of strings and prints ParseQuantity's
+// verdict with MilliValue() and Value() for each.
+func quantities() {
+	var in []string
+	if err := json.NewDecoder(os.Stdin).Decode(&in); err != nil {
+		panic(err)
+	}
+	out := make([]QuantityOut, 0, len(in))
+	for _, s := range in {
+		q, err := resource.ParseQuantity(s)
+		if err != nil {
+			out = append(out, QuantityOut{})
+			continue
+		}
+		out = append(out, QuantityOut{OK: true, Milli: q.MilliValue(), Value: q.Value()})
+	}
+	json.NewEncoder(os.Stdout).Encode(out)
+}
+
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "quantities" {
+		quantities()
+		return
+	}
 	var cases []Case
 	if err := json.NewDecoder(os.Stdin).Decode(&cases); err != nil {
 		panic(err)
