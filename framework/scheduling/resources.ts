@@ -405,7 +405,7 @@ export function hasStatusResources(pod: ReadonlyPod): boolean {
  */
 export function nonZeroRequests(pod: ReadonlyPod, requests: ResourceAmounts = podRequests(pod)): ResourceAmounts {
   const podLevel = isPodLevelRequestsSet(pod);
-  if (!podLevel && everyContainerSetsCpuAndMemory(pod)) {
+  if (!podLevel && everyContainerSetsCpuAndMemory(pod) && !hasStatusResources(pod)) {
     // no request is missing: the non-zero view equals the requests
     return { ...requests, [CPU]: requests[CPU] ?? 0, [MEMORY]: requests[MEMORY] ?? 0 };
   }

@@ -23,6 +23,7 @@ interface Expected {
   non0CPU: number;
   non0Mem: number;
   preFilter: Record<string, StatusOut>;
+  nodeNames?: string[];
   nodes: Array<{ name: string; filters: StatusOut[]; requested: Record<string, number>; nonZeroRequested: Record<string, number>; allocatable: Record<string, number> }>;
   scores: Record<string, Record<string, number>>;
 }
@@ -63,9 +64,12 @@ test(`${cases.length} seeded cases give kube-scheduler v1.36.3's results`, () =>
     for (const p of filters) {
       const pf = p as Partial<PreFilterPlugin> & FilterPlugin;
       if (!pf.preFilter) continue;
-      const s = pf.preFilter(state, pod, lister(infos)).status;
+      const { status: s, result } = pf.preFilter(state, pod, lister(infos));
       pre.set(p.name, s);
       assert.deepEqual(plain(s), e.preFilter[p.name], `${where}: PreFilter ${p.name}`);
+      if (p.name === "NodeAffinity") {
+        assert.deepEqual(result?.nodeNames ? [...result.nodeNames].sort() : undefined, e.nodeNames, `${where}: NodeAffinity PreFilterResult`);
+      }
     }
     for (const [j, ni] of infos.entries()) {
       const en = e.nodes[j]!;

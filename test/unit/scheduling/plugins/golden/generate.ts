@@ -44,6 +44,7 @@ function requests(): J {
   if (chance(0.3)) r["nvidia.com/gpu"] = pick(GPU);
   if (chance(0.15)) r["ephemeral-storage"] = pick(EPH);
   if (chance(0.1)) r["example.com/foo"] = pick(FOO);
+  if (chance(0.05)) r["hugepages-2Mi"] = pick(["2Mi", "4Mi"]);
   return r;
 }
 
@@ -120,6 +121,7 @@ function node(name: string): J {
   if (chance(0.5)) allocatable["nvidia.com/gpu"] = pick(["0", "4", "8"]);
   if (chance(0.3)) allocatable["ephemeral-storage"] = pick(["10Gi", "100Gi"]);
   if (chance(0.2)) allocatable["example.com/foo"] = pick(["0", "2", "4"]);
+  if (chance(0.1)) allocatable["hugepages-2Mi"] = pick(["0", "8Mi"]);
   const labels = Object.fromEntries(some(Object.keys(LABELS), 0.6).map((k) => [k, pick(LABELS[k]!)]));
   const spec: J = {};
   if (chance(0.4)) spec["taints"] = some(TAINTS, 0.35);
@@ -130,7 +132,7 @@ function node(name: string): J {
 function strategy(): J | undefined {
   if (chance(0.25)) return undefined;
   const type = pick(["LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"]);
-  const names = some(["cpu", "memory", "nvidia.com/gpu", "ephemeral-storage", "example.com/foo", "pods"], 0.5);
+  const names = some(["cpu", "memory", "nvidia.com/gpu", "ephemeral-storage", "example.com/foo", "pods", "hugepages-2Mi"], 0.5);
   const resources = (names.length ? names : ["cpu"]).map((name) => ({ name, weight: 1 + Math.floor(rand() * 5) }));
   const s: J = { type, resources };
   if (type === "RequestedToCapacityRatio") {

@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/sets"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -49,6 +50,7 @@ type Out struct {
 	Non0CPU     int64                       `json:"non0CPU"`
 	Non0Mem     int64                       `json:"non0Mem"`
 	PreFilter   map[string]StatusOut        `json:"preFilter"`
+	NodeNames   []string                    `json:"nodeNames,omitempty"` // NodeAffinity's PreFilterResult
 	Nodes       []NodeOut                   `json:"nodes"`
 	Scores      map[string]map[string]int64 `json:"scores"` // plugin -> node -> normalized score
 	Error       string                      `json:"error,omitempty"`
@@ -149,8 +151,11 @@ func main() {
 		state := framework.NewCycleState()
 		for _, p := range filters {
 			if pf, ok := p.(fwk.PreFilterPlugin); ok {
-				_, s := pf.PreFilter(ctx, state, pod, infos)
+				r, s := pf.PreFilter(ctx, state, pod, infos)
 				out.PreFilter[p.Name()] = st(s)
+				if r != nil && r.NodeNames != nil {
+					out.NodeNames = sets.List(r.NodeNames)
+				}
 			}
 		}
 		for _, ni := range infos {
