@@ -120,6 +120,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   readonly #ignored: ReadonlySet<string>;
   readonly #ignoredGroups: ReadonlySet<string>;
   readonly #requestCache = new WeakMap<object, ResourceAmounts>();
+  readonly #specRequestCache = new WeakMap<object, ResourceAmounts>();
   readonly #allocatableCache = new WeakMap<object, ResourceAmounts>();
 
   /** @throws Error naming the invalid field (`scoringStrategy.resources[0].weight: ...`), as `ValidateNodeResourcesFitArgs`. */
@@ -191,12 +192,17 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
     return this.#resources.map((r) => reqs[r.name] ?? 0);
   }
 
-  /** The pod's requests for a queueing hint, cached per pod object. */
-  #requestsOf(pod: DeepReadonly<Pod>): ResourceAmounts {
-    let r = this.#requestCache.get(pod);
+  /**
+   * The pod's requests for a queueing hint, cached per pod object: with resize status for the
+   * scale-down hint (as `isSchedulableAfterPodScaleDown`), from the spec only for the node hint
+   * (as `computePodResourceRequest`).
+   */
+  #requestsOf(pod: DeepReadonly<Pod>, useStatusResources = true): ResourceAmounts {
+    const cache = useStatusResources ? this.#requestCache : this.#specRequestCache;
+    let r = cache.get(pod);
     if (!r) {
-      r = podRequests(pod);
-      this.#requestCache.set(pod, r);
+      r = podRequests(pod, { useStatusResources });
+      cache.set(pod, r);
     }
     return r;
   }
@@ -235,7 +241,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
       const before = asNode(oldObj);
       const after = asNode(newObj);
       if (!after) return "Queue";
-      const req = this.#requestsOf(pod);
+      const req = this.#requestsOf(pod, false);
       const nowAlloc = this.#allocatableOf(after);
       if (fitsRequest(req, emptyNodeInfo(nowAlloc), new Set(), new Set()).length > 0) return "QueueSkip";
       if (!before) return "Queue";

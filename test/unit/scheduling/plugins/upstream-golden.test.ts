@@ -107,3 +107,22 @@ test(`${cases.length} seeded cases give kube-scheduler v1.36.3's results`, () =>
   assert.ok(rejected > 200, `rejections seen: ${rejected}`);
   assert.ok(scored > 300, `score runs: ${scored}`);
 });
+
+test("node add/update events requeue a rejected pod exactly when kube-scheduler v1.36.3 would, per filter plugin", () => {
+  const hintCases = JSON.parse(readFileSync(new URL("./golden/node-hints.json", import.meta.url), "utf8")) as Array<{ pod: Pod; old?: Node; new: Node; queue: Record<string, boolean> }>;
+  assert.ok(hintCases.length >= 1000);
+  const plugins = [new NodeUnschedulable(), new NodeName(), new TaintToleration(), new NodeAffinity(), new NodePorts(), new NodeResourcesFit()];
+  const mismatches: string[] = [];
+  let queued = 0;
+  for (const [i, c] of hintCases.entries()) {
+    const action = c.old ? "Update" : "Add";
+    for (const p of plugins) {
+      const regs = p.eventsToRegister().filter((r) => r.event.resource === "Node" && r.event.action === action);
+      const queue = regs.some((r) => !r.hint || r.hint(c.pod, c.old, c.new) === "Queue");
+      if (queue) queued++;
+      if (queue !== c.queue[p.name]) mismatches.push(`case ${i} ${action} ${p.name}: ours ${queue}, upstream ${c.queue[p.name]}`);
+    }
+  }
+  assert.deepEqual(mismatches, []);
+  assert.ok(queued > 1000, `requeues seen: ${queued}`);
+});

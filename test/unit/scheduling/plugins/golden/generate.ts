@@ -7,8 +7,9 @@
  *     (cd /tmp/oracle && GOFLAGS=-mod=mod GOPROXY=off go build -o oracle .)
  *     node test/unit/scheduling/plugins/golden/generate.ts /tmp/oracle/oracle
  *
- * writes `cases.json` (plugin cases) and `quantities.json` (quantity strings with apimachinery's
- * `ParseQuantity` verdict, `MilliValue()` and `Value()`) next to this file.
+ * writes `cases.json` (plugin cases), `quantities.json` (quantity strings with apimachinery's
+ * `ParseQuantity` verdict, `MilliValue()` and `Value()`) and `node-hints.json` (node add/update
+ * events: would kube-scheduler requeue a pod each filter plugin rejected) next to this file.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -167,3 +168,26 @@ while (quantities.size < 1500) {
 const qs = [...quantities];
 const verdicts = JSON.parse(execFileSync(oracle, ["quantities"], { input: JSON.stringify(qs) }).toString()) as unknown[];
 writeFileSync(new URL("./quantities.json", import.meta.url), JSON.stringify(qs.map((q, i) => ({ q, ...(verdicts[i] as object) }))) + "\n");
+
+// Node events: a node added, or updated in one or two of the ways kube-scheduler tells apart.
+function mutate(n: J): J {
+  const m = JSON.parse(JSON.stringify(n)) as { metadata: J; spec: J; status: J };
+  const kinds = some(["unschedulable", "labels", "taints", "allocatable", "annotations", "conditions"], 0.35);
+  for (const k of kinds.length ? kinds : [pick(["labels", "taints", "allocatable", "unschedulable", "none"])]) {
+    if (k === "unschedulable") m.spec["unschedulable"] = !m.spec["unschedulable"];
+    if (k === "labels") m.metadata["labels"] = Object.fromEntries(some(Object.keys(LABELS), 0.6).map((key) => [key, pick(LABELS[key]!)]));
+    if (k === "taints") m.spec["taints"] = some(TAINTS, 0.35);
+    if (k === "allocatable") m.status = (node("x") as { status: J }).status;
+    if (k === "annotations") m.metadata["annotations"] = { a: String(rand()) };
+    if (k === "conditions") m.status["conditions"] = [{ type: "Ready", status: pick(["True", "False"]) }];
+  }
+  return m;
+}
+const hintCases: J[] = [];
+for (let i = 0; i < 1500; i++) {
+  const names = ["n0", "n1"];
+  const before = chance(0.25) ? undefined : node("n0");
+  hintCases.push({ pod: pod(`h${i}`, names), ...(before ? { old: before } : {}), new: before ? mutate(before) : node("n0") });
+}
+const hints = JSON.parse(execFileSync(oracle, ["nodehints"], { input: JSON.stringify(hintCases), maxBuffer: 1 << 28 }).toString()) as unknown[];
+writeFileSync(new URL("./node-hints.json", import.meta.url), JSON.stringify(hintCases.map((c, i) => ({ ...c, queue: hints[i] }))) + "\n");

@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -100,9 +101,78 @@ func quantities() {
 	json.NewEncoder(os.Stdout).Encode(out)
 }
 
+type NodeHintCase struct {
+	Pod v1.Pod   `json:"pod"`
+	Old *v1.Node `json:"old"`
+	New v1.Node  `json:"new"`
+}
+
+// nodeHints: `oracle nodehints` reads [{pod, old?, new}] and prints, per filter plugin, whether a
+// pod that plugin rejected would be requeued by the node event (registered event matching the
+// change kube-scheduler derives, and its queueing hint saying Queue).
+func nodeHints() {
+	var in []NodeHintCase
+	if err := json.NewDecoder(os.Stdin).Decode(&in); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	logger := klog.Background()
+	fts := feature.Features{EnableSidecarContainers: true, EnableSchedulingQueueHint: true, EnablePodLevelResources: true, EnableInPlacePodVerticalScaling: true, EnableInPlacePodLevelResourcesVerticalScaling: true}
+	fitP, _ := noderesources.NewFit(ctx, &config.NodeResourcesFitArgs{ScoringStrategy: &config.ScoringStrategy{Type: config.LeastAllocated, Resources: []config.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}}}}, nil, fts)
+	nu, _ := nodeunschedulable.New(ctx, nil, nil, fts)
+	nn, _ := nodename.New(ctx, nil, nil, fts)
+	tt, _ := tainttoleration.New(ctx, nil, nil, fts)
+	na, _ := nodeaffinity.New(ctx, &config.NodeAffinityArgs{}, nil, fts)
+	np, _ := nodeports.New(ctx, nil, nil, fts)
+	plugins := []fwk.Plugin{nu, nn, tt, na, np, fitP}
+	out := make([]map[string]bool, 0, len(in))
+	for _, c := range in {
+		var events []fwk.ClusterEvent
+		var oldObj interface{}
+		if c.Old == nil {
+			events = []fwk.ClusterEvent{{Resource: fwk.Node, ActionType: fwk.Add}}
+		} else {
+			events = framework.NodeSchedulingPropertiesChange(&c.New, c.Old)
+			oldObj = c.Old
+		}
+		res := map[string]bool{}
+		for _, p := range plugins {
+			regs, _ := p.(fwk.EnqueueExtensions).EventsToRegister(ctx)
+			queue := false
+			for _, r := range regs {
+				matched := false
+				for _, ev := range events {
+					if framework.MatchClusterEvents(r.Event, ev) {
+						matched = true
+					}
+				}
+				if !matched {
+					continue
+				}
+				if r.QueueingHintFn == nil {
+					queue = true
+					break
+				}
+				h, err := r.QueueingHintFn(logger, &c.Pod, oldObj, &c.New)
+				if err != nil || h == fwk.Queue {
+					queue = true
+					break
+				}
+			}
+			res[p.Name()] = queue
+		}
+		out = append(out, res)
+	}
+	json.NewEncoder(os.Stdout).Encode(out)
+}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "quantities" {
 		quantities()
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "nodehints" {
+		nodeHints()
 		return
 	}
 	var cases []Case
