@@ -126,3 +126,22 @@ test("node add/update events requeue a rejected pod exactly when kube-scheduler 
   assert.deepEqual(mismatches, []);
   assert.ok(queued > 1000, `requeues seen: ${queued}`);
 });
+
+test("pod deletes and updates requeue a rejected pod exactly when kube-scheduler v1.36.3 would, per filter plugin", () => {
+  const hintCases = JSON.parse(readFileSync(new URL("./golden/pod-hints.json", import.meta.url), "utf8")) as Array<{ pod: Pod; kind: "delete" | "update"; old: Pod; new?: Pod; queue: Record<string, boolean> }>;
+  assert.ok(hintCases.length >= 500);
+  const plugins = [new NodeUnschedulable(), new NodeName(), new TaintToleration(), new NodeAffinity(), new NodePorts(), new NodeResourcesFit()];
+  const mismatches: string[] = [];
+  let queued = 0;
+  for (const [i, c] of hintCases.entries()) {
+    const action = c.kind === "delete" ? "Delete" : "Update";
+    for (const p of plugins) {
+      const regs = p.eventsToRegister().filter((r) => r.event.resource === "Pod" && r.event.action === action);
+      const queue = regs.some((r) => !r.hint || r.hint(c.pod, c.old, c.new) === "Queue");
+      if (queue) queued++;
+      if (queue !== c.queue[p.name]) mismatches.push(`case ${i} ${action} ${p.name}: ours ${queue}, upstream ${c.queue[p.name]}`);
+    }
+  }
+  assert.deepEqual(mismatches, []);
+  assert.ok(queued > 300, `requeues seen: ${queued}`);
+});

@@ -8,8 +8,9 @@
  *     node test/unit/scheduling/plugins/golden/generate.ts /tmp/oracle/oracle
  *
  * writes `cases.json` (plugin cases), `quantities.json` (quantity strings with apimachinery's
- * `ParseQuantity` verdict, `MilliValue()` and `Value()`) and `node-hints.json` (node add/update
- * events: would kube-scheduler requeue a pod each filter plugin rejected) next to this file.
+ * `ParseQuantity` verdict, `MilliValue()` and `Value()`), `node-hints.json` (node add/update
+ * events: would kube-scheduler requeue a pod each filter plugin rejected) and `pod-hints.json`
+ * (the same for pod deletes and updates, of other pods or of the pod itself) next to this file.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -191,3 +192,40 @@ for (let i = 0; i < 1500; i++) {
 }
 const hints = JSON.parse(execFileSync(oracle, ["nodehints"], { input: JSON.stringify(hintCases), maxBuffer: 1 << 28 }).toString()) as unknown[];
 writeFileSync(new URL("./node-hints.json", import.meta.url), JSON.stringify(hintCases.map((c, i) => ({ ...c, queue: hints[i] }))) + "\n");
+
+// Pod events: a delete (bound, nominated or pending pod), an update of a bound pod (resized,
+// relabelled), or an update of the rejected pod itself (tolerations added, labels, gates removed, resized).
+function mutatePod(p: J, self: boolean): J {
+  const m = JSON.parse(JSON.stringify(p)) as { metadata: J; spec: J; status?: J };
+  for (const k of some(["labels", "resize", "tolerations", "gates"], 0.5).concat(pick(["labels", "resize", "tolerations"]))) {
+    if (k === "labels") m.metadata["labels"] = { app: String(Math.floor(rand() * 3)) };
+    if (k === "resize") {
+      const containers = m.spec["containers"] as J[];
+      if (containers.length > 0) m.status = { containerStatuses: [{ name: "c0", resources: { requests: requests() } }] };
+    }
+    if (k === "tolerations" && self) m.spec["tolerations"] = [...((m.spec["tolerations"] as J[] | undefined) ?? []), pick(TOLERATIONS)];
+    if (k === "gates" && self) delete m.spec["schedulingGates"];
+  }
+  return m;
+}
+const podHintCases: J[] = [];
+for (let i = 0; i < 1500; i++) {
+  const names = ["n0", "n1"];
+  const target = pod(`t${i}`, names);
+  if (chance(0.2)) (target["spec"] as J)["schedulingGates"] = [{ name: "g" }];
+  const kind = pick(["delete", "update-other", "update-self"]);
+  if (kind === "delete") {
+    const bound = chance(0.6);
+    const other = pod(`o${i}`, names, bound ? "n0" : undefined);
+    if (!bound && chance(0.3)) other["status"] = { nominatedNodeName: "n1" };
+    podHintCases.push({ pod: target, kind: "delete", old: other });
+  } else if (kind === "update-other") {
+    const other = pod(`o${i}`, names, "n0");
+    podHintCases.push({ pod: target, kind: "update", old: other, new: mutatePod(other, false) });
+  } else {
+    const updated = mutatePod(target, true);
+    podHintCases.push({ pod: updated, kind: "update", old: target, new: updated });
+  }
+}
+const podHints = JSON.parse(execFileSync(oracle, ["podhints"], { input: JSON.stringify(podHintCases), maxBuffer: 1 << 28 }).toString()) as unknown[];
+writeFileSync(new URL("./pod-hints.json", import.meta.url), JSON.stringify(podHintCases.map((c, i) => ({ ...c, queue: podHints[i] }))) + "\n");

@@ -166,7 +166,81 @@ func nodeHints() {
 	json.NewEncoder(os.Stdout).Encode(out)
 }
 
+type PodHintCase struct {
+	Pod  v1.Pod  `json:"pod"`
+	Kind string  `json:"kind"` // "update" (another pod or the pod itself) or "delete"
+	Old  v1.Pod  `json:"old"`
+	New  *v1.Pod `json:"new"`
+}
+
+// podHints: `oracle podhints` reads [{pod, kind, old, new?}] and prints, per filter plugin,
+// whether a pod that plugin rejected would be requeued by the pod event.
+func podHints() {
+	var in []PodHintCase
+	if err := json.NewDecoder(os.Stdin).Decode(&in); err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	logger := klog.Background()
+	fts := feature.Features{EnableSidecarContainers: true, EnableSchedulingQueueHint: true, EnablePodLevelResources: true, EnableInPlacePodVerticalScaling: true, EnableInPlacePodLevelResourcesVerticalScaling: true}
+	fitP, _ := noderesources.NewFit(ctx, &config.NodeResourcesFitArgs{ScoringStrategy: &config.ScoringStrategy{Type: config.LeastAllocated, Resources: []config.ResourceSpec{{Name: "cpu", Weight: 1}, {Name: "memory", Weight: 1}}}}, nil, fts)
+	nu, _ := nodeunschedulable.New(ctx, nil, nil, fts)
+	nn, _ := nodename.New(ctx, nil, nil, fts)
+	tt, _ := tainttoleration.New(ctx, nil, nil, fts)
+	na, _ := nodeaffinity.New(ctx, &config.NodeAffinityArgs{}, nil, fts)
+	np, _ := nodeports.New(ctx, nil, nil, fts)
+	plugins := []fwk.Plugin{nu, nn, tt, na, np, fitP}
+	out := make([]map[string]bool, 0, len(in))
+	for _, c := range in {
+		var events []fwk.ClusterEvent
+		var oldObj, newObj interface{}
+		oldObj = &c.Old
+		if c.Kind == "delete" {
+			if c.Old.Spec.NodeName != "" {
+				events = []fwk.ClusterEvent{framework.EventAssignedPodDelete}
+			} else {
+				events = []fwk.ClusterEvent{framework.EventUnscheduledPodDelete}
+			}
+		} else {
+			events = framework.PodSchedulingPropertiesChange(c.New, &c.Old)
+			newObj = c.New
+		}
+		res := map[string]bool{}
+		for _, p := range plugins {
+			regs, _ := p.(fwk.EnqueueExtensions).EventsToRegister(ctx)
+			queue := false
+			for _, r := range regs {
+				matched := false
+				for _, ev := range events {
+					if framework.MatchClusterEvents(r.Event, ev) {
+						matched = true
+					}
+				}
+				if !matched {
+					continue
+				}
+				if r.QueueingHintFn == nil {
+					queue = true
+					break
+				}
+				h, err := r.QueueingHintFn(logger, &c.Pod, oldObj, newObj)
+				if err != nil || h == fwk.Queue {
+					queue = true
+					break
+				}
+			}
+			res[p.Name()] = queue
+		}
+		out = append(out, res)
+	}
+	json.NewEncoder(os.Stdout).Encode(out)
+}
+
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "podhints" {
+		podHints()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "quantities" {
 		quantities()
 		return
