@@ -230,10 +230,14 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
       if (!samePod(pod, after) && !after.spec?.nodeName) return "QueueSkip";
       const was = this.#requestsOf(before);
       const now = this.#requestsOf(after);
-      const target = samePod(pod, after) ? was : this.#requestsOf(pod);
-      for (const [name, q] of Object.entries(target)) {
-        if (q === 0) continue;
-        if ((was[name] ?? 0) > (now[name] ?? 0)) return "Queue";
+      if (samePod(pod, after)) {
+        // the pod itself scaled down (extractPodScaleDown): a request went away or got smaller
+        for (const [name, q] of Object.entries(was)) if (!(name in now) || q > now[name]!) return "Queue";
+        return "QueueSkip";
+      }
+      // a bound pod scaled down a resource this pod requests (isSchedulableAfterPodScaleDown)
+      for (const [name, q] of Object.entries(this.#requestsOf(pod))) {
+        if (q !== 0 && (was[name] ?? 0) > (now[name] ?? 0)) return "Queue";
       }
       return "QueueSkip";
     };

@@ -185,7 +185,7 @@ function mutate(n: J): J {
   return m;
 }
 const hintCases: J[] = [];
-for (let i = 0; i < 1500; i++) {
+for (let i = 0; i < 800; i++) {
   const names = ["n0", "n1"];
   const before = chance(0.25) ? undefined : node("n0");
   hintCases.push({ pod: pod(`h${i}`, names), ...(before ? { old: before } : {}), new: before ? mutate(before) : node("n0") });
@@ -209,7 +209,7 @@ function mutatePod(p: J, self: boolean): J {
   return m;
 }
 const podHintCases: J[] = [];
-for (let i = 0; i < 1500; i++) {
+for (let i = 0; i < 800; i++) {
   const names = ["n0", "n1"];
   const target = pod(`t${i}`, names);
   if (chance(0.2)) (target["spec"] as J)["schedulingGates"] = [{ name: "g" }];
