@@ -14,7 +14,12 @@
  *   `IsScalarResourceName`, the 100m / 200Mi non-zero defaults of `pod_resources.go`).
  *
  * Quantities are summed exactly (as `Quantity.Add` does) in nano-units and converted once per
- * resource, so `0.5m + 0.5m` of CPU is 1 millicore, as upstream, not 2.
+ * resource, so `0.5m + 0.5m` of CPU is 1 millicore, as upstream, not 2. The parser is ours:
+ * `@kubernetes/client-node`'s `quantityToScalar` computes with floating point and throws on
+ * fractional binary quantities such as `1.5Gi`. Parsed strings and resource-name answers are
+ * cached (bounded), since the same few recur on every pod and node. Checked against
+ * apimachinery v0.36.3 and kube-scheduler v1.36.3 on generated inputs
+ * (`test/unit/scheduling/plugins/golden/`).
  */
 import type { Node, Pod } from "../meta/index.ts";
 import type { DeepReadonly } from "../meta/index.ts";
