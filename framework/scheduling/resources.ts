@@ -97,6 +97,9 @@ function parseText(quantity: QuantityInput, text: string): bigint {
   }
   // nanos = digits * 10^(exp10 - frac.length + 9) * 2^exp2
   const e = exp10 - frac.length + 9;
+  // Far beyond int64 either way (upstream overflows there): saturate instead of building a huge power of ten.
+  if (e > MAX_NANO_EXPONENT) return digits === 0n ? 0n : sign === "-" ? -SATURATED : SATURATED;
+  if (e < -MAX_NANO_EXPONENT && digits.toString().length < MAX_NANO_EXPONENT) return digits === 0n ? 0n : sign === "-" ? -1n : 1n;
   let num = digits * (1n << BigInt(exp2)); // nanos = num / den
   let den = 1n;
   if (e >= 0) num *= 10n ** BigInt(e);
@@ -105,6 +108,10 @@ function parseText(quantity: QuantityInput, text: string): bigint {
   if (num % den !== 0n) nanos += 1n; // round up to 1n, as ParseQuantity
   return sign === "-" ? -nanos : nanos;
 }
+
+/** Beyond 10^60 nano-units (10^51 units) a value is saturated; int64 ends near 10^19. */
+const MAX_NANO_EXPONENT = 60;
+const SATURATED = 10n ** 60n;
 
 /**
  * True when `ParseQuantity` leaves its int64 fast path for arbitrary-precision decimals: too many
