@@ -14,7 +14,12 @@
  *   `IsScalarResourceName`, the 100m / 200Mi non-zero defaults of `pod_resources.go`).
  *
  * Quantities are summed exactly (as `Quantity.Add` does) in nano-units and converted once per
- * resource, so `0.5m + 0.5m` of CPU is 1 millicore, as upstream, not 2.
+ * resource, so `0.5m + 0.5m` of CPU is 1 millicore, as upstream, not 2. The parser is ours:
+ * `@kubernetes/client-node`'s `quantityToScalar` computes with floating point and throws on
+ * fractional binary quantities such as `1.5Gi`. Parsed strings and resource-name answers are
+ * cached (bounded), since the same few recur on every pod and node. Checked against
+ * apimachinery v0.36.3 and kube-scheduler v1.36.3 on generated inputs
+ * (`test/unit/scheduling/plugins/golden/`).
  */
 import type { Node, Pod } from "../meta/index.ts";
 import type { DeepReadonly } from "../meta/index.ts";
@@ -86,8 +91,15 @@ function parseText(quantity: QuantityInput, text: string): bigint {
   } else {
     throw new Error(`invalid quantity ${JSON.stringify(quantity)}: unknown suffix ${JSON.stringify(suffix)} (use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent)`);
   }
+  if (!/\d/.test(whole + frac) && usesDecimalPath(whole, frac, exp10, exp2)) {
+    // ParseQuantity reads such values with inf.Dec, which wants a digit ("Pi", "+Ei", ".e-20")
+    throw new Error(`invalid quantity ${JSON.stringify(quantity)}: no digits`);
+  }
   // nanos = digits * 10^(exp10 - frac.length + 9) * 2^exp2
   const e = exp10 - frac.length + 9;
+  // Far beyond int64 either way (upstream overflows there): saturate instead of building a huge power of ten.
+  if (e > MAX_NANO_EXPONENT) return digits === 0n ? 0n : sign === "-" ? -SATURATED : SATURATED;
+  if (e < -MAX_NANO_EXPONENT && digits.toString().length < MAX_NANO_EXPONENT) return digits === 0n ? 0n : sign === "-" ? -1n : 1n;
   let num = digits * (1n << BigInt(exp2)); // nanos = num / den
   let den = 1n;
   if (e >= 0) num *= 10n ** BigInt(e);
@@ -97,24 +109,46 @@ function parseText(quantity: QuantityInput, text: string): bigint {
   return sign === "-" ? -nanos : nanos;
 }
 
+/** Beyond 10^60 nano-units (10^51 units) a value is saturated; int64 ends near 10^19. */
+const MAX_NANO_EXPONENT = 60;
+const SATURATED = 10n ** 60n;
+
+/**
+ * True when `ParseQuantity` leaves its int64 fast path for arbitrary-precision decimals: too many
+ * digits, finer than 1n, a binary suffix with a fraction or too large. Mirrors its precision test.
+ */
+function usesDecimalPath(whole: string, frac: string, exp10: number, exp2: number): boolean {
+  const num = whole.replace(/^0+/, "") || "0";
+  const fitsInt64 = (digits: string) => BigInt(digits || "0") <= 9223372036854775807n;
+  if (exp2 > 0) {
+    if (frac.length > 0) return true;
+    const precision = 15 - num.length - (exp2 * 3) / 10 - 1;
+    return precision < 0 || !fitsInt64(num) || BigInt(num) * (1n << BigInt(exp2)) > 9223372036854775807n;
+  }
+  const precision = 18 - (num.length + frac.length);
+  return precision < 0 || exp10 - frac.length < -9 || !fitsInt64(num + frac);
+}
+
 function numberText(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`invalid quantity ${n}: not a finite number`);
   return String(n).replace("e+", "e");
 }
 
-/** `ceil(nanos / 10^(9 - 3))`: `Quantity.MilliValue()`. */
+/** `nanos / 10^6` rounded up (away from zero): `Quantity.MilliValue()`. */
 function nanosToMilli(nanos: bigint): number {
   return Number(ceilDiv(nanos, 1_000_000n));
 }
 
-/** `ceil(nanos / 10^9)`: `Quantity.Value()`. */
+/** `nanos / 10^9` rounded up (away from zero): `Quantity.Value()`. */
 function nanosToValue(nanos: bigint): number {
   return Number(ceilDiv(nanos, NANO));
 }
 
+/** `a / b` rounded away from zero, as apimachinery's `ScaledValue` rounds (a "ceil" of the magnitude). */
 function ceilDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
-  return a % b !== 0n && a > 0n ? q + 1n : q;
+  if (a % b === 0n) return q;
+  return a > 0n ? q + 1n : q - 1n;
 }
 
 /** `Quantity.MilliValue()` of a quantity: `ceil(q × 1000)` (`"0.1"` -> 100, `"1.0001"` -> 1001). */
@@ -234,10 +268,36 @@ function effectiveRequests(pod: ReadonlyPod, spec: Exact, actuated: Exact, alloc
 
 /** Options of `podRequests`, the subset of `PodResourcesOptions` the scheduler sets. */
 export interface PodRequestsOptions {
-  /** Replace a missing container request of these resources (explicit zero stays zero): `NonMissingContainerRequests`. */
-  readonly nonMissingContainerRequests?: ReadonlyMap<string, bigint>;
+  /**
+   * Amounts (ResourceAmounts units) that replace a container's missing request of these
+   * resources; an explicit zero stays zero (`NonMissingContainerRequests`).
+   */
+  readonly nonMissingContainerRequests?: ResourceAmounts;
   /** Leave pod overhead out (`ExcludeOverhead`). */
   readonly excludeOverhead?: boolean;
+  /** Ignore pod-level `spec.resources` (`SkipPodLevelResources`). */
+  readonly skipPodLevelResources?: boolean;
+  /** Count the status resources of in-place resized pods (`UseStatusResources`); default true, as `CalculateResource`. */
+  readonly useStatusResources?: boolean;
+}
+
+/** The requests `nonZeroRequests` assumes for a container without a cpu / memory request (100m, 200Mi). */
+export const DEFAULT_NON_ZERO_REQUESTS: ResourceAmounts = Object.freeze({ [CPU]: DEFAULT_MILLI_CPU_REQUEST, [MEMORY]: DEFAULT_MEMORY_REQUEST_BYTES });
+
+/** Internal options: non-missing amounts in nano-units. */
+interface ExactOptions {
+  readonly nonMissing?: ReadonlyMap<string, bigint>;
+  readonly excludeOverhead?: boolean;
+  readonly skipPodLevelResources?: boolean;
+  readonly useStatusResources?: boolean;
+}
+
+function exactOptions(opts: PodRequestsOptions): ExactOptions {
+  const nonMissing = new Map<string, bigint>();
+  for (const [name, amount] of Object.entries(opts.nonMissingContainerRequests ?? {})) {
+    nonMissing.set(name, BigInt(amount) * (name === CPU ? 1_000_000n : NANO));
+  }
+  return { ...opts, nonMissing };
 }
 
 function withNonMissing(reqs: Exact, nonMissing: ReadonlyMap<string, bigint> | undefined): Exact {
@@ -258,11 +318,14 @@ export function isPodLevelRequestsSet(pod: ReadonlyPod): boolean {
 }
 
 /** The exact requests, by resource name, per `PodRequests` with the scheduler's v1.36 options. */
-function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exact {
+function podRequestsExact(pod: ReadonlyPod, opts: ExactOptions = {}): Exact {
   const spec = pod.spec;
+  const useStatus = opts.useStatusResources ?? true;
   const statuses = new Map<string, NonNullable<NonNullable<ReadonlyPod["status"]>["containerStatuses"]>[number]>();
-  for (const cs of pod.status?.containerStatuses ?? []) statuses.set(cs.name, cs);
-  for (const cs of pod.status?.initContainerStatuses ?? []) statuses.set(cs.name, cs);
+  if (useStatus) {
+    for (const cs of pod.status?.containerStatuses ?? []) statuses.set(cs.name, cs);
+    for (const cs of pod.status?.initContainerStatuses ?? []) statuses.set(cs.name, cs);
+  }
   // InPlacePodVerticalScaling is GA in v1.36: container status resources count (UseStatusResources).
   const containerRequests = (c: ReadonlyContainer): Exact => {
     let reqs = exactOf(c.resources?.requests as ResourceList | undefined);
@@ -271,7 +334,7 @@ function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exac
       reqs = effectiveRequests(pod, reqs, exactOf(cs.resources.requests as ResourceList | undefined),
         exactOf(cs.allocatedResources as ResourceList | undefined));
     }
-    return withNonMissing(reqs, opts.nonMissingContainerRequests);
+    return withNonMissing(reqs, opts.nonMissing);
   };
 
   const reqs: Exact = new Map();
@@ -288,7 +351,7 @@ function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exac
       addInto(restartable, cReqs);
       cReqs = restartable;
     } else {
-      cReqs = withNonMissing(exactOf(c.resources?.requests as ResourceList | undefined), opts.nonMissingContainerRequests);
+      cReqs = withNonMissing(exactOf(c.resources?.requests as ResourceList | undefined), opts.nonMissing);
       const tmp: Exact = new Map();
       addInto(tmp, cReqs);
       addInto(tmp, restartable);
@@ -299,10 +362,10 @@ function podRequestsExact(pod: ReadonlyPod, opts: PodRequestsOptions = {}): Exac
   maxInto(reqs, initMax);
 
   // PodLevelResources (beta, on in v1.36): pod-level cpu/memory/hugepages requests replace the aggregate.
-  if (isPodLevelRequestsSet(pod)) {
+  if (!opts.skipPodLevelResources && isPodLevelRequestsSet(pod)) {
     const specReqs = exactOf(spec?.resources?.requests as ResourceList | undefined);
     // InPlacePodLevelResourcesVerticalScaling (beta, on in v1.36) with status resources.
-    const statusRes = pod.status?.resources;
+    const statusRes = useStatus ? pod.status?.resources : undefined;
     const effective = statusRes
       ? effectiveRequests(pod, specReqs, exactOf(statusRes.requests as ResourceList | undefined),
         exactOf(pod.status?.allocatedResources as ResourceList | undefined))
@@ -334,8 +397,16 @@ function exactToAmounts(exact: Exact): Record<string, number> {
  * in-place resized pods. Names the scheduler does not track, and `pods`, are left out.
  * @throws Error when a quantity does not parse.
  */
-export function podRequests(pod: ReadonlyPod): ResourceAmounts {
-  return exactToAmounts(podRequestsExact(pod));
+export function podRequests(pod: ReadonlyPod, opts: PodRequestsOptions = {}): ResourceAmounts {
+  return exactToAmounts(podRequestsExact(pod, exactOptions(opts)));
+}
+
+/** True when the pod carries status resources (an in-place resize), so `useStatusResources` can change `podRequests`. */
+export function hasStatusResources(pod: ReadonlyPod): boolean {
+  const st = pod.status;
+  if (!st) return false;
+  if (st.resources || st.allocatedResources) return true;
+  return (st.containerStatuses ?? []).some((c) => c.resources) || (st.initContainerStatuses ?? []).some((c) => c.resources);
 }
 
 /**
@@ -346,14 +417,14 @@ export function podRequests(pod: ReadonlyPod): ResourceAmounts {
  */
 export function nonZeroRequests(pod: ReadonlyPod, requests: ResourceAmounts = podRequests(pod)): ResourceAmounts {
   const podLevel = isPodLevelRequestsSet(pod);
-  if (!podLevel && everyContainerSetsCpuAndMemory(pod)) {
+  if (!podLevel && everyContainerSetsCpuAndMemory(pod) && !hasStatusResources(pod)) {
     // no request is missing: the non-zero view equals the requests
     return { ...requests, [CPU]: requests[CPU] ?? 0, [MEMORY]: requests[MEMORY] ?? 0 };
   }
   const nonMissing = new Map<string, bigint>();
   if (!podLevel || requests[CPU] === undefined) nonMissing.set(CPU, BigInt(DEFAULT_MILLI_CPU_REQUEST) * 1_000_000n);
   if (!podLevel || requests[MEMORY] === undefined) nonMissing.set(MEMORY, BigInt(DEFAULT_MEMORY_REQUEST_BYTES) * NANO);
-  const non0 = exactToAmounts(podRequestsExact(pod, { nonMissingContainerRequests: nonMissing }));
+  const non0 = exactToAmounts(podRequestsExact(pod, { nonMissing }));
   return { ...requests, [CPU]: non0[CPU] ?? 0, [MEMORY]: non0[MEMORY] ?? 0 };
 }
 

@@ -20,7 +20,10 @@
  *   `Σ w·(min(req,cap)·100/cap) / Σw`; RequestedToCapacityRatio: the broken-linear `shape`
  *   (utilization 0-100 -> score 0-10, ×10) at `req·100/cap` (100 when req > cap), averaged over
  *   resources with a positive score weighted, rounded. `req` is the node's requested plus the
- *   pod's; cpu and memory use the non-zero requests (100m / 200Mi for containers without one). A
+ *   pod's; cpu and memory use the non-zero requests (100m / 200Mi for containers without one). As
+ *   in v1.36, the incoming pod's scored requests ignore pod-level `spec.resources` and status
+ *   resources (the scorer is built without those feature flags), while Filter and the node's
+ *   accounting use them. A
  *   resource is left out for a node whose allocatable is 0 (or that is not a scored resource
  *   name), and an extended resource is left out when the pod does not request it.
  * - Events: Pod/Delete (queued when a bound or nominated pod went away), Pod/Update (queued when a
@@ -39,7 +42,10 @@ import type {
 import { MAX_NODE_SCORE, status, SUCCESS } from "../framework.ts";
 import type { Node, Pod } from "../../meta/index.ts";
 import type { DeepReadonly } from "../../meta/index.ts";
-import { CPU, EPHEMERAL_STORAGE, isExtendedResourceName, isScalarResourceName, MEMORY, PODS, podRequests, toAmounts, type ResourceList } from "../resources.ts";
+import {
+  CPU, DEFAULT_NON_ZERO_REQUESTS, EPHEMERAL_STORAGE, hasStatusResources, isExtendedResourceName, isScalarResourceName, MEMORY, PODS, podRequests,
+  toAmounts, type ResourceList,
+} from "../resources.ts";
 import { asNode, asPod, samePod } from "./helpers.ts";
 
 /** The plugin's registry name. */
@@ -114,6 +120,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   readonly #ignored: ReadonlySet<string>;
   readonly #ignoredGroups: ReadonlySet<string>;
   readonly #requestCache = new WeakMap<object, ResourceAmounts>();
+  readonly #specRequestCache = new WeakMap<object, ResourceAmounts>();
   readonly #allocatableCache = new WeakMap<object, ResourceAmounts>();
 
   /** @throws Error naming the invalid field (`scoringStrategy.resources[0].weight: ...`), as `ValidateNodeResourcesFitArgs`. */
@@ -139,7 +146,8 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   }
 
   preFilter(state: CycleState, pod: PodInfo, _nodes: NodeInfoLister): { status: Status; result?: PreFilterResult } {
-    state.write(PRE_FILTER_KEY, pod.requests);
+    // computePodResourceRequest: PodRequests without status resources (the same as PodInfo's for a pod never resized)
+    state.write(PRE_FILTER_KEY, hasStatusResources(pod.pod) ? podRequests(pod.pod, { useStatusResources: false }) : pod.requests);
     return { status: SUCCESS };
   }
 
@@ -173,17 +181,28 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
     return { score: this.#scorer(requested, allocatable) };
   }
 
-  /** `calculatePodResourceRequestList`: the pod's request per scored resource, cpu/memory non-zero. */
+  /**
+   * `calculatePodResourceRequestList`: the pod's request per scored resource, a missing container
+   * cpu/memory request counted as 100m/200Mi. In v1.36 NodeResourcesFit's scorer is built without
+   * its PodLevelResources and InPlacePodVerticalScaling flags, so pod-level `spec.resources` and
+   * status resources are not considered here (they are in Filter and in the node's accounting).
+   */
   #podRequestVector(pod: PodInfo): number[] {
-    return this.#resources.map((r) => (r.name === CPU || r.name === MEMORY ? pod.nonZeroRequests : pod.requests)[r.name] ?? 0);
+    const reqs = podRequests(pod.pod, { nonMissingContainerRequests: DEFAULT_NON_ZERO_REQUESTS, skipPodLevelResources: true, useStatusResources: false });
+    return this.#resources.map((r) => reqs[r.name] ?? 0);
   }
 
-  /** The pod's requests for a queueing hint, cached per pod object. */
-  #requestsOf(pod: DeepReadonly<Pod>): ResourceAmounts {
-    let r = this.#requestCache.get(pod);
+  /**
+   * The pod's requests for a queueing hint, cached per pod object: with resize status for the
+   * scale-down hint (as `isSchedulableAfterPodScaleDown`), from the spec only for the node hint
+   * (as `computePodResourceRequest`).
+   */
+  #requestsOf(pod: DeepReadonly<Pod>, useStatusResources = true): ResourceAmounts {
+    const cache = useStatusResources ? this.#requestCache : this.#specRequestCache;
+    let r = cache.get(pod);
     if (!r) {
-      r = podRequests(pod);
-      this.#requestCache.set(pod, r);
+      r = podRequests(pod, { useStatusResources });
+      cache.set(pod, r);
     }
     return r;
   }
@@ -211,10 +230,14 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
       if (!samePod(pod, after) && !after.spec?.nodeName) return "QueueSkip";
       const was = this.#requestsOf(before);
       const now = this.#requestsOf(after);
-      const target = samePod(pod, after) ? was : this.#requestsOf(pod);
-      for (const [name, q] of Object.entries(target)) {
-        if (q === 0) continue;
-        if ((was[name] ?? 0) > (now[name] ?? 0)) return "Queue";
+      if (samePod(pod, after)) {
+        // the pod itself scaled down (extractPodScaleDown): a request went away or got smaller
+        for (const [name, q] of Object.entries(was)) if (!(name in now) || q > now[name]!) return "Queue";
+        return "QueueSkip";
+      }
+      // a bound pod scaled down a resource this pod requests (isSchedulableAfterPodScaleDown)
+      for (const [name, q] of Object.entries(this.#requestsOf(pod))) {
+        if (q !== 0 && (was[name] ?? 0) > (now[name] ?? 0)) return "Queue";
       }
       return "QueueSkip";
     };
@@ -222,7 +245,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
       const before = asNode(oldObj);
       const after = asNode(newObj);
       if (!after) return "Queue";
-      const req = this.#requestsOf(pod);
+      const req = this.#requestsOf(pod, false);
       const nowAlloc = this.#allocatableOf(after);
       if (fitsRequest(req, emptyNodeInfo(nowAlloc), new Set(), new Set()).length > 0) return "QueueSkip";
       if (!before) return "Queue";

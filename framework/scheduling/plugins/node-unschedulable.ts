@@ -9,7 +9,7 @@
  */
 import type { ClusterEvent, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo, PodInfo, QueueingHintFn, Status } from "../framework.ts";
 import { status, SUCCESS } from "../framework.ts";
-import { asNode, asPod, samePod, tolerationsTolerateTaint, UNSCHEDULABLE_TAINT } from "./helpers.ts";
+import { asNode, asPod, jsonEqual, samePod, tolerationsTolerateTaint, UNSCHEDULABLE_TAINT } from "./helpers.ts";
 
 /** The plugin's registry name. */
 export const NODE_UNSCHEDULABLE = "NodeUnschedulable";
@@ -44,10 +44,12 @@ const afterNodeChange: QueueingHintFn = (_pod, oldObj, newObj) => {
   return "QueueSkip";
 };
 
-/** `isSchedulableAfterPodTolerationChange`: the pod itself now tolerates the unschedulable taint. */
-const afterPodTolerationChange: QueueingHintFn = (pod, _oldObj, newObj) => {
+/** `isSchedulableAfterPodTolerationChange`: the pod's own tolerations changed and now tolerate the unschedulable taint. */
+const afterPodTolerationChange: QueueingHintFn = (pod, oldObj, newObj) => {
+  const original = asPod(oldObj);
   const modified = asPod(newObj);
   if (!modified) return "Queue";
+  if (original && jsonEqual(original.spec?.tolerations, modified.spec?.tolerations)) return "QueueSkip"; // not an UpdatePodToleration
   if (samePod(pod, modified) && tolerationsTolerateTaint(modified.spec?.tolerations, UNSCHEDULABLE_TAINT)) return "Queue";
   return "QueueSkip";
 };

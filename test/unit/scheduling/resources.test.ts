@@ -201,3 +201,39 @@ test("podRequests: upstream's sidecar tables (component-helpers helpers_test.go)
   const q = pod({ initContainers: [side("r", "10"), ctr("i", { cpu: "200" })], containers: [ctr("c", { cpu: "100" })] });
   assert.deepEqual(podRequests(q), { cpu: 210000 });
 });
+
+test("quantities: 1500 strings parse, or fail, with apimachinery v0.36.3's ParseQuantity verdict, MilliValue and Value", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const golden = JSON.parse(await readFile(new URL("./plugins/golden/quantities.json", import.meta.url), "utf8")) as Array<{ q: string; ok: boolean; milli: number; value: number }>;
+  assert.ok(golden.length >= 1500);
+  const mismatches: string[] = [];
+  let compared = 0;
+  for (const g of golden) {
+    let got: { ok: boolean; milli: number; value: number };
+    try {
+      got = { ok: true, milli: milliValue(g.q), value: value(g.q) };
+    } catch {
+      got = { ok: false, milli: 0, value: 0 };
+    }
+    // Out of scope, where Go's int64 arithmetic overflows or caps (|milli| >= 2^63, beyond 9.2e15
+    // cores or 9.2 PB), and negative values (upstream rounds some of them oddly; requests and
+    // allocatable are never negative: API validation). Both still agree on whether the string parses.
+    const outOfRange = got.ok && (Math.abs(got.milli) >= 2 ** 63 || got.milli < 0 || g.q.startsWith("-"));
+    if (got.ok !== g.ok || (!outOfRange && (got.milli !== g.milli || got.value !== g.value))) {
+      mismatches.push(`${JSON.stringify(g.q)}: got ${JSON.stringify(got)}, upstream ${JSON.stringify(g)}`);
+    }
+    if (!outOfRange) compared++;
+  }
+  assert.deepEqual(mismatches, []);
+  assert.ok(compared > 1000, `values compared: ${compared}`);
+  assert.ok(golden.filter((g) => !g.ok).length > 100, "malformed strings are part of the table");
+});
+
+test("quantities: absurd exponents saturate instead of building huge numbers", () => {
+  const t = Date.now();
+  assert.equal(value("1e999999999") > 1e40, true);
+  assert.equal(value("0e999999999"), 0);
+  assert.equal(milliValue("1e-999999999"), 1); // rounded up to 1n, then to 1m
+  assert.equal(milliValue("-1e-999999999"), -1);
+  assert.ok(Date.now() - t < 1000);
+});
