@@ -243,7 +243,13 @@ async function schedulingStory(client: KubeClient, plane: ControlPlane, signal: 
     const told = pods.filter((p) => !p.spec?.nodeName && p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False"));
     return pods.length === GANG_SIZE - 1 && told.length === pods.length ? pods : undefined;
   }, { timeoutMs: stepTimeoutMs, description: `step 6: the ${GANG_SIZE - 1} workers to be reported waiting for the last one`, signal });
-  say(`step 6: the gang waits for its last member; nothing is bound:\n${waiting.map(podLine).join("\n")}`);
+  // Each worker retried on its siblings' arrival (an UnscheduledPod event) says how many exist; give them a few seconds to say it.
+  const counted = `${GANG_SIZE - 1}/${GANG_SIZE} pods of PodGroup`;
+  const told = await waitFor(async () => {
+    const pods = await trainPods(client);
+    return pods.every((p) => p.status?.conditions?.some((c) => c.message?.includes(counted))) ? pods : undefined;
+  }, { timeoutMs: 5000, description: "the workers' latest messages", signal }).catch(() => waiting);
+  say(`step 6: the gang waits for its last member; nothing is bound:\n${told.map(podLine).join("\n")}`);
   await sleep(2000);
   if ((await trainPods(client)).some((p) => p.spec?.nodeName)) throw new Error("step 6: a worker was bound before the gang had minMember pods");
 
