@@ -3,7 +3,11 @@
  * operators' CRDs are installed, the operators run in this process, and sample ReplicaSets are
  * applied on fake nodes. The terminal shows desired / current / ready per ReplicaSet while the
  * story plays: convergence, a scale-up through the scale subresource, a deleted pod replaced, a
- * scale-down. Then it keeps reconciling until Ctrl-C, or exits 0 with `--exit-after-convergence`.
+ * scale-down. Then the kubeloop scheduler (one per process, with the gang-scheduling and GPU
+ * placement plugins) plays its own: kwok GPU nodes of two products, a BinPack
+ * GPUPlacementPolicy whose status shows the inventory, a PodGroup gang that waits for its last
+ * member and then starts at once, and an 8-GPU pod on the whole node BinPack kept free. Then it
+ * keeps reconciling until Ctrl-C, or exits 0 with `--exit-after-convergence`.
  *
  *   npm run demo [-- --exit-after-convergence] [--nodes 3] [--dir D] [--keep-cluster] [--verbose]
  *
@@ -13,17 +17,34 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
 import { installCustomResourceDefinitions } from "../framework/api/index.ts";
-import { createClient, isAlreadyExists, KubeConfig, type KubeClient } from "../framework/client/index.ts";
+import { createClient, isAlreadyExists, isNotFound, KubeConfig, type KubeClient } from "../framework/client/index.ts";
 import { sleep } from "../framework/flowcontrol/index.ts";
 import { rootLogger } from "../framework/log/index.ts";
 import { Manager } from "../framework/manager/index.ts";
-import { Namespaces, Pods, ServiceAccounts, keyOf, type Pod } from "../framework/meta/index.ts";
-import { createFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane } from "../framework/testing/index.ts";
+import { Namespaces, Nodes, Pods, ServiceAccounts, keyOf, type Pod } from "../framework/meta/index.ts";
+import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
+import { createFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane, type FakeNodeSpec } from "../framework/testing/index.ts";
+import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./gang-scheduling/index.ts";
+import { GPU_RESOURCE, GPUPlacementPolicies, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
 import { allDefinitions, setupOperators } from "./registry.ts";
 import { ReplicaSets, type ReplicaSet } from "./replicaset/index.ts";
 
 const NAMESPACE = "kubeloop-demo";
 const SAMPLES = ["web.yaml", "api.yaml"].map((f) => new URL(`./replicaset/samples/${f}`, import.meta.url));
+/** The operators this process runs: every one, so ONE kubeloop scheduler has the gang and GPU plugins. */
+const OPERATORS = ["replicaset", "gang-scheduling", "gpu-placement"];
+const POLICY_SAMPLE = new URL("./gpu-placement/samples/train-binpack.yaml", import.meta.url);
+const A100 = "NVIDIA-A100-SXM4-80GB";
+const T4 = "Tesla-T4";
+/** kwok GPU nodes as GPU feature discovery would label them: two 8-GPU A100s (eligible for the policy), one 4-GPU T4 (not). */
+const GPU_NODES: FakeNodeSpec[] = [
+  { name: "gpu-a100-0", cpu: "64", memory: "512Gi", gpus: 8, gpuProduct: A100, gpuMemoryMiB: 81920 },
+  { name: "gpu-a100-1", cpu: "64", memory: "512Gi", gpus: 8, gpuProduct: A100, gpuMemoryMiB: 81920 },
+  { name: "gpu-t4-0", cpu: "16", memory: "64Gi", gpus: 4, gpuProduct: T4, gpuMemoryMiB: 15360 },
+];
+/** The gang: a PodGroup of 4 workers with 2 GPUs each. */
+const GANG = "trainer";
+const GANG_SIZE = 4;
 
 const { values: flags } = parseArgs({
   options: {
@@ -50,7 +71,8 @@ async function controlPlane(): Promise<ControlPlane> {
     return existingControlPlane();
   }
   say("starting a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)");
-  const plane = await startControlPlane({ ...(flags.dir ? { dir: flags.dir } : {}), onProgress: (l) => say(`  ${l}`) });
+  // gangScheduling: the native scheduling.k8s.io/v1alpha2 PodGroup API is served too (flags only).
+  const plane = await startControlPlane({ ...(flags.dir ? { dir: flags.dir } : {}), gangScheduling: true, onProgress: (l) => say(`  ${l}`) });
   const count = Number(flags.nodes);
   say(`creating ${count} fake nodes (kwok plays their kubelets)`);
   const names = await createFakeNodes(plane.kubeconfigPath, { count, cpu: "8", memory: "32Gi", pods: 110 });
@@ -132,6 +154,130 @@ async function showUntilConverged(mgr: Manager, step: string, signal: AbortSigna
   }
 }
 
+/** A pod of the gang or the big job: app=train (so the BinPack policy selects it), `gpus` whole GPUs (limit = request). */
+function trainPod(name: string, gpus: number, group?: string): Pod {
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name, namespace: NAMESPACE, labels: { app: "train", ...(group ? { [POD_GROUP_LABEL]: group } : {}) } },
+    spec: {
+      schedulerName: DEFAULT_SCHEDULER_NAME,
+      containers: [{
+        name: "train", image: "registry.k8s.io/pause:3.10",
+        resources: { requests: { cpu: "1", [GPU_RESOURCE]: String(gpus) }, limits: { [GPU_RESOURCE]: String(gpus) } },
+      }],
+    },
+  };
+}
+
+/** The policy's inventory, one line per product, and its whole free nodes / stranded GPUs. */
+function inventoryLines(policy: GPUPlacementPolicy | undefined): string {
+  const s = policy?.status;
+  const rows = (s?.inventory ?? []).map((i) => `  ${i.product.padEnd(22)} nodes=${i.nodes} total=${i.total} allocated=${i.allocated} free=${i.free}`);
+  return [...rows, `  policy ${policy?.metadata?.name}: eligibleNodes=${s?.eligibleNodes ?? "-"} wholeFreeNodes=${s?.wholeFreeNodes ?? "-"} ` +
+    `strandedGPUs=${s?.strandedGPUs ?? "-"} largestRequest=${s?.largestRequest ?? "-"} selectedPods=${s?.selectedPods ?? "-"}`].join("\n");
+}
+
+/** Waits until the policy's status says `want`, then prints the inventory. */
+async function showInventory(client: KubeClient, name: string, step: string, want: (p: GPUPlacementPolicy) => boolean, signal: AbortSignal): Promise<void> {
+  const policy = await waitFor(async () => {
+    const p = await client.get(GPUPlacementPolicies, { name });
+    return want(p) ? p : undefined;
+  }, { timeoutMs: stepTimeoutMs, description: `${step}: the status of GPUPlacementPolicy ${name}`, signal });
+  say(`${step}: GPUPlacementPolicy ${name} status (the cluster's GPUs, as the inventory controller counts them):\n${inventoryLines(policy)}`);
+}
+
+/** `name: node (phase)` per pod, or `name: pending (message)` while unscheduled. */
+function podLine(p: Pod): string {
+  const cond = p.status?.conditions?.find((c) => c.type === "PodScheduled");
+  const where = p.spec?.nodeName ? `on ${p.spec.nodeName} (${p.status?.phase ?? "?"})` : `pending${cond?.message ? `: ${cond.message}` : ""}`;
+  return `  ${p.metadata!.name!.padEnd(12)} ${where}`;
+}
+
+async function trainPods(client: KubeClient): Promise<Pod[]> {
+  const list = await client.list(Pods, { namespace: NAMESPACE, labelSelector: "app=train" });
+  return list.items.sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
+}
+
+/** Removes what an earlier run against the same cluster left: the train pods and the gang's PodGroup. */
+async function cleanTrainPods(client: KubeClient, signal: AbortSignal): Promise<void> {
+  const pods = await trainPods(client);
+  for (const p of pods) await client.delete(Pods, { namespace: NAMESPACE, name: p.metadata!.name! }, { gracePeriodSeconds: 0 }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+  await client.delete(PodGroups, { namespace: NAMESPACE, name: GANG }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+  if (pods.length > 0) {
+    await waitFor(async () => (await trainPods(client)).length === 0, { timeoutMs: stepTimeoutMs, description: "the previous run's train pods to be gone", signal });
+  }
+}
+
+/**
+ * Steps 5-7: GPU nodes and the BinPack policy's inventory; a gang that waits for its last member
+ * and then binds at once (packed on one A100 node); an 8-GPU pod on the A100 node kept whole.
+ * @throws Error when a step does not converge within the step timeout.
+ */
+async function schedulingStory(client: KubeClient, plane: ControlPlane, signal: AbortSignal): Promise<void> {
+  const missing: FakeNodeSpec[] = [];
+  for (const n of GPU_NODES) {
+    try {
+      await client.get(Nodes, { name: n.name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      missing.push(n);
+    }
+  }
+  say(`step 5: GPU nodes (kwok), labelled as GPU feature discovery would: ${GPU_NODES.map((n) => `${n.name} ${n.gpus}x${n.gpuProduct}`).join(", ")}`);
+  if (missing.length > 0) await createFakeNodes(plane.kubeconfigPath, missing, { signal });
+  await cleanTrainPods(client, signal);
+  const policy = YAML.parse(readFileSync(POLICY_SAMPLE, "utf8")) as GPUPlacementPolicy;
+  const policyName = policy.metadata!.name!;
+  say(`step 5: apply GPUPlacementPolicy ${policyName} (operators/gpu-placement/samples/train-binpack.yaml): app=train pods on A100/H100 nodes, BinPack`);
+  await client.patch(GPUPlacementPolicies, { name: policyName }, { type: "apply", body: policy, fieldManager: "kubeloop-demo", force: true });
+  const a100 = (p: GPUPlacementPolicy) => p.status?.inventory?.find((i) => i.product === A100);
+  await showInventory(client, policyName, "step 5", (p) => a100(p)?.total === 16 && a100(p)?.allocated === 0 &&
+    p.status?.wholeFreeNodes === 2 && p.status.inventory?.some((i) => i.product === T4) === true, signal);
+
+  say(`step 6: PodGroup ${GANG} (minMember ${GANG_SIZE}) and ${GANG_SIZE - 1} of its workers (2 GPUs each, schedulerName ${DEFAULT_SCHEDULER_NAME})`);
+  const group: PodGroup = { apiVersion: "scheduling.kubeloop.dev/v1alpha1", kind: "PodGroup", metadata: { name: GANG, namespace: NAMESPACE }, spec: { minMember: GANG_SIZE } };
+  await client.create(PodGroups, group);
+  for (let i = 0; i < GANG_SIZE - 1; i++) await client.create(Pods, trainPod(`${GANG}-${i}`, 2, GANG));
+  const waiting = await waitFor(async () => {
+    const pods = await trainPods(client);
+    const told = pods.filter((p) => !p.spec?.nodeName && p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False"));
+    return pods.length === GANG_SIZE - 1 && told.length === pods.length ? pods : undefined;
+  }, { timeoutMs: stepTimeoutMs, description: `step 6: the ${GANG_SIZE - 1} workers to be reported waiting for the last one`, signal });
+  // Each worker retried on its siblings' arrival (an UnscheduledPod event) says how many exist; give them a few seconds to say it.
+  const counted = `${GANG_SIZE - 1}/${GANG_SIZE} pods of PodGroup`;
+  const told = await waitFor(async () => {
+    const pods = await trainPods(client);
+    return pods.every((p) => p.status?.conditions?.some((c) => c.message?.includes(counted))) ? pods : undefined;
+  }, { timeoutMs: 5000, description: "the workers' latest messages", signal }).catch(() => waiting);
+  say(`step 6: the gang waits for its last member; nothing is bound:\n${told.map(podLine).join("\n")}`);
+  await sleep(2000);
+  if ((await trainPods(client)).some((p) => p.spec?.nodeName)) throw new Error("step 6: a worker was bound before the gang had minMember pods");
+
+  say(`step 6: create the last worker ${GANG}-${GANG_SIZE - 1}; the gang is placed in one cycle, all or nothing`);
+  const lastCreated = Date.now();
+  await client.create(Pods, trainPod(`${GANG}-${GANG_SIZE - 1}`, 2, GANG));
+  const bound = await waitFor(async () => {
+    const pods = await trainPods(client);
+    return pods.length === GANG_SIZE && pods.every((p) => p.spec?.nodeName && p.status?.phase === "Running") ? pods : undefined;
+  }, { timeoutMs: stepTimeoutMs, description: `step 6: the ${GANG_SIZE} workers to be bound and Running`, signal });
+  const phase = await waitFor(async () => {
+    const pg = await client.get(PodGroups, { namespace: NAMESPACE, name: GANG });
+    return pg.status?.phase === "Running" ? pg.status.phase : undefined;
+  }, { timeoutMs: stepTimeoutMs, description: `step 6: PodGroup ${GANG} to be Running`, signal });
+  say(`step 6: all ${GANG_SIZE} bound and Running ${((Date.now() - lastCreated) / 1000).toFixed(1)}s after the last one was created; PodGroup ${GANG} phase ${phase}; ` +
+    `BinPack packed them on ${new Set(bound.map((p) => p.spec!.nodeName)).size} node(s):\n${bound.map(podLine).join("\n")}`);
+  await showInventory(client, policyName, "step 6", (p) => a100(p)?.allocated === 2 * GANG_SIZE, signal);
+
+  say("step 7: an 8-GPU pod (app=train): it needs a whole A100 node, which BinPack kept free");
+  await client.create(Pods, trainPod("trainer-8gpu", 8));
+  const big = await waitFor(async () => {
+    const p = await client.get(Pods, { namespace: NAMESPACE, name: "trainer-8gpu" });
+    return p.spec?.nodeName && p.status?.phase === "Running" ? p : undefined;
+  }, { timeoutMs: stepTimeoutMs, description: "step 7: the 8-GPU pod to be bound and Running (was an A100 node kept whole?)", signal });
+  say(`step 7: placed:\n${podLine(big)}`);
+  await showInventory(client, policyName, "step 7", (p) => a100(p)?.allocated === 2 * GANG_SIZE + 8 && p.status?.largestRequest === 8, signal);
+}
+
 async function main(): Promise<number> {
   const stop = new AbortController();
   const onSignal = () => {
@@ -154,10 +300,10 @@ async function main(): Promise<number> {
     await ensureNamespace(client);
 
     mgr = new Manager({ client, name: "kubeloop-demo", metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0" });
-    setupOperators(mgr, ["replicaset"]);
+    setupOperators(mgr, OPERATORS);
     running = mgr.start(stop.signal);
     await mgr.cache.waitForSync(stop.signal);
-    say("operators running: replicaset (in this process, one manager)");
+    say(`operators running: ${OPERATORS.join(", ")} (in this process, one manager, one ${DEFAULT_SCHEDULER_NAME} with the gang and GPU plugins)`);
 
     say(`applying the samples in operators/replicaset/samples/ to namespace ${NAMESPACE}`);
     for (const url of SAMPLES) {
@@ -185,6 +331,8 @@ async function main(): Promise<number> {
     say("step 4: scale web down to 2; pods go in the upstream order (unscheduled, not ready, deletion cost, ...)");
     await scale(client, "web", 2, false);
     await showUntilConverged(mgr, "step 4: web scaled down", stop.signal);
+
+    await schedulingStory(client, plane, stop.signal);
 
     if (flags["exit-after-convergence"]) {
       say("every step converged; exiting (--exit-after-convergence)");

@@ -2,11 +2,14 @@
  * The operator process: runs the sample operators in one manager, as the Helm chart and the
  * container image start it.
  *
- *   node operators/main.ts [--operators=replicaset] [--metrics-bind-address=:8080]
+ *   node operators/main.ts [--operators=replicaset,gang-scheduling,gpu-placement] [--metrics-bind-address=:8080]
  *     [--health-probe-bind-address=:8081] [--leader-elect[=true|false]]
  *     [--leader-election-id=kubeloop-operators] [--leader-election-namespace=NS]
  *     [--lease-duration-seconds=15] [--renew-deadline-seconds=10] [--retry-period-seconds=2]
  *     [--kube-api-qps=0] [--kube-api-burst=0] [--log-level=info]
+ *
+ * `--operators` defaults to every operator; gang-scheduling and gpu-placement add their plugins to
+ * ONE kubeloop scheduler (`schedulerName: kubeloop-scheduler`) in this process.
  *
  * `--kube-api-qps`/`--kube-api-burst` limit the data-plane client (requests per second, and the
  * burst), as kube-controller-manager's flags of the same names; 0 (the default) sets no

@@ -9,6 +9,10 @@
  * `KUBELOOP_CLUSTER_DIR` are handed to `node --test`, and it is stopped afterwards, also on
  * Ctrl-C. Its data is removed when the tests pass; on failure the logs stay and their path is
  * printed. Exits with the test runner's exit code.
+ *
+ * The control plane serves the native gang-scheduling API (`scheduling.k8s.io/v1alpha2`, gates
+ * `GenericWorkload` + `GangScheduling`) so the native PodGroup tests run rather than skip;
+ * `KUBELOOP_GANG_SCHEDULING=0` starts it without.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
@@ -27,6 +31,8 @@ const testTimeoutMs = 600_000;
  * 60): a test file that blocks its event loop never reaches the per-test timeout.
  */
 const runTimeoutMinutes = Number(process.env.KUBELOOP_TEST_TIMEOUT_MINUTES ?? "60");
+/** The native gang API is on unless `KUBELOOP_GANG_SCHEDULING` is `0` or `false`. */
+const gangScheduling = !["0", "false"].includes(process.env.KUBELOOP_GANG_SCHEDULING ?? "");
 
 function log(line: string): void {
   process.stderr.write(`[test/run] ${line}\n`);
@@ -104,7 +110,7 @@ async function main(): Promise<number> {
   let plane: ControlPlane | undefined;
   let code = 1;
   try {
-    plane = await startControlPlane({ dir, onProgress: log, signal: abort.signal, stopOnExit: values["keep-cluster"] !== true });
+    plane = await startControlPlane({ dir, gangScheduling, onProgress: log, signal: abort.signal, stopOnExit: values["keep-cluster"] !== true });
     const nodes = await createFakeNodes(plane.kubeconfigPath, { count: 3 }, { signal: abort.signal });
     log(`control plane and fake nodes ${nodes.join(", ")} ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     code = await runTests(files, { ...process.env, KUBECONFIG: plane.kubeconfigPath, KUBELOOP_CLUSTER_DIR: dir });

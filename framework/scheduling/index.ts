@@ -5,11 +5,12 @@
  * leader election. See README.md.
  */
 export * from "./framework.ts";
-export { DEFAULT_SCHEDULER_NAME, type Profile } from "./profile.ts";
+export { DEFAULT_SCHEDULER_NAME, extendProfile, type DeferredSchedulerExtension, type Profile, type SchedulerExtension } from "./profile.ts";
 export { POD_GROUP_UNSCHEDULABLE_MESSAGE, isPodGroupPlugin } from "./pod-group.ts";
 export type { PodGroupCycleResult, PodGroupMemberResult, PodGroupPlugin, PodGroupRef } from "./pod-group.ts";
 export { Scheduler, truncateNote, type ClusterEventSource, type SchedulerClient, type SchedulerOptions } from "./scheduler.ts";
 export { addScheduler, type ManagedSchedulerOptions } from "./manager.ts";
+export { addExtendedScheduler, type ExtendedSchedulerOptions } from "./extended.ts";
 export { SchedulingQueue, type QueueName, type QueuedPod, type SchedulingQueueOptions } from "./queue.ts";
 export { SchedulerCache, Snapshot, type SchedulerCacheOptions } from "./cache.ts";
 export { fitErrorMessage, goDuration, statusMessage, type Diagnosis } from "./fit-error.ts";

@@ -24,5 +24,5 @@ export { NativePodGroups, nativePodGroupsServed } from "./native-api.ts";
 export type { NativePodGroup } from "./native-api.ts";
 export { GroupStatusWriter } from "./status-writer.ts";
 export { ensurePodGroupIndex } from "./pod-index.ts";
-export { setupGangScheduling } from "./setup.ts";
-export type { GangSchedulingSetupOptions } from "./setup.ts";
+export { setupGangScheduling, gangSchedulerExtension, gangProfile, GANG_PLUGIN_AFTER } from "./setup.ts";
+export type { GangSchedulingSetupOptions, GangExtensionOptions } from "./setup.ts";

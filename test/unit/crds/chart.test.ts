@@ -93,7 +93,7 @@ test("the Deployment runs the operators with probes, ports, security context and
   assert.deepEqual([container.livenessProbe.httpGet.path, container.livenessProbe.httpGet.port], ["/healthz", "health"]);
   assert.deepEqual([container.readinessProbe.httpGet.path, container.readinessProbe.httpGet.port], ["/readyz", "health"]);
   assert.ok(container.resources.requests.cpu);
-  for (const arg of ["--operators=replicaset", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"]) {
+  for (const arg of ["--operators=replicaset,gang-scheduling,gpu-placement", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"]) {
     assert.ok(container.args.includes(arg), `args lack ${arg}: ${container.args.join(" ")}`);
   }
   const selector = deployment.spec.selector.matchLabels;
@@ -120,6 +120,32 @@ test("RBAC grants what the ReplicaSet operator does, and the Lease only in the r
   const binding = one(objects, "ClusterRoleBinding") as Rendered & { subjects: Array<{ name: string; namespace: string }>; roleRef: { name: string } };
   assert.equal(binding.roleRef.name, clusterRole.metadata.name);
   assert.deepEqual(binding.subjects.map((s) => [s.name, s.namespace]), [[one(objects, "ServiceAccount").metadata.name, "kubeloop-system"]]);
+});
+
+test("RBAC grants what the scheduling operators and their one kubeloop scheduler do, only when they are enabled", () => {
+  const rules = (one(render(), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
+  const needed: Array<[string, string, string[]]> = [
+    ["scheduling.kubeloop.dev", "podgroups", ["get", "list", "watch"]],
+    ["scheduling.kubeloop.dev", "podgroups/status", ["patch"]],
+    ["scheduling.k8s.io", "podgroups", ["get", "list", "watch"]],
+    ["scheduling.k8s.io", "podgroups/status", ["patch"]],
+    ["scheduling.kubeloop.dev", "gpuplacementpolicies", ["get", "list", "watch"]],
+    ["scheduling.kubeloop.dev", "gpuplacementpolicies/status", ["update", "patch"]],
+    ["resource.k8s.io", "resourceslices", ["get", "list", "watch"]],
+    ["resource.k8s.io", "resourceclaims", ["get", "list", "watch"]],
+    ["", "nodes", ["list", "watch"]],
+    ["", "pods/binding", ["create"]],
+    ["", "pods/status", ["patch"]],
+    ["events.k8s.io", "events", ["create", "patch"]],
+    ["", "events", ["create", "patch"]],
+  ];
+  for (const [group, resource, verbs] of needed) {
+    for (const verb of verbs) assert.ok(grants(rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
+  }
+  const replicasetOnly = (one(render("operators={replicaset}"), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
+  for (const [group, resource] of [["scheduling.kubeloop.dev", "podgroups"], ["scheduling.kubeloop.dev", "gpuplacementpolicies"], ["", "pods/binding"]] as const) {
+    assert.ok(!grants(replicasetOnly, group, resource, "list") && !grants(replicasetOnly, group, resource, "create"), `replicaset alone needs no ${resource}`);
+  }
 });
 
 test("leader election can be turned off", () => {
