@@ -21,7 +21,7 @@
  * `--suites replicaset,scheduling` (default both): `scheduling` is kubeloop-scheduler against
  * kube-scheduler on a control plane of its own (`scheduling.ts`), tuned by `--sched-settings
  * raised,defaults`, `--sched-parts throughput,fragmentation,competing`, `--sched-pods 1000`
- * (`--quick`: 200), `--sched-competing-gangs 50`, `--sched-seed 42`.
+ * (`--quick`: 200), `--sched-competing-gangs 50`, `--sched-seed 42`, `--sched-repeats 3`.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -55,6 +55,7 @@ const { values: flags } = parseArgs({
     "sched-pods": { type: "string" },
     "sched-competing-gangs": { type: "string", default: "50" },
     "sched-seed": { type: "string", default: "42" },
+    "sched-repeats": { type: "string", default: "3" },
   },
 });
 rootLogger.level = flags.verbose ? "info" : "warn";
@@ -105,7 +106,7 @@ const results: BenchResults = {
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kubernetes: `${componentVersions.kubernetes}, etcd ${componentVersions.etcd}, kwok ${componentVersions.kwok}`,
-    fakeNodes: "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)",
+    fakeNodes: suites.includes("replicaset") ? "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)" : "see the scheduling suite",
     loadAverageBefore: loadBefore,
     loadAverageAfter: "",
   },
@@ -192,7 +193,7 @@ for (const [index, setting] of settings.entries()) {
 if (suites.includes("scheduling")) {
   const schedPods = Number(flags["sched-pods"] ?? (flags.quick ? 200 : 1000));
   results.scheduling = await runSchedulingSuite("/tmp/kubeloop-bench-scheduling", {
-    settings: schedSettings, parts: schedParts, pods: schedPods, gangSize: 10, throughputNodes: 100,
+    settings: schedSettings, parts: schedParts, pods: schedPods, gangSize: 10, throughputNodes: 100, repeats: Number(flags["sched-repeats"]),
     competingGangs: Number(flags["sched-competing-gangs"]), seed: Number(flags["sched-seed"]), say,
   });
   results.errors.push(...results.scheduling.errors);

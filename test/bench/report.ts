@@ -117,8 +117,7 @@ export function formatReport(results: BenchResults): string {
   parts.push(Object.entries(results.environment).map(([k, v]) => `${k}: ${v}`).join("; "));
   if (results.settings.length === 0) {
     if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
-    if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
-  if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
+    if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
     return parts.join("\n") + "\n";
   }
   parts.push(`scheduler (shared by both sides when pods are not pre-bound): ${results.scheduler}`);

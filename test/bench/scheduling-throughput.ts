@@ -18,6 +18,8 @@ import { deleteAllPods, ensureNamespace, runParallel } from "./cluster.ts";
 export interface ThroughputResult {
   side: "ours" | "kube-scheduler";
   kind: "plain" | "gang";
+  /** Which repeat (0-based). */
+  repeat: number;
   /** Client QPS/burst of the scheduler that ran. */
   qps: number;
   burst: number;
@@ -93,7 +95,7 @@ async function watchBinds(admin: KubeClient, namespace: string): Promise<BindWat
  * `start`, waits for every bind (or `timeoutMs`), stops it and deletes the pods and groups.
  */
 export async function measureThroughput(admin: KubeClient, opts: {
-  side: ThroughputResult["side"]; kind: ThroughputResult["kind"]; qps: number; burst: number;
+  side: ThroughputResult["side"]; kind: ThroughputResult["kind"]; repeat: number; qps: number; burst: number;
   namespace: string; schedulerName: string; pods: number; groupSize: number; timeoutMs: number;
   start: () => Promise<StartedScheduler>; say: (line: string) => void;
 }): Promise<ThroughputResult> {
@@ -146,7 +148,7 @@ export async function measureThroughput(admin: KubeClient, opts: {
       }
     }
     return {
-      side: opts.side, kind: opts.kind, qps: opts.qps, burst: opts.burst, pods, groupSize: opts.kind === "gang" ? groupSize : 1,
+      side: opts.side, kind: opts.kind, repeat: opts.repeat, qps: opts.qps, burst: opts.burst, pods, groupSize: opts.kind === "gang" ? groupSize : 1,
       bound: times.length, firstToLastSeconds, podsPerSecond: firstToLastSeconds > 0 ? times.length / firstToLastSeconds : 0,
       startToLastSeconds: times.length > 0 ? (last - startedMs) / 1000 : 0, partialGroups, fullGroups,
     };

@@ -49,6 +49,8 @@ export interface SchedulingSuiteOptions {
   pods: number;
   gangSize: number;
   throughputNodes: number;
+  /** Throughput runs per setting, kind and side (the report takes the median). */
+  repeats: number;
   /** Competing gangs in the randomized run (≥ 50 for the issue's figure). */
   competingGangs: number;
   seed: number;
@@ -60,6 +62,7 @@ export interface SchedulingResults {
   method: string;
   seed: number;
   throughputNodes: number;
+  repeats: number;
   throughput: ThroughputResult[];
   fragmentation: FragmentationResult[];
   competing: CompetingGangsResult[];
@@ -72,7 +75,8 @@ export const SCHEDULING_METHOD =
   "the reference is a separate kube-scheduler process of the same build with its own profile names and clientConnection qps/burst, " +
   "ours a kubeloop Manager in the benchmark process (kubeApiQps/kubeApiBurst, Events on a second client with the same limits); " +
   "throughput: pods (and native PodGroups) pre-created, then the scheduler started; bound/s = N / (last - first bind seen by a watch); " +
-  "both sides run one after the other on the same nodes (kube-scheduler first), all pods deleted in between";
+  "both sides run one after the other on the same nodes, all pods deleted in between, the first side alternating per repeat; " +
+  "ratios are of the medians over the repeats";
 
 /**
  * Starts the control plane in `dir`, runs the asked parts, stops it. A failing measurement is
@@ -80,7 +84,7 @@ export const SCHEDULING_METHOD =
  */
 export async function runSchedulingSuite(dir: string, opts: SchedulingSuiteOptions): Promise<SchedulingResults> {
   const results: SchedulingResults = {
-    method: SCHEDULING_METHOD, seed: opts.seed, throughputNodes: opts.throughputNodes, throughput: [], fragmentation: [], competing: [], errors: [],
+    method: SCHEDULING_METHOD, seed: opts.seed, throughputNodes: opts.throughputNodes, repeats: opts.repeats, throughput: [], fragmentation: [], competing: [], errors: [],
   };
   const say = opts.say;
   const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
@@ -109,23 +113,27 @@ export async function runSchedulingSuite(dir: string, opts: SchedulingSuiteOptio
         count: opts.throughputNodes, namePrefix: "sched-node-", cpu: "32", memory: "256Gi", pods: 110, labels: { "kubeloop.dev/bench-pool": "throughput" },
       }, { timeoutMs: 300_000 });
       say(`  ${opts.throughputNodes} kwok nodes ready`);
-      for (const setting of opts.settings) {
-        for (const kind of ["plain", "gang"] as const) {
-          for (const side of ["kube-scheduler", "ours"] as const) {
-            const { qps, burst } = setting;
-            const r = await attempt(`throughput ${setting.label} (${qps}/${burst}) ${kind} ${side}: ${opts.pods} pods${kind === "gang" ? ` in gangs of ${opts.gangSize}` : ""}`, () =>
-              measureThroughput(admin, {
-                side, kind, qps, burst, namespace: `bench-sched-${run++}`, pods: opts.pods, groupSize: opts.gangSize,
-                schedulerName: side === "ours" ? DEFAULT_SCHEDULER_NAME : KUBE_SCHEDULER_DEFAULT,
-                timeoutMs: 60_000 + opts.pods * 200, say,
-                start: side === "ours"
-                  ? () => startOurs({ kubeConfig, qps, burst, setup: kind === "gang" ? "gang" : "plain", say })
-                  : () => startKubeScheduler({ kubeconfigPath: plane.kubeconfigPath, qps, burst, say }),
-              }));
-            if (r) {
-              results.throughput.push(r);
-              say(`    ${r.bound}/${r.pods} bound, first-to-last ${r.firstToLastSeconds.toFixed(2)}s = ${r.podsPerSecond.toFixed(1)} pods/s` +
-                `${kind === "gang" ? `, ${r.fullGroups} full / ${r.partialGroups} partial groups` : ""}`);
+      // Repeats interleave settings and kinds; the side that goes first alternates per repeat.
+      for (let repeat = 0; repeat < opts.repeats; repeat++) {
+        for (const setting of opts.settings) {
+          for (const kind of ["plain", "gang"] as const) {
+            const sides = repeat % 2 === 0 ? (["kube-scheduler", "ours"] as const) : (["ours", "kube-scheduler"] as const);
+            for (const side of sides) {
+              const { qps, burst } = setting;
+              const r = await attempt(`throughput #${repeat + 1} ${setting.label} (${qps}/${burst}) ${kind} ${side}: ${opts.pods} pods${kind === "gang" ? ` in gangs of ${opts.gangSize}` : ""}`, () =>
+                measureThroughput(admin, {
+                  side, kind, qps, burst, repeat, namespace: `bench-sched-${run++}`, pods: opts.pods, groupSize: opts.gangSize,
+                  schedulerName: side === "ours" ? DEFAULT_SCHEDULER_NAME : KUBE_SCHEDULER_DEFAULT,
+                  timeoutMs: 60_000 + opts.pods * 200, say,
+                  start: side === "ours"
+                    ? () => startOurs({ kubeConfig, qps, burst, setup: kind === "gang" ? "gang" : "plain", say })
+                    : () => startKubeScheduler({ kubeconfigPath: plane.kubeconfigPath, qps, burst, say }),
+                }));
+              if (r) {
+                results.throughput.push(r);
+                say(`    ${r.bound}/${r.pods} bound, first-to-last ${r.firstToLastSeconds.toFixed(2)}s = ${r.podsPerSecond.toFixed(1)} pods/s` +
+                  `${kind === "gang" ? `, ${r.fullGroups} full / ${r.partialGroups} partial groups` : ""}`);
+              }
             }
           }
         }
