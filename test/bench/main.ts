@@ -17,6 +17,11 @@
  *
  * `--quick`: N = 200 and 1k cached pods only. Exits 0 even when a target is missed; 1 when a
  * measurement failed (the others still run and are reported).
+ *
+ * `--suites replicaset,scheduling` (default both): `scheduling` is kubeloop-scheduler against
+ * kube-scheduler on a control plane of its own (`scheduling.ts`), tuned by `--sched-settings
+ * raised,defaults`, `--sched-parts throughput,fragmentation,competing`, `--sched-pods 1000`
+ * (`--quick`: 200), `--sched-competing-gangs 50`, `--sched-seed 42`, `--sched-repeats 3`.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -31,6 +36,7 @@ import { measureCacheMemory } from "./memory.ts";
 import { measurePhysicalLimit } from "./physical.ts";
 import { runBuiltIn, runOurs } from "./replicaset.ts";
 import { formatReport, writeResults, type BenchResults, type SettingResults } from "./report.ts";
+import { runSchedulingSuite, schedulingSettings, type SchedulingPart } from "./scheduling.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,6 +49,13 @@ const { values: flags } = parseArgs({
     "http2-connections": { type: "string" },
     "skip-memory": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
+    suites: { type: "string", default: "replicaset,scheduling" },
+    "sched-settings": { type: "string", default: "raised,defaults" },
+    "sched-parts": { type: "string", default: "throughput,fragmentation,competing" },
+    "sched-pods": { type: "string" },
+    "sched-competing-gangs": { type: "string", default: "50" },
+    "sched-seed": { type: "string", default: "42" },
+    "sched-repeats": { type: "string", default: "3" },
   },
 });
 rootLogger.level = flags.verbose ? "info" : "warn";
@@ -55,9 +68,17 @@ const settingsByLabel = {
 } as const;
 const wanted = flags.settings.split(",").map((s) => s.trim()).filter(Boolean);
 for (const w of wanted) if (!(w in settingsByLabel)) throw new Error(`unknown --settings entry ${JSON.stringify(w)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
-const settings = wanted.map((w) => settingsByLabel[w as keyof typeof settingsByLabel]);
-
 const list = (value: string): string[] => value.split(",").map((s) => s.trim()).filter(Boolean);
+const suites = list(flags.suites);
+for (const s of suites) if (s !== "replicaset" && s !== "scheduling") throw new Error(`--suites wants replicaset and/or scheduling, got ${JSON.stringify(s)}`);
+const settings = suites.includes("replicaset") ? wanted.map((w) => settingsByLabel[w as keyof typeof settingsByLabel]) : [];
+const schedSettings = list(flags["sched-settings"]).map((label) => {
+  const s = schedulingSettings[label];
+  if (!s) throw new Error(`unknown --sched-settings entry ${JSON.stringify(label)}; known: ${Object.keys(schedulingSettings).join(", ")}`);
+  return s;
+});
+const schedParts = list(flags["sched-parts"]) as SchedulingPart[];
+for (const p of schedParts) if (!["throughput", "fragmentation", "competing"].includes(p)) throw new Error(`--sched-parts wants throughput, fragmentation, competing; got ${JSON.stringify(p)}`);
 const podCounts = (flags.pods ? list(flags.pods) : flags.quick ? ["200"] : ["1000", "3000"]).map(Number);
 for (const n of podCounts) if (!(Number.isInteger(n) && n > 0)) throw new Error(`--pods wants positive integers, got ${flags.pods}`);
 const transports = list(flags.transports) as TransportProtocol[];
@@ -85,7 +106,7 @@ const results: BenchResults = {
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kubernetes: `${componentVersions.kubernetes}, etcd ${componentVersions.etcd}, kwok ${componentVersions.kwok}`,
-    fakeNodes: "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)",
+    fakeNodes: suites.includes("replicaset") ? "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)" : "see the scheduling suite",
     loadAverageBefore: loadBefore,
     loadAverageAfter: "",
   },
@@ -167,6 +188,15 @@ for (const [index, setting] of settings.entries()) {
     say(`stopping cluster "${setting.label}"`);
     await cluster.stop().catch((err: Error) => results.errors.push(`stopping cluster ${setting.label}: ${err.message}`));
   }
+}
+
+if (suites.includes("scheduling")) {
+  const schedPods = Number(flags["sched-pods"] ?? (flags.quick ? 200 : 1000));
+  results.scheduling = await runSchedulingSuite("/tmp/kubeloop-bench-scheduling", {
+    settings: schedSettings, parts: schedParts, pods: schedPods, gangSize: 10, throughputNodes: 100, repeats: Number(flags["sched-repeats"]),
+    competingGangs: Number(flags["sched-competing-gangs"]), seed: Number(flags["sched-seed"]), say,
+  });
+  results.errors.push(...results.scheduling.errors);
 }
 
 results.finishedAt = new Date().toISOString();

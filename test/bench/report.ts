@@ -7,6 +7,8 @@ import { join } from "node:path";
 import type { MemoryResult } from "./memory.ts";
 import type { PhysicalResult } from "./physical.ts";
 import type { ReplicaSetResult } from "./replicaset.ts";
+import type { SchedulingResults } from "./scheduling.ts";
+import { formatSchedulingReport, schedulingComparisons, schedulingTargets } from "./scheduling-report.ts";
 
 /** Targets the report prints beside the results (not asserted: a missed target is no error). */
 export const targets = {
@@ -48,6 +50,8 @@ export interface BenchResults {
   scheduler: string;
   settings: SettingResults[];
   memory: MemoryResult[];
+  /** The scheduling suite (`--suites scheduling`), when it ran. */
+  scheduling?: SchedulingResults;
   /** Measurements that failed, with what went wrong. */
   errors: string[];
 }
@@ -111,6 +115,11 @@ export function formatReport(results: BenchResults): string {
   parts.push(`kubeloop benchmark ${results.quick ? "(--quick) " : ""}${results.startedAt} → ${results.finishedAt}`);
   if (results.quick) parts.push("--quick: N = 200 takes a second or two and fits inside most client bursts: a smoke run, not rates to quote");
   parts.push(Object.entries(results.environment).map(([k, v]) => `${k}: ${v}`).join("; "));
+  if (results.settings.length === 0) {
+    if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
+    if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
+    return parts.join("\n") + "\n";
+  }
   parts.push(`scheduler (shared by both sides when pods are not pre-bound): ${results.scheduler}`);
 
   parts.push("\n(a) physical limit: raw parallel pod creates, pre-bound to a kwok node, no client limit");
@@ -172,6 +181,7 @@ export function formatReport(results: BenchResults): string {
       `${((m.bytesPerPod / targets.controllerRuntimeBytesPerPod) * 100).toFixed(0)} % of it`,
     ])));
 
+  if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
   if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
   return parts.join("\n") + "\n";
 }
@@ -180,6 +190,9 @@ export function formatReport(results: BenchResults): string {
 export async function writeResults(results: BenchResults, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, `bench-${results.startedAt.replace(/:/g, "-")}.json`);
-  await writeFile(path, JSON.stringify({ ...results, comparisons: comparisons(results), targets }, null, 2) + "\n");
+  await writeFile(path, JSON.stringify({
+    ...results, comparisons: comparisons(results), targets,
+    ...(results.scheduling ? { schedulingComparisons: schedulingComparisons(results.scheduling), schedulingTargets } : {}),
+  }, null, 2) + "\n");
   return path;
 }
