@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
 import type { Manager } from "../framework/manager/index.ts";
 import { ReplicaSetDefinition, setupReplicaSetController } from "./replicaset/index.ts";
+import { EndpointsDefinition, EndpointSliceDefinition, setupEndpointsControllers } from "./endpoints/index.ts";
 
 /** One sample operator: the custom resources it serves and how it wires itself into a manager. */
 export interface Operator {
@@ -17,6 +18,12 @@ export const operators: Readonly<Record<string, Operator>> = {
     definitions: [ReplicaSetDefinition],
     setup: (mgr) => {
       setupReplicaSetController(mgr);
+    },
+  },
+  endpoints: {
+    definitions: [EndpointsDefinition, EndpointSliceDefinition],
+    setup: (mgr) => {
+      setupEndpointsControllers(mgr);
     },
   },
 };

@@ -1,6 +1,6 @@
 import type { CacheReader } from "../../framework/cache/index.ts";
 import { listByLabelSet } from "../../framework/cache/index.ts";
-import { isForbidden, isNotFound, type KubeClient } from "../../framework/client/index.ts";
+import { isForbidden, isNotFound, type Client } from "../../framework/client/index.ts";
 import type { ReconcileContext, Request, Result } from "../../framework/controller/index.ts";
 import type { DeepReadonly, KubeObject, Pod, Service } from "../../framework/meta/index.ts";
 import { KubeloopEndpoints, type EndpointsObject } from "./api.ts";
@@ -21,7 +21,7 @@ export interface EndpointsEventSink {
 
 /** What `EndpointsReconciler` reads and writes through. */
 export interface EndpointsReconcilerOptions {
-  client: KubeClient;
+  client: Client;
   services: CacheReader<Service>;
   /** Pods, with `LABEL_INDEX` for selector lookups (scanned per namespace without it). */
   pods: CacheReader<Pod>;
