@@ -12,6 +12,8 @@
 import { after, before, test } from "node:test";
 import { randomBytes } from "node:crypto";
 import { Nodes, Pods, Services } from "../../../../framework/meta/index.ts";
+import { isNotFound } from "../../../../framework/client/index.ts";
+import { waitFor } from "../../../../framework/testing/index.ts";
 import { KubeloopEndpoints, KubeloopEndpointSlices } from "../../../../operators/endpoints/index.ts";
 import {
   assert, connect, createNamespace, createNode, createPod, deleteNamespace, expectSame, service, setPodStatus, startOperator, updatePod, updateService,
@@ -31,6 +33,10 @@ before(async () => {
   await createNode(suite.client, nodes[1]!, "zone-b");
   await createNode(suite.client, nodes[2]!);
   ns = await createNamespace(suite.client, "ep-diff");
+  // An Endpoints of ours whose Service does not exist: orphan cleanup at start deletes it.
+  await suite.client.create(KubeloopEndpoints, {
+    apiVersion: KubeloopEndpoints.apiVersion, kind: KubeloopEndpoints.kind, metadata: { name: "orphan", namespace: ns }, spec: { subsets: [] },
+  });
   op = await startOperator(suite.client, ns);
 });
 
@@ -230,4 +236,36 @@ test("bad input: our objects edited or deleted by hand are put back", async () =
   await expectSame(c, ns, ["fix"]);
   const again = await c.get(KubeloopEndpoints, { namespace: ns, name: "fix" });
   assert.ok(!again.metadata?.labels?.intruder);
+});
+
+test("orphan cleanup at start: our Endpoints without a Service are deleted (checkLeftoverEndpoints)", async () => {
+  await waitFor(async () => {
+    try {
+      await suite.client.get(KubeloopEndpoints, { namespace: ns, name: "orphan" });
+      return false;
+    } catch (err) {
+      if (isNotFound(err)) return true;
+      throw err;
+    }
+  }, { timeoutMs: 30_000, intervalMs: 200, description: "the orphan Endpoints to be deleted" });
+});
+
+test("no write when nothing changed (TestEndpointUpdates): irrelevant pod and Service updates keep every resourceVersion", async () => {
+  const c = suite.client;
+  await c.create(Services, service(ns, "quiet", { app: "quiet" }));
+  for (let i = 0; i < 3; i++) await createPod(c, ns, { name: `quiet-${i}`, labels: { app: "quiet" }, node: nodes[i], ips: [ip(12, i + 1)], ready: i !== 2 });
+  await expectSame(c, ns, ["quiet"]);
+  const versions = async () => {
+    const ep = await c.get(KubeloopEndpoints, { namespace: ns, name: "quiet" });
+    const slices = await c.list(KubeloopEndpointSlices, { namespace: ns, labelSelector: "kubernetes.io/service-name=quiet" });
+    return [ep.metadata!.resourceVersion, ...slices.items.map((s) => s.metadata!.resourceVersion).sort()];
+  };
+  const before = await versions();
+  const writesBefore = op.handle.endpoints!.reconciler.writes + op.handle.endpointSlices!.reconciler.writes;
+  await updatePod(c, ns, "quiet-0", (p) => { p.metadata!.annotations = { touched: "yes" }; });
+  await setPodStatus(c, ns, "quiet-1", { phase: "Running" });
+  await updateService(c, ns, "quiet", (s) => { s.metadata!.annotations = { touched: "yes" }; });
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual(await versions(), before);
+  assert.equal(op.handle.endpoints!.reconciler.writes + op.handle.endpointSlices!.reconciler.writes, writesBefore);
 });
