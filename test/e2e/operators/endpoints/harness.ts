@@ -5,6 +5,7 @@
  * comparison with kube-controller-manager's own Endpoints and EndpointSlices.
  */
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { isConflict, isNotFound, type KubeClient } from "../../../../framework/client/index.ts";
@@ -254,7 +255,7 @@ export async function expectSame(client: KubeClient, ns: string, names: string[]
     for (const name of names) {
       const [b, o] = await Promise.all([builtinView(client, ns, name), ourView(client, ns, name)]);
       try {
-        assert.deepEqual(o, b, `Service ${ns}/${name}: ours (actual) vs built-in (expected)`);
+        if (!isDeepStrictEqual(o, b)) throw new assert.AssertionError({ message: `Service ${ns}/${name}: ours differ from the built-in ones:\n${describeDifference(o, b)}` });
         check?.(name, b);
       } catch (err) {
         last = err;
@@ -270,6 +271,33 @@ export async function expectSame(client: KubeClient, ns: string, names: string[]
   }
   await new Promise((r) => setTimeout(r, 1000));
   if (!(await compareAll())) throw last;
+}
+
+/** A short account of how two views differ (the first few differing entries of each part). */
+export function describeDifference(ours: CanonicalView, builtin: CanonicalView): string {
+  const lines: string[] = [];
+  const setDiff = (label: string, a: string[], b: string[]): void => {
+    const sa = new Set(a);
+    const sb = new Set(b);
+    const onlyA = a.filter((x) => !sb.has(x));
+    const onlyB = b.filter((x) => !sa.has(x));
+    if (onlyA.length || onlyB.length || a.length !== b.length) {
+      lines.push(`${label}: ours ${a.length}, built-in ${b.length}`);
+      for (const x of onlyA.slice(0, 3)) lines.push(`  only ours:     ${x.slice(0, 400)}`);
+      for (const x of onlyB.slice(0, 3)) lines.push(`  only built-in: ${x.slice(0, 400)}`);
+    }
+  };
+  if ((ours.endpoints === null) !== (builtin.endpoints === null)) lines.push(`Endpoints: ours ${ours.endpoints ? "present" : "absent"}, built-in ${builtin.endpoints ? "present" : "absent"}`);
+  else if (ours.endpoints && builtin.endpoints) {
+    if (ours.endpoints.labels !== builtin.endpoints.labels) lines.push(`labels: ours ${ours.endpoints.labels}, built-in ${builtin.endpoints.labels}`);
+    if (ours.endpoints.overCapacity !== builtin.endpoints.overCapacity) lines.push(`over-capacity: ours ${ours.endpoints.overCapacity}, built-in ${builtin.endpoints.overCapacity}`);
+    const flat = (subsets: string) => (JSON.parse(subsets) as Array<Record<string, unknown>>).flatMap((sub) =>
+      ["addresses", "notReadyAddresses"].flatMap((k) => ((sub[k] ?? []) as unknown[]).map((a) => `${k} ${JSON.stringify(a)} ports ${JSON.stringify(sub.ports ?? [])}`)));
+    setDiff("Endpoints addresses", flat(ours.endpoints.subsets), flat(builtin.endpoints.subsets));
+  }
+  setDiff("slice endpoints", ours.slices, builtin.slices);
+  setDiff("slice labels", ours.sliceLabels, builtin.sliceLabels);
+  return lines.join("\n") || "(no difference in the parts compared: the check failed)";
 }
 
 /** A ClusterIP Service selecting `selector`, with the given ports. */
