@@ -130,13 +130,6 @@ function ipv6Bytes(ip: string): number[] | undefined {
   return bytes;
 }
 
-/** The 16-byte form Go's `net.ParseIP` gives (IPv4 as IPv4-mapped IPv6), for byte-wise sorting. */
-export function ipSortBytes(ip: string): number[] {
-  const v4 = parseIpv4Sloppy(ip);
-  if (v4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4];
-  return ipv6Bytes(ip) ?? [];
-}
-
 /** True when `ip` is an IPv6 address (an IPv4-mapped one counts as IPv4, as `utilnet.IsIPv6String`). */
 export function isIpv6String(ip: string): boolean {
   const bytes = ipv6Bytes(ip);

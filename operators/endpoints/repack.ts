@@ -1,5 +1,4 @@
 import type { EndpointAddress, EndpointPort, EndpointSubset } from "./api.ts";
-import { ipSortBytes } from "./pods.ts";
 
 /** The sentinel port of addresses that came without ports (headless Services without ports). */
 const NO_PORT = "\u0000no-port";
@@ -62,20 +61,18 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
   return sortSubsets(final);
 }
 
-/** Orders two IPs as Go's `bytes.Compare` of their 16-byte forms. */
-export function compareIps(a: string, b: string): number {
-  const x = ipSortBytes(a);
-  const y = ipSortBytes(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return x.length - y.length || (a < b ? -1 : a > b ? 1 : 0);
-}
-
-/** Orders addresses by IP bytes, then target UID (upstream `addrsByIPAndUID`). */
+/**
+ * Orders addresses as upstream `LessEndpointAddress`: the IP *strings* byte by byte
+ * (`bytes.Compare([]byte(a.IP), []byte(b.IP))`, so "10.0.0.10" < "10.0.0.9"), then an address
+ * without a target before one with, then target UIDs. Truncation keeps the first 1000 in this
+ * order, so it decides which addresses survive.
+ */
 export function compareAddresses(a: EndpointAddress, b: EndpointAddress): number {
-  const c = compareIps(a.ip, b.ip);
-  if (c !== 0) return c;
-  const ua = a.targetRef?.uid ?? "";
-  const ub = b.targetRef?.uid ?? "";
+  if (a.ip !== b.ip) return a.ip < b.ip ? -1 : 1;
+  if (!b.targetRef) return a.targetRef ? 1 : 0;
+  if (!a.targetRef) return -1;
+  const ua = a.targetRef.uid ?? "";
+  const ub = b.targetRef.uid ?? "";
   return ua < ub ? -1 : ua > ub ? 1 : 0;
 }
 
@@ -87,7 +84,7 @@ export function comparePorts(a: EndpointPort, b: EndpointPort): number {
 }
 
 /**
- * Sorts addresses within each subset by IP bytes then UID (as upstream), ports by name, number
+ * Sorts addresses within each subset by IP string then UID (as upstream), ports by name, number
  * and protocol, and subsets by their first port then first address. Upstream orders ports and
  * subsets by an FNV hash of a go-spew dump, an order with no meaning that only the truncation
  * of more than 1000 addresses spread over several subsets can observe (see README).

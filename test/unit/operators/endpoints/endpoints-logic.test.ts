@@ -150,8 +150,8 @@ test("TestPackSubsets: dedup by IP and UID, not-ready wins per port, grouped by 
   assert.equal(repackSubsets([{ addresses: [a("1.2.3.4")], ports: [p(111)] }, { addresses: [a("5.6.7.8")], ports: [p(222)] }]).length, 2);
   // No ports: kept without ports.
   assert.deepEqual(repackSubsets([{ addresses: [a("1.2.3.4")] }]), [{ addresses: [a("1.2.3.4")] }]);
-  // IPs sort by bytes, not as strings.
-  assert.deepEqual(repackSubsets([{ addresses: [a("10.0.0.10"), a("10.0.0.9")], ports: [p(1)] }])[0]!.addresses!.map((x) => x.ip), ["10.0.0.9", "10.0.0.10"]);
+  // IPs sort as strings (upstream LessEndpointAddress compares the IP strings' bytes): "10.0.0.10" < "10.0.0.9".
+  assert.deepEqual(repackSubsets([{ addresses: [a("10.0.0.9"), a("10.0.0.10")], ports: [p(1)] }])[0]!.addresses!.map((x) => x.ip), ["10.0.0.10", "10.0.0.9"]);
 });
 
 test("TestTruncateEndpoints: proportional truncation at 1000", () => {
