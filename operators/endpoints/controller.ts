@@ -1,6 +1,6 @@
 import { LABEL_INDEX, labelIndexFunc, type CacheReader, type Informer } from "../../framework/cache/index.ts";
 import type { Client } from "../../framework/client/index.ts";
-import { controllerFor, type Controller, type ControllerHost, type Request } from "../../framework/controller/index.ts";
+import { controllerFor, keyOfRequest, type Controller, type ControllerHost, type Request, type RequestMapper } from "../../framework/controller/index.ts";
 import { enqueueSelecting } from "../../framework/controller/selector-handler.ts";
 import { Nodes, Pods, Services, type Node, type Pod, type Service } from "../../framework/meta/index.ts";
 import { defaultControllerRateLimiter, ItemExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter } from "../../framework/queue/index.ts";
@@ -25,6 +25,12 @@ export interface EndpointsControllerOptions {
   workers?: number;
   /** Endpoints per slice, 1-1000. Default 100 (`--max-endpoints-per-slice`). */
   maxEndpointsPerSlice?: number;
+  /**
+   * Delay in milliseconds before a pod change is synced, so several changes of one Service's
+   * pods make one sync (`--endpoint-updates-batch-period`, `--endpointslice-updates-batch-period`).
+   * Service changes are synced at once. Default 0.
+   */
+  batchPeriodMs?: number;
   /** Run the Endpoints controller. Default true. */
   endpoints?: boolean;
   /** Run the EndpointSlice controller. Default true. */
@@ -57,6 +63,23 @@ function addLabelIndex(informer: Informer<Pod> | Informer<EndpointSliceObject>):
     // Another controller of this manager added it already.
     if (!(err instanceof Error && /already exists/.test(err.message))) throw err;
   }
+}
+
+/**
+ * The pod watch of `controller`: `mapper` as is, or, with a batch period, a mapper whose requests
+ * are queued after `batchPeriodMs` (the queue folds the repeats; upstream `AddAfter(key,
+ * endpointUpdatesBatchPeriod)`).
+ */
+function batched(mapper: RequestMapper<Pod>, controller: Controller<Service>, batchPeriodMs: number): RequestMapper<Pod> {
+  if (batchPeriodMs <= 0) return mapper;
+  const later = (reqs: Request[]): Request[] => {
+    for (const r of reqs) {
+      const key = keyOfRequest(r);
+      if (key !== undefined) controller.queue.addAfter(key, batchPeriodMs);
+    }
+    return [];
+  };
+  return { create: (p) => later(mapper.create(p)), update: (o, n) => later(mapper.update(o, n)), delete: (p) => later(mapper.delete(p)) };
 }
 
 /**
@@ -118,7 +141,7 @@ export function setupEndpointsControllers(host: EndpointsControllerHost, opts: E
       .watches(KubeloopEndpoints, (ep) => [{ namespace: ep.metadata?.namespace ?? "", name: ep.metadata?.name ?? "" }])
       .withOptions({ maxConcurrentReconciles: workers, rateLimiter: defaultControllerRateLimiter<string>() })
       .complete(withMaxRetries((req, ctx) => reconciler.reconcile(req, ctx), () => controller));
-    controller.watch({ informer: pods, mapper: podMapper, description: "Pod.v1 (selected by Services)" });
+    controller.watch({ informer: pods, mapper: batched(podMapper, controller, opts.batchPeriodMs ?? 0), description: "Pod.v1 (selected by Services)" });
     handle.endpoints = { controller, reconciler };
   }
 
@@ -149,7 +172,7 @@ export function setupEndpointsControllers(host: EndpointsControllerHost, opts: E
         rateLimiter: new MaxOfRateLimiter<string>(new ItemExponentialFailureRateLimiter<string>(1000, 1_000_000), new BucketRateLimiter<string>(10, 100)),
       })
       .complete(withMaxRetries((req, ctx) => reconciler.reconcile(req, ctx), () => controller));
-    controller.watch({ informer: pods, mapper: podMapper, description: "Pod.v1 (selected by Services)" });
+    controller.watch({ informer: pods, mapper: batched(podMapper, controller, opts.batchPeriodMs ?? 0), description: "Pod.v1 (selected by Services)" });
     handle.endpointSlices = { controller, reconciler };
   }
   return handle;
