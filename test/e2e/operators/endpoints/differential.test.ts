@@ -232,6 +232,11 @@ test("bad input: our objects edited or deleted by hand are put back", async () =
   const slices = await c.list(KubeloopEndpointSlices, { namespace: ns, labelSelector: "kubernetes.io/service-name=fix" });
   for (const s of slices.items) await c.delete(KubeloopEndpointSlices, { namespace: ns, name: s.metadata!.name! });
   await expectSame(c, ns, ["fix"], (_n, b) => assert.ok(b.endpoints!.subsets.includes(ip(11, 1))));
+  // A slice edited by hand (an endpoint's conditions and addresses) is put back.
+  const [slice] = (await c.list(KubeloopEndpointSlices, { namespace: ns, labelSelector: "kubernetes.io/service-name=fix" })).items;
+  slice!.spec.endpoints = [{ addresses: ["10.99.99.98"], conditions: { ready: false } }];
+  await c.update(KubeloopEndpointSlices, slice!);
+  await expectSame(c, ns, ["fix"]);
   await c.delete(KubeloopEndpoints, { namespace: ns, name: "fix" });
   await expectSame(c, ns, ["fix"]);
   const again = await c.get(KubeloopEndpoints, { namespace: ns, name: "fix" });
