@@ -1,7 +1,7 @@
 import type { CacheReader } from "../../framework/cache/index.ts";
 import { listByLabelSet } from "../../framework/cache/index.ts";
 import { isForbidden, isNotFound, type Client } from "../../framework/client/index.ts";
-import type { ReconcileContext, Request, Result } from "../../framework/controller/index.ts";
+import { requeue, type ReconcileContext, type Request, type Result } from "../../framework/controller/index.ts";
 import type { DeepReadonly, KubeObject, Pod, Service } from "../../framework/meta/index.ts";
 import { KubeloopEndpoints, type EndpointsObject } from "./api.ts";
 import { canonicalSubsets, stableJson } from "./canonical.ts";
@@ -67,7 +67,9 @@ export class EndpointsReconciler {
 
   /**
    * Syncs the Endpoints of the Service `req` names.
-   * @throws Error when the cache is older than our last write, or a write fails (retried with backoff).
+   * Resolves `requeue()` (retry with backoff, nothing written) when the cache still holds the
+   * version our last write replaced.
+   * @throws Error when a write fails (retried with backoff).
    */
   async reconcile(req: Request, ctx: Pick<ReconcileContext, "signal">): Promise<Result> {
     const namespace = req.namespace ?? "";
@@ -98,7 +100,8 @@ export class EndpointsReconciler {
 
     const current = this.#opts.endpoints.get(key) as DeepReadonly<EndpointsObject> | undefined;
     if (current && this.#stale.isStale(key, current.metadata?.resourceVersion)) {
-      throw new Error(`endpoints informer cache is out of date: resourceVersion ${current.metadata?.resourceVersion} of ${KubeloopEndpoints.kind} ${key} was already replaced; retrying`);
+      // Upstream returns an error (logged at V(2)); a requeue with backoff does the same without an error log.
+      return requeue();
     }
     const create = !current?.metadata?.resourceVersion;
     const wanted = stableJson(canonicalSubsets(subsets));

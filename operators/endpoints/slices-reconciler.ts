@@ -1,7 +1,7 @@
 import type { CacheReader } from "../../framework/cache/index.ts";
 import { listByLabelSet } from "../../framework/cache/index.ts";
 import { isForbidden, isNotFound, type Client } from "../../framework/client/index.ts";
-import type { ReconcileContext, Request, Result } from "../../framework/controller/index.ts";
+import { requeue, type ReconcileContext, type Request, type Result } from "../../framework/controller/index.ts";
 import type { DeepReadonly, Node, Pod, Service } from "../../framework/meta/index.ts";
 import { KubeloopEndpointSlices, type EndpointSliceObject } from "./api.ts";
 import { DEFAULT_MAX_ENDPOINTS_PER_SLICE, planSlices, SERVICE_NAME_LABEL, SLICE_MANAGED_BY_LABEL, type SliceState } from "./slice-placement.ts";
@@ -105,8 +105,9 @@ export class EndpointSliceReconciler {
 
   /**
    * Syncs the slices of the Service `req` names.
-   * @throws Error when the cache misses one of our writes, a write fails, or a pod's node is
-   *   missing (after writing the slices without it), so the key is retried with backoff.
+   * Resolves `requeue()` (retry with backoff, nothing written) when the cache misses one of our writes.
+   * @throws Error when a write fails, or a pod's node is missing (after writing the slices
+   *   without it), so the key is retried with backoff.
    */
   async reconcile(req: Request, ctx: Pick<ReconcileContext, "signal">): Promise<Result> {
     const namespace = req.namespace ?? "";
@@ -124,7 +125,8 @@ export class EndpointSliceReconciler {
     const pods = listByLabelSet(this.#opts.pods, namespace, selector);
     const cached = listByLabelSet(this.#opts.slices, namespace, { [SERVICE_NAME_LABEL]: req.name, [SLICE_MANAGED_BY_LABEL]: SLICE_CONTROLLER_NAME });
     if (this.tracker.isStale(key, cached)) {
-      throw new Error(`endpointslice informer cache is out of date for Service ${key}: it misses a write of this controller; retrying`);
+      // Upstream returns a StaleInformerCache error; a requeue with backoff does the same without an error log.
+      return requeue();
     }
     const triggerMs = this.#triggers.compute(service, pods);
     const byName = new Map(cached.map((s) => [s.metadata?.name ?? "", s]));
