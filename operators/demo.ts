@@ -1,13 +1,15 @@
 /**
  * The main job: a real control plane comes up (or the cluster in `KUBECONFIG` is used), the
  * operators' CRDs are installed, the operators run in this process, and sample ReplicaSets are
- * applied on fake nodes. The terminal shows desired / current / ready per ReplicaSet while the
- * story plays: convergence, a scale-up through the scale subresource, a deleted pod replaced, a
- * scale-down. Then the kubeloop scheduler (one per process, with the gang-scheduling and GPU
- * placement plugins) plays its own: kwok GPU nodes of two products, a BinPack
- * GPUPlacementPolicy whose status shows the inventory, a PodGroup gang that waits for its last
- * member and then starts at once, and an 8-GPU pod on the whole node BinPack kept free. Then it
- * keeps reconciling until Ctrl-C, or exits 0 with `--exit-after-convergence`.
+ * applied on fake nodes, with a Service `web` in front of one of them. The terminal shows desired /
+ * current / ready per ReplicaSet, and the Service's endpoints as our Endpoints and EndpointSlices
+ * hold them beside kube-controller-manager's own, while the story plays: convergence, a scale-up
+ * through the scale subresource, a deleted pod replaced, a scale-down. A step has converged when
+ * ours equal the built-in ones too. Then the kubeloop scheduler (one per process, with the
+ * gang-scheduling and GPU placement plugins) plays its own: kwok GPU nodes of two products, a
+ * BinPack GPUPlacementPolicy whose status shows the inventory, a PodGroup gang that waits for its
+ * last member and then starts at once, and an 8-GPU pod on the whole node BinPack kept free. Then
+ * it keeps reconciling until Ctrl-C, or exits 0 with `--exit-after-convergence`.
  *
  *   npm run demo [-- --exit-after-convergence] [--nodes 3] [--dir D] [--keep-cluster] [--verbose]
  *
@@ -21,18 +23,21 @@ import { createClient, isAlreadyExists, isNotFound, KubeConfig, type KubeClient 
 import { sleep } from "../framework/flowcontrol/index.ts";
 import { rootLogger } from "../framework/log/index.ts";
 import { Manager } from "../framework/manager/index.ts";
-import { Namespaces, Nodes, Pods, ServiceAccounts, keyOf, type Pod } from "../framework/meta/index.ts";
+import { EndpointsResource, Namespaces, Nodes, Pods, ServiceAccounts, Services, keyOf, type Pod, type Service } from "../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
 import { createFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane, type FakeNodeSpec } from "../framework/testing/index.ts";
 import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./gang-scheduling/index.ts";
 import { GPU_RESOURCE, GPUPlacementPolicies, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
 import { allDefinitions, setupOperators } from "./registry.ts";
 import { ReplicaSets, type ReplicaSet } from "./replicaset/index.ts";
+import {
+  BuiltinEndpointSlices, canonicalSliceEndpoints, canonicalSubsets, KubeloopEndpoints, KubeloopEndpointSlices, stableJson,
+} from "./endpoints/index.ts";
 
 const NAMESPACE = "kubeloop-demo";
 const SAMPLES = ["web.yaml", "api.yaml"].map((f) => new URL(`./replicaset/samples/${f}`, import.meta.url));
 /** The operators this process runs: every one, so ONE kubeloop scheduler has the gang and GPU plugins. */
-const OPERATORS = ["replicaset", "gang-scheduling", "gpu-placement"];
+const OPERATORS = ["replicaset", "endpoints", "gang-scheduling", "gpu-placement"];
 const POLICY_SAMPLE = new URL("./gpu-placement/samples/train-binpack.yaml", import.meta.url);
 const A100 = "NVIDIA-A100-SXM4-80GB";
 const T4 = "Tesla-T4";
@@ -105,7 +110,37 @@ function table(mgr: Manager): string {
       const placement = [...byNode].sort().map(([n, c]) => `${n}:${c}`).join(" ");
       return `  ${rs.metadata!.name!.padEnd(6)} desired=${rs.spec.replicas} current=${s.replicas ?? 0} ready=${s.readyReplicas ?? 0} available=${s.availableReplicas ?? 0}  pods on ${placement || "-"}`;
     });
+  const e = endpointsView(mgr);
+  rows.push(`  service web: Endpoints ours ${e.ours} | built-in ${e.builtin}; EndpointSlices ours ${e.oursSlices} | built-in ${e.builtinSlices}`);
   return rows.join("\n");
+}
+
+/** The Service `web`'s endpoints as our objects and the built-in ones hold them (ready/not ready counts), and whether they agree. */
+function endpointsView(mgr: Manager): { ours: string; builtin: string; oursSlices: string; builtinSlices: string; agree: boolean } {
+  const key = `${NAMESPACE}/web`;
+  const ours = mgr.cache.informerFor(KubeloopEndpoints, { namespace: NAMESPACE }).store.get(key);
+  const builtin = mgr.cache.informerFor(EndpointsResource, { namespace: NAMESPACE }).store.get(key);
+  const oursSlices = mgr.cache.informerFor(KubeloopEndpointSlices, { namespace: NAMESPACE }).store.list(NAMESPACE)
+    .filter((sl) => sl.metadata?.labels?.["kubernetes.io/service-name"] === "web");
+  const builtinSlices = mgr.cache.informerFor(BuiltinEndpointSlices, { namespace: NAMESPACE }).store.list(NAMESPACE)
+    .filter((sl) => sl.metadata?.labels?.["kubernetes.io/service-name"] === "web");
+  const count = (subsets: ReadonlyArray<{ addresses?: readonly unknown[]; notReadyAddresses?: readonly unknown[] }> | undefined) => {
+    const r = (subsets ?? []).reduce((n, x) => n + (x.addresses?.length ?? 0), 0);
+    const nr = (subsets ?? []).reduce((n, x) => n + (x.notReadyAddresses?.length ?? 0), 0);
+    return `${r} ready/${nr} not ready`;
+  };
+  const oursEps = canonicalSliceEndpoints(oursSlices.map((sl) => ({ addressType: sl.spec.addressType, ports: sl.spec.ports ?? null, endpoints: sl.spec.endpoints ?? null })));
+  const builtinEps = canonicalSliceEndpoints(builtinSlices.map((sl) => ({ addressType: sl.addressType, ports: sl.ports ?? null, endpoints: (sl.endpoints ?? null) as never })));
+  const agree = ours !== undefined && builtin !== undefined &&
+    stableJson(canonicalSubsets(ours.spec.subsets)) === stableJson(canonicalSubsets((builtin.subsets ?? []) as never)) &&
+    stableJson(oursEps) === stableJson(builtinEps);
+  return {
+    ours: ours ? count(ours.spec.subsets) : "-",
+    builtin: builtin ? count(builtin.subsets) : "-",
+    oursSlices: `${oursSlices.length} with ${oursSlices.reduce((n, sl) => n + (sl.spec.endpoints?.length ?? 0), 0)} endpoints`,
+    builtinSlices: `${builtinSlices.length} with ${builtinSlices.reduce((n, sl) => n + (sl.endpoints?.length ?? 0), 0)} endpoints`,
+    agree,
+  };
 }
 
 /** The generation each ReplicaSet must have reached in the cache: the one our last write produced. */
@@ -125,7 +160,7 @@ async function scale(client: KubeClient, name: string, replicas: number, viaScal
 function converged(mgr: Manager): boolean {
   const rsets = mgr.cache.informerFor(ReplicaSets, { namespace: NAMESPACE }).store.list(NAMESPACE);
   const pods = mgr.cache.informerFor(Pods, { namespace: NAMESPACE }).store.list(NAMESPACE);
-  return rsets.length === SAMPLES.length && rsets.every((rs) => {
+  return rsets.length === SAMPLES.length && endpointsView(mgr).agree && rsets.every((rs) => {
     const s = rs.status;
     const owned = pods.filter((p) => p.metadata?.ownerReferences?.some((r) => r.uid === rs.metadata?.uid));
     return (rs.metadata?.generation ?? 0) >= (writtenGeneration.get(rs.metadata!.name!) ?? 0) &&
@@ -304,6 +339,13 @@ async function main(): Promise<number> {
     running = mgr.start(stop.signal);
     await mgr.cache.waitForSync(stop.signal);
     say(`operators running: ${OPERATORS.join(", ")} (in this process, one manager, one ${DEFAULT_SCHEDULER_NAME} with the gang and GPU plugins)`);
+
+    say(`applying Service web (selector app=web) to namespace ${NAMESPACE}: its Endpoints and EndpointSlices, ours beside the built-in ones`);
+    await client.patch(Services, { namespace: NAMESPACE, name: "web" }, {
+      type: "apply",
+      body: { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: NAMESPACE }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 80, protocol: "TCP" }] } } as Service,
+      fieldManager: "kubeloop-demo", force: true,
+    });
 
     say(`applying the samples in operators/replicaset/samples/ to namespace ${NAMESPACE}`);
     for (const url of SAMPLES) {

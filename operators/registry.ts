@@ -4,6 +4,7 @@ import type { Manager } from "../framework/manager/index.ts";
 import { addExtendedScheduler, type DeferredSchedulerExtension, type Profile, type Scheduler, type SchedulerExtension } from "../framework/scheduling/index.ts";
 import { defaultProfile, type PodBinder } from "../framework/scheduling/plugins/index.ts";
 import { ReplicaSetDefinition, setupReplicaSetController } from "./replicaset/index.ts";
+import { EndpointsDefinition, EndpointSliceDefinition, setupEndpointsControllers } from "./endpoints/index.ts";
 import { GPUPlacementPolicyDefinition, setupGPUPlacement } from "./gpu-placement/index.ts";
 import { PodGroupDefinition, gangSchedulerExtension, setupPodGroupController } from "./gang-scheduling/index.ts";
 
@@ -27,6 +28,12 @@ export const operators: Readonly<Record<string, Operator>> = {
     definitions: [ReplicaSetDefinition],
     setup: (mgr) => {
       setupReplicaSetController(mgr);
+    },
+  },
+  endpoints: {
+    definitions: [EndpointsDefinition, EndpointSliceDefinition],
+    setup: (mgr) => {
+      setupEndpointsControllers(mgr);
     },
   },
   "gang-scheduling": {

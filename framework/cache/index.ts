@@ -20,3 +20,4 @@ export {
   ALL_NAMESPACES, FIELD_INDEX_PREFIX, fieldIndexFunc, fieldIndexName, getFromStore, listFromStore, namespacedIndexValue, parseFieldSelector, toSelector,
 } from "./reader.ts";
 export type { FieldIndexer, FieldRequirement, ListFilter, ReadOptions, Reader } from "./reader.ts";
+export { LABEL_INDEX, labelIndexFunc, listByLabelSet } from "./label-index.ts";

@@ -93,7 +93,7 @@ test("the Deployment runs the operators with probes, ports, security context and
   assert.deepEqual([container.livenessProbe.httpGet.path, container.livenessProbe.httpGet.port], ["/healthz", "health"]);
   assert.deepEqual([container.readinessProbe.httpGet.path, container.readinessProbe.httpGet.port], ["/readyz", "health"]);
   assert.ok(container.resources.requests.cpu);
-  for (const arg of ["--operators=replicaset,gang-scheduling,gpu-placement", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"]) {
+  for (const arg of ["--operators=replicaset,endpoints,gang-scheduling,gpu-placement", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"]) {
     assert.ok(container.args.includes(arg), `args lack ${arg}: ${container.args.join(" ")}`);
   }
   const selector = deployment.spec.selector.matchLabels;
@@ -145,6 +145,23 @@ test("RBAC grants what the scheduling operators and their one kubeloop scheduler
   const replicasetOnly = (one(render("operators={replicaset}"), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
   for (const [group, resource] of [["scheduling.kubeloop.dev", "podgroups"], ["scheduling.kubeloop.dev", "gpuplacementpolicies"], ["", "pods/binding"]] as const) {
     assert.ok(!grants(replicasetOnly, group, resource, "list") && !grants(replicasetOnly, group, resource, "create"), `replicaset alone needs no ${resource}`);
+  }
+});
+
+test("RBAC grants what the Endpoints operator does, only when it is enabled", () => {
+  const rules = (one(render(), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
+  const needed: Array<[string, string, string[]]> = [
+    ["discovery.kubeloop.dev", "endpoints", ["get", "list", "watch", "create", "update", "delete"]],
+    ["discovery.kubeloop.dev", "endpointslices", ["get", "list", "watch", "create", "update", "delete"]],
+    ["", "services", ["get", "list", "watch"]],
+    ["", "nodes", ["get", "list", "watch"]],
+  ];
+  for (const [group, resource, verbs] of needed) {
+    for (const verb of verbs) assert.ok(grants(rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
+  }
+  const without = (one(render("operators={replicaset}"), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
+  for (const [group, resource] of [["discovery.kubeloop.dev", "endpointslices"], ["", "services"], ["", "nodes"]] as const) {
+    assert.ok(!grants(without, group, resource, "list"), `replicaset alone needs no ${resource}`);
   }
 });
 

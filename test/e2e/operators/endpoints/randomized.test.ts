@@ -1,0 +1,135 @@
+/**
+ * Seeded randomized differential run: random Services (ports numeric and named, protocols,
+ * headless with and without ports, publishNotReadyAddresses, trafficDistribution) over random
+ * pods (phases, readiness, IPs or none, dual-stack IPs, named ports per pod, sidecar ports,
+ * hostname/subdomain, nodes with and without zone, a missing node, finalizers), then random
+ * changes (readiness flips, label moves, deletes, new pods, Service edits); after every step
+ * our Endpoints and slices must equal kube-controller-manager's in canonical form.
+ * `KUBELOOP_EP_SEED` picks the seed (default 20261203), `KUBELOOP_EP_SCENARIOS` the count (default 6).
+ */
+import { after, before, test } from "node:test";
+import { randomBytes } from "node:crypto";
+import { Nodes, Pods, Services, type Service } from "../../../../framework/meta/index.ts";
+import {
+  connect, createNamespace, createNode, createPod, deleteNamespace, expectSame, service, setPodStatus, startOperator, updatePod, updateService,
+  type Cluster, type Operator, type PodSpec,
+} from "./harness.ts";
+
+const SEED = Number(process.env.KUBELOOP_EP_SEED ?? "20261203");
+const SCENARIOS = Number(process.env.KUBELOOP_EP_SCENARIOS ?? "6");
+
+/** mulberry32: a small seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let suite: Cluster;
+let ns: string;
+let op: Operator;
+const suffix = randomBytes(3).toString("hex");
+const nodes = [`ep-rand-${suffix}-n0`, `ep-rand-${suffix}-n1`, `ep-rand-${suffix}-n2`];
+
+before(async () => {
+  suite = await connect();
+  await createNode(suite.client, nodes[0]!, "zone-a");
+  await createNode(suite.client, nodes[1]!, "zone-b");
+  await createNode(suite.client, nodes[2]!);
+  ns = await createNamespace(suite.client, "ep-rand");
+  op = await startOperator(suite.client, ns);
+});
+
+after(async () => {
+  if (!suite) return;
+  await op?.stop();
+  if (ns) await deleteNamespace(suite.client, ns);
+  for (const n of nodes) await suite.client.delete(Nodes, { name: n }).catch(() => {});
+  suite.client.close();
+});
+
+type Ports = NonNullable<NonNullable<Service["spec"]>["ports"]>;
+
+for (let s = 0; s < SCENARIOS; s++) {
+  test(`randomized scenario ${s} (seed ${SEED})`, async () => {
+    const rnd = prng(SEED * 1000 + s);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const chance = (p: number) => rnd() < p;
+    const c = suite.client;
+    const app = `r${s}`;
+    const svcNames = [`r${s}-a`, `r${s}-b`];
+    const portChoices: Ports[] = [
+      [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }],
+      [{ name: "web", port: 80, targetPort: "web", protocol: "TCP" }, { name: "dns", port: 53, targetPort: 53, protocol: "UDP" }],
+      [{ name: "web-udp", port: 80, targetPort: "web", protocol: "UDP" }, { name: "web-tcp", port: 80, targetPort: "web", protocol: "TCP" }],
+    ];
+    const headless = new Map<string, boolean>();
+    const randomSpec = (name: string): Partial<NonNullable<Service["spec"]>> => {
+      const isHeadless = headless.get(name) ?? chance(0.3);
+      headless.set(name, isHeadless);
+      const noPorts = isHeadless && chance(0.4);
+      return {
+        ...(isHeadless ? { clusterIP: "None" } : {}),
+        ports: noPorts ? [] : pick(portChoices),
+        publishNotReadyAddresses: chance(0.3),
+        ...(chance(0.3) ? { trafficDistribution: pick(["PreferSameZone", "PreferSameNode", "PreferClose"]) } : {}),
+      };
+    };
+    for (const name of svcNames) await c.create(Services, service(ns, name, { app }, randomSpec(name), chance(0.5) ? { flavor: pick(["x", "y"]) } : undefined));
+    let next = 0;
+    const live: string[] = [];
+    const newPod = async (): Promise<void> => {
+      next++;
+      const name = `${app}-p${next}`;
+      const withIp = chance(0.85);
+      const v4 = `10.251.${s}.${next}`;
+      const p: PodSpec = {
+        name,
+        labels: { app: chance(0.85) ? app : `${app}-other` },
+        node: chance(0.08) ? `ep-rand-${suffix}-ghost` : pick(nodes),
+        ...(withIp ? { ips: chance(0.2) ? [v4, `fd00:251:${s}::${next}`] : [v4] } : {}),
+        ready: chance(0.6),
+        phase: withIp ? pick(["Running", "Running", "Running", "Failed", "Succeeded", "Unknown"] as const) : "Pending",
+        ...(chance(0.6) ? { ports: [["web", pick([8080, 9090]), chance(0.8) ? "TCP" : "UDP"]] as Array<[string, number, string]> } : {}),
+        ...(chance(0.2) ? { sidecarPorts: [["web", 7070]] as Array<[string, number]> } : {}),
+        ...(chance(0.3) ? { hostname: `h${next}`, subdomain: pick(svcNames) } : {}),
+        finalizer: chance(0.2),
+      };
+      await createPod(c, ns, p);
+      live.push(name);
+    };
+    const podCount = 3 + Math.floor(rnd() * 6);
+    for (let i = 0; i < podCount; i++) await newPod();
+    await expectSame(c, ns, svcNames);
+    for (let step = 0; step < 3; step++) {
+      const changes = 1 + Math.floor(rnd() * 3);
+      for (let k = 0; k < changes; k++) {
+        const kind = pick(["ready", "ready", "labels", "delete", "add", "service"] as const);
+        const target = live.length ? pick(live) : undefined;
+        if (kind === "ready" && target) await setPodStatus(c, ns, target, { ready: chance(0.5) });
+        else if (kind === "labels" && target) await updatePod(c, ns, target, (p) => { p.metadata!.labels = { app: chance(0.5) ? app : `${app}-other` }; });
+        else if (kind === "delete" && target) {
+          // Pods with the finalizer stay terminating.
+          await c.delete(Pods, { namespace: ns, name: target }, { gracePeriodSeconds: 0 });
+          live.splice(live.indexOf(target), 1);
+        } else if (kind === "add") await newPod();
+        else if (kind === "service") {
+          const name = pick(svcNames);
+          const spec = randomSpec(name);
+          await updateService(c, ns, name, (svc) => {
+            svc.spec!.ports = spec.ports!;
+            svc.spec!.publishNotReadyAddresses = spec.publishNotReadyAddresses!;
+            if (spec.trafficDistribution) svc.spec!.trafficDistribution = spec.trafficDistribution;
+            else delete svc.spec!.trafficDistribution;
+          });
+        }
+      }
+      await expectSame(c, ns, svcNames);
+    }
+  });
+}
