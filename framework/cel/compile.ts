@@ -66,7 +66,7 @@ export interface CelProgram {
 
 const OPTIONAL_SYNTAX = /\.\?|\[\?|\{\s*\?|,\s*\?/;
 const TYPE_IDENTS = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
-const OPERATOR = /^(_.*_|!_|-_|@.*)$/;
+const OPERATOR = /^(_.*_|_\[_\]|_\[\?_\]|!_|-_|@.*)$/;
 const TWO_VAR_MACROS = new Set(["all", "exists", "existsOne", "exists_one", "transformList", "transformMap", "transformMapEntry"]);
 
 function positionOf(expression: string, offset: number): CelPosition {

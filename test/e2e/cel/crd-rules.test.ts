@@ -51,7 +51,7 @@ function crdOf(group: Group, schema: SchemaNode): ICustomResourceDefinition {
     metadata: { name: `${group.plural}.${GROUP}` },
     spec: {
       group: GROUP,
-      names: { kind: group.kind, listKind: `${group.kind}List`, plural: group.plural, singular: group.plural.slice(0, -1) },
+      names: { kind: group.kind, listKind: `${group.kind}List`, plural: group.plural, singular: `celtest${group.index}x` },
       scope: "Cluster",
       versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: schema as never } }],
     },
