@@ -96,7 +96,14 @@ interface Walk {
 }
 
 function fail(w: Walk, e: Expr, reason: string): never {
-  const offset = w.positions[String(e.id)] ?? 0;
+  let offset = w.positions[String(e.id)] ?? 0;
+  if (e.exprKind.case === "callExpr") {
+    // cel-go places a call at its opening parenthesis.
+    const name = e.exprKind.value.function;
+    const at = w.expression.indexOf(name, offset);
+    const paren = at >= 0 ? w.expression.indexOf("(", at + name.length) : -1;
+    if (paren >= 0) offset = paren;
+  }
   throw new CelCompileError(w.expression, positionOf(w.expression, offset), reason);
 }
 

@@ -1,5 +1,6 @@
 import type { CelInput } from "@bufbuild/cel";
 import { CelCompileError, compile, type CelProgram } from "./compile.ts";
+import { formatGoFloat } from "./library/go-format.ts";
 import { refusalOf } from "./library/refuse.ts";
 import { hasListSemantics, toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";
 
@@ -62,20 +63,6 @@ function compiled(rule: ValidationRule, schema: SchemaNode) {
   return c;
 }
 
-/** Go's `%v` of a float64 (strconv 'g' with the shortest representation, exponent from 21 digits as %v does). */
-export function formatGoFloat(n: number): string {
-  if (Number.isNaN(n)) return "NaN";
-  if (!Number.isFinite(n)) return n > 0 ? "+Inf" : "-Inf";
-  if (n === 0) return Object.is(n, -0) ? "-0" : "0";
-  const [mantissa, expStr] = n.toExponential().split("e") as [string, string];
-  const exp = Number(expStr);
-  if (exp < -4 || exp >= 21) {
-    const e = Math.abs(exp);
-    return `${mantissa}e${exp < 0 ? "-" : "+"}${e < 10 ? `0${e}` : e}`;
-  }
-  return String(n).includes("e") ? n.toFixed(Math.max(0, -exp + (mantissa.replace(/[-.]/g, "").length - 1))) : String(n);
-}
-
 function goValue(value: unknown, type: string | undefined): string | undefined {
   if (type === "object" || type === "array") return undefined;
   if (typeof value === "string") return JSON.stringify(value);
@@ -104,20 +91,29 @@ function errorBody(type: RuleFailure["type"], value: unknown, schemaType: string
   }
 }
 
-/** `ValidFieldPath(...).String()` of a rule's fieldPath (`.a.b`, `.a['b.c']`, `.list[0]` is not allowed). */
-function normalizeFieldPath(fieldPath: string): string | undefined {
-  const parts: string[] = [];
-  const re = /\.([^.[\]]+)|\['((?:[^'\\]|\\.)*)'\]/gy;
+/**
+ * `ValidFieldPath(fieldPath, schema).String()`: `.a` and `['a']` name a property (a child, `a`)
+ * where the schema has properties, a key (`[a]`) where it has additionalProperties.
+ */
+function normalizeFieldPath(fieldPath: string, schema: SchemaNode): string | undefined {
+  const re = /\.([^.[\]']+)|\['((?:[^'\\]|\\.)*)'\]/y;
   let m: RegExpExecArray | null;
   let out = "";
   let pos = 0;
+  let node: SchemaNode | undefined = schema;
   while ((m = re.exec(fieldPath))) {
     pos = re.lastIndex;
-    if (m[1] !== undefined) {
-      out += out.length > 0 ? `.${m[1]}` : m[1];
-      parts.push(m[1]);
+    const name = m[1] ?? m[2]!.replace(/\\(.)/g, "$1");
+    if (!node) return undefined;
+    if (node.properties) {
+      out += out.length > 0 ? `.${name}` : name;
+      node = node.properties[name];
+      if (!node) return undefined;
+    } else if (typeof node.additionalProperties === "object") {
+      out += `[${name}]`;
+      node = node.additionalProperties;
     } else {
-      out += `[${m[2]!.replace(/\\(.)/g, "$1")}]`;
+      return undefined;
     }
   }
   if (pos !== fieldPath.length) return undefined;
@@ -257,7 +253,7 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
     detail ??= rule.message && rule.message.length > 0 ? rule.message.trim() : `failed rule: ${rule.rule.trim()}`;
     let failurePath = path;
     if (rule.fieldPath) {
-      const normalized = normalizeFieldPath(rule.fieldPath);
+      const normalized = normalizeFieldPath(rule.fieldPath, schema);
       if (normalized === undefined) {
         ctx.out.refused.push({ field, rule: rule.rule, reason: `fieldPath ${rule.fieldPath} is not understood` });
         continue;

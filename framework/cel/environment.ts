@@ -1,5 +1,6 @@
 import { celEnv, type CelEnv, type CelFunc } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { goFormatLibrary } from "./library/go-format.ts";
 import { ipLibrary } from "./library/ip.ts";
 import { listsLibrary } from "./library/lists.ts";
 import { quantityLibrary } from "./library/quantity.ts";
@@ -83,12 +84,13 @@ export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, 
 /** Why a known Kubernetes function is refused in-process, or undefined when it is implemented or unknown. */
 export function refusedFunction(name: string, admission: boolean): string | undefined {
   if (REFUSED[name]) return REFUSED[name];
+  if (name.startsWith("format.")) return "the format library returns optional types, which the engine lacks";
   if (admission && AUTHZ.includes(name)) return "the authz library needs the API server's authorizer";
   return undefined;
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary];
 
 let shared: CelEnv | undefined;
 
