@@ -60,6 +60,8 @@ export interface CelProgram {
   readonly functions: ReadonlySet<string>;
   /** Number of AST nodes (after macro expansion). */
   readonly size: number;
+  /** Deepest nesting of comprehensions (`all`, `exists`, `map`, `filter`, ...). */
+  readonly comprehensionDepth: number;
   /** Evaluates with the given variable values (CEL inputs: bigint for int, number for double, Map or object for maps). */
   evaluate(bindings: Record<string, CelInput>): CelEvaluation;
 }
@@ -93,6 +95,8 @@ interface Walk {
   references: Set<string>;
   functions: Set<string>;
   size: number;
+  depth: number;
+  maxDepth: number;
 }
 
 function fail(w: Walk, e: Expr, reason: string): never {
@@ -242,6 +246,8 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
     }
     case "comprehensionExpr": {
       const c = e.exprKind.value;
+      w.depth++;
+      w.maxDepth = Math.max(w.maxDepth, w.depth);
       if (c.iterVar2) w.refusals.push("two-variable comprehensions are not implemented by the engine");
       walk(w, c.iterRange, scope);
       walk(w, c.accuInit, scope);
@@ -249,6 +255,7 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
       walk(w, c.loopCondition, inner);
       walk(w, c.loopStep, inner);
       walk(w, c.result, new Set([...scope, c.accuVar]));
+      w.depth--;
       return;
     }
     default:
@@ -283,10 +290,10 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
     const reason = err.message.replace(/^<input>:\d+:\d+: /, "");
     throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
   }
-  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0 };
+  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0 };
   walk(w, parsed.expr, new Set());
   const refusal = w.refusals[0];
-  if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size };
+  if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size, comprehensionDepth: w.maxDepth };
   const run = plan(engineEnvironment(), parsed);
   return {
     expression,
@@ -294,7 +301,12 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
     references: w.references,
     functions: w.functions,
     size: w.size,
+    comprehensionDepth: w.maxDepth,
     evaluate(bindings) {
+      const bound = costBound(w.size, w.maxDepth, bindings);
+      if (bound > PER_CALL_LIMIT) {
+        return { kind: "refused", reason: `the runtime cost could exceed the per-expression limit (${PER_CALL_LIMIT}): the in-process evaluator bounds the cost (${bound.toExponential(2)}) instead of tracking it as cel-go does` };
+      }
       let result: CelValue | ReturnType<typeof run>;
       try {
         result = run(bindings as never);
@@ -311,6 +323,43 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
   };
 }
 
+/** The API server's runtime cost limit of one expression (celconfig.PerCallLimit in Kubernetes v1.36). */
+export const PER_CALL_LIMIT = 1_000_000;
+
+/** Elements of an input value (nodes of lists and maps) and its longest string. */
+function measure(v: unknown, m: { elements: number; longest: number }, depth = 0): void {
+  if (depth > 100) {
+    m.elements = Infinity;
+    return;
+  }
+  m.elements++;
+  if (typeof v === "string" || v instanceof Uint8Array) m.longest = Math.max(m.longest, v.length);
+  else if (Array.isArray(v)) for (const x of v) measure(x, m, depth + 1);
+  else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      measure(k, m, depth + 1);
+      measure(x, m, depth + 1);
+    }
+  } else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v)) {
+      measure(k, m, depth + 1);
+      measure(x, m, depth + 1);
+    }
+  }
+}
+
+/**
+ * A bound of cel-go's runtime cost, used to refuse evaluations that might exceed the API
+ * server's limit: every AST node evaluated once per iteration of each enclosing comprehension
+ * (at most as many iterations as input elements), each costing at most the longest input string
+ * (string functions are linear in their arguments). Regex costs are not modelled exactly.
+ */
+function costBound(astSize: number, depth: number, bindings: Record<string, unknown>): number {
+  const m = { elements: 0, longest: 0 };
+  for (const v of Object.values(bindings)) measure(v, m);
+  return astSize * Math.pow(m.elements + 1, depth) * (1 + m.longest);
+}
+
 function refusedProgram(expression: string, reason: string): CelProgram {
   return {
     expression,
@@ -318,6 +367,7 @@ function refusedProgram(expression: string, reason: string): CelProgram {
     references: new Set(),
     functions: new Set(),
     size: 0,
+    comprehensionDepth: 0,
     evaluate: () => ({ kind: "refused", reason }),
   };
 }
