@@ -7,6 +7,7 @@ import { quantityLibrary } from "./library/quantity.ts";
 import { regexLibrary } from "./library/regex.ts";
 import { semverLibrary } from "./library/semver.ts";
 import { opaqueRegistry } from "./library/types.ts";
+import { urlLibrary } from "./library/url.ts";
 
 /**
  * The function set of Kubernetes' CEL base environment in v1.36
@@ -38,18 +39,12 @@ const LIBRARIES = [
   // ip, cidr
   "ip", "isIP", "ip.isCanonical", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
   "cidr", "isCIDR", "containsIP", "containsCIDR", "masked", "prefixLength",
+  // url
+  "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery",
 ];
 
 /** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
 const REFUSED: Record<string, string> = {
-  url: "the url library (Go net/url parsing) is not implemented in-process",
-  isURL: "the url library (Go net/url parsing) is not implemented in-process",
-  getScheme: "the url library is not implemented in-process",
-  getHost: "the url library is not implemented in-process",
-  getHostname: "the url library is not implemented in-process",
-  getPort: "the url library is not implemented in-process",
-  getEscapedPath: "the url library is not implemented in-process",
-  getQuery: "the url library is not implemented in-process",
   "format.named": "the format library returns optional types, which the engine lacks",
   validate: "the format library returns optional types, which the engine lacks",
   first: "lists first() returns an optional type, which the engine lacks",
@@ -90,7 +85,7 @@ export function refusedFunction(name: string, admission: boolean): string | unde
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary];
 
 let shared: CelEnv | undefined;
 

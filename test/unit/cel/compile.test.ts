@@ -42,7 +42,7 @@ test("field names are checked against the schema of self, under their escaped na
 });
 
 test("what the engine cannot evaluate exactly compiles with a refusal", () => {
-  for (const expr of ["self.?a.orValue(1) == 1", "[1, 2].all(i, v, v > i)", "url('https://x').getHost() == 'x'", "format.dns1123Label().validate(self).hasValue()", "[1].first().hasValue()"]) {
+  for (const expr of ["self.?a.orValue(1) == 1", "[1, 2].all(i, v, v > i)", "[2, 1].sortBy(x, x)[0] == 1", "format.dns1123Label().validate(self).hasValue()", "[1].first().hasValue()"]) {
     const p = compile(expr, env);
     assert.ok(p.refusal, expr);
     assert.equal(p.evaluate({ self: "a" }).kind, "refused");

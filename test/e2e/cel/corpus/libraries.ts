@@ -65,3 +65,11 @@ const timestamps: CelCase[] = cross("standard", { type: "string", format: "date-
 export const libraryCases: CelCase[] = [
   ...strings, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps,
 ];
+
+const urls: CelCase[] = cross("url", STRING, [
+  "isURL(self)", "url(self).getScheme()", "url(self).getHost()", "url(self).getHostname()", "url(self).getPort()", "url(self).getEscapedPath()",
+  "url(self).getQuery().size()", "url(self).getQuery().exists(k, k == 'x') ? url(self).getQuery()['x'].join(',') : 'none'",
+], ["https://Example.com:8080/a/b?x=1&x=2&y=a+b#f", "HTTP://example.com", "https://[::1]:80/p", "https://[2001:db8::1]/", "/a/b?x=c", "/", "foo", "",
+  "https://example.com:", "http://a.b-c.d/~user/(x)!*,$?x=&=y&x", "mailto:x", "https://x/p%20q", "https://user@host/", "ftp://h/p;a"]);
+
+libraryCases.push(...urls);
