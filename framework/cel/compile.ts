@@ -208,8 +208,13 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
           return;
         } else if (!IMPLEMENTED_FUNCTIONS.has(name)) {
           const refused = refusedFunction(name, w.env.admission ?? false);
-          if (refused) w.refusals.push(`${name}(): ${refused}`);
-          else fail(w, e, `undeclared reference to '${name}' (in container '')`);
+          if (!refused) fail(w, e, `undeclared reference to '${name}' (in container '')`);
+          w.refusals.push(`${name}(): ${refused}`);
+          if (name === "sortBy") {
+            // a macro: its first argument declares a variable
+            walk(w, target, scope);
+            return;
+          }
         }
       }
       // Literal checks the API server's AST validators make (regex, duration, timestamp literals).
