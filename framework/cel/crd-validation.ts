@@ -202,6 +202,7 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
   }
   const listHazard = hasListSemantics(schema);
   const ratchet = ctx.update && corr !== undefined && corr.equal;
+
   for (const rule of rules) {
     const c = compiled(rule, schema);
     if (c.rule instanceof CelCompileError) {
@@ -263,7 +264,10 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
     const type = rule.reason ?? "FieldValueInvalid";
     const body = errorBody(type, value, schema.type, detail);
     const failure: RuleFailure = { type, field: failurePath ?? "<nil>", body, message: `${failurePath ?? "<nil>"}: ${body}` };
-    if (!usesOldSelf && ratchet) ctx.out.warnings.push(failure.message);
+    if (!usesOldSelf && ratchet && root) {
+      // The API server compares the whole stored object with the new one, metadata it sets included.
+      ctx.out.refused.push({ field, rule: rule.rule, reason: "ratcheting of a failing rule on the root depends on metadata the API server sets (resourceVersion, managedFields)" });
+    } else if (!usesOldSelf && ratchet) ctx.out.warnings.push(failure.message);
     else ctx.out.failures.push(failure);
   }
 }
