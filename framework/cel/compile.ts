@@ -41,6 +41,8 @@ export interface CompileEnvironment {
   schemas?: Readonly<Record<string, SchemaNode | undefined>>;
   /** Admission expressions have the authz library (refused in-process); CRD rules do not. */
   admission?: boolean;
+  /** Variables that hold optional values (`oldSelf` of an `optionalOldSelf` rule). */
+  optional?: readonly string[];
 }
 
 /** The result of evaluating a program: a value, a CEL evaluation error, or a refusal with the reason. */
@@ -97,6 +99,7 @@ interface Walk {
   size: number;
   depth: number;
   maxDepth: number;
+  exempt: Set<bigint>;
 }
 
 function fail(w: Walk, e: Expr, reason: string): never {
@@ -161,6 +164,21 @@ function fieldSchema(w: Walk, e: Expr, parent: SchemaNode, field: string): Schem
   return fail(w, e, `undefined field '${field}'`);
 }
 
+const OPTIONAL_PRODUCERS = new Set(["optional.of", "optional.none", "optional.ofNonZeroValue", "or", "first", "last"]);
+
+/** Whether an operand is (syntactically) an optional value: an optional variable or an optional-returning call. */
+function mayBeOptional(w: Walk, e: Expr, scope: ReadonlySet<string>): boolean {
+  if (e.exprKind.case === "identExpr") return !scope.has(e.exprKind.value.name) && (w.env.optional ?? []).includes(e.exprKind.value.name);
+  if (e.exprKind.case === "callExpr") {
+    const c = e.exprKind.value;
+    const q = c.target ? qualifiedName(c.target) : undefined;
+    const name = q && NAMESPACES.has(q) ? `${q}.${c.function}` : c.function;
+    if (OPTIONAL_PRODUCERS.has(name)) return true;
+    if (name === "_?_:_") return c.args.slice(1).some((a) => mayBeOptional(w, a, scope));
+  }
+  return false;
+}
+
 function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
   if (!e) return;
   w.size++;
@@ -173,6 +191,10 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         return;
       }
       if (TYPE_IDENTS.has(name)) return;
+      if (name === "optional_type") {
+        w.refusals.push("the optional_type type identifier is not known to the engine");
+        return;
+      }
       fail(w, e, `undeclared reference to '${name}' (in container '')`);
       break;
     }
@@ -201,6 +223,9 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         }
       }
       w.functions.add(name);
+      if ((name === "_==_" || name === "_!=_") && call.args.some((a) => mayBeOptional(w, a, scope))) {
+        w.refusals.push("== and != between optional values are not implemented in-process");
+      }
       if (!OPERATOR.test(name)) {
         if (target && TWO_VAR_MACROS.has(name) && call.args.length >= 3) {
           w.refusals.push(`${name}() with two variables (ext.TwoVarComprehensions) is not implemented by the engine`);
@@ -227,12 +252,14 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         const r = plan(engineEnvironment(), parse(`${name}(${JSON.stringify(constString(call.args[0]))})`))({});
         if (isCelError(r)) fail(w, e, `invalid ${name} argument`);
       }
+      if (name === "format" && target && call.args[0]) w.exempt.add(call.args[0].id);
       walk(w, target, scope);
       for (const a of call.args) walk(w, a, scope);
       return;
     }
     case "listExpr":
-      checkHomogeneous(w, e.exprKind.value.elements, "list");
+      // cel-go exempts the argument list of format() from the homogeneous-literal rule.
+      if (!w.exempt.has(e.id)) checkHomogeneous(w, e.exprKind.value.elements, "list");
       if (e.exprKind.value.optionalIndices.length > 0) w.refusals.push("optional list elements are not implemented by the engine");
       for (const el of e.exprKind.value.elements) walk(w, el, scope);
       return;
@@ -295,7 +322,7 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
     const reason = err.message.replace(/^<input>:\d+:\d+: /, "");
     throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
   }
-  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0 };
+  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0, exempt: new Set() };
   walk(w, parsed.expr, new Set());
   const refusal = w.refusals[0];
   if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size, comprehensionDepth: w.maxDepth };

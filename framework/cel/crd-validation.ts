@@ -1,6 +1,7 @@
 import type { CelInput } from "@bufbuild/cel";
 import { CelCompileError, compile, type CelProgram } from "./compile.ts";
 import { formatGoFloat } from "./library/go-format.ts";
+import { optionalNone, optionalOf } from "./library/optional.ts";
 import { refusalOf } from "./library/refuse.ts";
 import { hasListSemantics, toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";
 
@@ -48,16 +49,17 @@ const programs = new WeakMap<ValidationRule, { rule: CelProgram | CelCompileErro
 function compiled(rule: ValidationRule, schema: SchemaNode) {
   let c = programs.get(rule);
   if (!c) {
-    const env = { variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema } };
-    const attempt = (expr: string) => {
+    const env = { variables: ["self", "oldSelf"], schemas: { self: schema, ...(rule.optionalOldSelf ? {} : { oldSelf: schema }) }, ...(rule.optionalOldSelf ? { optional: ["oldSelf"] } : {}) };
+    const messageEnv = { variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema } };
+    const attempt = (expr: string, e: typeof env | typeof messageEnv = env) => {
       try {
-        return compile(expr, env);
+        return compile(expr, e);
       } catch (e) {
         if (e instanceof CelCompileError) return e;
         throw e;
       }
     };
-    c = { rule: attempt(rule.rule), ...(rule.messageExpression ? { message: attempt(rule.messageExpression) } : {}) };
+    c = { rule: attempt(rule.rule), ...(rule.messageExpression ? { message: attempt(rule.messageExpression, messageEnv) } : {}) };
     programs.set(rule, c);
   }
   return c;
@@ -212,16 +214,15 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
     const program = c.rule;
     const usesOldSelf = program.references.has("oldSelf");
     if (usesOldSelf && oldSelf === undefined && !rule.optionalOldSelf) continue;
-    if (rule.optionalOldSelf && usesOldSelf) {
-      ctx.out.refused.push({ field, rule: rule.rule, reason: "optionalOldSelf makes oldSelf an optional, which the engine lacks" });
-      continue;
-    }
+
     if (listHazard && ["_==_", "_!=_", "_+_", "@in"].some((f) => program.functions.has(f) || (c.message instanceof Object && "functions" in c.message && c.message.functions.has(f)))) {
       ctx.out.refused.push({ field, rule: rule.rule, reason: "==, != , + or in over a list with x-kubernetes-list-type set/map (order-insensitive semantics) is not reproduced" });
       continue;
     }
+    // The activation of the rule (oldSelf optional with optionalOldSelf) and of its messageExpression (never optional).
     const bindings: Record<string, CelInput> = { self, ...(oldSelf !== undefined ? { oldSelf } : {}) };
-    const result = program.evaluate(bindings);
+    const ruleBindings: Record<string, CelInput> = rule.optionalOldSelf ? { self, oldSelf: oldSelf !== undefined ? optionalOf(oldSelf as never) : optionalNone() } : bindings;
+    const result = program.evaluate(ruleBindings);
     if (result.kind === "refused") {
       ctx.out.refused.push({ field, rule: rule.rule, reason: result.reason });
       continue;

@@ -6,6 +6,8 @@ import { listsLibrary } from "./library/lists.ts";
 import { quantityLibrary } from "./library/quantity.ts";
 import { regexLibrary } from "./library/regex.ts";
 import { semverLibrary } from "./library/semver.ts";
+import { stringsFixes } from "./library/strings-fixes.ts";
+import { optionalLibrary } from "./library/optional.ts";
 import { opaqueRegistry } from "./library/types.ts";
 import { urlLibrary } from "./library/url.ts";
 
@@ -41,6 +43,8 @@ const LIBRARIES = [
   "cidr", "isCIDR", "containsIP", "containsCIDR", "masked", "prefixLength",
   // url
   "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery",
+  // optional values (functions only; no `.?` syntax)
+  "optional.of", "optional.none", "optional.ofNonZeroValue", "hasValue", "value", "orValue", "or",
 ];
 
 /** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
@@ -50,13 +54,6 @@ const REFUSED: Record<string, string> = {
   first: "lists first() returns an optional type, which the engine lacks",
   last: "lists last() returns an optional type, which the engine lacks",
   sortBy: "the sortBy macro (ext.Lists v3) is not implemented in-process",
-  "optional.of": "optional types are not implemented by the engine",
-  "optional.none": "optional types are not implemented by the engine",
-  "optional.ofNonZeroValue": "optional types are not implemented by the engine",
-  hasValue: "optional types are not implemented by the engine",
-  value: "optional types are not implemented by the engine",
-  orValue: "optional types are not implemented by the engine",
-  or: "optional types are not implemented by the engine",
   optMap: "optional types are not implemented by the engine",
   optFlatMap: "optional types are not implemented by the engine",
   existsOne: "existsOne (ext.TwoVarComprehensions) is not implemented in-process",
@@ -85,7 +82,7 @@ export function refusedFunction(name: string, admission: boolean): string | unde
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary];
 
 let shared: CelEnv | undefined;
 

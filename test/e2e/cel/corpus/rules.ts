@@ -68,5 +68,12 @@ export const ruleCases: CelCase[] = [
   ruleCase("rules", OBJECT, "!has(oldSelf.a) || has(self.a)", { b: "x" }, { message: "a may not be removed" }, { a: 1 }),
   ...[[{ k: "a", v: 1 }, { k: "b", v: 1 }], [{ k: "a", v: 0 }], [{ k: "b", v: 5 }, { k: "a", v: 3 }]].map((v) =>
     ({ library: "rules", schema: MAP_LIST, value: v, old: [{ k: "a", v: 2 }] }) as CelCase),
-  ruleCase("rules", INT, "self >= oldSelf", 1, { optionalOldSelf: true, rule: "!oldSelf.hasValue() || self >= oldSelf.value()" } as never),
+  ruleCase("rules", INT, "!oldSelf.hasValue() || self >= oldSelf.value()", 1, { optionalOldSelf: true }),
+  ruleCase("rules", INT, "!oldSelf.hasValue() || self >= oldSelf.value()", 2, { optionalOldSelf: true }, 3),
+  ruleCase("rules", INT, "!oldSelf.hasValue() || self >= oldSelf.value()", 5, { optionalOldSelf: true }, 3),
+  ruleCase("rules", INT, "self >= oldSelf.orValue(10)", 5, { optionalOldSelf: true }),
+  ruleCase("rules", INT, "self >= oldSelf.orValue(10)", 5, { optionalOldSelf: true }, 4),
+  ruleCase("rules", INT, "oldSelf.hasValue()", 5, { optionalOldSelf: true, messageExpression: "'old: ' + string(oldSelf)" }),
+  ruleCase("rules", INT, "optional.of(self).value() == self && optional.none().orValue(self) == self", 5),
+  ruleCase("rules", INT, "optional.ofNonZeroValue(self).hasValue()", 0),
 ];
