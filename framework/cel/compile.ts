@@ -267,8 +267,10 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
       const s = e.exprKind.value;
       if (s.messageName) w.refusals.push(`message construction (${s.messageName}{...}) is not implemented in-process`);
       const keys = s.entries.map((en) => (en.keyKind.case === "mapKey" ? en.keyKind.value : undefined)).filter((k): k is Expr => k !== undefined);
-      checkHomogeneous(w, keys, "map key");
-      checkHomogeneous(w, s.entries.map((en) => en.value).filter((v): v is Expr => v !== undefined), "map value");
+      if (!s.messageName) {
+        checkHomogeneous(w, keys, "map key");
+        checkHomogeneous(w, s.entries.map((en) => en.value).filter((v): v is Expr => v !== undefined), "map value");
+      }
       for (const en of s.entries) {
         if (en.optionalEntry) w.refusals.push("optional map entries are not implemented by the engine");
         if (en.keyKind.case === "mapKey") walk(w, en.keyKind.value, scope);
@@ -403,3 +405,22 @@ function refusedProgram(expression: string, reason: string): CelProgram {
     evaluate: () => ({ kind: "refused", reason }),
   };
 }
+
+/** The environment of CRD `x-kubernetes-validations` rules: `self` and `oldSelf`. */
+export const CRD_RULE_ENVIRONMENT: CompileEnvironment = { variables: ["self", "oldSelf"] };
+
+/**
+ * The environment of ValidatingAdmissionPolicy expressions (validations, messageExpression,
+ * auditAnnotations, matchConditions, variables), k8s.io/apiserver/pkg/admission/plugin/policy
+ * in Kubernetes v1.36; `authorizer` calls are refused in-process.
+ */
+export const VALIDATING_POLICY_ENVIRONMENT: CompileEnvironment = {
+  variables: ["object", "oldObject", "request", "params", "namespaceObject", "variables", "authorizer"],
+  admission: true,
+};
+
+/** The environment of MutatingAdmissionPolicy expressions (as validating; `Object{...}` and `JSONPatch{...}` constructions are refused in-process). */
+export const MUTATING_POLICY_ENVIRONMENT: CompileEnvironment = {
+  variables: ["object", "oldObject", "request", "params", "namespaceObject", "variables", "authorizer"],
+  admission: true,
+};

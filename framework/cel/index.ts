@@ -4,7 +4,13 @@
  * `x-kubernetes-validations` with the API server's messages. What cannot be evaluated exactly is
  * refused with a reason, never answered differently.
  */
-export { compile, CelCompileError, type CelProgram, type CelEvaluation, type CelPosition, type CompileEnvironment } from "./compile.ts";
+export {
+  compile,
+  CelCompileError,
+  CRD_RULE_ENVIRONMENT,
+  VALIDATING_POLICY_ENVIRONMENT,
+  MUTATING_POLICY_ENVIRONMENT,
+  type CelProgram, type CelEvaluation, type CelPosition, type CompileEnvironment } from "./compile.ts";
 export {
   validateCustomResource,
   invalidMessage,

@@ -65,3 +65,13 @@ test("property names escape as the API server escapes them", () => {
   assert.equal(escapePropertyName("1a"), undefined);
   assert.equal(escapePropertyName("a b"), undefined);
 });
+
+test("admission environments: policy variables, authorizer and constructions refused in-process", async () => {
+  const { VALIDATING_POLICY_ENVIRONMENT, MUTATING_POLICY_ENVIRONMENT } = await import("../../../framework/cel/index.ts");
+  const p = compile("object.spec.replicas <= params.max && request.operation == 'CREATE'", VALIDATING_POLICY_ENVIRONMENT);
+  assert.equal(p.refusal, undefined);
+  assert.equal(p.evaluate({ object: new Map([["spec", new Map([["replicas", 3n]])]]), params: new Map([["max", 5n]]), request: new Map([["operation", "CREATE"]]) }).kind, "value");
+  assert.match(compile("authorizer.group('apps').resource('deployments').check('create').allowed()", VALIDATING_POLICY_ENVIRONMENT).refusal ?? "", /authz/);
+  assert.ok(compile("[JSONPatch{op: 'add', path: '/x', value: 1}]", MUTATING_POLICY_ENVIRONMENT).refusal);
+  assert.throws(() => compile("objec.x", VALIDATING_POLICY_ENVIRONMENT), CelCompileError);
+});
