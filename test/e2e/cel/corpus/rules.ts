@@ -78,3 +78,38 @@ export const ruleCases: CelCase[] = [
   ruleCase("rules", INT, "optional.of(self).value() == self && optional.none().orValue(self) == self", 5),
   ruleCase("rules", INT, "optional.ofNonZeroValue(self).hasValue()", 0),
 ];
+
+const MAP_OF_STRINGS = { type: "object", maxProperties: 8, additionalProperties: { type: "string", maxLength: 16 } };
+const OBJ = { type: "object", properties: { a: { type: "integer", format: "int64" }, b: { type: "string", maxLength: 16 } } };
+
+/** Rules that fail to evaluate: the API server reports `<error> evaluating rule: <rule or message>`. */
+export const errorCases: CelCase[] = [
+  ruleCase("errors", INT, "self / (self - self) > 0", 3),
+  ruleCase("errors", INT, "self % (self - self) == 0", 3),
+  ruleCase("errors", INT, "[1, 2, 3][self] == 1", 5),
+  ruleCase("errors", INT, "[1, 2, 3][self] == 1", -1),
+  ruleCase("errors", INT, "{'a': 1}['b'] == self", 1),
+  ruleCase("errors", INT, "self + 9223372036854775807 > 0", 5),
+  ruleCase("errors", INT, "self - 9223372036854775807 - 10 < 0", 5),
+  ruleCase("errors", INT, "self * 4611686018427387904 > 0", 5),
+  ruleCase("errors", INT, "self / (self - self) > 0", 3, { message: undefined }),
+  ruleCase("errors", OBJ, "self.a > 0", { b: "x" }),
+  ruleCase("errors", OBJ, "self.a > 0", { b: "x" }, { message: undefined }),
+  ruleCase("errors", MAP_OF_STRINGS, "self['zz'] == 'x'", { x: "1" }),
+  ruleCase("errors", MAP_OF_STRINGS, "self.zz == 'x'", { x: "1" }),
+  ruleCase("errors", STRING, "self.charAt(10) == 'a'", "abc"),
+  ruleCase("errors", STRING, "self.substring(5) == 'a'", "abc"),
+  ruleCase("errors", STRING, "int(self) > 0", "x"),
+  ruleCase("errors", STRING, "double(self) > 0.0", "x"),
+  ruleCase("errors", STRING, "self.matches(self)", "("),
+  ruleCase("errors", STRING, "duration(self) > duration('1s')", "1x"),
+  ruleCase("errors", STRING, "timestamp(self) > timestamp('2020-01-01T00:00:00Z')", "nope"),
+  ruleCase("errors", { "x-kubernetes-int-or-string": true }, "self + 1 > 0", "a"),
+  ruleCase("errors", { "x-kubernetes-int-or-string": true }, "self.startsWith('a')", 5),
+  ruleCase("errors", STRING_LIST, "self.min() == 'a'", []),
+  ruleCase("errors", STRING, "quantity(self).isInteger()", "abc"),
+  ruleCase("errors", STRING, "semver(self).major() > 0", "bad"),
+  ruleCase("errors", STRING, "ip(self).family() == 4", "1.2.3"),
+  ruleCase("errors", STRING, "cidr(self).prefixLength() > 0", "1.2.3.4"),
+  ruleCase("errors", STRING, "url(self).getHost() == 'a'", "foo"),
+];
