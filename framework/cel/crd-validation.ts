@@ -122,6 +122,30 @@ function normalizeFieldPath(fieldPath: string, schema: SchemaNode): string | und
   return out;
 }
 
+const NO_SUCH_OVERLOAD = "no such overload";
+
+/**
+ * cel-go's text of an evaluation error, from the engine's (or this package's libraries') text,
+ * where the two are known to correspond (checked against the API server by the e2e corpus);
+ * undefined otherwise (the caller refuses).
+ */
+function celGoErrorText(message: string): string | undefined {
+  if (message === "int divide by zero") return "division by zero";
+  if (message === "int modulus by zero") return "modulus by zero";
+  if (/^int overflow during /.test(message)) return "integer overflow";
+  const key = /^field not found: (.*)$/.exec(message);
+  if (key) return `no such key: ${key[1]}`;
+  if (/^found no matching overload for /.test(message)) return NO_SUCH_OVERLOAD;
+  if (/^(min|max) called on empty list$/.test(message)) return message;
+  if (/^quantities must match the regular expression /.test(message) || message === "unable to parse quantity's suffix") return message;
+  if (message === "No Major.Minor.Patch elements found" || message === "Version string empty") return message;
+  if (/^error parsing regexp: missing closing \): `/.test(message)) return message;
+  if (/^type conversion error from 'string' to '(int|double)'$/.test(message)) return message;
+  if (/^Failed to parse duration/.test(message)) return "type conversion error from 'string' to 'google.protobuf.Duration'";
+  if (/^Failed to parse timestamp/.test(message)) return "type conversion error from 'string' to 'google.protobuf.Timestamp'";
+  return undefined;
+}
+
 function childPath(parent: string | undefined, name: string): string {
   return parent === undefined ? name : `${parent}.${name}`;
 }
@@ -228,7 +252,18 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
       continue;
     }
     if (result.kind === "error") {
-      ctx.out.refused.push({ field, rule: rule.rule, reason: `the rule fails to evaluate (${result.message}); the API server's error text is not reproduced` });
+      const text = celGoErrorText(result.message);
+      if (text === undefined) {
+        ctx.out.refused.push({ field, rule: rule.rule, reason: `the rule fails to evaluate (${result.message}); the API server's error text is not reproduced` });
+        continue;
+      }
+      // Evaluation errors are reported with the schema type as the value, and never ratcheted.
+      const ruleText = rule.message && rule.message.length > 0 ? rule.message.trim() : rule.rule.trim();
+      const detail = text === NO_SUCH_OVERLOAD
+        ? `'no such overload': call arguments did not match a supported operator, function or macro signature for rule: ${ruleText}`
+        : `${text} evaluating rule: ${ruleText}`;
+      const body = `Invalid value: ${JSON.stringify(schema.type ?? "")}: ${detail}`;
+      ctx.out.failures.push({ type: "FieldValueInvalid", field, body, message: `${field}: ${body}` });
       continue;
     }
     if (result.value === true) continue;

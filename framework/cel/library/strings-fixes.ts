@@ -1,4 +1,4 @@
-import { celMethod, CelScalar, isCelError, isCelList, isCelMap, listType, type CelFunc, type CelValue } from "@bufbuild/cel";
+import { celFunc, celMethod, CelScalar, isCelError, isCelList, isCelMap, listType, type CelFunc, type CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
 import { refuse } from "./refuse.ts";
 
@@ -18,7 +18,34 @@ function containsDouble(v: CelValue, depth = 0): boolean {
   return false;
 }
 
+const DECIMAL_FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** cel-go `double(string)`: Go strconv.ParseFloat (the engine answers NaN where Go fails). */
+function parseDouble(s: string): number {
+  if (DECIMAL_FLOAT.test(s)) {
+    const n = Number(s);
+    if (!Number.isFinite(n)) refuse(`double(${JSON.stringify(s)}) out of range`);
+    return n;
+  }
+  if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
+  if (/^[+-]?nan$/i.test(s)) return Number.NaN;
+  if (/^[0-9a-fA-FxXpP._+-]*$/.test(s) && /[0-9]/.test(s)) refuse(`double(${JSON.stringify(s)}): hexadecimal or underscored floats are not parsed as Go does`);
+  throw new Error("type conversion error from 'string' to 'double'");
+}
+
+/** cel-go `int(string)`: Go strconv.ParseInt(s, 10, 64). */
+function parseInt64(s: string): bigint {
+  if (/^[+-]?\d+$/.test(s)) {
+    const n = BigInt(s);
+    if (n > 9223372036854775807n || n < -9223372036854775808n) refuse(`int(${JSON.stringify(s)}) out of range`);
+    return n;
+  }
+  throw new Error("type conversion error from 'string' to 'int'");
+}
+
 export const stringsFixes: CelFunc[] = [
+  celFunc("double", [CelScalar.STRING], CelScalar.DOUBLE, (s) => parseDouble(s)),
+  celFunc("int", [CelScalar.STRING], CelScalar.INT, (s) => parseInt64(s)),
   celMethod("replace", CelScalar.STRING, [CelScalar.STRING, CelScalar.STRING, CelScalar.INT], CelScalar.STRING, function (from, to, n) {
     if (from === "") refuse("replace() of the empty string");
     if (n < 0n) return this.split(from).join(to);

@@ -96,3 +96,7 @@ const stringExt: CelCase[] = cross("strings", STRING, [
 ], ["aaa", "AbA", "Ünïcödé", "a\tb", "\"q\"", "x\\y", "日本語a"]);
 
 libraryCases.push(...formatting, ...comparisons, ...stringExt);
+
+const conversions: CelCase[] = cross("standard", STRING, ["string(double(self))", "string(int(self))", "double(self) > 0.0 ? 'pos' : 'other'"],
+  ["1.5", "1e3", "-0", ".5", "1.", "inf", "-Infinity", "NaN", "+5", "1_000", " 5", "0x10", "1e400", "abc", "9223372036854775808", "-9223372036854775808"]);
+libraryCases.push(...conversions);
