@@ -1,4 +1,4 @@
-import { CelCompileError, compile, type SchemaNode } from "../cel/index.ts";
+import { CelCompileError, compile, withTypeAndObjectMeta, type SchemaNode } from "../cel/index.ts";
 import type { JSONSchemaProps } from "./structural.ts";
 
 const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]);
@@ -14,15 +14,16 @@ const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValue
  */
 export function celRuleProblems(schema: JSONSchemaProps, path = "<root>"): string[] {
   const problems: string[] = [];
-  visit(schema as SchemaNode, path, problems);
+  visit(schema as SchemaNode, path, problems, true);
   return problems;
 }
 
-function visit(node: SchemaNode, path: string, problems: string[]): void {
+function visit(node: SchemaNode, path: string, problems: string[], root = false): void {
   const rules = node["x-kubernetes-validations"] ?? [];
+  const celNode = root ? withTypeAndObjectMeta(node) : node;
   rules.forEach((rule, i) => {
     const where = `${path} x-kubernetes-validations[${i}]`;
-    const env = { variables: ["self", "oldSelf"], schemas: { self: node, oldSelf: node } };
+    const env = { variables: ["self", "oldSelf"], schemas: { self: celNode, ...(rule.optionalOldSelf ? {} : { oldSelf: celNode }) }, ...(rule.optionalOldSelf ? { optional: ["oldSelf"] } : {}) };
     let usesOldSelf = false;
     for (const [key, expr] of [["rule", rule.rule], ["messageExpression", rule.messageExpression]] as const) {
       if (expr === undefined) continue;

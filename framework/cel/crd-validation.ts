@@ -3,7 +3,7 @@ import { CelCompileError, compile, type CelProgram } from "./compile.ts";
 import { formatGoFloat } from "./library/go-format.ts";
 import { optionalNone, optionalOf } from "./library/optional.ts";
 import { refusalOf } from "./library/refuse.ts";
-import { hasListSemantics, toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";
+import { hasListSemantics, toCelValue, withTypeAndObjectMeta, type SchemaNode, type ValidationRule } from "./values.ts";
 
 /**
  * Evaluation of a CRD's `x-kubernetes-validations` against an object, as the API server does
@@ -229,8 +229,9 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
   const listHazard = hasListSemantics(schema);
   const ratchet = ctx.update && corr !== undefined && corr.equal;
 
+  const celSchema = root ? withTypeAndObjectMeta(schema) : schema;
   for (const rule of rules) {
-    const c = compiled(rule, schema);
+    const c = compiled(rule, celSchema);
     if (c.rule instanceof CelCompileError) {
       ctx.out.refused.push({ field, rule: rule.rule, reason: `the rule does not compile: ${c.rule.reason}` });
       continue;

@@ -21,4 +21,4 @@ export {
 } from "./crd-validation.ts";
 export { escapePropertyName } from "./escaping.ts";
 export { formatGoFloat } from "./library/go-format.ts";
-export { toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";
+export { toCelValue, withTypeAndObjectMeta, type SchemaNode, type ValidationRule } from "./values.ts";

@@ -138,3 +138,20 @@ export function hasListSemantics(schema: SchemaNode | undefined, depth = 0): boo
   for (const child of Object.values(schema.properties ?? {})) if (hasListSemantics(child, depth + 1)) return true;
   return false;
 }
+
+/**
+ * The schema CEL sees for the root of a custom resource: `apiVersion` and `kind` strings and
+ * `metadata` with only `name` and `generateName`, mirrors
+ * k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/model `WithTypeAndObjectMeta`.
+ */
+export function withTypeAndObjectMeta(schema: SchemaNode): SchemaNode {
+  return {
+    ...schema,
+    properties: {
+      ...(schema.properties ?? {}),
+      apiVersion: { type: "string" },
+      kind: { type: "string" },
+      metadata: { type: "object", properties: { name: { type: "string" }, generateName: { type: "string" } } },
+    },
+  };
+}

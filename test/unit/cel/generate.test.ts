@@ -47,3 +47,12 @@ test("valid rules (transition rules, escaped names, messageExpression, reason, f
 test("the shipped operators' CRDs have rules that compile", () => {
   for (const d of allDefinitions) assert.doesNotThrow(() => d.crd(), d.name);
 });
+
+test("root rules see apiVersion, kind and metadata.name/generateName only", () => {
+  const ok = defineCustomResource({ group: "example.dev", version: "v1", kind: "W", plural: "ws", scope: "Namespaced", spec: z.object({}), status: z.object({}),
+    validations: [{ rule: "self.metadata.name.startsWith('w') && self.kind == 'W' && !has(self.metadata.generateName)" }] });
+  assert.doesNotThrow(() => ok.crd());
+  const bad = defineCustomResource({ group: "example.dev", version: "v1", kind: "W", plural: "ws", scope: "Namespaced", spec: z.object({}), status: z.object({}),
+    validations: [{ rule: "size(self.metadata.labels) > 0" }] });
+  assert.throws(() => bad.crd(), /undefined field 'labels'/);
+});
