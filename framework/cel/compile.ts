@@ -179,6 +179,58 @@ function mayBeOptional(w: Walk, e: Expr, scope: ReadonlySet<string>): boolean {
   return false;
 }
 
+/** The CEL type of a schema node when it is a plain scalar (int, double, string, bool), else undefined. */
+function schemaScalar(schema: SchemaNode | undefined): string | undefined {
+  if (!schema || schema["x-kubernetes-int-or-string"] || schema["x-kubernetes-preserve-unknown-fields"]) return undefined;
+  switch (schema.type) {
+    case "integer":
+      return "int";
+    case "number":
+      return "double";
+    case "boolean":
+      return "bool";
+    case "string":
+      return schema.format === undefined || !["date-time", "date", "duration", "byte"].includes(schema.format) ? "string" : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The static type of an operand when it is certain without cel-go's checker: a literal, a
+ * schema-typed field (`self.replicas`), or `size(...)`; undefined otherwise.
+ */
+function scalarType(w: Walk, e: Expr, scope: ReadonlySet<string>): string | undefined {
+  switch (e.exprKind.case) {
+    case "constExpr": {
+      const k = e.exprKind.value.constantKind.case;
+      return k === "int64Value" ? "int" : k === "uint64Value" ? "uint" : k === "doubleValue" ? "double" : k === "stringValue" ? "string" : k === "boolValue" ? "bool" : undefined;
+    }
+    case "identExpr":
+      return scope.has(e.exprKind.value.name) ? undefined : schemaScalar(w.env.schemas?.[e.exprKind.value.name]);
+    case "selectExpr": {
+      if (e.exprKind.value.testOnly) return "bool";
+      const root = rootIdent(e);
+      if (!root || scope.has(root)) return undefined;
+      try {
+        return schemaScalar(schemaOfChain(w, e));
+      } catch {
+        return undefined;
+      }
+    }
+    case "callExpr":
+      return e.exprKind.value.function === "size" ? "int" : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function rootIdent(e: Expr): string | undefined {
+  if (e.exprKind.case === "identExpr") return e.exprKind.value.name;
+  if (e.exprKind.case === "selectExpr" && e.exprKind.value.operand) return rootIdent(e.exprKind.value.operand);
+  return undefined;
+}
+
 function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
   if (!e) return;
   w.size++;
@@ -223,6 +275,10 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         }
       }
       w.functions.add(name);
+      if ((name === "_==_" || name === "_!=_") && call.args.length === 2) {
+        const [l, r] = [scalarType(w, call.args[0]!, scope), scalarType(w, call.args[1]!, scope)];
+        if (l && r && l !== r) fail(w, e, `found no matching overload for '${name}' applied to '(${l}, ${r})'`);
+      }
       if ((name === "_==_" || name === "_!=_") && call.args.some((a) => mayBeOptional(w, a, scope))) {
         w.refusals.push("== and != between optional values are not implemented in-process");
       }

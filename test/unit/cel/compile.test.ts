@@ -75,3 +75,10 @@ test("admission environments: policy variables, authorizer and constructions ref
   assert.ok(compile("[JSONPatch{op: 'add', path: '/x', value: 1}]", MUTATING_POLICY_ENVIRONMENT).refusal);
   assert.throws(() => compile("objec.x", VALIDATING_POLICY_ENVIRONMENT), CelCompileError);
 });
+
+test("== between operands of certainly different types is refused as cel-go's checker refuses it", () => {
+  const schema: SchemaNode = { type: "object", properties: { a: { type: "integer" }, s: { type: "string" } } };
+  assert.match(compileError("self.a == 1.0", { self: schema }).reason, /found no matching overload for '_==_' applied to '\(int, double\)'/);
+  assert.match(compileError("self.s != 1", { self: schema }).reason, /applied to '\(string, int\)'/);
+  compile("self.a == 1 && self.s == 'x' && self.a < 2.5", { ...env, schemas: { self: schema } });
+});
