@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { defineCustomResource, withCel } from "../../../framework/api/index.ts";
+import { defineCustomResource, maxProperties, withCel } from "../../../framework/api/index.ts";
 import { allDefinitions } from "../../../operators/registry.ts";
 
 function widget(spec: z.ZodObject) {
@@ -55,4 +55,12 @@ test("root rules see apiVersion, kind and metadata.name/generateName only", () =
   const bad = defineCustomResource({ group: "example.dev", version: "v1", kind: "W", plural: "ws", scope: "Namespaced", spec: z.object({}), status: z.object({}),
     validations: [{ rule: "size(self.metadata.labels) > 0" }] });
   assert.throws(() => bad.crd(), /undefined field 'labels'/);
+});
+
+test("maxProperties bounds a record in the CRD and in parse()", () => {
+  const d = widget(z.object({ tags: withCel(maxProperties(z.record(z.string().max(16), z.string().max(16)), 4), [{ rule: "self.all(k, k != 'x')" }]) }));
+  const tags = d.crd().spec.versions[0]!.schema!.openAPIV3Schema!.properties!.spec!.properties!.tags!;
+  assert.equal(tags.maxProperties, 4);
+  assert.equal(tags["x-kubernetes-validations"]?.length, 1);
+  assert.throws(() => d.parse({ apiVersion: "example.dev/v1", kind: "Widget", spec: { tags: { a: "1", b: "2", c: "3", d: "4", e: "5" } } }), /at most 4 entries/);
 });
