@@ -64,6 +64,16 @@ export function listType<S extends z.ZodArray>(schema: S, type: "set" | "atomic"
   return withMeta(schema, { "x-kubernetes-list-type": type });
 }
 
+/**
+ * Bounds a map (`z.record`) to `count` entries: `maxProperties` in the CRD (zod has no record
+ * bound of its own, so the generator cannot derive it) and the same check in `parse()`. The
+ * bound keeps the API server's estimated cost of CEL rules over the map within its limits.
+ */
+export function maxProperties<S extends z.ZodType<Record<string, unknown>>>(schema: S, count: number): S {
+  const checked = schema.refine((m) => Object.keys(m).length <= count, { message: `must have at most ${count} entries` }) as unknown as S;
+  return checked.meta({ ...currentMeta(schema), maxProperties: count } as never) as S;
+}
+
 /** Marks an object or map as atomic (`x-kubernetes-map-type: atomic`): replaced whole on apply. */
 export function atomicMap<S extends z.ZodType>(schema: S): S {
   return withMeta(schema, { "x-kubernetes-map-type": "atomic" });

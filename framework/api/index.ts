@@ -21,7 +21,7 @@ export {
   type PrinterColumn,
   type ScaleSubresource,
 } from "./define.ts";
-export { withCel, listMap, listType, atomicMap, opaqueObject, intOrString, type CelRule } from "./extensions.ts";
+export { withCel, listMap, listType, atomicMap, maxProperties, opaqueObject, intOrString, type CelRule } from "./extensions.ts";
 export { toStructuralSchema, structuralViolations, type JSONSchemaProps } from "./structural.ts";
 export {
   labels,
