@@ -14,3 +14,16 @@ export {
   maxMatchConditions, type CelCheck, type ExpressionKind,
 } from "./validate.ts";
 export { installAdmissionPolicies, policyObjects, PolicyTypeCheckError, type InstallOptions } from "./install.ts";
+export {
+  createCertificateAuthority, createServingCertificate, certificateInfo, splitPemBundle, isSignedBy, type KeyPair, type ServingNames, type CertificateInfo,
+} from "./webhook/certificates.ts";
+export {
+  CertificateManager, type CertificateManagerOptions, type CertificateSource, type ServingCertificate,
+} from "./webhook/certificate-manager.ts";
+export {
+  allow, deny, patch, mutate, parseReview, reviewResponse, parseTimeoutMs, MalformedReviewError,
+  type AdmissionRequest, type AdmissionResponse, type AdmissionResult, type ResponseStatus,
+} from "./webhook/review.ts";
+export {
+  WebhookServer, WebhookBuilder, webhookFor, type WebhookServerOptions, type AdmissionHandler, type HandlerContext,
+} from "./webhook/server.ts";
