@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ICustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition";
 import { resourceType, type KubeObject, type ObjectMeta, type ResourceType } from "../meta/index.ts";
 import type { CelRule } from "./extensions.ts";
+import { celRuleProblems } from "./cel-rules.ts";
 import { toStructuralSchema, type JSONSchemaProps } from "./structural.ts";
 
 /**
@@ -90,7 +91,8 @@ export interface CustomResourceDefinitionOf<Spec extends z.ZodType, Status exten
   readonly name: string;
   /**
    * The apiextensions.k8s.io/v1 CustomResourceDefinition (one served, stored version).
-   * @throws Error when the schema has no structural form (see `toStructuralSchema`).
+   * @throws Error when the schema has no structural form (see `toStructuralSchema`), or when a
+   *   CEL rule does not compile (each rule's path, expression, position and reason listed).
    */
   crd(): ICustomResourceDefinition;
   /**
@@ -162,6 +164,8 @@ export function defineCustomResource<Spec extends z.ZodType, Status extends z.Zo
       ...(specRequired ? { required: ["spec"] } : {}),
       ...(options.validations?.length ? { "x-kubernetes-validations": options.validations } : {}),
     };
+    const problems = celRuleProblems(root, what);
+    if (problems.length > 0) throw new Error(`CEL rules of ${what} are invalid:\n  ${problems.join("\n  ")}`);
     const subresources: Record<string, unknown> = {};
     if (options.subresources?.status ?? true) subresources.status = {};
     if (options.subresources?.scale) subresources.scale = { ...options.subresources.scale };

@@ -1,0 +1,53 @@
+import { CelCompileError, compile, type SchemaNode } from "../cel/index.ts";
+import type { JSONSchemaProps } from "./structural.ts";
+
+const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]);
+
+/**
+ * Compiles every `x-kubernetes-validations` rule (and messageExpression) of a CRD schema with
+ * kubeloop/cel, in the environment the API server gives it (`self`, `oldSelf` typed by the node's
+ * schema, escaped property names), and checks the fields the API server checks on a rule
+ * (reason, fieldPath, optionalOldSelf only with oldSelf, message without line breaks).
+ * Mirrors the rule checks of apiextensions-apiserver `ValidateCustomResourceDefinition` in
+ * Kubernetes v1.36 (estimated cost limits are not computed).
+ * Returns one line per problem: the JSON path, the expression, the position and the reason.
+ */
+export function celRuleProblems(schema: JSONSchemaProps, path = "<root>"): string[] {
+  const problems: string[] = [];
+  visit(schema as SchemaNode, path, problems);
+  return problems;
+}
+
+function visit(node: SchemaNode, path: string, problems: string[]): void {
+  const rules = node["x-kubernetes-validations"] ?? [];
+  rules.forEach((rule, i) => {
+    const where = `${path} x-kubernetes-validations[${i}]`;
+    const env = { variables: ["self", "oldSelf"], schemas: { self: node, oldSelf: node } };
+    let usesOldSelf = false;
+    for (const [key, expr] of [["rule", rule.rule], ["messageExpression", rule.messageExpression]] as const) {
+      if (expr === undefined) continue;
+      if (expr.trim().length === 0) {
+        problems.push(`${where}.${key}: must not be empty`);
+        continue;
+      }
+      try {
+        const program = compile(expr, env);
+        if (key === "rule") usesOldSelf = program.references.has("oldSelf");
+      } catch (e) {
+        if (!(e instanceof CelCompileError)) throw e;
+        problems.push(`${where}.${key}: ${JSON.stringify(expr)} does not compile at ${e.position.line}:${e.position.column}: ${e.reason}`);
+      }
+    }
+    if (rule.message !== undefined && /[\n\r]/.test(rule.message)) problems.push(`${where}.message: must not contain line breaks`);
+    if (rule.reason !== undefined && !REASONS.has(rule.reason)) problems.push(`${where}.reason: must be one of ${[...REASONS].join(", ")}`);
+    if (rule.optionalOldSelf && !usesOldSelf && rule.rule.trim().length > 0 && !/\boldSelf\b/.test(rule.rule)) {
+      problems.push(`${where}.optionalOldSelf: may only be set when the rule uses oldSelf`);
+    }
+    if (rule.fieldPath !== undefined && !/^(\.[A-Za-z0-9_-]+|\['(?:[^'\\]|\\.)*'\])+$/.test(rule.fieldPath)) {
+      problems.push(`${where}.fieldPath: ${JSON.stringify(rule.fieldPath)} is not a JSON path such as .field or ['key']`);
+    }
+  });
+  for (const [name, child] of Object.entries(node.properties ?? {})) visit(child, `${path}.${name}`, problems);
+  if (typeof node.additionalProperties === "object") visit(node.additionalProperties, `${path}[*]`, problems);
+  if (node.items) visit(node.items, `${path}[*]`, problems);
+}

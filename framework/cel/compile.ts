@@ -1,0 +1,316 @@
+import { isCelError, parse, plan, type CelInput, type CelValue } from "@bufbuild/cel";
+import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
+import { engineEnvironment, IMPLEMENTED_FUNCTIONS, refusedFunction } from "./environment.ts";
+import { escapePropertyName } from "./escaping.ts";
+import { refusalOf } from "./library/refuse.ts";
+import { regexCompiles } from "./library/regex.ts";
+import type { SchemaNode } from "./values.ts";
+
+/** A 1-based line and column, and the 0-based offset, of a place in an expression. */
+export interface CelPosition {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+/**
+ * Thrown by `compile` when the API server would refuse the expression: a syntax error, an
+ * undeclared variable or function, a field that the schema does not have, an invalid literal
+ * (regex, duration, timestamp) or a heterogeneous list/map literal. `message` is cel-go's form:
+ * `ERROR: <input>:1:5: <reason>` followed by the line and a caret.
+ */
+export class CelCompileError extends Error {
+  readonly expression: string;
+  readonly position: CelPosition;
+  readonly reason: string;
+  constructor(expression: string, position: CelPosition, reason: string) {
+    const line = expression.split("\n")[position.line - 1] ?? "";
+    super(`ERROR: <input>:${position.line}:${position.column}: ${reason}\n | ${line}\n | ${".".repeat(Math.max(0, position.column - 1))}^`);
+    this.name = "CelCompileError";
+    this.expression = expression;
+    this.position = position;
+    this.reason = reason;
+  }
+}
+
+/** What compile needs to know about the environment. */
+export interface CompileEnvironment {
+  /** Declared variables, e.g. `["self", "oldSelf"]` for CRD rules or `["object", "oldObject", "request", ...]`. */
+  variables: readonly string[];
+  /** Schemas of variables typed by an OpenAPI schema (e.g. `self`), so field names are checked. */
+  schemas?: Readonly<Record<string, SchemaNode | undefined>>;
+  /** Admission expressions have the authz library (refused in-process); CRD rules do not. */
+  admission?: boolean;
+}
+
+/** The result of evaluating a program: a value, a CEL evaluation error, or a refusal with the reason. */
+export type CelEvaluation =
+  | { kind: "value"; value: CelValue }
+  | { kind: "error"; message: string }
+  | { kind: "refused"; reason: string };
+
+/** A compiled expression. */
+export interface CelProgram {
+  readonly expression: string;
+  /** Set when the expression is valid for the API server but the in-process evaluator cannot evaluate it exactly. */
+  readonly refusal: string | undefined;
+  /** The variables the expression reads. */
+  readonly references: ReadonlySet<string>;
+  /** The functions and operators the expression calls (`_==_`, `size`, ...). */
+  readonly functions: ReadonlySet<string>;
+  /** Number of AST nodes (after macro expansion). */
+  readonly size: number;
+  /** Evaluates with the given variable values (CEL inputs: bigint for int, number for double, Map or object for maps). */
+  evaluate(bindings: Record<string, CelInput>): CelEvaluation;
+}
+
+const OPTIONAL_SYNTAX = /\.\?|\[\?|\{\s*\?|,\s*\?/;
+const TYPE_IDENTS = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
+const OPERATOR = /^(_.*_|_\[_\]|_\[\?_\]|!_|-_|@.*)$/;
+const TWO_VAR_MACROS = new Set(["all", "exists", "existsOne", "exists_one", "transformList", "transformMap", "transformMapEntry"]);
+
+function positionOf(expression: string, offset: number): CelPosition {
+  const before = expression.slice(0, offset).split("\n");
+  return { line: before.length, column: before[before.length - 1]!.length + 1, offset };
+}
+
+function qualifiedName(e: Expr): string | undefined {
+  if (e.exprKind.case === "identExpr") return e.exprKind.value.name;
+  if (e.exprKind.case === "selectExpr" && !e.exprKind.value.testOnly && e.exprKind.value.operand) {
+    const q = qualifiedName(e.exprKind.value.operand);
+    return q === undefined ? undefined : `${q}.${e.exprKind.value.field}`;
+  }
+  return undefined;
+}
+
+const NAMESPACES = new Set(["sets", "lists", "strings", "ip", "format", "optional", "jsonpatch", "math", "base64"]);
+
+interface Walk {
+  expression: string;
+  env: CompileEnvironment;
+  positions: Record<string, number>;
+  refusals: string[];
+  references: Set<string>;
+  functions: Set<string>;
+  size: number;
+}
+
+function fail(w: Walk, e: Expr, reason: string): never {
+  const offset = w.positions[String(e.id)] ?? 0;
+  throw new CelCompileError(w.expression, positionOf(w.expression, offset), reason);
+}
+
+function constString(e: Expr | undefined): string | undefined {
+  if (e?.exprKind.case === "constExpr" && e.exprKind.value.constantKind.case === "stringValue") return e.exprKind.value.constantKind.value;
+  return undefined;
+}
+
+function literalKind(e: Expr): string | undefined {
+  if (e.exprKind.case === "constExpr") return e.exprKind.value.constantKind.case;
+  if (e.exprKind.case === "listExpr") return "list";
+  if (e.exprKind.case === "structExpr") return "map";
+  return undefined;
+}
+
+function checkHomogeneous(w: Walk, elements: Expr[], what: string): void {
+  let first: string | undefined;
+  for (const el of elements) {
+    const k = literalKind(el);
+    if (k === undefined) return; // not a literal: its type is not known without a checker
+    if (k === "nullValue") continue;
+    first ??= k;
+    if (k !== first) fail(w, el, `expected type '${typeName(first)}' but found '${typeName(k)}' in ${what} literal`);
+  }
+}
+
+function typeName(kind: string): string {
+  return ({ int64Value: "int", uint64Value: "uint", doubleValue: "double", stringValue: "string", boolValue: "bool", bytesValue: "bytes", list: "list", map: "map" } as Record<string, string>)[kind] ?? kind;
+}
+
+/** Schema of a select chain rooted at a schema-typed variable (`self.a.b`), to check field names. */
+function schemaOfChain(w: Walk, e: Expr): SchemaNode | undefined {
+  if (e.exprKind.case === "identExpr") return w.env.schemas?.[e.exprKind.value.name];
+  if (e.exprKind.case === "selectExpr" && e.exprKind.value.operand) {
+    const parent = schemaOfChain(w, e.exprKind.value.operand);
+    if (!parent) return undefined;
+    return fieldSchema(w, e, parent, e.exprKind.value.field);
+  }
+  return undefined;
+}
+
+function fieldSchema(w: Walk, e: Expr, parent: SchemaNode, field: string): SchemaNode | undefined {
+  if (parent["x-kubernetes-preserve-unknown-fields"] || parent["x-kubernetes-int-or-string"]) return undefined;
+  if (parent.type !== "object") return undefined;
+  if (parent.additionalProperties !== undefined && parent.additionalProperties !== false) {
+    return typeof parent.additionalProperties === "object" ? parent.additionalProperties : undefined;
+  }
+  const properties = parent.properties ?? {};
+  for (const [name, child] of Object.entries(properties)) if (escapePropertyName(name) === field) return child;
+  if (parent["x-kubernetes-embedded-resource"] && ["apiVersion", "kind", "metadata"].includes(field)) return undefined;
+  return fail(w, e, `undefined field '${field}'`);
+}
+
+function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
+  if (!e) return;
+  w.size++;
+  switch (e.exprKind.case) {
+    case "identExpr": {
+      const name = e.exprKind.value.name;
+      if (scope.has(name)) return;
+      if (w.env.variables.includes(name)) {
+        w.references.add(name);
+        return;
+      }
+      if (TYPE_IDENTS.has(name)) return;
+      fail(w, e, `undeclared reference to '${name}' (in container '')`);
+      break;
+    }
+    case "selectExpr": {
+      const operand = e.exprKind.value.operand;
+      const q = qualifiedName(e);
+      if (q && operand?.exprKind.case === "identExpr" && !scope.has(operand.exprKind.value.name) && NAMESPACES.has(operand.exprKind.value.name) && !w.env.variables.includes(operand.exprKind.value.name)) {
+        fail(w, e, `undeclared reference to '${q}' (in container '')`);
+      }
+      walk(w, operand, scope);
+      if (operand) {
+        const parent = schemaOfChain(w, operand);
+        if (parent) fieldSchema(w, e, parent, e.exprKind.value.field);
+      }
+      return;
+    }
+    case "callExpr": {
+      const call = e.exprKind.value;
+      let name = call.function;
+      let target = call.target;
+      if (target) {
+        const q = qualifiedName(target);
+        if (q && NAMESPACES.has(q.split(".")[0]!) && target.exprKind.case === "identExpr" && !scope.has(q) && !w.env.variables.includes(q)) {
+          name = `${q}.${name}`;
+          target = undefined;
+        }
+      }
+      w.functions.add(name);
+      if (!OPERATOR.test(name)) {
+        if (target && TWO_VAR_MACROS.has(name) && call.args.length >= 3) {
+          w.refusals.push(`${name}() with two variables (ext.TwoVarComprehensions) is not implemented by the engine`);
+          walk(w, target, scope);
+          return;
+        } else if (!IMPLEMENTED_FUNCTIONS.has(name)) {
+          const refused = refusedFunction(name, w.env.admission ?? false);
+          if (refused) w.refusals.push(`${name}(): ${refused}`);
+          else fail(w, e, `undeclared reference to '${name}' (in container '')`);
+        }
+      }
+      // Literal checks the API server's AST validators make (regex, duration, timestamp literals).
+      if ((name === "matches" || name === "find" || name === "findAll") && (target ? constString(call.args[0]) : constString(call.args[1])) !== undefined) {
+        const pattern = (target ? constString(call.args[0]) : constString(call.args[1]))!;
+        const err = regexCompiles(pattern);
+        if (err) fail(w, e, `invalid matches argument`);
+      }
+      if ((name === "duration" || name === "timestamp") && !target && call.args.length === 1 && constString(call.args[0]) !== undefined) {
+        const r = plan(engineEnvironment(), parse(`${name}(${JSON.stringify(constString(call.args[0]))})`))({});
+        if (isCelError(r)) fail(w, e, `invalid ${name} argument`);
+      }
+      walk(w, target, scope);
+      for (const a of call.args) walk(w, a, scope);
+      return;
+    }
+    case "listExpr":
+      checkHomogeneous(w, e.exprKind.value.elements, "list");
+      if (e.exprKind.value.optionalIndices.length > 0) w.refusals.push("optional list elements are not implemented by the engine");
+      for (const el of e.exprKind.value.elements) walk(w, el, scope);
+      return;
+    case "structExpr": {
+      const s = e.exprKind.value;
+      if (s.messageName) w.refusals.push(`message construction (${s.messageName}{...}) is not implemented in-process`);
+      const keys = s.entries.map((en) => (en.keyKind.case === "mapKey" ? en.keyKind.value : undefined)).filter((k): k is Expr => k !== undefined);
+      checkHomogeneous(w, keys, "map key");
+      checkHomogeneous(w, s.entries.map((en) => en.value).filter((v): v is Expr => v !== undefined), "map value");
+      for (const en of s.entries) {
+        if (en.optionalEntry) w.refusals.push("optional map entries are not implemented by the engine");
+        if (en.keyKind.case === "mapKey") walk(w, en.keyKind.value, scope);
+        walk(w, en.value, scope);
+      }
+      return;
+    }
+    case "comprehensionExpr": {
+      const c = e.exprKind.value;
+      if (c.iterVar2) w.refusals.push("two-variable comprehensions are not implemented by the engine");
+      walk(w, c.iterRange, scope);
+      walk(w, c.accuInit, scope);
+      const inner = new Set([...scope, c.iterVar, c.accuVar, ...(c.iterVar2 ? [c.iterVar2] : [])]);
+      walk(w, c.loopCondition, inner);
+      walk(w, c.loopStep, inner);
+      walk(w, c.result, new Set([...scope, c.accuVar]));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * Compiles a CEL expression for the Kubernetes v1.36 environment.
+ *
+ * What the API server refuses is thrown as a `CelCompileError` with its position and reason:
+ * syntax errors, undeclared variables and functions, fields the schema of `self` does not have,
+ * invalid regex/duration/timestamp literals, heterogeneous literals. Type errors that need
+ * cel-go's full checker (e.g. `1 == 1.0`, a string field compared with an int) are not all
+ * found: the program then evaluates to an error or is refused. An expression that is valid for
+ * the API server but that the in-process evaluator cannot evaluate exactly (optional types,
+ * two-variable comprehensions, the url, format, authz and jsonpatch libraries) compiles with
+ * `refusal` set, and `evaluate` returns `{ kind: "refused" }`.
+ *
+ * @throws CelCompileError
+ */
+export function compile(expression: string, env: CompileEnvironment): CelProgram {
+  let parsed: ParsedExpr & { expr: Expr };
+  try {
+    parsed = parse(expression);
+  } catch (e) {
+    const err = e as { location?: { start?: { offset: number } }; message: string };
+    if (OPTIONAL_SYNTAX.test(expression)) {
+      return refusedProgram(expression, "optional syntax (`.?`, `[?`, `?:` entries) is not parsed by the engine");
+    }
+    const offset = err.location?.start?.offset ?? 0;
+    const reason = err.message.replace(/^<input>:\d+:\d+: /, "");
+    throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
+  }
+  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0 };
+  walk(w, parsed.expr, new Set());
+  const refusal = w.refusals[0];
+  if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size };
+  const run = plan(engineEnvironment(), parsed);
+  return {
+    expression,
+    refusal: undefined,
+    references: w.references,
+    functions: w.functions,
+    size: w.size,
+    evaluate(bindings) {
+      let result: CelValue | ReturnType<typeof run>;
+      try {
+        result = run(bindings as never);
+      } catch (e) {
+        return { kind: "refused", reason: `the engine threw: ${(e as Error).message}` };
+      }
+      if (isCelError(result)) {
+        const refused = refusalOf(result);
+        if (refused) return { kind: "refused", reason: refused };
+        return { kind: "error", message: result.message };
+      }
+      return { kind: "value", value: result };
+    },
+  };
+}
+
+function refusedProgram(expression: string, reason: string): CelProgram {
+  return {
+    expression,
+    refusal: reason,
+    references: new Set(),
+    functions: new Set(),
+    size: 0,
+    evaluate: () => ({ kind: "refused", reason }),
+  };
+}

@@ -1,0 +1,99 @@
+import { celEnv, type CelEnv, type CelFunc } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
+import { ipLibrary } from "./library/ip.ts";
+import { listsLibrary } from "./library/lists.ts";
+import { quantityLibrary } from "./library/quantity.ts";
+import { regexLibrary } from "./library/regex.ts";
+import { semverLibrary } from "./library/semver.ts";
+import { opaqueRegistry } from "./library/types.ts";
+
+/**
+ * The function set of Kubernetes' CEL base environment in v1.36
+ * (k8s.io/apiserver/pkg/cel/environment/base.go): what the in-process evaluator implements,
+ * what it knows but refuses, and the engine with those functions.
+ */
+
+/** Standard CEL functions and macros the engine (@bufbuild/cel) implements as cel-go does. */
+const STANDARD = [
+  "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double", "string", "bytes", "bool",
+  "duration", "timestamp", "type", "dyn", "getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth", "getDate",
+  "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+];
+
+/** ext.Strings version 2 (the engine's `strings` extension has exactly this set). */
+const STRINGS_V2 = ["charAt", "format", "indexOf", "join", "lastIndexOf", "lowerAscii", "upperAscii", "replace", "split", "substring", "trim", "strings.quote"];
+
+/** Kubernetes and ext libraries implemented by this package. */
+const LIBRARIES = [
+  // lists (k8s) + ext.Lists v3 + ext.Sets
+  "isSorted", "sum", "min", "max", "indexOf", "lastIndexOf", "lists.range", "distinct", "flatten", "reverse", "slice", "sort",
+  "sets.contains", "sets.equivalent", "sets.intersects",
+  // regex
+  "find", "findAll",
+  // quantity
+  "quantity", "isQuantity", "sign", "isGreaterThan", "isLessThan", "compareTo", "add", "sub", "isInteger", "asInteger", "asApproximateFloat",
+  // semver
+  "semver", "isSemver", "major", "minor", "patch",
+  // ip, cidr
+  "ip", "isIP", "ip.isCanonical", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
+  "cidr", "isCIDR", "containsIP", "containsCIDR", "masked", "prefixLength",
+];
+
+/** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
+const REFUSED: Record<string, string> = {
+  url: "the url library (Go net/url parsing) is not implemented in-process",
+  isURL: "the url library (Go net/url parsing) is not implemented in-process",
+  getScheme: "the url library is not implemented in-process",
+  getHost: "the url library is not implemented in-process",
+  getHostname: "the url library is not implemented in-process",
+  getPort: "the url library is not implemented in-process",
+  getEscapedPath: "the url library is not implemented in-process",
+  getQuery: "the url library is not implemented in-process",
+  "format.named": "the format library returns optional types, which the engine lacks",
+  validate: "the format library returns optional types, which the engine lacks",
+  first: "lists first() returns an optional type, which the engine lacks",
+  last: "lists last() returns an optional type, which the engine lacks",
+  sortBy: "the sortBy macro (ext.Lists v3) is not implemented in-process",
+  "optional.of": "optional types are not implemented by the engine",
+  "optional.none": "optional types are not implemented by the engine",
+  "optional.ofNonZeroValue": "optional types are not implemented by the engine",
+  hasValue: "optional types are not implemented by the engine",
+  value: "optional types are not implemented by the engine",
+  orValue: "optional types are not implemented by the engine",
+  or: "optional types are not implemented by the engine",
+  optMap: "optional types are not implemented by the engine",
+  optFlatMap: "optional types are not implemented by the engine",
+  existsOne: "existsOne (ext.TwoVarComprehensions) is not implemented in-process",
+  exists_one: "exists_one is not implemented identically in-process",
+  transformList: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
+  transformMap: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
+  transformMapEntry: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
+  "jsonpatch.escapeKey": "the jsonpatch library (mutating admission only) is not implemented in-process",
+};
+
+/** Authorizer methods (admission only): refused in-process (no authorizer). */
+const AUTHZ = [
+  "path", "group", "serviceAccount", "resource", "subresource", "namespace", "name", "check", "allowed", "reason", "errored",
+  "error", "fieldSelector", "labelSelector",
+];
+
+/** Function names the in-process evaluator implements. */
+export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, ...STRINGS_V2, ...LIBRARIES]);
+
+/** Why a known Kubernetes function is refused in-process, or undefined when it is implemented or unknown. */
+export function refusedFunction(name: string, admission: boolean): string | undefined {
+  if (REFUSED[name]) return REFUSED[name];
+  if (admission && AUTHZ.includes(name)) return "the authz library needs the API server's authorizer";
+  return undefined;
+}
+
+/** The engine functions of the Kubernetes environment. */
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary];
+
+let shared: CelEnv | undefined;
+
+/** The engine environment (functions and opaque types) shared by all programs. */
+export function engineEnvironment(): CelEnv {
+  shared ??= celEnv({ funcs: KUBERNETES_FUNCTIONS, registry: opaqueRegistry });
+  return shared;
+}

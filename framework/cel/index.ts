@@ -1,0 +1,17 @@
+/**
+ * The Kubernetes CEL environment of v1.36 in-process, on @bufbuild/cel: compile expressions
+ * with the API server's compile-time checks, evaluate them, and evaluate a CRD's
+ * `x-kubernetes-validations` with the API server's messages. What cannot be evaluated exactly is
+ * refused with a reason, never answered differently.
+ */
+export { compile, CelCompileError, type CelProgram, type CelEvaluation, type CelPosition, type CompileEnvironment } from "./compile.ts";
+export {
+  validateCustomResource,
+  invalidMessage,
+  aggregateMessage,
+  type CustomResourceValidation,
+  type RuleFailure,
+  type RuleRefusal,
+} from "./crd-validation.ts";
+export { escapePropertyName } from "./escaping.ts";
+export { toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";

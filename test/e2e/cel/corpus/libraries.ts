@@ -1,0 +1,67 @@
+import { cross, INT, INT_LIST, NUMBER, STRING, STRING_LIST, type CelCase } from "./types.ts";
+
+/** Cases of the Kubernetes and ext libraries, each expression against several values. */
+const strings: CelCase[] = cross("strings", STRING, [
+  "self.size()", "self.upperAscii()", "self.lowerAscii()", "self.indexOf('b')", "self.lastIndexOf('c')", "self.replace('b', 'X')",
+  "self.split('-').size()", "self.trim()", "self.contains('b')", "self.startsWith('a')", "self.endsWith('c')",
+  "self.matches('^[a-z]+$')", "self.split('-').join('+')", "strings.quote(self)", "'%s-%d'.format([self, 1])",
+  "self.charAt(0)", "self.substring(1)", "self.indexOf('')", "self.replace('-', '', 1)", "size(self) > 3",
+], ["abc", "Hello World", "a-b-c", "", "  x  ", "ünï-b", "ab\\c", "b"]);
+
+const regex: CelCase[] = cross("regex", STRING, [
+  "self.find('[a-z]+')", "self.find('[0-9]+')", "self.findAll('[a-z]').size()", "self.findAll('[a-z]', 2).join(',')", "self.findAll('[a-z]+', -1).join('|')",
+  "self.find('(?i)B+')", "self.findAll('x*').size()", "self.find('^$')", "self.findAll('[a-z]', 0).size()",
+], ["abc", "Hello World 42", "a-b-c", "", "BBb bb", "x1y22z333"]);
+
+const lists: CelCase[] = cross("lists", INT_LIST, [
+  "self.isSorted()", "self.sum()", "self.min()", "self.max()", "self.indexOf(1)", "self.lastIndexOf(1)", "self.distinct().size()",
+  "self.reverse()[0]", "self.sort()[0]", "self.slice(0, 1).size()", "self.flatten().size()", "lists.range(self.size()).sum()",
+  "sets.contains(self, [1])", "sets.equivalent(self, [1, 2, 3])", "sets.intersects(self, [2, 9])", "self.all(x, x > 0)",
+  "self.exists(x, x == 2)", "self.exists_one(x, x == 1)", "self.filter(x, x > 1).size()", "self.map(x, x * 2).sum()", "size(self)", "self[0]", "1 in self",
+  "self.slice(1, 3).size()", "[self, [7]].flatten().size()",
+], [[3, 1, 2], [1, 2, 3], [5], [-1, 0, 1, 1], []]);
+
+const stringLists: CelCase[] = cross("lists", STRING_LIST, [
+  "self.isSorted()", "self.min()", "self.max()", "self.indexOf('b')", "self.sort().join(',')", "self.distinct().join(',')",
+  "sets.contains(self, ['a'])", "self.join('/')",
+], [["b", "a", "c"], ["a", "b"], ["é", "z", "Z"], []]);
+
+const quantities: CelCase[] = cross("quantity", STRING, [
+  "isQuantity(self)", "quantity(self).isInteger()", "quantity(self).asInteger()", "sign(quantity(self))", "quantity(self).compareTo(quantity('1'))",
+  "quantity(self).isGreaterThan(quantity('1k'))", "quantity(self).isLessThan(quantity('1'))", "quantity(self).add(quantity('1')).isInteger()",
+  "quantity(self).add(1).compareTo(quantity('2'))", "quantity(self).sub(quantity('500m')).isInteger()", "quantity(self) == quantity('1000m')",
+  "quantity(self).sub(2).asInteger()", "quantity(self).asApproximateFloat()",
+], ["1", "1k", "1Ki", "1000m", "1.5", "-2", "0", "1e3", "100M", "0.5Gi", "1.0", "2m", "abc", "1K", ".", "+", "5.", "1.5Mi", "12e-3", "9223372036854775807"]);
+
+const semvers: CelCase[] = cross("semver", STRING, [
+  "isSemver(self)", "isSemver(self, true)", "semver(self, true).major()", "semver(self, true).minor()", "semver(self, true).patch()",
+  "semver(self, true).compareTo(semver('1.2.3'))", "semver(self, true).isLessThan(semver('2.0.0'))", "semver(self, true) == semver('1.2.3')",
+  "semver(self).isGreaterThan(semver('1.0.0'))",
+], ["1.2.3", "v1.2.3", "1.2", "1.2.3-alpha.1", "1.2.3+build", "01.2.3", "1.2.3-alpha.beta", "2.0.0-rc.1", "1.0.0-0", "bad", "v01.02", "1.2.3-01"]);
+
+const ips: CelCase[] = cross("ip", STRING, [
+  "isIP(self)", "ip(self).family()", "ip(self).isLoopback()", "ip(self).isUnspecified()", "ip(self).isLinkLocalMulticast()",
+  "ip(self).isLinkLocalUnicast()", "ip(self).isGlobalUnicast()", "string(ip(self))", "ip.isCanonical(self)", "cidr('10.0.0.0/8').containsIP(self)",
+], ["10.0.0.1", "::1", "fe80::1", "2001:db8::1", "192.168.0.1", "127.0.0.1", "0.0.0.0", "::", "ff02::1", "224.0.0.1", "255.255.255.255",
+  "::ffff:1.2.3.4", "01.2.3.4", "1.2.3", "2001:0db8:0:0:0:0:0:1", "fe80::1%eth0", "1:2:3:4:5:6:7::", "1:0:0:2:0:0:0:3", "2001:db8:0:0:1:0:0:1", "::1.2.3.4"]);
+
+const cidrs: CelCase[] = cross("cidr", STRING, [
+  "isCIDR(self)", "cidr(self).prefixLength()", "string(cidr(self).masked())", "string(cidr(self).ip())", "cidr(self).containsIP('10.1.2.3')",
+  "cidr(self).containsCIDR('10.1.0.0/16')", "cidr(self).containsCIDR(cidr('2001:db8:1::/48'))", "cidr(self) == cidr('10.0.0.0/8')", "string(cidr(self))",
+], ["10.0.0.0/8", "10.0.0.1/8", "::/0", "2001:db8::/32", "192.168.1.0/24", "10.0.0.0/33", "10.0.0.0/08", "1.2.3.4", "fe80::1%z/64", "0.0.0.0/0"]);
+
+const ints: CelCase[] = cross("standard", INT, [
+  "self % 2 == 0", "self * 2", "self / 3", "string(self)", "double(self) / 2.0", "self > 3", "-self", "uint(self)", "self - 9223372036854775807",
+  "dyn(self) == 1", "string(type(self))",
+], [0, 1, -5, 7, 1000000]);
+
+const numbers: CelCase[] = cross("standard", NUMBER, ["string(self)", "self * 2.0", "int(self)", "self > 1.0", "string(self / 3.0)"], [0.5, 1.25, -3.75, 1e21, 123456789.5, 0.1]);
+
+const timestamps: CelCase[] = cross("standard", { type: "string", format: "date-time" }, [
+  "self.getFullYear()", "self < timestamp('2030-01-01T00:00:00Z')", "string(self)", "self.getHours('America/New_York')", "string(self + duration('1h30m'))",
+  "self.getDayOfWeek()", "string(duration('90m'))",
+], ["2024-02-29T12:30:00Z", "1999-12-31T23:59:59.123456789Z", "2026-06-01T00:00:00+02:00"]);
+
+export const libraryCases: CelCase[] = [
+  ...strings, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps,
+];
