@@ -27,3 +27,4 @@ export {
 export {
   WebhookServer, WebhookBuilder, webhookFor, type WebhookServerOptions, type AdmissionHandler, type HandlerContext,
 } from "./webhook/server.ts";
+export { kubernetesCelCheck } from "./cel-check.ts";

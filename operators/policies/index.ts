@@ -16,7 +16,7 @@
  *   scheduled by `kubeloop-scheduler`, the only scheduler that places a PodGroup as a gang.
  */
 import {
-  mutatingPolicy, validatingPolicy, type MutatingPolicySet, type ValidatingPolicySet,
+  kubernetesCelCheck, mutatingPolicy, validatingPolicy, type MutatingPolicySet, type ValidatingPolicySet,
 } from "../../framework/admission/index.ts";
 
 /** The extended resource the GPU policies watch. */
@@ -53,7 +53,7 @@ function gpuResources(name: string, spec: string, rule: { apiGroups: string[]; a
       reason: "Invalid",
     })
     .bind({ validationActions: ["Deny"] })
-    .build({ labels });
+    .build({ labels, cel: kubernetesCelCheck });
 }
 
 /** GPU limits equal requests and are whole numbers, in pods (a backstop: core validation refuses these first). */
@@ -81,7 +81,7 @@ export function gpuTolerationPolicy(): MutatingPolicySet {
     .reinvocationPolicy("IfNeeded")
     .failurePolicy("Fail")
     .bind()
-    .build({ labels });
+    .build({ labels, cel: kubernetesCelCheck });
 }
 
 /** Pods labelled with a PodGroup must be scheduled by `kubeloop-scheduler`. */
@@ -96,7 +96,7 @@ export function podGroupSchedulerPolicy(): ValidatingPolicySet {
       reason: "Forbidden",
     })
     .bind({ validationActions: ["Deny"] })
-    .build({ labels });
+    .build({ labels, cel: kubernetesCelCheck });
 }
 
 /** Every shipped policy, in install order (mutating before validating, as the API server runs them). */

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import {
   AdmissionConfigError, MutatingAdmissionPolicies, MutatingAdmissionPolicyBindings, mutatingAdmissionPolicyBindingErrors, mutatingAdmissionPolicyErrors,
   mutatingPolicy, ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings, validatingAdmissionPolicyBindingErrors, validatingAdmissionPolicyErrors,
-  validatingPolicy, type AdmissionPolicyObject, type MutatingAdmissionPolicy, type MutatingAdmissionPolicyBinding, type ValidatingAdmissionPolicy,
+  kubernetesCelCheck, validatingPolicy, type AdmissionPolicyObject, type MutatingAdmissionPolicy, type MutatingAdmissionPolicyBinding, type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
 } from "../../../framework/admission/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
@@ -144,5 +144,22 @@ test("the builders throw what the API server answers", async () => {
   for (const [build, raw] of builders) {
     const server = await serverMessage(raw);
     assert.throws(build, (err: unknown) => err instanceof AdmissionConfigError && err.message === server, `want ${server}`);
+  }
+});
+
+test("with kubernetesCelCheck, an expression that does not compile is refused at build time, at the field the API server names", async () => {
+  const cases: Array<[string, string]> = [
+    ["nosuch.x == 1", "undeclared reference to 'nosuch'"],
+    ["object.metadata.name == 1 +", "Syntax error"],
+  ];
+  for (const [expression, reason] of cases) {
+    const raw = vap("cel-refused", { validations: [{ expression }] });
+    const server = await serverMessage(raw);
+    assert.ok(server?.includes(`spec.validations[0].expression: Invalid value: ${JSON.stringify(expression)}: compilation failed: ERROR: <input>:1:`), server);
+    assert.throws(() => validatingPolicy("cel-refused").forResources(pods).validate({ expression }).build({ cel: kubernetesCelCheck }), (err: unknown) =>
+      err instanceof AdmissionConfigError && err.errors[0]?.field === "spec.validations[0].expression" &&
+      err.message.startsWith(`ValidatingAdmissionPolicy.admissionregistration.k8s.io "cel-refused" is invalid: spec.validations[0].expression: Invalid value: ${JSON.stringify(expression)}: compilation failed: ERROR: <input>:1:`) &&
+      err.message.includes(reason));
+    if (reason.startsWith("undeclared")) assert.ok(server?.includes(reason), server);
   }
 });
