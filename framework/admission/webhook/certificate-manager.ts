@@ -257,14 +257,19 @@ export class CertificateManager implements CertificateSource {
   async #save(): Promise<void> {
     const { client, secret } = this.#opts;
     const s = this.#state!;
-    const body: Secret = {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: secret.name, namespace: secret.namespace },
-      type: "kubernetes.io/tls",
-      data: { "ca.crt": b64(s.ca.certPem), "ca.key": b64(s.ca.keyPem), "tls.crt": b64(s.leaf.certPem), "tls.key": b64(s.leaf.keyPem), "ca-bundle.crt": b64(s.bundle.join("")) },
-    };
-    await client.patch(Secrets, secret, { type: "apply", body, fieldManager: "kubeloop-webhook-certificates", force: true });
+    const data = { "ca.crt": b64(s.ca.certPem), "ca.key": b64(s.ca.keyPem), "tls.crt": b64(s.leaf.certPem), "tls.key": b64(s.leaf.keyPem), "ca-bundle.crt": b64(s.bundle.join("")) };
+    let existing: Secret | undefined;
+    try {
+      existing = await client.get(Secrets, secret);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!existing) {
+      await client.create(Secrets, { apiVersion: "v1", kind: "Secret", metadata: { name: secret.name, namespace: secret.namespace }, type: "kubernetes.io/tls", data });
+      return;
+    }
+    // Conditional on the resourceVersion read: a concurrent writer makes this a 409, not a lost update.
+    await client.update(Secrets, { ...existing, data });
   }
 
   async #inject(): Promise<void> {

@@ -9,7 +9,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  allow, CertificateManager, deny, mutate, splitPemBundle, ValidatingWebhookConfigurations, MutatingWebhookConfigurations, WebhookServer, webhookFor,
+  allow, CertificateManager, createCertificateAuthority, deny, mutate, splitPemBundle, ValidatingWebhookConfigurations, MutatingWebhookConfigurations, WebhookServer, webhookFor,
 } from "../../../framework/admission/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
 import { ConfigMaps, type ConfigMap } from "../../../framework/meta/index.ts";
@@ -137,5 +137,28 @@ test("3 serving-certificate rotations and 1 CA rotation under steady requests: z
   const v = await client.get(ValidatingWebhookConfigurations, { name: configurationName });
   const bundle = splitPemBundle(Buffer.from(v.webhooks[0]!.clientConfig.caBundle!, "base64").toString());
   assert.deepEqual(bundle.map((p) => p.trim()), [caAfter.trim()]);
+  assert.equal(await server.readiness(), undefined);
+});
+
+test("the control: swapping the caBundle at once (cert-controller's way) fails requests until the new certificate is served", async () => {
+  // A new CA goes into the validating configuration alone, while the server still serves a
+  // certificate of the current CA: the API server no longer trusts what it is served.
+  const next = await createCertificateAuthority("control-ca", 3600_000);
+  const cfg = await client.get(ValidatingWebhookConfigurations, { name: configurationName });
+  for (const w of cfg.webhooks) w.clientConfig.caBundle = Buffer.from(next.certPem).toString("base64");
+  await client.update(ValidatingWebhookConfigurations, cfg);
+  const failure = await until("a request to fail", async () => {
+    try {
+      await client.create(ConfigMaps, configMap("control", { a: "1" }), { dryRun: true });
+      return undefined;
+    } catch (e) {
+      return e instanceof ApiError ? e : undefined;
+    }
+  });
+  assert.match(failure.status.message ?? "", /failed calling webhook "deny.configmaps.kubeloop.dev".*(x509|certificate)/);
+  assert.match(await server.readiness() ?? "", /does not hold the CA of the certificate served/);
+  // The manager puts its bundle back, and requests pass again.
+  await certificates.ensure();
+  await until("requests to pass again", async () => (await client.create(ConfigMaps, configMap("control-2", { a: "1" }), { dryRun: true })) ?? undefined);
   assert.equal(await server.readiness(), undefined);
 });
