@@ -7,7 +7,7 @@
  *   "must be equal to nvidia.com/gpu limit", "must be an integer") runs before validating
  *   admission and refuses the same pods first; the pod policy is a backstop. The template policy
  *   is what catches a bad kubeloop ReplicaSet at creation rather than at its first pod.
- * - `gpu-toleration` (mutating): a pod that requests `nvidia.com/gpu` gets the toleration
+ * - `gpu-toleration` (mutating): a pod that requests `nvidia.com/gpu` (CREATE or UPDATE) gets the toleration
  *   `nvidia.com/gpu:NoSchedule` (operator Exists), as the ExtendedResourceToleration admission
  *   plugin does (plugin/pkg/admission/extendedresourcetoleration/admission.go in Kubernetes v1.36),
  *   unless it has one already. JSONPatch, not ApplyConfiguration: `spec.tolerations` is an
@@ -66,16 +66,21 @@ export function gpuResourcesTemplatesPolicy(): ValidatingPolicySet {
   return gpuResources("gpu-resources-templates", "object.spec.template.spec", { apiGroups: ["apps.kubeloop.dev"], apiVersions: ["v1alpha1"], resources: ["replicasets"] });
 }
 
-const requestsGpus = (list: string): string => `${list}.exists(c, has(c.resources) && (${has("c", "limits")} || ${has("c", "requests")}))`;
+const requestsGpus = (list: string): string => `${list}.exists(c, has(c.resources) && ${has("c", "requests")})`;
 const toleration = `Object.spec.tolerations{key: '${gpuResource}', operator: 'Exists', effect: 'NoSchedule'}`;
 
-/** Adds the `nvidia.com/gpu` NoSchedule toleration to pods that request GPUs (ExtendedResourceToleration). */
+/**
+ * Adds the `nvidia.com/gpu` NoSchedule toleration to pods that request GPUs, as the
+ * ExtendedResourceToleration plugin does: on CREATE and UPDATE of pods, for requests of
+ * containers and init containers (requests are defaulted from limits before admission), unless
+ * an equal toleration (key, operator Exists, effect NoSchedule) is there (`AddOrUpdateTolerationInPod`).
+ */
 export function gpuTolerationPolicy(): MutatingPolicySet {
   return mutatingPolicy("gpu-toleration")
-    .forResources({ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: ["CREATE"] })
+    .forResources({ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: ["CREATE", "UPDATE"] })
     .when("requests-gpus", `${requestsGpus("object.spec.containers")} || (has(object.spec.initContainers) && ${requestsGpus("object.spec.initContainers")})`)
     .when("not-tolerated", `!has(object.spec.tolerations) || !object.spec.tolerations.exists(t, has(t.key) && t.key == '${gpuResource}' && ` +
-      `(!has(t.effect) || t.effect == 'NoSchedule') && has(t.operator) && t.operator == 'Exists')`)
+      `has(t.operator) && t.operator == 'Exists' && has(t.effect) && t.effect == 'NoSchedule')`)
     .jsonPatch(`has(object.spec.tolerations) ? [JSONPatch{op: 'add', path: '/spec/tolerations/-', value: ${toleration}}] : ` +
       `[JSONPatch{op: 'add', path: '/spec/tolerations', value: [${toleration}]}]`)
     .reinvocationPolicy("IfNeeded")

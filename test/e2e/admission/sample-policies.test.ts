@@ -97,6 +97,8 @@ test("the shipped policies install with no type-checking warnings", async () => 
   // Wait until the API server enforces them.
   await eventually("pod-group-scheduler to be enforced", async () =>
     (await refusal(() => client.create(Pods, pod("probe", { labels: { [podGroupLabel]: "g" } }), { dryRun: true }))) !== undefined);
+  await eventually("gpu-resources-templates to be enforced", async () =>
+    (await refusal(() => client.create(ReplicaSets, replicaSet("probe", { requests: 1, limits: 2 }), { dryRun: true }))) !== undefined);
   await eventually("gpu-toleration to be applied", async () =>
     ((await client.create(Pods, pod("probe-gpu", { gpus: { limits: 1 } }), { dryRun: true })).spec?.tolerations ?? []).some((t) => t.key === "nvidia.com/gpu"));
 });
@@ -121,6 +123,13 @@ test("gpu-toleration: pods requesting GPUs get nvidia.com/gpu:NoSchedule once, a
   assert.ok((created.spec?.tolerations ?? []).some((t) => t.key === "node.kubernetes.io/not-ready"));
   const already = await client.create(Pods, pod("gpu-1", { gpus: { limits: 1 }, tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] }), { dryRun: true });
   assert.equal((already.spec?.tolerations ?? []).filter((t) => t.key === "nvidia.com/gpu").length, 1);
+  // A toleration of the key with no effect is not equal: the NoSchedule one is appended, as AddOrUpdateTolerationInPod does.
+  const keyOnly = await client.create(Pods, pod("gpu-2", { gpus: { limits: 1 }, tolerations: [{ key: "nvidia.com/gpu", operator: "Exists" }] }), { dryRun: true });
+  assert.deepEqual((keyOnly.spec?.tolerations ?? []).filter((t) => t.key === "nvidia.com/gpu"),
+    [{ key: "nvidia.com/gpu", operator: "Exists" }, { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
+  // Init containers count too.
+  const init = await client.create(Pods, { ...pod("gpu-3"), spec: { ...pod("gpu-3").spec!, initContainers: [{ name: "warmup", image: "registry.k8s.io/pause:3.10", resources: { limits: { "nvidia.com/gpu": 1 } as never } }] } }, { dryRun: true });
+  assert.equal((init.spec?.tolerations ?? []).filter((t) => t.key === "nvidia.com/gpu").length, 1);
   const cpu = await client.create(Pods, pod("cpu-0"), { dryRun: true });
   assert.equal((cpu.spec?.tolerations ?? []).filter((t) => t.key === "nvidia.com/gpu").length, 0);
 });
