@@ -89,6 +89,8 @@ function fromSecret(secret: Secret): State | undefined {
 
 /** Keeps the Secret, the served certificate and the configurations' caBundle in step. */
 export class CertificateManager implements CertificateSource {
+  /** Runs on every replica: each serves, so each needs the certificate (see the README on several replicas). */
+  readonly needLeaderElection = false;
   readonly #opts: Required<Omit<CertificateManagerOptions, "client" | "secret" | "names">> & Pick<CertificateManagerOptions, "client" | "secret"> & { names: ServingNames };
   #state?: State;
   readonly #listeners = new Set<(cert: ServingCertificate) => void>();
@@ -160,8 +162,8 @@ export class CertificateManager implements CertificateSource {
     return run;
   }
 
-  /** Checks every `checkIntervalMs` until `signal` aborts. Errors are retried on the next tick. */
-  async start(signal: AbortSignal): Promise<void> {
+  /** Checks every `checkIntervalMs` until `signal` aborts (a manager Runnable). Errors are retried on the next tick. */
+  async start(signal: AbortSignal, _hardStop?: AbortSignal): Promise<void> {
     await this.ensure();
     while (!signal.aborted) {
       await new Promise<void>((resolve) => {

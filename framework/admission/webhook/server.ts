@@ -17,6 +17,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import type { Client } from "../../client/index.ts";
+import type { Runnable } from "../../manager/index.ts";
 import type { KubeObject, ResourceType } from "../../meta/index.ts";
 import { FieldErrors } from "../field-errors.ts";
 import type {
@@ -70,7 +71,7 @@ export interface WebhookServerOptions {
 const defaultTimeoutSeconds = 10;
 
 /** The server. Register webhooks with `webhookFor(server, Type)`, then `listen()` or run it as a manager Runnable. */
-export class WebhookServer {
+export class WebhookServer implements Runnable {
   readonly needLeaderElection = false;
   readonly #opts: WebhookServerOptions;
   readonly #registrations: Registration[] = [];
@@ -134,7 +135,7 @@ export class WebhookServer {
   }
 
   /** Runnable: listens until `signal` aborts, then stops accepting and lets requests in flight finish. */
-  async start(signal: AbortSignal): Promise<void> {
+  async start(signal: AbortSignal, _hardStop?: AbortSignal): Promise<void> {
     await this.listen();
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

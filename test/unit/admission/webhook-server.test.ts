@@ -195,3 +195,38 @@ test("/readyz is ready when serving (no client to check configurations)", async 
   });
   assert.equal(r, 200);
 });
+
+test("a body over the limit is answered 413, and the server keeps answering", async () => {
+  const small = new WebhookServer({ certificates: certs, port: 0, bodyLimitBytes: 1024 });
+  webhookFor(small, Pods).named("small.pods.test.dev").path("/small").validate(() => allow());
+  const smallPort = await small.listen();
+  try {
+    const big = review("big", { metadata: { name: "x".repeat(4096) } });
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request({ host: "127.0.0.1", port: smallPort, path: "/small", method: "POST", ca: certs.cert.caPem, agent: false, headers: { "content-type": "application/json" } }, (res) => {
+        let data = "";
+        res.on("data", (c: Buffer) => (data += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      });
+      req.on("error", reject);
+      req.end(big);
+    });
+    assert.equal(r.status, 413);
+    assert.equal(JSON.parse(r.body).code, 413);
+    assert.equal((await post("/deny", review("after", {}))).status, 200);
+  } finally {
+    await small.close();
+  }
+});
+
+test("as a manager Runnable: start() listens until the signal aborts, then closes", async () => {
+  const runnable = new WebhookServer({ certificates: certs, port: 0 });
+  assert.equal(runnable.needLeaderElection, false);
+  const stop = new AbortController();
+  const running = runnable.start(stop.signal, new AbortController().signal);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(runnable.port() > 0);
+  stop.abort();
+  await running;
+  assert.throws(() => runnable.port(), /not listening/);
+});
