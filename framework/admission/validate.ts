@@ -106,12 +106,7 @@ function validateRule(errs: FieldErrors, rule: NamedRuleWithOperations, path: st
     if (names.has(n)) errs.duplicate(`${path}.resourceNames[${i}]`, n);
     names.add(n);
   });
-  const ops = rule.operations ?? [];
-  if (ops.length === 0) errs.required(`${path}.operations`);
-  if (ops.length > 1 && ops.includes("*")) errs.invalid(`${path}.operations`, ops, "if '*' is present, must not specify other operations");
-  ops.forEach((op, i) => {
-    if (!operations.includes(op)) errs.notSupported(`${path}.operations[${i}]`, op, operations);
-  });
+  validateRuleOperations(errs, rule.operations ?? [], path);
   const groups = rule.apiGroups ?? [];
   if (groups.length === 0) errs.required(`${path}.apiGroups`);
   if (groups.length > 1 && groups.includes("*")) errs.invalid(`${path}.apiGroups`, groups, "if '*' is present, must not specify other API groups");
@@ -123,6 +118,15 @@ function validateRule(errs: FieldErrors, rule: NamedRuleWithOperations, path: st
   });
   validateResources(errs, rule.resources ?? [], `${path}.resources`);
   if (rule.scope !== undefined && !scopes.includes(rule.scope)) errs.notSupported(`${path}.scope`, rule.scope, scopes);
+}
+
+/** The operations checks of `validateRuleWithOperations` (webhook rules share them). */
+export function validateRuleOperations(errs: FieldErrors, ops: readonly string[], path: string): void {
+  if (ops.length === 0) errs.required(`${path}.operations`);
+  if (ops.length > 1 && ops.includes("*")) errs.invalid(`${path}.operations`, ops, "if '*' is present, must not specify other operations");
+  ops.forEach((op, i) => {
+    if (!operations.includes(op)) errs.notSupported(`${path}.operations[${i}]`, op, operations);
+  });
 }
 
 function validateMatchResources(errs: FieldErrors, mr: MatchResources | undefined, path: string): void {

@@ -25,7 +25,8 @@ import type {
   ValidatingWebhookConfiguration, WebhookCommon,
 } from "../types.ts";
 import { MutatingWebhookConfigurations, ValidatingWebhookConfigurations } from "../types.ts";
-import { validateMatchConditions } from "../validate.ts";
+import { dns1123SubdomainErrors } from "../names.ts";
+import { validateMatchConditions, validateRuleOperations } from "../validate.ts";
 import { splitPemBundle, type KeyPair } from "./certificates.ts";
 import type { CertificateSource, ServingCertificate } from "./certificate-manager.ts";
 import {
@@ -180,7 +181,7 @@ export class WebhookServer implements Runnable {
     const servingCa = this.#serving.caPem.trim();
     const client = this.#opts.client;
     if (!client) return undefined;
-    const name = this.#configurationName();
+    const name = this.configurationName();
     for (const [type, kind, wanted] of [
       [ValidatingWebhookConfigurations, "ValidatingWebhookConfiguration", this.#registrations.some((r) => r.type === "validating")],
       [MutatingWebhookConfigurations, "MutatingWebhookConfiguration", this.#registrations.some((r) => r.type === "mutating")],
@@ -208,8 +209,14 @@ export class WebhookServer implements Runnable {
     };
   }
 
-  #configurationName(): string {
+  /** Name of the generated configurations. */
+  configurationName(): string {
     return this.#opts.configurationName ?? "kubeloop-webhooks";
+  }
+
+  /** How many webhooks of `type` are registered. */
+  registered(type: "validating" | "mutating"): number {
+    return this.#registrations.filter((r) => r.type === type).length;
   }
 
   #webhook(reg: Registration): WebhookCommon & { reinvocationPolicy?: ReinvocationPolicy } {
@@ -226,7 +233,7 @@ export class WebhookServer implements Runnable {
     const regs = this.#registrations.filter((r) => r.type === "validating");
     if (regs.length === 0) return undefined;
     return {
-      apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: this.#configurationName() },
+      apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: this.configurationName() },
       webhooks: regs.map((r) => {
         const { reinvocationPolicy: _, ...w } = this.#webhook(r);
         return w;
@@ -239,7 +246,7 @@ export class WebhookServer implements Runnable {
     const regs = this.#registrations.filter((r) => r.type === "mutating");
     if (regs.length === 0) return undefined;
     return {
-      apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: this.#configurationName() },
+      apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: this.configurationName() },
       webhooks: regs.map((r) => this.#webhook(r)),
     };
   }
@@ -418,13 +425,19 @@ export class WebhookBuilder<T extends KubeObject> {
     const kind = t.kind.toLowerCase();
     const name = this.#name ?? `${kind}.${t.group || "core"}.kubeloop.dev`;
     const path = this.#path ?? `/${type === "validating" ? "validate" : "mutate"}-${(t.group || "core").replaceAll(".", "-")}-${t.version}-${kind}`;
+    if (type === "validating" && this.#reinvocationPolicy) throw new Error(`webhook ${name}: reinvocationPolicy is for mutating webhooks only`);
+    // The API server's checks of this webhook (validateValidatingWebhook / validateMutatingWebhook),
+    // at the index it will have in the generated configuration.
+    const index = this.#server.registered(type);
+    const at = `webhooks[${index}]`;
     const errs = new FieldErrors();
-    const parts = name.split(".");
-    if (parts.length < 3) errs.invalid("webhooks[0].name", name, "should be a domain with at least three segments separated by dots");
-    if (this.#timeoutSeconds < 1 || this.#timeoutSeconds > 30) errs.invalid("webhooks[0].timeoutSeconds", this.#timeoutSeconds, "the timeout value must be between 1 and 30 seconds");
-    validateMatchConditions(errs, this.#conditions, "webhooks[0].matchConditions", false);
-    if (type === "validating" && this.#reinvocationPolicy) errs.forbidden("webhooks[0].reinvocationPolicy", "only mutating webhooks are reinvoked");
-    errs.throwIfAny(type === "validating" ? "ValidatingWebhookConfiguration" : "MutatingWebhookConfiguration", name);
+    const nameErrors = dns1123SubdomainErrors(name);
+    if (nameErrors.length) errs.invalid(`${at}.name`, name, nameErrors.join(","));
+    else if (name.split(".").length < 3) errs.invalid(`${at}.name`, name, "should be a domain with at least three segments separated by dots");
+    validateRuleOperations(errs, this.#operations, `${at}.rules[0]`);
+    if (this.#timeoutSeconds < 1 || this.#timeoutSeconds > 30) errs.invalid(`${at}.timeoutSeconds`, this.#timeoutSeconds, "the timeout value must be between 1 and 30 seconds");
+    validateMatchConditions(errs, this.#conditions, `${at}.matchConditions`, false);
+    errs.throwIfAny(type === "validating" ? "ValidatingWebhookConfiguration" : "MutatingWebhookConfiguration", this.#server.configurationName());
     this.#server.register({
       type,
       path,

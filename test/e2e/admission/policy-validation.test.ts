@@ -10,11 +10,12 @@ import assert from "node:assert/strict";
 import {
   AdmissionConfigError, MutatingAdmissionPolicies, MutatingAdmissionPolicyBindings, mutatingAdmissionPolicyBindingErrors, mutatingAdmissionPolicyErrors,
   mutatingPolicy, ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings, validatingAdmissionPolicyBindingErrors, validatingAdmissionPolicyErrors,
-  kubernetesCelCheck, validatingPolicy, type AdmissionPolicyObject, type MutatingAdmissionPolicy, type MutatingAdmissionPolicyBinding, type ValidatingAdmissionPolicy,
+  allow, kubernetesCelCheck, validatingPolicy, ValidatingWebhookConfigurations, WebhookServer, webhookFor, type AdmissionPolicyObject,
+  type CertificateSource, type ValidatingWebhookConfiguration, type WebhookCommon, type MutatingAdmissionPolicy, type MutatingAdmissionPolicyBinding, type ValidatingAdmissionPolicy,
   type ValidatingAdmissionPolicyBinding,
 } from "../../../framework/admission/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
-import type { KubeObject, ResourceType } from "../../../framework/meta/index.ts";
+import { ConfigMaps, type KubeObject, type ResourceType } from "../../../framework/meta/index.ts";
 import { testEnvironment } from "../../../framework/testing/index.ts";
 
 let client: KubeClient;
@@ -161,5 +162,38 @@ test("with kubernetesCelCheck, an expression that does not compile is refused at
       err.message.startsWith(`ValidatingAdmissionPolicy.admissionregistration.k8s.io "cel-refused" is invalid: spec.validations[0].expression: Invalid value: ${JSON.stringify(expression)}: compilation failed: ERROR: <input>:1:`) &&
       err.message.includes(reason));
     if (reason.startsWith("undeclared")) assert.ok(server?.includes(reason), server);
+  }
+});
+
+test("webhook registrations the API server would refuse are refused with its message", async () => {
+  const noCertificates: CertificateSource = {
+    current: () => assert.fail("not needed"), caBundle: () => "", onChange: () => () => {},
+  };
+  const cases: Array<[string, Partial<WebhookCommon> & { name: string }]> = [
+    ["a name with two segments", { name: "short.name" }],
+    ["a name that is not a DNS subdomain", { name: "Upper.Case.Name" }],
+    ["a timeout over 30 s", { name: "slow.configmaps.example.dev", timeoutSeconds: 31 }],
+    ["65 matchConditions", { name: "many.configmaps.example.dev", matchConditions: many }],
+    ["'*' with other operations", { name: "ops.configmaps.example.dev", rules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], operations: ["*", "CREATE"] }] }],
+  ];
+  for (const [what, hook] of cases) {
+    const webhook: WebhookCommon = {
+      clientConfig: { url: "https://127.0.0.1:9443/x" }, rules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], operations: ["CREATE", "UPDATE"] }],
+      failurePolicy: "Fail", sideEffects: "None", timeoutSeconds: 10, admissionReviewVersions: ["v1"], ...hook,
+    };
+    const raw: ValidatingWebhookConfiguration = { apiVersion: av, kind: "ValidatingWebhookConfiguration", metadata: { name: "cfg" }, webhooks: [webhook] };
+    let server: string | undefined;
+    try {
+      await client.create(ValidatingWebhookConfigurations, raw, { dryRun: true });
+    } catch (e) {
+      assert.ok(e instanceof ApiError && e.statusCode === 422, String(e));
+      server = e.status.message;
+    }
+    assert.ok(server, `${what}: accepted by the API server`);
+    const b = webhookFor(new WebhookServer({ certificates: noCertificates, configurationName: "cfg" }), ConfigMaps).named(hook.name);
+    if (hook.timeoutSeconds) b.timeoutSeconds(hook.timeoutSeconds);
+    for (const c of hook.matchConditions ?? []) b.when(c.name, c.expression);
+    if (hook.rules) b.operations(...hook.rules[0]!.operations);
+    assert.throws(() => b.validate(() => allow()), (err: unknown) => err instanceof AdmissionConfigError && err.message === server, `${what}: want ${server}`);
   }
 });
