@@ -13,7 +13,7 @@ import {
 } from "../../../framework/admission/index.ts";
 import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
-import { Pods, type KubeObject, type Pod, type ResourceType } from "../../../framework/meta/index.ts";
+import { ConfigMaps, Pods, type KubeObject, type Pod, type ResourceType } from "../../../framework/meta/index.ts";
 import { createTestNamespace, deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { gangSchedulerName, podGroupLabel, samplePolicies } from "../../../operators/policies/index.ts";
 import { ReplicaSetDefinition, ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
@@ -165,4 +165,35 @@ test("installAdmissionPolicies fails on the type checker's expression warnings",
   installed.push(bad.policy);
   await assert.rejects(installAdmissionPolicies(client, [bad]), (err: unknown) =>
     err instanceof PolicyTypeCheckError && err.warnings[0]?.fieldRef === "spec.validations[0].expression" && /undefined field 'noSuchField'/.test(err.message));
+});
+
+test("an expression that errors at run time follows the policy's failurePolicy", async () => {
+  const expression = "object.data['missing'] == 'x'";
+  const build = (name: string, failurePolicy: "Fail" | "Ignore") => validatingPolicy(name)
+    .forResources({ apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], operations: ["CREATE"] })
+    .forObjects({ matchLabels: { "runtime-error": name } })
+    .failurePolicy(failurePolicy)
+    .validate({ expression, message: "never shown" })
+    .validate({ expression: "false", message: "the second rule of " + name })
+    .bind({ validationActions: ["Deny"] })
+    .build();
+  const sets = [build("kubeloop-e2e-runtime-fail", "Fail"), build("kubeloop-e2e-runtime-ignore", "Ignore")];
+  installed.push(...await installAdmissionPolicies(client, sets));
+  const cm = (name: string) => ({ apiVersion: "v1" as const, kind: "ConfigMap" as const, metadata: { name: "rt", namespace, labels: { "runtime-error": name } }, data: { a: "b" } });
+  let failed: ApiError | undefined;
+  await eventually("the Fail policy to act", async () => {
+    failed = await refusal(() => client.create(ConfigMaps, cm("kubeloop-e2e-runtime-fail"), { dryRun: true }));
+    return failed !== undefined;
+  });
+  assert.equal(failed!.status.message, `configmaps "rt" is forbidden: ValidatingAdmissionPolicy 'kubeloop-e2e-runtime-fail' with binding 'kubeloop-e2e-runtime-fail' denied request: ` +
+    `expression '${expression}' resulted in error: no such key: missing`);
+  // Ignore: the erroring rule is skipped; the second rule still denies, with its own message.
+  let ignored: ApiError | undefined;
+  await eventually("the Ignore policy to act", async () => {
+    ignored = await refusal(() => client.create(ConfigMaps, cm("kubeloop-e2e-runtime-ignore"), { dryRun: true }));
+    return ignored !== undefined;
+  });
+  assert.equal(ignored!.statusCode, 422); // the reason (Invalid) sets the code; the text still says "forbidden"
+  assert.equal(ignored!.status.message, `configmaps "rt" is forbidden: ValidatingAdmissionPolicy 'kubeloop-e2e-runtime-ignore' with binding 'kubeloop-e2e-runtime-ignore' denied request: ` +
+    "the second rule of kubeloop-e2e-runtime-ignore");
 });
