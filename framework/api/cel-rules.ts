@@ -39,6 +39,7 @@ function visit(node: SchemaNode, path: string, problems: string[]): void {
       }
     }
     if (rule.message !== undefined && /[\n\r]/.test(rule.message)) problems.push(`${where}.message: must not contain line breaks`);
+    if (rule.message !== undefined && rule.message.length > 0 && rule.message.trim().length === 0) problems.push(`${where}.message: must be non-empty if specified`);
     if (rule.reason !== undefined && !REASONS.has(rule.reason)) problems.push(`${where}.reason: must be one of ${[...REASONS].join(", ")}`);
     if (rule.optionalOldSelf && !usesOldSelf && rule.rule.trim().length > 0 && !/\boldSelf\b/.test(rule.rule)) {
       problems.push(`${where}.optionalOldSelf: may only be set when the rule uses oldSelf`);

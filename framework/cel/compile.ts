@@ -41,6 +41,8 @@ export interface CompileEnvironment {
   schemas?: Readonly<Record<string, SchemaNode | undefined>>;
   /** Admission expressions have the authz library (refused in-process); CRD rules do not. */
   admission?: boolean;
+  /** Variables that hold optional values (`oldSelf` of an `optionalOldSelf` rule). */
+  optional?: readonly string[];
 }
 
 /** The result of evaluating a program: a value, a CEL evaluation error, or a refusal with the reason. */
@@ -60,6 +62,8 @@ export interface CelProgram {
   readonly functions: ReadonlySet<string>;
   /** Number of AST nodes (after macro expansion). */
   readonly size: number;
+  /** Deepest nesting of comprehensions (`all`, `exists`, `map`, `filter`, ...). */
+  readonly comprehensionDepth: number;
   /** Evaluates with the given variable values (CEL inputs: bigint for int, number for double, Map or object for maps). */
   evaluate(bindings: Record<string, CelInput>): CelEvaluation;
 }
@@ -93,10 +97,20 @@ interface Walk {
   references: Set<string>;
   functions: Set<string>;
   size: number;
+  depth: number;
+  maxDepth: number;
+  exempt: Set<bigint>;
 }
 
 function fail(w: Walk, e: Expr, reason: string): never {
-  const offset = w.positions[String(e.id)] ?? 0;
+  let offset = w.positions[String(e.id)] ?? 0;
+  if (e.exprKind.case === "callExpr") {
+    // cel-go places a call at its opening parenthesis.
+    const name = e.exprKind.value.function;
+    const at = w.expression.indexOf(name, offset);
+    const paren = at >= 0 ? w.expression.indexOf("(", at + name.length) : -1;
+    if (paren >= 0) offset = paren;
+  }
   throw new CelCompileError(w.expression, positionOf(w.expression, offset), reason);
 }
 
@@ -150,6 +164,21 @@ function fieldSchema(w: Walk, e: Expr, parent: SchemaNode, field: string): Schem
   return fail(w, e, `undefined field '${field}'`);
 }
 
+const OPTIONAL_PRODUCERS = new Set(["optional.of", "optional.none", "optional.ofNonZeroValue", "or", "first", "last"]);
+
+/** Whether an operand is (syntactically) an optional value: an optional variable or an optional-returning call. */
+function mayBeOptional(w: Walk, e: Expr, scope: ReadonlySet<string>): boolean {
+  if (e.exprKind.case === "identExpr") return !scope.has(e.exprKind.value.name) && (w.env.optional ?? []).includes(e.exprKind.value.name);
+  if (e.exprKind.case === "callExpr") {
+    const c = e.exprKind.value;
+    const q = c.target ? qualifiedName(c.target) : undefined;
+    const name = q && NAMESPACES.has(q) ? `${q}.${c.function}` : c.function;
+    if (OPTIONAL_PRODUCERS.has(name)) return true;
+    if (name === "_?_:_") return c.args.slice(1).some((a) => mayBeOptional(w, a, scope));
+  }
+  return false;
+}
+
 function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
   if (!e) return;
   w.size++;
@@ -162,6 +191,10 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         return;
       }
       if (TYPE_IDENTS.has(name)) return;
+      if (name === "optional_type") {
+        w.refusals.push("the optional_type type identifier is not known to the engine");
+        return;
+      }
       fail(w, e, `undeclared reference to '${name}' (in container '')`);
       break;
     }
@@ -190,6 +223,9 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         }
       }
       w.functions.add(name);
+      if ((name === "_==_" || name === "_!=_") && call.args.some((a) => mayBeOptional(w, a, scope))) {
+        w.refusals.push("== and != between optional values are not implemented in-process");
+      }
       if (!OPERATOR.test(name)) {
         if (target && TWO_VAR_MACROS.has(name) && call.args.length >= 3) {
           w.refusals.push(`${name}() with two variables (ext.TwoVarComprehensions) is not implemented by the engine`);
@@ -197,8 +233,13 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
           return;
         } else if (!IMPLEMENTED_FUNCTIONS.has(name)) {
           const refused = refusedFunction(name, w.env.admission ?? false);
-          if (refused) w.refusals.push(`${name}(): ${refused}`);
-          else fail(w, e, `undeclared reference to '${name}' (in container '')`);
+          if (!refused) fail(w, e, `undeclared reference to '${name}' (in container '')`);
+          w.refusals.push(`${name}(): ${refused}`);
+          if (name === "sortBy") {
+            // a macro: its first argument declares a variable
+            walk(w, target, scope);
+            return;
+          }
         }
       }
       // Literal checks the API server's AST validators make (regex, duration, timestamp literals).
@@ -211,12 +252,14 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         const r = plan(engineEnvironment(), parse(`${name}(${JSON.stringify(constString(call.args[0]))})`))({});
         if (isCelError(r)) fail(w, e, `invalid ${name} argument`);
       }
+      if (name === "format" && target && call.args[0]) w.exempt.add(call.args[0].id);
       walk(w, target, scope);
       for (const a of call.args) walk(w, a, scope);
       return;
     }
     case "listExpr":
-      checkHomogeneous(w, e.exprKind.value.elements, "list");
+      // cel-go exempts the argument list of format() from the homogeneous-literal rule.
+      if (!w.exempt.has(e.id)) checkHomogeneous(w, e.exprKind.value.elements, "list");
       if (e.exprKind.value.optionalIndices.length > 0) w.refusals.push("optional list elements are not implemented by the engine");
       for (const el of e.exprKind.value.elements) walk(w, el, scope);
       return;
@@ -235,6 +278,8 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
     }
     case "comprehensionExpr": {
       const c = e.exprKind.value;
+      w.depth++;
+      w.maxDepth = Math.max(w.maxDepth, w.depth);
       if (c.iterVar2) w.refusals.push("two-variable comprehensions are not implemented by the engine");
       walk(w, c.iterRange, scope);
       walk(w, c.accuInit, scope);
@@ -242,6 +287,7 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
       walk(w, c.loopCondition, inner);
       walk(w, c.loopStep, inner);
       walk(w, c.result, new Set([...scope, c.accuVar]));
+      w.depth--;
       return;
     }
     default:
@@ -276,10 +322,10 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
     const reason = err.message.replace(/^<input>:\d+:\d+: /, "");
     throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
   }
-  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0 };
+  const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0, exempt: new Set() };
   walk(w, parsed.expr, new Set());
   const refusal = w.refusals[0];
-  if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size };
+  if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size, comprehensionDepth: w.maxDepth };
   const run = plan(engineEnvironment(), parsed);
   return {
     expression,
@@ -287,7 +333,12 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
     references: w.references,
     functions: w.functions,
     size: w.size,
+    comprehensionDepth: w.maxDepth,
     evaluate(bindings) {
+      const bound = costBound(w.size, w.maxDepth, bindings);
+      if (bound > PER_CALL_LIMIT) {
+        return { kind: "refused", reason: `the runtime cost could exceed the per-expression limit (${PER_CALL_LIMIT}): the in-process evaluator bounds the cost (${bound.toExponential(2)}) instead of tracking it as cel-go does` };
+      }
       let result: CelValue | ReturnType<typeof run>;
       try {
         result = run(bindings as never);
@@ -304,6 +355,43 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
   };
 }
 
+/** The API server's runtime cost limit of one expression (celconfig.PerCallLimit in Kubernetes v1.36). */
+export const PER_CALL_LIMIT = 1_000_000;
+
+/** Elements of an input value (nodes of lists and maps) and its longest string. */
+function measure(v: unknown, m: { elements: number; longest: number }, depth = 0): void {
+  if (depth > 100) {
+    m.elements = Infinity;
+    return;
+  }
+  m.elements++;
+  if (typeof v === "string" || v instanceof Uint8Array) m.longest = Math.max(m.longest, v.length);
+  else if (Array.isArray(v)) for (const x of v) measure(x, m, depth + 1);
+  else if (v instanceof Map) {
+    for (const [k, x] of v) {
+      measure(k, m, depth + 1);
+      measure(x, m, depth + 1);
+    }
+  } else if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v)) {
+      measure(k, m, depth + 1);
+      measure(x, m, depth + 1);
+    }
+  }
+}
+
+/**
+ * A bound of cel-go's runtime cost, used to refuse evaluations that might exceed the API
+ * server's limit: every AST node evaluated once per iteration of each enclosing comprehension
+ * (at most as many iterations as input elements), each costing at most the longest input string
+ * (string functions are linear in their arguments). Regex costs are not modelled exactly.
+ */
+function costBound(astSize: number, depth: number, bindings: Record<string, unknown>): number {
+  const m = { elements: 0, longest: 0 };
+  for (const v of Object.values(bindings)) measure(v, m);
+  return astSize * Math.pow(m.elements + 1, depth) * (1 + m.longest);
+}
+
 function refusedProgram(expression: string, reason: string): CelProgram {
   return {
     expression,
@@ -311,6 +399,7 @@ function refusedProgram(expression: string, reason: string): CelProgram {
     references: new Set(),
     functions: new Set(),
     size: 0,
+    comprehensionDepth: 0,
     evaluate: () => ({ kind: "refused", reason }),
   };
 }

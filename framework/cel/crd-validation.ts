@@ -1,5 +1,7 @@
 import type { CelInput } from "@bufbuild/cel";
 import { CelCompileError, compile, type CelProgram } from "./compile.ts";
+import { formatGoFloat } from "./library/go-format.ts";
+import { optionalNone, optionalOf } from "./library/optional.ts";
 import { refusalOf } from "./library/refuse.ts";
 import { hasListSemantics, toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";
 
@@ -47,33 +49,20 @@ const programs = new WeakMap<ValidationRule, { rule: CelProgram | CelCompileErro
 function compiled(rule: ValidationRule, schema: SchemaNode) {
   let c = programs.get(rule);
   if (!c) {
-    const env = { variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema } };
-    const attempt = (expr: string) => {
+    const env = { variables: ["self", "oldSelf"], schemas: { self: schema, ...(rule.optionalOldSelf ? {} : { oldSelf: schema }) }, ...(rule.optionalOldSelf ? { optional: ["oldSelf"] } : {}) };
+    const messageEnv = { variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema } };
+    const attempt = (expr: string, e: typeof env | typeof messageEnv = env) => {
       try {
-        return compile(expr, env);
+        return compile(expr, e);
       } catch (e) {
         if (e instanceof CelCompileError) return e;
         throw e;
       }
     };
-    c = { rule: attempt(rule.rule), ...(rule.messageExpression ? { message: attempt(rule.messageExpression) } : {}) };
+    c = { rule: attempt(rule.rule), ...(rule.messageExpression ? { message: attempt(rule.messageExpression, messageEnv) } : {}) };
     programs.set(rule, c);
   }
   return c;
-}
-
-/** Go's `%v` of a float64 (strconv 'g' with the shortest representation, exponent from 21 digits as %v does). */
-export function formatGoFloat(n: number): string {
-  if (Number.isNaN(n)) return "NaN";
-  if (!Number.isFinite(n)) return n > 0 ? "+Inf" : "-Inf";
-  if (n === 0) return Object.is(n, -0) ? "-0" : "0";
-  const [mantissa, expStr] = n.toExponential().split("e") as [string, string];
-  const exp = Number(expStr);
-  if (exp < -4 || exp >= 21) {
-    const e = Math.abs(exp);
-    return `${mantissa}e${exp < 0 ? "-" : "+"}${e < 10 ? `0${e}` : e}`;
-  }
-  return String(n).includes("e") ? n.toFixed(Math.max(0, -exp + (mantissa.replace(/[-.]/g, "").length - 1))) : String(n);
 }
 
 function goValue(value: unknown, type: string | undefined): string | undefined {
@@ -104,20 +93,29 @@ function errorBody(type: RuleFailure["type"], value: unknown, schemaType: string
   }
 }
 
-/** `ValidFieldPath(...).String()` of a rule's fieldPath (`.a.b`, `.a['b.c']`, `.list[0]` is not allowed). */
-function normalizeFieldPath(fieldPath: string): string | undefined {
-  const parts: string[] = [];
-  const re = /\.([^.[\]]+)|\['((?:[^'\\]|\\.)*)'\]/gy;
+/**
+ * `ValidFieldPath(fieldPath, schema).String()`: `.a` and `['a']` name a property (a child, `a`)
+ * where the schema has properties, a key (`[a]`) where it has additionalProperties.
+ */
+function normalizeFieldPath(fieldPath: string, schema: SchemaNode): string | undefined {
+  const re = /\.([^.[\]']+)|\['((?:[^'\\]|\\.)*)'\]/y;
   let m: RegExpExecArray | null;
   let out = "";
   let pos = 0;
+  let node: SchemaNode | undefined = schema;
   while ((m = re.exec(fieldPath))) {
     pos = re.lastIndex;
-    if (m[1] !== undefined) {
-      out += out.length > 0 ? `.${m[1]}` : m[1];
-      parts.push(m[1]);
+    const name = m[1] ?? m[2]!.replace(/\\(.)/g, "$1");
+    if (!node) return undefined;
+    if (node.properties) {
+      out += out.length > 0 ? `.${name}` : name;
+      node = node.properties[name];
+      if (!node) return undefined;
+    } else if (typeof node.additionalProperties === "object") {
+      out += `[${name}]`;
+      node = node.additionalProperties;
     } else {
-      out += `[${m[2]!.replace(/\\(.)/g, "$1")}]`;
+      return undefined;
     }
   }
   if (pos !== fieldPath.length) return undefined;
@@ -206,6 +204,7 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
   }
   const listHazard = hasListSemantics(schema);
   const ratchet = ctx.update && corr !== undefined && corr.equal;
+
   for (const rule of rules) {
     const c = compiled(rule, schema);
     if (c.rule instanceof CelCompileError) {
@@ -215,16 +214,15 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
     const program = c.rule;
     const usesOldSelf = program.references.has("oldSelf");
     if (usesOldSelf && oldSelf === undefined && !rule.optionalOldSelf) continue;
-    if (rule.optionalOldSelf && usesOldSelf) {
-      ctx.out.refused.push({ field, rule: rule.rule, reason: "optionalOldSelf makes oldSelf an optional, which the engine lacks" });
-      continue;
-    }
+
     if (listHazard && ["_==_", "_!=_", "_+_", "@in"].some((f) => program.functions.has(f) || (c.message instanceof Object && "functions" in c.message && c.message.functions.has(f)))) {
       ctx.out.refused.push({ field, rule: rule.rule, reason: "==, != , + or in over a list with x-kubernetes-list-type set/map (order-insensitive semantics) is not reproduced" });
       continue;
     }
+    // The activation of the rule (oldSelf optional with optionalOldSelf) and of its messageExpression (never optional).
     const bindings: Record<string, CelInput> = { self, ...(oldSelf !== undefined ? { oldSelf } : {}) };
-    const result = program.evaluate(bindings);
+    const ruleBindings: Record<string, CelInput> = rule.optionalOldSelf ? { self, oldSelf: oldSelf !== undefined ? optionalOf(oldSelf as never) : optionalNone() } : bindings;
+    const result = program.evaluate(ruleBindings);
     if (result.kind === "refused") {
       ctx.out.refused.push({ field, rule: rule.rule, reason: result.reason });
       continue;
@@ -257,7 +255,7 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
     detail ??= rule.message && rule.message.length > 0 ? rule.message.trim() : `failed rule: ${rule.rule.trim()}`;
     let failurePath = path;
     if (rule.fieldPath) {
-      const normalized = normalizeFieldPath(rule.fieldPath);
+      const normalized = normalizeFieldPath(rule.fieldPath, schema);
       if (normalized === undefined) {
         ctx.out.refused.push({ field, rule: rule.rule, reason: `fieldPath ${rule.fieldPath} is not understood` });
         continue;
@@ -267,7 +265,10 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
     const type = rule.reason ?? "FieldValueInvalid";
     const body = errorBody(type, value, schema.type, detail);
     const failure: RuleFailure = { type, field: failurePath ?? "<nil>", body, message: `${failurePath ?? "<nil>"}: ${body}` };
-    if (!usesOldSelf && ratchet) ctx.out.warnings.push(failure.message);
+    if (!usesOldSelf && ratchet && root) {
+      // The API server compares the whole stored object with the new one, metadata it sets included.
+      ctx.out.refused.push({ field, rule: rule.rule, reason: "ratcheting of a failing rule on the root depends on metadata the API server sets (resourceVersion, managedFields)" });
+    } else if (!usesOldSelf && ratchet) ctx.out.warnings.push(failure.message);
     else ctx.out.failures.push(failure);
   }
 }

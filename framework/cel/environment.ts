@@ -1,11 +1,15 @@
 import { celEnv, type CelEnv, type CelFunc } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { goFormatLibrary } from "./library/go-format.ts";
 import { ipLibrary } from "./library/ip.ts";
 import { listsLibrary } from "./library/lists.ts";
 import { quantityLibrary } from "./library/quantity.ts";
 import { regexLibrary } from "./library/regex.ts";
 import { semverLibrary } from "./library/semver.ts";
+import { stringsFixes } from "./library/strings-fixes.ts";
+import { optionalLibrary } from "./library/optional.ts";
 import { opaqueRegistry } from "./library/types.ts";
+import { urlLibrary } from "./library/url.ts";
 
 /**
  * The function set of Kubernetes' CEL base environment in v1.36
@@ -37,30 +41,19 @@ const LIBRARIES = [
   // ip, cidr
   "ip", "isIP", "ip.isCanonical", "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
   "cidr", "isCIDR", "containsIP", "containsCIDR", "masked", "prefixLength",
+  // url
+  "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery",
+  // optional values (functions only; no `.?` syntax)
+  "optional.of", "optional.none", "optional.ofNonZeroValue", "hasValue", "value", "orValue", "or",
 ];
 
 /** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
 const REFUSED: Record<string, string> = {
-  url: "the url library (Go net/url parsing) is not implemented in-process",
-  isURL: "the url library (Go net/url parsing) is not implemented in-process",
-  getScheme: "the url library is not implemented in-process",
-  getHost: "the url library is not implemented in-process",
-  getHostname: "the url library is not implemented in-process",
-  getPort: "the url library is not implemented in-process",
-  getEscapedPath: "the url library is not implemented in-process",
-  getQuery: "the url library is not implemented in-process",
   "format.named": "the format library returns optional types, which the engine lacks",
   validate: "the format library returns optional types, which the engine lacks",
   first: "lists first() returns an optional type, which the engine lacks",
   last: "lists last() returns an optional type, which the engine lacks",
   sortBy: "the sortBy macro (ext.Lists v3) is not implemented in-process",
-  "optional.of": "optional types are not implemented by the engine",
-  "optional.none": "optional types are not implemented by the engine",
-  "optional.ofNonZeroValue": "optional types are not implemented by the engine",
-  hasValue: "optional types are not implemented by the engine",
-  value: "optional types are not implemented by the engine",
-  orValue: "optional types are not implemented by the engine",
-  or: "optional types are not implemented by the engine",
   optMap: "optional types are not implemented by the engine",
   optFlatMap: "optional types are not implemented by the engine",
   existsOne: "existsOne (ext.TwoVarComprehensions) is not implemented in-process",
@@ -83,12 +76,13 @@ export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, 
 /** Why a known Kubernetes function is refused in-process, or undefined when it is implemented or unknown. */
 export function refusedFunction(name: string, admission: boolean): string | undefined {
   if (REFUSED[name]) return REFUSED[name];
+  if (name.startsWith("format.")) return "the format library returns optional types, which the engine lacks";
   if (admission && AUTHZ.includes(name)) return "the authz library needs the API server's authorizer";
   return undefined;
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...strings, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary];
 
 let shared: CelEnv | undefined;
 

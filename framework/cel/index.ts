@@ -14,4 +14,5 @@ export {
   type RuleRefusal,
 } from "./crd-validation.ts";
 export { escapePropertyName } from "./escaping.ts";
+export { formatGoFloat } from "./library/go-format.ts";
 export { toCelValue, type SchemaNode, type ValidationRule } from "./values.ts";

@@ -50,6 +50,7 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?
 
 function timestampValue(s: string): CelInput {
   const m = RFC3339.exec(s);
+  if (m && m[8]!.toUpperCase() !== "Z") return refuse(`date-time ${JSON.stringify(s)} has a UTC offset, which the API server keeps in the timestamp and the engine does not`);
   if (!m) return refuse(`date-time ${JSON.stringify(s)} is not in the strict RFC 3339 form the in-process evaluator parses`);
   const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]!.toUpperCase()}`);
   if (Number.isNaN(ms)) return refuse(`date-time ${JSON.stringify(s)} does not parse`);

@@ -21,7 +21,7 @@ const FIELD = "kubeloop_canonical";
 
 function file(pkg: string, names: string[]) {
   return create(FileDescriptorProtoSchema, {
-    name: `kubeloop/cel/${pkg}.proto`,
+    name: `kubeloop/cel/${pkg || "optional"}.proto`,
     package: pkg,
     syntax: "proto3",
     messageType: names.map((name) => ({
@@ -33,11 +33,13 @@ function file(pkg: string, names: string[]) {
 
 const kubernetesFile = file("kubernetes", TYPES.filter(([p]) => p === "kubernetes").map(([, n]) => n));
 const netFile = file("net", TYPES.filter(([p]) => p === "net").map(([, n]) => n));
+const optionalFile = file("", ["optional_type"]);
 const kubernetesRegistry = createFileRegistry(kubernetesFile, () => undefined);
 const netRegistry = createFileRegistry(netFile, () => undefined);
+const optionalRegistry = createFileRegistry(optionalFile, () => undefined);
 
 /** The registry of the opaque types, for `celEnv({ registry })`. */
-export const opaqueRegistry: Registry = createFileRegistry(kubernetesRegistry, netRegistry);
+export const opaqueRegistry: Registry = createFileRegistry(kubernetesRegistry, netRegistry, optionalRegistry);
 
 function desc(name: string): DescMessage {
   const d = opaqueRegistry.getMessage(name);
@@ -67,3 +69,5 @@ export const SemverType = opaque("kubernetes.Semver");
 export const URLType = opaque("kubernetes.URL");
 export const IPType = opaque("net.IP");
 export const CIDRType = opaque("net.CIDR");
+/** cel-go's `optional_type` (the value is kept beside the message; the field holds a unique id, so `==` on optionals is refused by compile). */
+export const OptionalType = opaque("optional_type");

@@ -96,15 +96,19 @@ test("CRD rules: in-process verdicts and messages equal the API server's", { tim
       } catch (e) {
         if (!(e instanceof ApiError)) throw e;
         const bad = new Set<string>();
+        const why = new Map<string, string>();
         for (const cause of e.status.details?.causes ?? []) {
           const m = /properties\[(c\d+)\]/.exec(cause.field ?? "");
-          if (m) bad.add(m[1]!);
+          if (m) {
+            bad.add(m[1]!);
+            why.set(m[1]!, (cause.message ?? "").split("\n")[0]!.slice(0, 200));
+          }
         }
         if (bad.size === 0) throw e;
         for (const { id, c } of cases) {
           if (!bad.has(`c${id}`)) continue;
           compile.serverRejects++;
-          if (localCompiles(c)) compile.serverOnlyRejects.push(`${c.library}: ${JSON.stringify(c.schema["x-kubernetes-validations"])}`);
+          if (localCompiles(c)) compile.serverOnlyRejects.push(`${c.library}: ${JSON.stringify(c.schema["x-kubernetes-validations"])}: ${why.get(`c${id}`)}`);
           else compile.bothReject++;
         }
         cases = cases.filter(({ id }) => !bad.has(`c${id}`));

@@ -65,3 +65,34 @@ const timestamps: CelCase[] = cross("standard", { type: "string", format: "date-
 export const libraryCases: CelCase[] = [
   ...strings, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps,
 ];
+
+const urls: CelCase[] = cross("url", STRING, [
+  "isURL(self)", "url(self).getScheme()", "url(self).getHost()", "url(self).getHostname()", "url(self).getPort()", "url(self).getEscapedPath()",
+  "url(self).getQuery().size()", "url(self).getQuery().exists(k, k == 'x') ? url(self).getQuery()['x'].join(',') : 'none'",
+], ["https://Example.com:8080/a/b?x=1&x=2&y=a+b#f", "HTTP://example.com", "https://[::1]:80/p", "https://[2001:db8::1]/", "/a/b?x=c", "/", "foo", "",
+  "https://example.com:", "http://a.b-c.d/~user/(x)!*,$?x=&=y&x", "mailto:x", "https://x/p%20q", "https://user@host/", "ftp://h/p;a"]);
+
+libraryCases.push(...urls);
+
+const formatting: CelCase[] = cross("strings", NUMBER, [
+  "'%f'.format([self])", "'%.2f'.format([self])", "'%e'.format([self])", "'%s'.format([self])", "'%.3e'.format([self])",
+  "'%d'.format([int(self)])", "'%x'.format([int(self)])", "'%o'.format([int(self)])", "'%b'.format([int(self)])", "'%X'.format([int(self)])",
+  "'%s'.format([[self, self]])", "'%s'.format([{'k': self}])", "'%s %s'.format(['a', true])", "'%s'.format([null])", "'%.0f'.format([self])",
+], [0.5, 1.25, -3.75, 1e21, 123456789.5, 0.1, 100, -7]);
+
+const comparisons: CelCase[] = cross("standard", INT, [
+  "self < 2.5", "self >= 1u", "self == 1.0", "[1, 2.0, 3u].exists(x, x == self)", "{'a': self}.a + 1", "self in [1, 2]",
+  "self > 0 ? 'pos' : self < 0 ? 'neg' : 'zero'", "dyn(self) < 1.5", "int('12') + self", "double('1e3') > self",
+  "string(uint(3) + uint(4))", "size('héllo') + self", "bytes('abc').size() + self", "string(b'\\x61')", "duration('1h').getMinutes() + self",
+  "timestamp('2024-01-01T00:00:00Z').getDayOfYear()", "string(timestamp('2024-01-01T10:00:00Z') - duration('36h'))", "string(duration('3600s') + duration('1m'))",
+  "string(timestamp('2024-03-10T12:00:00Z').getHours('Europe/Paris'))", "type(self) == int", "string(9223372036854775807 + self)",
+  "self / 0 > 1", "self % 0", "[1, 2, 3][self]", "{'a': 1}['b']", "'abc'.charAt(self)", "'abc'.substring(self, 2)",
+], [0, 1, -5, 2]);
+
+const stringExt: CelCase[] = cross("strings", STRING, [
+  "self.charAt(1)", "self.indexOf('a', 1)", "self.lastIndexOf('a', 2)", "self.substring(0, 1)", "self.replace('a', 'b', -1)", "self.replace('a', 'b', 0)",
+  "self.split('', 2).size()", "self.split('a', -1).join('|')", "self.split('a', 0).size()", "strings.quote(self)", "self.trim().size()", "self.upperAscii().lowerAscii()",
+  "self.matches('^\\\\p{L}+$')", "self.matches('(?i)^A')", "self.matches('\\\\d')", "self.find('\\\\p{Lu}')", "self + '!'", "self < 'b'", "self.size() == size(self)",
+], ["aaa", "AbA", "Ünïcödé", "a\tb", "\"q\"", "x\\y", "日本語a"]);
+
+libraryCases.push(...formatting, ...comparisons, ...stringExt);

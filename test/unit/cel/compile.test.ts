@@ -1,0 +1,67 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CelCompileError, compile, escapePropertyName, type SchemaNode } from "../../../framework/cel/index.ts";
+
+const env = { variables: ["self", "oldSelf"] };
+
+function value(expr: string, self: unknown = null): unknown {
+  const r = compile(expr, env).evaluate({ self: self as never });
+  assert.equal(r.kind, "value", `${expr}: ${r.kind}`);
+  return r.kind === "value" ? r.value : undefined;
+}
+
+function compileError(expr: string, schemas?: Record<string, SchemaNode>): CelCompileError {
+  try {
+    compile(expr, { ...env, ...(schemas ? { schemas } : {}) });
+  } catch (e) {
+    assert.ok(e instanceof CelCompileError);
+    return e;
+  }
+  assert.fail(`${expr} compiled`);
+}
+
+test("compile errors carry the position and the reason", () => {
+  const e = compileError("self.size() > 1 &&");
+  assert.equal(e.position.line, 1);
+  assert.match(e.reason, /^Syntax error/);
+  const u = compileError("self > 0 && foo(self)");
+  assert.deepEqual([u.position.line, u.position.column], [1, 16]);
+  assert.equal(u.reason, "undeclared reference to 'foo' (in container '')");
+  assert.match(u.message, /^ERROR: <input>:1:16: undeclared reference to 'foo'/);
+  assert.equal(compileError("x + 1").reason, "undeclared reference to 'x' (in container '')");
+  assert.match(compileError("[1, 'a']").reason, /expected type 'int' but found 'string'/);
+  assert.match(compileError("'a'.matches('(')").reason, /invalid matches argument/);
+  assert.match(compileError("duration('1x') > duration('1s')").reason, /invalid duration argument/);
+  assert.match(compileError("sets.nope([1], [1])").reason, /undeclared reference to 'sets.nope'/);
+});
+
+test("field names are checked against the schema of self, under their escaped names", () => {
+  const schema = { type: "object", properties: { "dash-name": { type: "string" }, namespace: { type: "string" } } };
+  assert.equal(compileError("self.dashName == 'x'", { self: schema }).reason, "undefined field 'dashName'");
+  compile("self.dash__dash__name == 'x' && self.__namespace__ == 'y'", { ...env, schemas: { self: schema } });
+});
+
+test("what the engine cannot evaluate exactly compiles with a refusal", () => {
+  for (const expr of ["self.?a.orValue(1) == 1", "[1, 2].all(i, v, v > i)", "[2, 1].sortBy(x, x)[0] == 1", "format.dns1123Label().validate(self).hasValue()", "[1].first().hasValue()"]) {
+    const p = compile(expr, env);
+    assert.ok(p.refusal, expr);
+    assert.equal(p.evaluate({ self: "a" }).kind, "refused");
+  }
+});
+
+test("standard CEL and ext strings v2", () => {
+  assert.equal(value("self.split('-').join('+')", "a-b"), "a+b");
+  assert.equal(value("'%s=%s'.format(['a', 'b'])"), "a=b");
+  assert.equal(value("self.all(x, x > 0)", [1n, 2n]), true);
+  assert.equal(value("size(self)", "ü"), 1n);
+});
+
+test("property names escape as the API server escapes them", () => {
+  assert.equal(escapePropertyName("foo"), "foo");
+  assert.equal(escapePropertyName("dash-name"), "dash__dash__name");
+  assert.equal(escapePropertyName("a.b/c"), "a__dot__b__slash__c");
+  assert.equal(escapePropertyName("__x"), "__underscores__x");
+  assert.equal(escapePropertyName("namespace"), "__namespace__");
+  assert.equal(escapePropertyName("1a"), undefined);
+  assert.equal(escapePropertyName("a b"), undefined);
+});
