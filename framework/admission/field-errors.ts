@@ -75,8 +75,9 @@ export class FieldErrors {
   invalid(field: string, value: unknown, detail: string): void {
     this.list.push({ type: "Invalid", field, value, detail });
   }
+  /** `supported` in the server's order (sorted where it uses `sets.List()`). */
   notSupported(field: string, value: unknown, supported: readonly string[]): void {
-    this.list.push({ type: "NotSupported", field, value, detail: `supported values: ${[...supported].sort().map((v) => JSON.stringify(v)).join(", ")}` });
+    this.list.push({ type: "NotSupported", field, value, detail: `supported values: ${supported.map((v) => JSON.stringify(v)).join(", ")}` });
   }
   duplicate(field: string, value: unknown): void {
     this.list.push({ type: "Duplicate", field, value, detail: "" });

@@ -54,3 +54,9 @@ const celReserved = new Set(["true", "false", "null", "in", "as", "break", "cons
 export function isCelIdentifier(name: string): boolean {
   return /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(name) && !celReserved.has(name);
 }
+
+/** `IsPathSegmentName` (resourceNames, paramRef.name): empty when valid. */
+export function pathSegmentNameErrors(name: string): string[] {
+  for (const illegal of [".", ".."]) if (name === illegal) return [`may not be '${illegal}'`];
+  return ["/", "%"].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+}

@@ -12,7 +12,7 @@
  * CEL: the server compiles every expression; here a `CelCheck` does it when one is given.
  */
 import { FieldErrors } from "./field-errors.ts";
-import { dns1123SubdomainErrors, isCelIdentifier, qualifiedNameErrors } from "./names.ts";
+import { dns1123SubdomainErrors, isCelIdentifier, pathSegmentNameErrors, qualifiedNameErrors } from "./names.ts";
 import type {
   LabelSelector, MatchCondition, MatchResources, MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding, NamedRuleWithOperations,
   ParamKind, ParamRef, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, Variable,
@@ -102,7 +102,7 @@ function validateResources(errs: FieldErrors, resources: readonly string[], path
 function validateRule(errs: FieldErrors, rule: NamedRuleWithOperations, path: string): void {
   const names = new Set<string>();
   (rule.resourceNames ?? []).forEach((n, i) => {
-    if (n === "." || n === ".." || n.includes("/") || n.includes("%")) errs.invalid(`${path}.resourceNames[${i}]`, n, "may not be '.', '..' or contain '/' or '%'");
+    for (const msg of pathSegmentNameErrors(n)) errs.invalid(`${path}.resourceNames[${i}]`, n, msg);
     if (names.has(n)) errs.duplicate(`${path}.resourceNames[${i}]`, n);
     names.add(n);
   });
@@ -198,6 +198,7 @@ function validateParamKind(errs: FieldErrors, pk: ParamKind | undefined): void {
 function validateParamRef(errs: FieldErrors, pr: ParamRef | undefined): void {
   if (!pr) return;
   const path = "spec.paramRef";
+  if (pr.name) for (const msg of pathSegmentNameErrors(pr.name)) errs.invalid(`${path}.name`, pr.name, msg);
   if (pr.name && pr.selector) {
     errs.forbidden(`${path}.name`, "name and selector are mutually exclusive");
     errs.forbidden(`${path}.selector`, "name and selector are mutually exclusive");
@@ -206,7 +207,7 @@ function validateParamRef(errs: FieldErrors, pr: ParamRef | undefined): void {
   if (!pr.name && !pr.selector) errs.required(path, "one of name or selector must be specified");
   if (!pr.parameterNotFoundAction) errs.required(`${path}.parameterNotFoundAction`);
   else if (pr.parameterNotFoundAction !== "Allow" && pr.parameterNotFoundAction !== "Deny") {
-    errs.notSupported(`${path}.parameterNotFoundAction`, pr.parameterNotFoundAction, ["Deny", "Allow"]);
+    errs.notSupported(`${path}.parameterNotFoundAction`, pr.parameterNotFoundAction, ["Deny", "Allow"]); // unsorted, as upstream
   }
 }
 
@@ -264,7 +265,10 @@ export function validatingAdmissionPolicyErrors(p: ValidatingAdmissionPolicy, ce
     else if (newline.test(msg.trim())) errs.invalid(`${p}.message`, msg, "must not contain line breaks");
     if (v.reason !== undefined && !reasons.includes(v.reason)) errs.notSupported(`${p}.reason`, v.reason, reasons);
   });
-  if (audits.length > maxAuditAnnotations) errs.invalid("spec.auditAnnotations", audits, `must not have more than ${maxAuditAnnotations} auditAnnotations`);
+  if (audits.length > maxAuditAnnotations) {
+    // The server prints its internal type, whose fields have no JSON tags.
+    errs.invalid("spec.auditAnnotations", audits.map((a) => ({ Key: a.key, ValueExpression: a.valueExpression })), `must not have more than ${maxAuditAnnotations} auditAnnotations`);
+  }
   const keys = new Set<string>();
   const name = p.metadata?.name;
   audits.forEach((a, i) => {
