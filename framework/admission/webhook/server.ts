@@ -81,6 +81,7 @@ export class WebhookServer implements Runnable {
   #serving?: ServingCertificate;
   #unsubscribe?: () => void;
   #inFlight = 0;
+  #serverError?: Error;
   /** Certificates loaded since start (1 = the first); for tests and metrics. */
   reloads = 0;
 
@@ -131,6 +132,10 @@ export class WebhookServer implements Runnable {
       });
     });
     server.on("clientError", (_err, socket) => socket.destroy());
+    // An error of the listening socket after start must not crash the process; it is kept for readiness.
+    server.on("error", (err) => {
+      this.#serverError = err;
+    });
     this.#server = server;
     return (server.address() as AddressInfo).port;
   }
@@ -178,6 +183,7 @@ export class WebhookServer implements Runnable {
   /** Why the server is not ready, or undefined when it is (see `/readyz`). */
   async readiness(): Promise<string | undefined> {
     if (!this.#server || !this.#serving) return "not listening";
+    if (this.#serverError) return `the server failed: ${this.#serverError.message}`;
     const servingCa = this.#serving.caPem.trim();
     const client = this.#opts.client;
     if (!client) return undefined;

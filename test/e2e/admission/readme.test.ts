@@ -31,7 +31,7 @@ before(async () => {
   ({ client } = await testEnvironment());
   namespace = await createTestNamespace(client, "kubeloop-admission-readme");
   const md = await readFile(join(repoRoot, "framework/admission/README.md"), "utf8");
-  blocks = Object.fromEntries(extractBlocks(md, "framework/admission/README.md").map((b) => [b.heading, b.code]));
+  blocks = Object.fromEntries(extractBlocks(md, "framework/admission/README.md").filter((b) => !b.flags.includes("fragment")).map((b) => [b.heading, b.code]));
   dir = join(repoRoot, ".kubeloop", `admission-readme-${randomBytes(3).toString("hex")}`);
   await mkdir(dir, { recursive: true });
 });
@@ -88,7 +88,8 @@ test("README 'Webhooks' runs: ready, and the API server calls its webhooks", asy
     if (!(e instanceof ApiError && e.statusCode === 409)) throw e;
   });
   const file = join(dir, "webhooks.ts");
-  await writeFile(file, blocks.Webhooks!);
+  // Port 0 instead of 9443: other processes on a shared test machine may hold 9443.
+  await writeFile(file, blocks.Webhooks!.replace("port: 9443", "port: 0"));
   const { child, output, exited } = run(file);
   try {
     await until("the example to print its readiness", async () => (output().includes("\n") ? output() : undefined));
