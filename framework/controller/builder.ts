@@ -1,4 +1,5 @@
 import type { Registry } from "prom-client";
+import type { Reader } from "../cache/reader.ts";
 import type { Informer } from "../cache/types.ts";
 import type { Logger } from "../log/index.ts";
 import type { KubeObject, ResourceType } from "../meta/index.ts";
@@ -16,11 +17,12 @@ export interface InformerScope {
 }
 
 /**
- * What the builder needs from a manager: the shared informers, the metrics registry, a logger,
- * the graceful shutdown timeout, and a place to run the controller. `Manager` provides it.
+ * What the builder needs from a manager: the shared informers and the cache-backed reader over
+ * them (`ctx.reader`), the metrics registry, a logger, the graceful shutdown timeout, and a place
+ * to run the controller. `Manager` provides it (its `InformerCache` is both).
  */
 export interface ControllerHost {
-  readonly cache: { informerFor<O extends KubeObject>(type: ResourceType<O>, opts?: InformerScope): Informer<O> };
+  readonly cache: Reader & { informerFor<O extends KubeObject>(type: ResourceType<O>, opts?: InformerScope): Informer<O> };
   readonly metrics?: Registry;
   readonly log?: Logger;
   readonly gracefulShutdownTimeoutMs?: number;
@@ -73,24 +75,24 @@ const namesByHost = new WeakMap<object, Set<string>>();
  * another type does not compile.
  */
 export class Builder<T extends KubeObject> {
-  private readonly host: ControllerHost;
-  private readonly forType: ResourceType<T>;
-  private readonly forOptions: WatchOptions<T>;
-  private name: string;
-  private readonly watches_: PendingWatch[] = [];
-  private readonly globalPredicates: Predicate<KubeObject>[] = [];
-  private options: ControllerOptions = {};
+  readonly #host: ControllerHost;
+  readonly #forType: ResourceType<T>;
+  readonly #forOptions: WatchOptions<T>;
+  #name: string;
+  readonly #watches: PendingWatch[] = [];
+  readonly #globalPredicates: Predicate<KubeObject>[] = [];
+  #options: ControllerOptions = {};
 
   constructor(host: ControllerHost, forType: ResourceType<T>, forOptions: WatchOptions<T> = {}) {
-    this.host = host;
-    this.forType = forType;
-    this.forOptions = forOptions;
-    this.name = forType.kind.toLowerCase();
+    this.#host = host;
+    this.#forType = forType;
+    this.#forOptions = forOptions;
+    this.#name = forType.kind.toLowerCase();
   }
 
   /** Names the controller (default: the lower-case kind). Must be unique within the manager. */
   named(name: string): this {
-    this.name = name;
+    this.#name = name;
     return this;
   }
 
@@ -99,27 +101,27 @@ export class Builder<T extends KubeObject> {
    * reference of the primary kind (controller references only, by default).
    */
   owns<O extends KubeObject>(type: ResourceType<O>, opts: OwnsOptions<O> = {}): this {
-    const forType = this.forType;
-    this.watches_.push(this.pending(type, opts, `${gvkString(type)} (owned)`,
+    const forType = this.#forType;
+    this.#watches.push(this.#pending(type, opts, `${gvkString(type)} (owned)`,
       enqueueForOwner<O>(forType, { onlyController: opts.onlyController ?? true, ownerNamespaced: forType.namespaced })));
     return this;
   }
 
   /** Watches objects of `type` and enqueues the requests `map` returns for each (read caches only in `map`). */
   watches<O extends KubeObject>(type: ResourceType<O>, map: (obj: O) => Request[], opts: WatchOptions<O> = {}): this {
-    this.watches_.push(this.pending(type, opts, `${gvkString(type)} (mapped)`, enqueueMapped<O>(map)));
+    this.#watches.push(this.#pending(type, opts, `${gvkString(type)} (mapped)`, enqueueMapped<O>(map)));
     return this;
   }
 
   /** Filters applied to the events of every watch of this controller (all must pass). */
   withEventFilter(...predicates: Predicate<KubeObject>[]): this {
-    this.globalPredicates.push(...predicates);
+    this.#globalPredicates.push(...predicates);
     return this;
   }
 
   /** Controller options (`maxConcurrentReconciles`, `rateLimiter`, ...); later calls override earlier keys. */
   withOptions(options: ControllerOptions): this {
-    this.options = { ...this.options, ...options };
+    this.#options = { ...this.#options, ...options };
     return this;
   }
 
@@ -128,37 +130,38 @@ export class Builder<T extends KubeObject> {
    * @throws Error when another controller of this manager has the same name.
    */
   complete(reconciler: Reconciler<T> | ReconcileFunc<T>): Controller<T> {
-    let names = namesByHost.get(this.host);
-    if (!names) namesByHost.set(this.host, (names = new Set()));
-    if (names.has(this.name)) {
-      throw new Error(`controller name ${JSON.stringify(this.name)} is already used in this manager; give this one another name with .named(...)`);
+    let names = namesByHost.get(this.#host);
+    if (!names) namesByHost.set(this.#host, (names = new Set()));
+    if (names.has(this.#name)) {
+      throw new Error(`controller name ${JSON.stringify(this.#name)} is already used in this manager; give this one another name with .named(...)`);
     }
-    const primaryInformer = this.host.cache.informerFor(this.forType, this.forOptions.informer);
+    const primaryInformer = this.#host.cache.informerFor(this.#forType, this.#forOptions.informer);
     const controller = new Controller<T>({
-      gracefulShutdownTimeoutMs: this.host.gracefulShutdownTimeoutMs ?? 30_000,
-      ...this.options,
-      name: this.name,
+      gracefulShutdownTimeoutMs: this.#host.gracefulShutdownTimeoutMs ?? 30_000,
+      ...this.#options,
+      name: this.#name,
       reconciler,
       primary: primaryInformer.store,
-      ...(this.host.metrics ? { metrics: this.host.metrics } : {}),
-      ...(this.host.log ? { log: this.host.log } : {}),
+      reader: this.#host.cache,
+      ...(this.#host.metrics ? { metrics: this.#host.metrics } : {}),
+      ...(this.#host.log ? { log: this.#host.log } : {}),
     });
     controller.watch<T>({
       informer: primaryInformer,
       mapper: enqueueForObject<T>(),
-      predicates: [...this.globalPredicates, ...(this.forOptions.predicates ?? [])],
-      description: `${gvkString(this.forType)} (for)`,
+      predicates: [...this.#globalPredicates, ...(this.#forOptions.predicates ?? [])],
+      description: `${gvkString(this.#forType)} (for)`,
     });
-    for (const w of this.watches_) w.attach(controller, this.globalPredicates);
-    names.add(this.name);
-    this.host.add(controller);
+    for (const w of this.#watches) w.attach(controller, this.#globalPredicates);
+    names.add(this.#name);
+    this.#host.add(controller);
     return controller;
   }
 
-  private pending<O extends KubeObject>(
+  #pending<O extends KubeObject>(
     type: ResourceType<O>, opts: WatchOptions<O>, description: string, mapper: ReturnType<typeof enqueueMapped<O>>,
   ): PendingWatch {
-    const host = this.host;
+    const host = this.#host;
     return {
       attach(controller, global) {
         controller.watch<O>({

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Registry } from "prom-client";
+import type { Reader } from "../cache/reader.ts";
 import type { CacheReader, HandlerRegistration, Informer } from "../cache/types.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
 import { parseKey, type KubeObject } from "../meta/index.ts";
@@ -40,6 +41,8 @@ export interface ControllerConfig<T extends KubeObject> extends ControllerOption
   reconciler: Reconciler<T> | ReconcileFunc<T>;
   /** Store of the primary informer, read by `ctx.getCached()`. */
   primary?: CacheReader<T>;
+  /** The cache-backed reader handed to reconciles as `ctx.reader` (the builder passes `mgr.cache`). */
+  reader?: Reader;
   /** Registry for the controller_runtime_* and workqueue_* metrics. */
   metrics?: Registry;
   log?: Logger;
@@ -76,17 +79,18 @@ export class Controller<T extends KubeObject = KubeObject> {
   readonly maxConcurrentReconciles: number;
   /** The work queue of keys `namespace/name`. */
   readonly queue: RateLimitingQueue<string>;
-  private readonly reconcileFn: ReconcileFunc<T>;
-  private readonly primary: CacheReader<T> | undefined;
-  private readonly metrics: ControllerCollectors | undefined;
-  private readonly log: Logger;
-  private readonly cacheSyncTimeoutMs: number;
-  private readonly gracefulShutdownTimeoutMs: number;
-  private readonly reconciliationTimeoutMs: number | undefined;
-  private readonly sources: SourceEntry[] = [];
-  private readonly registrations: HandlerRegistration[] = [];
-  private readonly hardStop = new AbortController();
-  private started = false;
+  readonly #reconcileFn: ReconcileFunc<T>;
+  readonly #primary: CacheReader<T> | undefined;
+  readonly #reader: Reader;
+  readonly #metrics: ControllerCollectors | undefined;
+  readonly #log: Logger;
+  readonly #cacheSyncTimeoutMs: number;
+  readonly #gracefulShutdownTimeoutMs: number;
+  readonly #reconciliationTimeoutMs: number | undefined;
+  readonly #sources: SourceEntry[] = [];
+  readonly #registrations: HandlerRegistration[] = [];
+  readonly #hardStop = new AbortController();
+  #started = false;
 
   constructor(config: ControllerConfig<T>) {
     if (!config.name) throw new Error("controller: a name is required (it labels metrics and logs)");
@@ -96,17 +100,18 @@ export class Controller<T extends KubeObject = KubeObject> {
       throw new Error(`controller ${config.name}: maxConcurrentReconciles must be an integer >= 1, got ${config.maxConcurrentReconciles}`);
     }
     this.needLeaderElection = config.needLeaderElection ?? true;
-    this.cacheSyncTimeoutMs = config.cacheSyncTimeoutMs ?? 120_000;
-    this.gracefulShutdownTimeoutMs = config.gracefulShutdownTimeoutMs ?? 30_000;
-    this.reconciliationTimeoutMs = config.reconciliationTimeoutMs;
-    if (this.reconciliationTimeoutMs !== undefined && !(this.reconciliationTimeoutMs > 0)) {
+    this.#cacheSyncTimeoutMs = config.cacheSyncTimeoutMs ?? 120_000;
+    this.#gracefulShutdownTimeoutMs = config.gracefulShutdownTimeoutMs ?? 30_000;
+    this.#reconciliationTimeoutMs = config.reconciliationTimeoutMs;
+    if (this.#reconciliationTimeoutMs !== undefined && !(this.#reconciliationTimeoutMs > 0)) {
       throw new Error(`controller ${config.name}: reconciliationTimeoutMs must be a positive number of milliseconds, got ${config.reconciliationTimeoutMs}`);
     }
     const r = config.reconciler;
-    this.reconcileFn = typeof r === "function" ? r : (req, ctx) => r.reconcile(req, ctx);
-    this.primary = config.primary;
-    this.metrics = config.metrics ? controllerCollectors(config.metrics) : undefined;
-    this.log = (config.log ?? rootLogger).child({ controller: config.name });
+    this.#reconcileFn = typeof r === "function" ? r : (req, ctx) => r.reconcile(req, ctx);
+    this.#primary = config.primary;
+    this.#reader = config.reader ?? missingReader(config.name);
+    this.#metrics = config.metrics ? controllerCollectors(config.metrics) : undefined;
+    this.#log = (config.log ?? rootLogger).child({ controller: config.name });
     this.queue = config.queue ?? new RateLimitingQueue<string>({
       name: config.name,
       ...(config.metrics ? { metrics: config.metrics } : {}),
@@ -126,18 +131,18 @@ export class Controller<T extends KubeObject = KubeObject> {
       description,
       waitForSync: (signal) => informer.waitForSync(signal),
       register: () => informer.addEventHandler({
-        onAdd: (obj, isInInitialList) => this.handle(description, () =>
+        onAdd: (obj, isInInitialList) => this.#handle(description, () =>
           allPass(preds, "create", obj, isInInitialList) ? mapper.create(obj) : [], isInInitialList ? LOW_PRIORITY : 0),
-        onUpdate: (oldObj, newObj) => this.handle(description, () =>
+        onUpdate: (oldObj, newObj) => this.#handle(description, () =>
           allPass(preds, "update", oldObj, newObj) ? mapper.update(oldObj, newObj) : [],
           // A resync (same resourceVersion) goes behind fresh changes, as controller-runtime does.
           oldObj.metadata?.resourceVersion === newObj.metadata?.resourceVersion ? LOW_PRIORITY : 0),
-        onDelete: (obj, finalStateUnknown) => this.handle(description, () =>
+        onDelete: (obj, finalStateUnknown) => this.#handle(description, () =>
           allPass(preds, "delete", obj, finalStateUnknown) ? mapper.delete(obj) : [], 0),
       }),
     };
-    this.sources.push(entry);
-    if (this.started) this.registrations.push(entry.register());
+    this.#sources.push(entry);
+    if (this.#started) this.#registrations.push(entry.register());
   }
 
   /**
@@ -150,41 +155,41 @@ export class Controller<T extends KubeObject = KubeObject> {
    * @throws Error when called twice, or when the informers do not sync within `cacheSyncTimeoutMs`.
    */
   async start(signal: AbortSignal, hardStop?: AbortSignal): Promise<void> {
-    if (this.started) throw new Error(`controller ${this.name} was started more than once; was it added to a manager twice?`);
-    this.started = true;
+    if (this.#started) throw new Error(`controller ${this.name} was started more than once; was it added to a manager twice?`);
+    this.#started = true;
     hardStop?.addEventListener("abort", () => {
       this.queue.shutDown();
-      this.hardStop.abort(hardStop.reason);
+      this.#hardStop.abort(hardStop.reason);
     }, { once: true });
-    this.initMetrics();
-    for (const s of this.sources) this.registrations.push(s.register());
+    this.#initMetrics();
+    for (const s of this.#sources) this.#registrations.push(s.register());
     try {
-      const syncSignal = AbortSignal.any([signal, AbortSignal.timeout(this.cacheSyncTimeoutMs)]);
-      await Promise.all(this.sources.map((s) => s.waitForSync(syncSignal)));
+      const syncSignal = AbortSignal.any([signal, AbortSignal.timeout(this.#cacheSyncTimeoutMs)]);
+      await Promise.all(this.#sources.map((s) => s.waitForSync(syncSignal)));
     } catch (err) {
-      this.removeHandlers();
+      this.#removeHandlers();
       this.queue.shutDown();
       if (signal.aborted) return;
-      throw new Error(`controller ${this.name}: informers (${this.sources.map((s) => s.description).join(", ")}) did not sync within ${this.cacheSyncTimeoutMs} ms; check RBAC (list/watch) and the API server`, { cause: err });
+      throw new Error(`controller ${this.name}: informers (${this.#sources.map((s) => s.description).join(", ")}) did not sync within ${this.#cacheSyncTimeoutMs} ms; check RBAC (list/watch) and the API server`, { cause: err });
     }
     if (signal.aborted) {
-      this.removeHandlers();
+      this.#removeHandlers();
       this.queue.shutDown();
       return;
     }
-    this.log.info({ workers: this.maxConcurrentReconciles }, "starting workers");
-    const workers = Array.from({ length: this.maxConcurrentReconciles }, (_, i) => this.superviseWorker(i));
+    this.#log.info({ workers: this.maxConcurrentReconciles }, "starting workers");
+    const workers = Array.from({ length: this.maxConcurrentReconciles }, (_, i) => this.#superviseWorker(i));
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-    this.log.info("stop requested, waiting for in-flight reconciles to finish");
-    this.removeHandlers();
+    this.#log.info("stop requested, waiting for in-flight reconciles to finish");
+    this.#removeHandlers();
     try {
-      await this.queue.shutDownWithDrain(AbortSignal.timeout(this.gracefulShutdownTimeoutMs));
+      await this.queue.shutDownWithDrain(AbortSignal.timeout(this.#gracefulShutdownTimeoutMs));
       await Promise.all(workers);
-      this.log.info("all workers finished");
+      this.#log.info("all workers finished");
     } catch (err) {
-      this.log.error({ err }, `in-flight reconciles did not finish within ${this.gracefulShutdownTimeoutMs} ms; aborting them`);
+      this.#log.error({ err }, `in-flight reconciles did not finish within ${this.#gracefulShutdownTimeoutMs} ms; aborting them`);
     } finally {
-      this.hardStop.abort(new Error(`controller ${this.name} stopped`));
+      this.#hardStop.abort(new Error(`controller ${this.name} stopped`));
     }
   }
 
@@ -194,13 +199,13 @@ export class Controller<T extends KubeObject = KubeObject> {
    * @returns whether the request was valid (and, unless stopped, queued).
    */
   enqueue(req: Request): boolean {
-    const key = this.validKey(req, "enqueue");
+    const key = this.#validKey(req, "enqueue");
     if (key !== undefined) this.queue.add(key);
     return key !== undefined;
   }
 
-  private removeHandlers(): void {
-    for (const r of this.registrations.splice(0)) r.remove();
+  #removeHandlers(): void {
+    for (const r of this.#registrations.splice(0)) r.remove();
   }
 
   /**
@@ -208,33 +213,33 @@ export class Controller<T extends KubeObject = KubeObject> {
    * result that is not an array, or a request that names no object is logged and dropped; the
    * valid requests of the same event are still queued. Never throws.
    */
-  private handle(source: string, requests: () => Request[], priority: number): void {
+  #handle(source: string, requests: () => Request[], priority: number): void {
     let reqs: unknown;
     try {
       reqs = requests();
     } catch (err) {
-      this.log.error({ err, source }, "event handler or predicate threw; event dropped");
+      this.#log.error({ err, source }, "event handler or predicate threw; event dropped");
       return;
     }
     if (!Array.isArray(reqs)) {
-      this.log.error({ source, got: describe(reqs) }, "event handler returned something other than an array of requests; event dropped");
+      this.#log.error({ source, got: describe(reqs) }, "event handler returned something other than an array of requests; event dropped");
       return;
     }
     for (const r of reqs) {
-      const key = this.validKey(r, source);
+      const key = this.#validKey(r, source);
       if (key !== undefined) this.queue.add(key, { priority });
     }
   }
 
   /** The queue key of `req`, or undefined (logged) when it is not a valid `Request`. */
-  private validKey(req: unknown, source: string): string | undefined {
+  #validKey(req: unknown, source: string): string | undefined {
     const key = keyOfRequest(req);
-    if (key === undefined) this.log.error({ source, request: describe(req) }, "invalid request dropped: want { namespace?, name } with non-empty names without '/'");
+    if (key === undefined) this.#log.error({ source, request: describe(req) }, "invalid request dropped: want { namespace?, name } with non-empty names without '/'");
     return key;
   }
 
-  private initMetrics(): void {
-    const m = this.metrics;
+  #initMetrics(): void {
+    const m = this.#metrics;
     if (!m) return;
     const c = { controller: this.name };
     for (const result of ["success", "error", "requeue", "requeue_after"]) m.reconcileTotal.inc({ ...c, result }, 0);
@@ -253,61 +258,62 @@ export class Controller<T extends KubeObject = KubeObject> {
    * forgotten); the worker goes on with the next key. controller-runtime recovers panics per item
    * the same way.
    */
-  private async superviseWorker(id: number): Promise<void> {
+  async #superviseWorker(id: number): Promise<void> {
     try {
-      await this.worker();
+      await this.#worker();
     } catch (err) {
       // Unreachable unless the queue itself throws; logged rather than left unhandled.
-      this.log.error({ err, worker: id }, "worker stopped by an internal error");
+      this.#log.error({ err, worker: id }, "worker stopped by an internal error");
     }
   }
 
-  private async worker(): Promise<void> {
+  async #worker(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      this.metrics?.activeWorkers.inc({ controller: this.name });
+      this.#metrics?.activeWorkers.inc({ controller: this.name });
       try {
-        await this.reconcileHandler(key);
+        await this.#reconcileHandler(key);
       } catch (err) {
-        this.metrics?.panics.inc({ controller: this.name });
-        this.log.error({ err, key }, "could not process key; dropped (it comes back on the next event)");
+        this.#metrics?.panics.inc({ controller: this.name });
+        this.#log.error({ err, key }, "could not process key; dropped (it comes back on the next event)");
         try {
           this.queue.forget(key);
         } catch { /* a throwing rate limiter: nothing more to do */ }
       } finally {
-        this.metrics?.activeWorkers.dec({ controller: this.name });
+        this.#metrics?.activeWorkers.dec({ controller: this.name });
         this.queue.done(key);
       }
     }
   }
 
-  private async reconcileHandler(key: string): Promise<void> {
+  async #reconcileHandler(key: string): Promise<void> {
     const req = parseKey(key);
     const labels = { controller: this.name };
-    const log = this.log.child({ ...(req.namespace ? { namespace: req.namespace } : {}), name: req.name, reconcileID: randomUUID() });
-    const primary = this.primary;
-    const deadline = this.reconciliationTimeoutMs !== undefined ? AbortSignal.timeout(this.reconciliationTimeoutMs) : undefined;
+    const log = this.#log.child({ ...(req.namespace ? { namespace: req.namespace } : {}), name: req.name, reconcileID: randomUUID() });
+    const primary = this.#primary;
+    const deadline = this.#reconciliationTimeoutMs !== undefined ? AbortSignal.timeout(this.#reconciliationTimeoutMs) : undefined;
     const ctx: ReconcileContext<T> = {
-      signal: deadline ? AbortSignal.any([this.hardStop.signal, deadline]) : this.hardStop.signal,
+      signal: deadline ? AbortSignal.any([this.#hardStop.signal, deadline]) : this.#hardStop.signal,
       log,
       getCached: () => {
         if (!primary) throw new Error(`controller ${this.name} has no primary informer; read ${key} with a cache reader of your own`);
         return primary.get(key);
       },
+      reader: this.#reader,
     };
     const startedAt = performance.now();
     let result: Result;
     try {
-      result = await this.reconcileFn(req, ctx);
+      result = await this.#reconcileFn(req, ctx);
     } catch (err) {
-      this.metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
+      this.#metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
       const isPanic = !(err instanceof Error) || PANIC_TYPES.some((t) => err.constructor === t);
-      if (isPanic) this.metrics?.panics.inc(labels);
-      this.metrics?.reconcileErrors.inc(labels);
-      this.metrics?.reconcileTotal.inc({ ...labels, result: "error" });
+      if (isPanic) this.#metrics?.panics.inc(labels);
+      this.#metrics?.reconcileErrors.inc(labels);
+      this.#metrics?.reconcileTotal.inc({ ...labels, result: "error" });
       if (isTerminalError(err)) {
-        this.metrics?.terminalErrors.inc(labels);
+        this.#metrics?.terminalErrors.inc(labels);
         this.queue.forget(key);
         log.error({ err }, "reconciler failed with a terminal error; not requeued");
       } else {
@@ -316,9 +322,9 @@ export class Controller<T extends KubeObject = KubeObject> {
       }
       return;
     } finally {
-      if (deadline?.aborted) this.metrics?.reconcileTimeouts.inc(labels);
+      if (deadline?.aborted) this.#metrics?.reconcileTimeouts.inc(labels);
     }
-    this.metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
+    this.#metrics?.reconcileTime.observe(labels, (performance.now() - startedAt) / 1000);
     if (!isResult(result)) {
       // A JavaScript reconciler can resolve with anything; treat junk as done, loudly.
       log.error({ result: describe(result) }, "reconciler resolved with something other than a Result (undefined, requeueAfter(ms) or requeue()); treated as done");
@@ -328,15 +334,15 @@ export class Controller<T extends KubeObject = KubeObject> {
     if (result && "requeueAfterMs" in result && result.requeueAfterMs > 0) {
       this.queue.forget(key);
       this.queue.addAfter(key, result.requeueAfterMs);
-      this.metrics?.reconcileTotal.inc({ ...labels, result: "requeue_after" });
+      this.#metrics?.reconcileTotal.inc({ ...labels, result: "requeue_after" });
       log.debug({ requeueAfterMs: result.requeueAfterMs }, "reconciled; requeue after delay");
     } else if (result && "requeue" in result && result.requeue) {
       this.queue.addRateLimited(key);
-      this.metrics?.reconcileTotal.inc({ ...labels, result: "requeue" });
+      this.#metrics?.reconcileTotal.inc({ ...labels, result: "requeue" });
       log.debug("reconciled; requeue with backoff");
     } else {
       this.queue.forget(key);
-      this.metrics?.reconcileTotal.inc({ ...labels, result: "success" });
+      this.#metrics?.reconcileTotal.inc({ ...labels, result: "success" });
       log.debug("reconciled");
     }
   }
@@ -354,6 +360,14 @@ export function keyOfRequest(req: unknown): string | undefined {
   if (namespace === undefined || namespace === null) return name;
   if (typeof namespace !== "string" || namespace.includes("/")) return undefined;
   return namespace === "" ? name : `${namespace}/${name}`;
+}
+
+/** The `ctx.reader` of a controller built without one: every read throws, saying what to pass. */
+function missingReader(controller: string): Reader {
+  const fail = (verb: string): never => {
+    throw new Error(`controller ${controller}: ctx.reader.${verb} called, but the controller was built without a reader; build it with controllerFor(mgr, ...) or pass reader (e.g. mgr.cache) in its config`);
+  };
+  return { get: async () => fail("get"), list: async () => fail("list") };
 }
 
 function isResult(r: unknown): r is Result {

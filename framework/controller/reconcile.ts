@@ -1,3 +1,4 @@
+import type { Reader } from "../cache/reader.ts";
 import type { Logger } from "../log/index.ts";
 import type { KubeObject } from "../meta/index.ts";
 
@@ -6,8 +7,8 @@ import type { KubeObject } from "../meta/index.ts";
  *
  * A `Reconciler` drives the world towards the state one object asks for. It is level-based: a
  * `Request` carries only the object's key (namespace and name), never the event that caused it.
- * The reconciler reads the current state (from the cache: `ctx.getCached()`, or its own cache
- * readers), compares it with the desired state and acts through the client. Requests for the
+ * The reconciler reads the current state from the cache (`ctx.reader.get`/`ctx.reader.list`, or
+ * `ctx.getCached()` for the object named by the request), compares it with the desired state and acts through the client. Requests for the
  * same key are never reconciled concurrently, and many events for a key that is waiting are
  * folded into one request. A deleted object reaches the reconciler as a request whose object is
  * no longer in the cache.
@@ -95,6 +96,16 @@ export interface ReconcileContext<T extends KubeObject = KubeObject> {
    * @throws Error when the controller was built without a primary informer.
    */
   getCached(): T | undefined;
+  /**
+   * The manager's cache-backed reader (`mgr.cache`), as a controller-runtime reconciler reads
+   * through the manager's client: `await ctx.reader.get(Pods, { namespace, name })`,
+   * `await ctx.reader.list(Pods, { namespace, labelSelector: rs.spec.selector })`, field and
+   * index selectors served from indexes. Objects are shared with the cache (`DeepReadonly`,
+   * frozen); copy one before changing it. Writes go through the client.
+   * @throws Error on use when the controller was built without a reader (a bare `Controller`
+   *   without `reader` in its config).
+   */
+  reader: Reader;
 }
 
 /**

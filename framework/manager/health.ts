@@ -10,23 +10,23 @@ export type Checker = () => void | Promise<void>;
  * every check; `/<name>` runs one check; `?exclude=<name>` skips some.
  */
 export class CheckSet {
-  private readonly checks = new Map<string, Checker>();
-  private readonly kind: string;
+  readonly #checks = new Map<string, Checker>();
+  readonly #kind: string;
 
   constructor(kind: string) {
-    this.kind = kind;
+    this.#kind = kind;
   }
 
   /** @throws Error when a check of that name exists already. */
   add(name: string, check: Checker): void {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new Error(`${this.kind} check name ${JSON.stringify(name)}: use lower-case letters, digits and '-'`);
-    if (this.checks.has(name)) throw new Error(`${this.kind} check ${JSON.stringify(name)} is already registered`);
-    this.checks.set(name, check);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new Error(`${this.#kind} check name ${JSON.stringify(name)}: use lower-case letters, digits and '-'`);
+    if (this.#checks.has(name)) throw new Error(`${this.#kind} check ${JSON.stringify(name)} is already registered`);
+    this.#checks.set(name, check);
   }
 
   /** Runs the checks (except `exclude`); each result is `undefined` (passed) or the failure reason. */
   async run(exclude: ReadonlySet<string> = new Set()): Promise<Array<{ name: string; failure: string | undefined }>> {
-    const entries = [...this.checks].filter(([n]) => !exclude.has(n)).sort(([a], [b]) => a.localeCompare(b));
+    const entries = [...this.#checks].filter(([n]) => !exclude.has(n)).sort(([a], [b]) => a.localeCompare(b));
     return Promise.all(entries.map(async ([name, check]) => {
       try {
         await check();
@@ -50,16 +50,16 @@ export class CheckSet {
         return;
       }
       const lines = results.map((x) => (x.failure === undefined ? `[+]${x.name} ok` : `[-]${x.name} failed: ${x.failure}`));
-      lines.push(failed.length === 0 ? `${this.kind} check passed` : `${this.kind} check failed`);
+      lines.push(failed.length === 0 ? `${this.#kind} check passed` : `${this.#kind} check failed`);
       res.status(failed.length === 0 ? 200 : 500).send(`${lines.join("\n")}\n`);
     };
     r.get("/", all);
     r.get("/:name", async (req, res) => {
       const name = String(req.params.name);
-      const check = this.checks.get(name);
+      const check = this.#checks.get(name);
       res.type("text/plain");
       if (!check) {
-        res.status(404).send(`no ${this.kind} check named ${name}\n`);
+        res.status(404).send(`no ${this.#kind} check named ${name}\n`);
         return;
       }
       try {

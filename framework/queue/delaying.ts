@@ -17,10 +17,10 @@ interface Waiting<K> {
  * `workqueue_retries_total` (controller-runtime v0.24's priority queue; client-go counts every call).
  */
 export class DelayingQueue<K = string> extends WorkQueue<K> {
-  private readonly waiting = new MinHeap<Waiting<K>>((a, b) => a.readyAtMs < b.readyAtMs);
-  private readonly waitingByKey = new Map<K, Waiting<K>>();
-  private timer: unknown = undefined;
-  private timerAtMs = Infinity;
+  readonly #waiting = new MinHeap<Waiting<K>>((a, b) => a.readyAtMs < b.readyAtMs);
+  readonly #waitingByKey = new Map<K, Waiting<K>>();
+  #timer: unknown = undefined;
+  #timerAtMs = Infinity;
   constructor(opts: QueueOptions = {}) {
     super(opts);
   }
@@ -38,55 +38,55 @@ export class DelayingQueue<K = string> extends WorkQueue<K> {
     this.metrics.retry();
     const readyAtMs = this.clock.now() + delayMs;
     const priority = opts.priority ?? 0;
-    const existing = this.waitingByKey.get(key);
+    const existing = this.#waitingByKey.get(key);
     if (existing) {
       if (priority > existing.priority) existing.priority = priority;
       if (readyAtMs < existing.readyAtMs) {
         existing.readyAtMs = readyAtMs;
-        this.waiting.fix(existing.index);
-        this.arm();
+        this.#waiting.fix(existing.index);
+        this.#arm();
       }
       return;
     }
     const entry = { key, readyAtMs, priority, index: -1 };
-    this.waiting.push(entry);
-    this.waitingByKey.set(key, entry);
-    this.arm();
+    this.#waiting.push(entry);
+    this.#waitingByKey.set(key, entry);
+    this.#arm();
   }
 
   /** Number of keys waiting for their delay to pass. */
   waitingCount(): number {
-    return this.waiting.size;
+    return this.#waiting.size;
   }
 
   protected override onShutDown(): void {
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timer = undefined;
-    this.timerAtMs = Infinity;
-    this.waiting.clear();
-    this.waitingByKey.clear();
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAtMs = Infinity;
+    this.#waiting.clear();
+    this.#waitingByKey.clear();
   }
 
   /** Arms the single timer for the earliest ready time, if it is not armed for it already. */
-  private arm(): void {
-    const head = this.waiting.peek();
+  #arm(): void {
+    const head = this.#waiting.peek();
     if (!head) return;
-    if (this.timer !== undefined && this.timerAtMs <= head.readyAtMs) return;
-    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.timerAtMs = head.readyAtMs;
-    this.timer = this.clock.setTimer(() => this.fire(), head.readyAtMs - this.clock.now());
+    if (this.#timer !== undefined && this.#timerAtMs <= head.readyAtMs) return;
+    if (this.#timer !== undefined) this.clock.clearTimer(this.#timer);
+    this.#timerAtMs = head.readyAtMs;
+    this.#timer = this.clock.setTimer(() => this.#fire(), head.readyAtMs - this.clock.now());
   }
 
-  private fire(): void {
-    this.timer = undefined;
-    this.timerAtMs = Infinity;
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAtMs = Infinity;
     const now = this.clock.now();
-    for (let head = this.waiting.peek(); head && head.readyAtMs <= now; head = this.waiting.peek()) {
-      this.waiting.pop();
-      this.waitingByKey.delete(head.key);
+    for (let head = this.#waiting.peek(); head && head.readyAtMs <= now; head = this.#waiting.peek()) {
+      this.#waiting.pop();
+      this.#waitingByKey.delete(head.key);
       this.add(head.key, { priority: head.priority });
     }
-    this.arm();
+    this.#arm();
   }
 }
 

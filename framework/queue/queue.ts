@@ -69,19 +69,19 @@ class Fifo<K> {
 export class WorkQueue<K = string> {
   readonly name: string;
   protected readonly clock: Clock;
-  private readonly queues = new Map<number, Fifo<K>>();
+  readonly #queues = new Map<number, Fifo<K>>();
   /** Priorities present in `queues`, highest first. */
-  private priorities: number[] = [];
+  #priorities: number[] = [];
   /** Dirty keys: the live entry if queued, or null if dirty while processing. */
-  private readonly dirty = new Map<K, Entry<K> | null>();
-  private readonly priorityWhileProcessing = new Map<K, number>();
+  readonly #dirty = new Map<K, Entry<K> | null>();
+  readonly #priorityWhileProcessing = new Map<K, number>();
   /** Processing keys and when they were handed out. */
-  private readonly processing = new Map<K, number>();
-  private readonly addedAt = new Map<K, number>();
-  private readonly waiters: Array<(key: K | undefined) => void> = [];
-  private readonly drainWaiters: Array<() => void> = [];
-  private queued = 0;
-  private shuttingDown = false;
+  readonly #processing = new Map<K, number>();
+  readonly #addedAt = new Map<K, number>();
+  readonly #waiters: Array<(key: K | undefined) => void> = [];
+  readonly #drainWaiters: Array<() => void> = [];
+  #queued = 0;
+  #shuttingDown = false;
   protected readonly metrics: QueueMetrics;
 
   constructor(opts: QueueOptions = {}) {
@@ -92,7 +92,7 @@ export class WorkQueue<K = string> {
         name: this.name,
         processingAgesSeconds: () => {
           const now = this.clock.now();
-          return [...this.processing.values()].map((t) => (now - t) / 1000);
+          return [...this.#processing.values()].map((t) => (now - t) / 1000);
         },
       })
       : noQueueMetrics;
@@ -100,49 +100,49 @@ export class WorkQueue<K = string> {
 
   /** Marks `key` as needing processing. Ignored after shutdown. */
   add(key: K, opts: AddOptions = {}): void {
-    if (this.shuttingDown) return;
+    if (this.#shuttingDown) return;
     const priority = opts.priority ?? 0;
-    const existing = this.dirty.get(key);
+    const existing = this.#dirty.get(key);
     if (existing !== undefined) {
       if (existing === null) {
-        const p = this.priorityWhileProcessing.get(key) ?? priority;
+        const p = this.#priorityWhileProcessing.get(key) ?? priority;
         if (priority > p) {
-          this.priorityWhileProcessing.set(key, priority);
+          this.#priorityWhileProcessing.set(key, priority);
           this.metrics.updatePriority(p, priority);
         }
       } else if (priority > existing.priority) {
         this.metrics.updatePriority(existing.priority, priority);
         existing.live = false;
         const entry = { key, priority, live: true };
-        this.dirty.set(key, entry);
-        this.fifo(priority).push(entry);
+        this.#dirty.set(key, entry);
+        this.#fifo(priority).push(entry);
       }
       return;
     }
     this.metrics.add(priority);
-    this.addedAt.set(key, this.clock.now());
-    if (this.processing.has(key)) {
-      this.dirty.set(key, null);
-      this.priorityWhileProcessing.set(key, priority);
+    this.#addedAt.set(key, this.clock.now());
+    if (this.#processing.has(key)) {
+      this.#dirty.set(key, null);
+      this.#priorityWhileProcessing.set(key, priority);
       return;
     }
-    this.enqueue(key, priority);
-    this.dispatch();
+    this.#enqueue(key, priority);
+    this.#dispatch();
   }
 
   /** Number of keys waiting to be handed out (not counting those being processed). */
   len(): number {
-    return this.queued;
+    return this.#queued;
   }
 
   /** Number of keys handed out and not yet `done`. */
   processingCount(): number {
-    return this.processing.size;
+    return this.#processing.size;
   }
 
   /** True when `key` is waiting or being processed. */
   has(key: K): boolean {
-    return this.dirty.has(key) || this.processing.has(key);
+    return this.#dirty.has(key) || this.#processing.has(key);
   }
 
   /**
@@ -150,8 +150,8 @@ export class WorkQueue<K = string> {
    * finished. Resolves `undefined` once the queue is shut down, or when `signal` aborts.
    */
   get(signal?: AbortSignal): Promise<K | undefined> {
-    if (this.shuttingDown || signal?.aborted) return Promise.resolve(undefined);
-    const key = this.take();
+    if (this.#shuttingDown || signal?.aborted) return Promise.resolve(undefined);
+    const key = this.#take();
     if (key !== undefined) return Promise.resolve(key.value);
     return new Promise((resolve) => {
       const waiter = (k: K | undefined) => {
@@ -159,12 +159,12 @@ export class WorkQueue<K = string> {
         resolve(k);
       };
       const onAbort = () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
         resolve(undefined);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(waiter);
+      this.#waiters.push(waiter);
     });
   }
 
@@ -173,35 +173,35 @@ export class WorkQueue<K = string> {
    * queue (with the highest priority it was added with).
    */
   done(key: K): void {
-    const startedAt = this.processing.get(key);
+    const startedAt = this.#processing.get(key);
     if (startedAt === undefined) return;
     this.metrics.done((this.clock.now() - startedAt) / 1000);
-    this.processing.delete(key);
-    if (this.dirty.get(key) === null) {
-      if (this.shuttingDown) {
-        this.dirty.delete(key);
-        this.addedAt.delete(key);
+    this.#processing.delete(key);
+    if (this.#dirty.get(key) === null) {
+      if (this.#shuttingDown) {
+        this.#dirty.delete(key);
+        this.#addedAt.delete(key);
       } else {
-        const priority = this.priorityWhileProcessing.get(key) ?? 0;
-        this.dirty.delete(key);
-        this.enqueue(key, priority);
-        this.dispatch();
+        const priority = this.#priorityWhileProcessing.get(key) ?? 0;
+        this.#dirty.delete(key);
+        this.#enqueue(key, priority);
+        this.#dispatch();
       }
-      this.priorityWhileProcessing.delete(key);
+      this.#priorityWhileProcessing.delete(key);
     }
-    if (this.processing.size === 0) this.notifyDrained();
+    if (this.#processing.size === 0) this.#notifyDrained();
   }
 
   /** Stops the queue: later adds are ignored, waiting and later `get`s resolve `undefined`. */
   shutDown(): void {
-    if (this.shuttingDown) return;
-    this.shuttingDown = true;
-    for (const w of this.waiters.splice(0)) w(undefined);
-    for (const fifo of this.queues.values()) fifo.items = [];
-    this.queues.clear();
-    this.priorities = [];
-    this.queued = 0;
-    for (const [k, e] of this.dirty) if (e !== null) { this.dirty.delete(k); this.addedAt.delete(k); }
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    for (const w of this.#waiters.splice(0)) w(undefined);
+    for (const fifo of this.#queues.values()) fifo.items = [];
+    this.#queues.clear();
+    this.#priorities = [];
+    this.#queued = 0;
+    for (const [k, e] of this.#dirty) if (e !== null) { this.#dirty.delete(k); this.#addedAt.delete(k); }
     this.metrics.unregister();
     this.onShutDown();
   }
@@ -213,12 +213,12 @@ export class WorkQueue<K = string> {
    */
   shutDownWithDrain(signal?: AbortSignal): Promise<void> {
     this.shutDown();
-    if (this.processing.size === 0) return Promise.resolve();
+    if (this.#processing.size === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onAbort = () => {
-        const i = this.drainWaiters.indexOf(finish);
-        if (i >= 0) this.drainWaiters.splice(i, 1);
-        reject(new Error(`work queue ${JSON.stringify(this.name)}: stopped waiting for ${this.processing.size} in-flight item(s) (${[...this.processing.keys()].slice(0, 5).map(String).join(", ")}) to finish`));
+        const i = this.#drainWaiters.indexOf(finish);
+        if (i >= 0) this.#drainWaiters.splice(i, 1);
+        reject(new Error(`work queue ${JSON.stringify(this.name)}: stopped waiting for ${this.#processing.size} in-flight item(s) (${[...this.#processing.keys()].slice(0, 5).map(String).join(", ")}) to finish`));
       };
       const finish = () => {
         signal?.removeEventListener("abort", onAbort);
@@ -226,62 +226,62 @@ export class WorkQueue<K = string> {
       };
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.drainWaiters.push(finish);
+      this.#drainWaiters.push(finish);
     });
   }
 
   /** True once `shutDown` or `shutDownWithDrain` was called. */
   isShuttingDown(): boolean {
-    return this.shuttingDown;
+    return this.#shuttingDown;
   }
 
   /** Hook for layers above (the delaying queue stops its timer). */
   protected onShutDown(): void {}
 
-  private fifo(priority: number): Fifo<K> {
-    let f = this.queues.get(priority);
+  #fifo(priority: number): Fifo<K> {
+    let f = this.#queues.get(priority);
     if (!f) {
       f = new Fifo<K>();
-      this.queues.set(priority, f);
-      this.priorities.push(priority);
-      this.priorities.sort((a, b) => b - a);
+      this.#queues.set(priority, f);
+      this.#priorities.push(priority);
+      this.#priorities.sort((a, b) => b - a);
     }
     return f;
   }
 
-  private enqueue(key: K, priority: number): void {
+  #enqueue(key: K, priority: number): void {
     const entry = { key, priority, live: true };
-    this.dirty.set(key, entry);
-    this.fifo(priority).push(entry);
-    this.queued++;
+    this.#dirty.set(key, entry);
+    this.#fifo(priority).push(entry);
+    this.#queued++;
   }
 
-  private take(): { value: K } | undefined {
-    if (this.queued === 0) return undefined;
-    for (const p of this.priorities) {
-      const e = this.queues.get(p)?.shift();
+  #take(): { value: K } | undefined {
+    if (this.#queued === 0) return undefined;
+    for (const p of this.#priorities) {
+      const e = this.#queues.get(p)?.shift();
       if (!e) continue;
       e.live = false;
-      this.queued--;
+      this.#queued--;
       const now = this.clock.now();
-      this.metrics.get((now - (this.addedAt.get(e.key) ?? now)) / 1000, e.priority);
-      this.addedAt.delete(e.key);
-      this.dirty.delete(e.key);
-      this.processing.set(e.key, now);
+      this.metrics.get((now - (this.#addedAt.get(e.key) ?? now)) / 1000, e.priority);
+      this.#addedAt.delete(e.key);
+      this.#dirty.delete(e.key);
+      this.#processing.set(e.key, now);
       return { value: e.key };
     }
     return undefined;
   }
 
-  private dispatch(): void {
-    while (this.waiters.length > 0 && this.queued > 0) {
-      const next = this.take();
+  #dispatch(): void {
+    while (this.#waiters.length > 0 && this.#queued > 0) {
+      const next = this.#take();
       if (!next) return;
-      this.waiters.shift()!(next.value);
+      this.#waiters.shift()!(next.value);
     }
   }
 
-  private notifyDrained(): void {
-    for (const w of this.drainWaiters.splice(0)) w();
+  #notifyDrained(): void {
+    for (const w of this.#drainWaiters.splice(0)) w();
   }
 }

@@ -18,30 +18,30 @@ export interface RateLimiter<K = string> {
  * Mirrors client-go `ItemExponentialFailureRateLimiter` (default 5 ms to 1000 s in controllers).
  */
 export class ItemExponentialFailureRateLimiter<K = string> implements RateLimiter<K> {
-  private readonly failures = new Map<K, number>();
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  readonly #failures = new Map<K, number>();
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
 
   constructor(baseDelayMs = 5, maxDelayMs = 1_000_000) {
     if (!(baseDelayMs >= 0) || !(maxDelayMs >= baseDelayMs)) {
       throw new Error(`exponential rate limiter: want 0 <= baseDelayMs <= maxDelayMs, got ${baseDelayMs} and ${maxDelayMs}`);
     }
-    this.baseDelayMs = baseDelayMs;
-    this.maxDelayMs = maxDelayMs;
+    this.#baseDelayMs = baseDelayMs;
+    this.#maxDelayMs = maxDelayMs;
   }
 
   when(key: K): number {
-    const exp = this.failures.get(key) ?? 0;
-    this.failures.set(key, exp + 1);
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** exp);
+    const exp = this.#failures.get(key) ?? 0;
+    this.#failures.set(key, exp + 1);
+    return Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** exp);
   }
 
   forget(key: K): void {
-    this.failures.delete(key);
+    this.#failures.delete(key);
   }
 
   numRequeues(key: K): number {
-    return this.failures.get(key) ?? 0;
+    return this.#failures.get(key) ?? 0;
   }
 }
 
@@ -52,14 +52,14 @@ export class ItemExponentialFailureRateLimiter<K = string> implements RateLimite
  * It does not track keys: `numRequeues` is always 0.
  */
 export class BucketRateLimiter<K = string> implements RateLimiter<K> {
-  private readonly bucket: TokenBucket;
+  readonly #bucket: TokenBucket;
 
   constructor(qps = 10, burst = 100, clock: Clock = realClock) {
-    this.bucket = new TokenBucket(qps, burst, () => clock.now());
+    this.#bucket = new TokenBucket(qps, burst, () => clock.now());
   }
 
   when(_key: K): number {
-    return this.bucket.reserve();
+    return this.#bucket.reserve();
   }
 
   forget(_key: K): void {}
@@ -74,24 +74,24 @@ export class BucketRateLimiter<K = string> implements RateLimiter<K> {
  * reaches all of them. Mirrors client-go `MaxOfRateLimiter`.
  */
 export class MaxOfRateLimiter<K = string> implements RateLimiter<K> {
-  private readonly limiters: RateLimiter<K>[];
+  readonly #limiters: RateLimiter<K>[];
 
   constructor(...limiters: RateLimiter<K>[]) {
     if (limiters.length === 0) throw new Error("MaxOfRateLimiter needs at least one rate limiter");
-    this.limiters = limiters;
+    this.#limiters = limiters;
   }
 
   when(key: K): number {
     // Every limiter must see every failure, so no short-circuit.
-    return this.limiters.map((l) => l.when(key)).reduce((a, b) => Math.max(a, b), 0);
+    return this.#limiters.map((l) => l.when(key)).reduce((a, b) => Math.max(a, b), 0);
   }
 
   forget(key: K): void {
-    for (const l of this.limiters) l.forget(key);
+    for (const l of this.#limiters) l.forget(key);
   }
 
   numRequeues(key: K): number {
-    return this.limiters.map((l) => l.numRequeues(key)).reduce((a, b) => Math.max(a, b), 0);
+    return this.#limiters.map((l) => l.numRequeues(key)).reduce((a, b) => Math.max(a, b), 0);
   }
 }
 

@@ -14,25 +14,25 @@ export interface RateLimitingQueueOptions<K> extends QueueOptions {
  * backoff keeps growing; `forget` only resets the limiter, `done` is still required.
  */
 export class RateLimitingQueue<K = string> extends DelayingQueue<K> {
-  private readonly rateLimiter: RateLimiter<K>;
+  readonly #rateLimiter: RateLimiter<K>;
 
   constructor(opts: RateLimitingQueueOptions<K> = {}) {
     super(opts);
-    this.rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter<K>(opts.clock);
+    this.#rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter<K>(opts.clock);
   }
 
   /** Adds `key` after the delay the rate limiter gives it (and counts one more failure). */
   addRateLimited(key: K, opts: AddOptions = {}): void {
-    this.addAfter(key, this.rateLimiter.when(key), opts);
+    this.addAfter(key, this.#rateLimiter.when(key), opts);
   }
 
   /** Stops tracking `key` in the rate limiter: its next failure starts from the base delay. */
   forget(key: K): void {
-    this.rateLimiter.forget(key);
+    this.#rateLimiter.forget(key);
   }
 
   /** Failures of `key` since it was last forgotten. */
   numRequeues(key: K): number {
-    return this.rateLimiter.numRequeues(key);
+    return this.#rateLimiter.numRequeues(key);
   }
 }

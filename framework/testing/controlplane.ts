@@ -82,6 +82,12 @@ export interface StartControlPlaneOptions {
   controllers?: string;
   /** kube-apiserver `--etcd-compaction-interval` in seconds (default 60; upstream 300). */
   etcdCompactionIntervalSeconds?: number;
+  /**
+   * Serve the native gang-scheduling API (`scheduling.k8s.io/v1alpha2` PodGroup/Workload, gates
+   * `GenericWorkload` and `GangScheduling` on kube-apiserver, kube-scheduler and
+   * kube-controller-manager). Default: `$KUBELOOP_GANG_SCHEDULING` is `1` or `true`, else false.
+   */
+  gangScheduling?: boolean;
   /** Human-readable progress lines (builds, each component ready with seconds). */
   onProgress?: (line: string) => void;
   /** Per-component readiness timeout in milliseconds (default 120000). */
@@ -281,19 +287,19 @@ class LocalControlPlane implements ControlPlane {
   readonly kubeconfigPath: string;
   readonly server: string;
   readonly dir: string;
-  private state: ClusterState;
-  private readonly paths: ClusterPaths;
-  private readonly readyTimeoutMs: number;
-  private readonly onProgress: (line: string) => void;
+  #state: ClusterState;
+  readonly #paths: ClusterPaths;
+  readonly #readyTimeoutMs: number;
+  readonly #onProgress: (line: string) => void;
 
   constructor(paths: ClusterPaths, state: ClusterState, readyTimeoutMs: number, onProgress: (line: string) => void) {
-    this.paths = paths;
-    this.state = state;
+    this.#paths = paths;
+    this.#state = state;
     this.dir = paths.dir;
     this.kubeconfigPath = state.kubeconfigPath;
     this.server = state.server;
-    this.readyTimeoutMs = readyTimeoutMs;
-    this.onProgress = onProgress;
+    this.#readyTimeoutMs = readyTimeoutMs;
+    this.#onProgress = onProgress;
   }
 
   get processes(): readonly ControlPlaneProcess[] {
@@ -306,12 +312,12 @@ class LocalControlPlane implements ControlPlane {
    */
   records(): ProcessRecord[] {
     try {
-      const onDisk = JSON.parse(readFileSync(this.paths.stateFile, "utf8")) as ClusterState;
-      if (onDisk.version === 1 && Array.isArray(onDisk.processes)) this.state = onDisk;
+      const onDisk = JSON.parse(readFileSync(this.#paths.stateFile, "utf8")) as ClusterState;
+      if (onDisk.version === 1 && Array.isArray(onDisk.processes)) this.#state = onDisk;
     } catch {
       // no readable state file (removed by `cluster down`): keep what we know
     }
-    return this.state.processes;
+    return this.#state.processes;
   }
 
   async stop(opts: { removeData?: boolean } = {}): Promise<void> {
@@ -322,18 +328,18 @@ class LocalControlPlane implements ControlPlane {
 
   async restart(component: RestartableComponent): Promise<void> {
     const index = this.records().findIndex((p) => p.name === component);
-    const record = this.state.processes[index];
+    const record = this.#state.processes[index];
     if (!record) throw new Error(`cannot restart ${component}: the control plane in ${this.dir} has no such process`);
     const started = Date.now();
     // Short grace: every restartable component is stateless, and kube-apiserver otherwise
     // holds open watches for up to a minute while draining.
     await stopProcess(record, 3_000);
-    for (const port of portsOf(component, this.state.ports)) await waitPortFree(port, component, 10_000);
+    for (const port of portsOf(component, this.#state.ports)) await waitPortFree(port, component, 10_000);
     const proc = startProcess(component, record.binary, record.args, record.logPath, record.healthUrl, processEnv());
-    this.state = { ...this.state, processes: this.state.processes.map((p, i) => (i === index ? proc.record : p)) };
-    await writeState(this.paths, this.state);
-    await waitReady(proc.record, proc, this.readyTimeoutMs);
-    this.onProgress(`restarted ${component} (pid ${proc.record.pid}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    this.#state = { ...this.#state, processes: this.#state.processes.map((p, i) => (i === index ? proc.record : p)) };
+    await writeState(this.#paths, this.#state);
+    await waitReady(proc.record, proc, this.#readyTimeoutMs);
+    this.#onProgress(`restarted ${component} (pid ${proc.record.pid}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
 }
 
@@ -389,6 +395,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     schedulerApiBurst: opts.schedulerApiBurst ?? defaultSettings.schedulerApiBurst,
     controllers: opts.controllers ?? defaultSettings.controllers,
     etcdCompactionIntervalSeconds: opts.etcdCompactionIntervalSeconds ?? defaultSettings.etcdCompactionIntervalSeconds,
+    gangScheduling: opts.gangScheduling ?? ["1", "true"].includes(process.env.KUBELOOP_GANG_SCHEDULING ?? ""),
   };
 
   const previous = await readState(paths);

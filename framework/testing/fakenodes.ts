@@ -18,6 +18,8 @@ export interface FakeNodeSpec {
   gpus?: number;
   /** Value of the `nvidia.com/gpu.product` label ("NVIDIA-H100-80GB-HBM3"). */
   gpuProduct?: string;
+  /** Memory per GPU in MiB: the `nvidia.com/gpu.memory` label, as GPU feature discovery publishes it (81920). */
+  gpuMemoryMiB?: number;
   /** Extra labels, merged over the defaults (hostname, os, arch, type=kwok, kubeloop.dev/fake-node). */
   labels?: Record<string, string>;
   /** Extra annotations (`kwok.x-k8s.io/node: fake` is always set). */
@@ -70,6 +72,7 @@ export function fakeNodeObject(spec: FakeNodeSpec): V1Node {
     [fakeNodeLabel.key]: fakeNodeLabel.value,
   };
   if (spec.gpuProduct !== undefined) labels["nvidia.com/gpu.product"] = spec.gpuProduct;
+  if (spec.gpuMemoryMiB !== undefined) labels["nvidia.com/gpu.memory"] = String(spec.gpuMemoryMiB);
   return {
     apiVersion: "v1",
     kind: "Node",

@@ -39,6 +39,24 @@ export interface ControlPlaneSettings {
    * tests can provoke `410 Gone` on an old resourceVersion within minutes.
    */
   etcdCompactionIntervalSeconds: number;
+  /**
+   * Serve the native gang-scheduling API: kube-apiserver gets
+   * `--runtime-config=scheduling.k8s.io/v1alpha2=true`, and kube-apiserver, kube-scheduler and
+   * kube-controller-manager get `--feature-gates=GenericWorkload=true,GangScheduling=true`
+   * (alpha in v1.36, off upstream). Default false. Optional so older `state.json` files still read.
+   */
+  gangScheduling?: boolean;
+}
+
+/** The feature gates `gangScheduling` turns on in every component (GangScheduling depends on GenericWorkload). */
+export const GANG_SCHEDULING_FEATURE_GATES = "GenericWorkload=true,GangScheduling=true";
+
+/** The kube-apiserver `--runtime-config` that serves `scheduling.k8s.io/v1alpha2` (Workload, PodGroup). */
+export const GANG_SCHEDULING_RUNTIME_CONFIG = "scheduling.k8s.io/v1alpha2=true";
+
+function gangArgs(settings: ControlPlaneSettings, apiserver: boolean): string[] {
+  if (!settings.gangScheduling) return [];
+  return [...(apiserver ? [`--runtime-config=${GANG_SCHEDULING_RUNTIME_CONFIG}`] : []), `--feature-gates=${GANG_SCHEDULING_FEATURE_GATES}`];
 }
 
 /** Upstream defaults, except the shorter etcd compaction interval. */
@@ -49,6 +67,7 @@ export const defaultSettings: ControlPlaneSettings = {
   schedulerApiBurst: 100,
   controllers: "*",
   etcdCompactionIntervalSeconds: 60,
+  gangScheduling: false,
 };
 
 /** Files in the cluster directory that the flags refer to. */
@@ -146,6 +165,7 @@ export function kubeApiserverArgs(paths: ClusterPaths, ports: ControlPlanePorts,
     "--service-cluster-ip-range=10.96.0.0/16",
     "--allow-privileged=true",
     "--endpoint-reconciler-type=none",
+    ...gangArgs(settings, true),
   ];
 }
 
@@ -164,6 +184,7 @@ export function kubeControllerManagerArgs(paths: ClusterPaths, ports: ControlPla
     `--root-ca-file=${paths.apiserverCert}`,
     `--service-account-private-key-file=${paths.serviceAccountKey}`,
     "--use-service-account-credentials=false",
+    ...gangArgs(settings, false),
   ];
 }
 
@@ -179,6 +200,7 @@ export function kubeSchedulerArgs(paths: ClusterPaths, ports: ControlPlanePorts,
     `--cert-dir=${paths.componentCertDir("kube-scheduler")}`,
     "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
     "--leader-elect=false",
+    ...gangArgs(settings, false),
   ];
 }
 

@@ -22,6 +22,11 @@ export interface ReplicaSetControllerOptions {
   maxConcurrentReconciles?: number;
   /** Most pods created or deleted per reconcile. Default 500 (upstream `BurstReplicas`). */
   burstReplicas?: number;
+  /**
+   * Least time between two status writes of one ReplicaSet that only report progress, in ms.
+   * Default 1000; 0 writes every change at once (upstream). See `StatusWriteTracker`.
+   */
+  statusWriteIntervalMs?: number;
 }
 
 /** The running pieces, for tests and for callers that want to look inside. */
@@ -121,8 +126,6 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
   const reconciler = new ReplicaSetReconciler<ReplicaSet>({
     replicaSetType: ReplicaSets,
     client: host.client,
-    replicaSets: rsInformer.store,
-    pods: podInformer.store,
     events: host.eventRecorder(name),
     expectations,
     // The framework's stores index every object by its controller's UID (upstream controllerUIDIndex).
@@ -132,6 +135,7 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
       replicaSets: () => lastSyncResourceVersion(rsInformer),
     },
     ...(opts.burstReplicas !== undefined ? { burstReplicas: opts.burstReplicas } : {}),
+    ...(opts.statusWriteIntervalMs !== undefined ? { statusWriteIntervalMs: opts.statusWriteIntervalMs } : {}),
   });
 
   const controller = controllerFor(host, ReplicaSets)

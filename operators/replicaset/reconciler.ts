@@ -1,5 +1,4 @@
 import { isConflict, isNotFound, type Client } from "../../framework/client/index.ts";
-import type { CacheReader } from "../../framework/cache/index.ts";
 import type { EventRecorder } from "../../framework/events/index.ts";
 import { requeue, requeueAfter, TerminalError, type ReconcileContext, type Reconciler, type Request, type Result } from "../../framework/controller/index.ts";
 import { controllerOf, keyOf, Pods, type Pod, type ResourceType } from "../../framework/meta/index.ts";
@@ -35,12 +34,12 @@ export const EventReasons = {
 export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
   /** The ReplicaSet resource type (apps.kubeloop.dev/v1alpha1 for the operator). */
   replicaSetType: ResourceType<T>;
-  /** Writes: pods, pod patches, ReplicaSet status, and the uncached GET before adoption. */
+  /**
+   * Writes: pods, pod patches, ReplicaSet status, and the uncached GET before adoption. Reads of
+   * ReplicaSets and pods go through `ctx.reader` (the manager's cache, every namespace the
+   * ReplicaSets live in).
+   */
   client: Client;
-  /** Cache of ReplicaSets. */
-  replicaSets: CacheReader<T>;
-  /** Cache of pods (every namespace the ReplicaSets live in). */
-  pods: CacheReader<Pod>;
   events: ReplicaSetEventSink;
   /** Shared with the pod event handlers that observe creations and deletions. */
   expectations: ControllerExpectations;
@@ -59,16 +58,24 @@ export interface ReplicaSetReconcilerOptions<T extends ReplicaSetShape> {
   consistency?: ConsistencySources;
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number;
+  /**
+   * Least time between two status writes of one ReplicaSet that only report progress, in ms
+   * (default 1000; 0: every change at once, as upstream). See `StatusWriteTracker.coalesceMs`.
+   */
+  statusWriteIntervalMs?: number;
+  /** Monotonic clock in ms for the status write interval (default `performance.now`). */
+  monotonicNowMs?: () => number;
 }
 
 /**
  * The ReplicaSet reconciler: keeps `spec.replicas` active pods matching the selector and reports
  * what it sees in `status`. Level-based: every reconcile reads the ReplicaSet and the pods from
- * the cache, claims pods (adopt orphans that match, release owned pods that no longer match),
+ * the cache through `ctx.reader` (as upstream reads its listers), claims pods (adopt orphans that match, release owned pods that no longer match),
  * then, unless it is still waiting for the events of its last creations or deletions
  * (expectations) or the ReplicaSet is being deleted, creates pods in slow-start batches or
  * deletes the best candidates, at most `burstReplicas` per reconcile. The status is written only
- * when it changed. Mirrors kubernetes `pkg/controller/replicaset/replica_set.go`
+ * when it changed (progress while many pods come up at most once per `statusWriteIntervalMs`).
+ * Mirrors kubernetes `pkg/controller/replicaset/replica_set.go`
  * `syncReplicaSet` and `manageReplicas`.
  *
  * Errors: API failures are thrown (the controller retries with backoff) after the status and the
@@ -81,13 +88,17 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   readonly #o: ReplicaSetReconcilerOptions<T>;
   readonly #burst: number;
   readonly #now: () => number;
-  readonly #written = new StatusWriteTracker();
+  readonly #written: StatusWriteTracker;
   readonly #consistency: ConsistencyStore | undefined;
 
   constructor(options: ReplicaSetReconcilerOptions<T>) {
     this.#o = options;
     this.#burst = options.burstReplicas ?? BURST_REPLICAS;
     this.#now = options.now ?? Date.now;
+    this.#written = new StatusWriteTracker({
+      ...(options.statusWriteIntervalMs !== undefined ? { intervalMs: options.statusWriteIntervalMs } : {}),
+      ...(options.monotonicNowMs ? { monotonicNowMs: options.monotonicNowMs } : {}),
+    });
     this.#consistency = options.consistency ? new ConsistencyStore(options.consistency) : undefined;
   }
 
@@ -96,7 +107,8 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     // The caches have not yet caught up with our own writes for this ReplicaSet: look again later
     // (upstream EnsureReady fails the sync, which requeues the key with the rate limiter).
     if (this.#consistency && !this.#consistency.ready(key)) return requeue();
-    const rs = this.#o.replicaSets.get(key);
+    // Cached objects are frozen; the reconciler only reads them (writes send copies).
+    const rs = await ctx.reader.get(this.#o.replicaSetType, req, { signal: ctx.signal }) as T | undefined;
     if (!rs) {
       // Deleted: the garbage collector removes its pods; forget what we waited for.
       this.#o.expectations.delete(key);
@@ -109,7 +121,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     // Expectations before pods (as upstream): a pod event observed after this check is then
     // also in the pod list read below, so a satisfied check never pairs with a stale list.
     const needsSync = this.#o.expectations.satisfied(key);
-    const allPods = this.#o.pods.list(namespace);
+    const allPods = await ctx.reader.list(Pods, { namespace, signal: ctx.signal }) as Pod[];
 
     const problems = specProblems(rs);
     if (problems.length > 0) return this.#reportInvalidSpec(rs, allPods, problems, ctx);
@@ -145,6 +157,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
 
     let recheckMs = availabilityRecheckMs(owned, rs.spec?.minReadySeconds ?? 0, nowMs);
     if (written === "deferred") recheckMs = Math.min(recheckMs ?? Infinity, DEFERRED_STATUS_RECHECK_MS);
+    else if (typeof written === "number") recheckMs = Math.min(recheckMs ?? Infinity, written);
     return recheckMs === undefined ? undefined : requeueAfter(recheckMs);
   }
 
@@ -179,7 +192,7 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
     } else if (diff > 0) {
       const count = Math.min(diff, this.#burst);
       ctx.log.debug({ need: rs.spec?.replicas, deleting: count }, "too many replicas");
-      const related = indirectlyRelatedPods(rs, this.#o.replicaSets, this.#o.pods, this.#o.controllerUidIndex);
+      const related = await indirectlyRelatedPods(rs, this.#o.replicaSetType, ctx.reader, this.#o.controllerUidIndex, ctx.signal);
       const victims = podsToDelete(owned, related, count, this.#now());
       this.#o.expectations.expectDeletions(key, victims.map((p) => keyOf(p)));
       const errors: unknown[] = [];
@@ -232,15 +245,19 @@ export class ReplicaSetReconciler<T extends ReplicaSetShape> implements Reconcil
   /**
    * Writes the status when it differs from the cached one, unless the cache has not yet seen our
    * last status write (`StatusWriteTracker.deferred`: then nothing is written now and the next
-   * reconcile, triggered by our write's event, writes the newest status). A PUT to the status
-   * subresource; on any error but NotFound one retry on a fresh GET (upstream
+   * reconcile, triggered by our write's event, writes the newest status), or the change only
+   * reports progress and our last write is younger than the interval
+   * (`StatusWriteTracker.coalesceMs`: written by a reconcile after that many ms). A PUT to the
+   * status subresource; on any error but NotFound one retry on a fresh GET (upstream
    * `updateReplicaSetStatus`, `statusUpdateRetries` = 1); a failed GET is thrown instead.
-   * @returns "written", "unchanged" or "deferred".
+   * @returns "written", "unchanged", "deferred", or the ms after which a held-back status is due.
    */
-  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<"written" | "unchanged" | "deferred"> {
+  async #writeStatus(rs: T, status: ReplicaSetStatusShape, ctx: ReconcileContext<T>): Promise<"written" | "unchanged" | "deferred" | number> {
     // The cache has not seen our last write yet: compare with it once it has.
     if (this.#written.deferred(rs)) return "deferred";
     if (!this.#written.needsWrite(rs, status)) return "unchanged";
+    const holdMs = this.#written.coalesceMs(rs, status);
+    if (holdMs !== undefined) return holdMs;
     const type = this.#o.replicaSetType;
     let written: T;
     try {

@@ -4,21 +4,20 @@
  * selector is immutable, and the scale subresource reads and writes `.spec.replicas`.
  * Needs a cluster: `KUBELOOP_CLUSTER_DIR` or `KUBECONFIG` (see `testControlPlane`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
-import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
-import { ApiError, isInvalid, type KubeClient } from "../../../framework/client/index.ts";
+import { CustomObjectsApi } from "@kubernetes/client-node";
+import { ApiError, isInvalid } from "../../../framework/client/index.ts";
 import { AppsReplicaSets, CustomResourceDefinitions } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { ReplicaSetDefinition, ReplicaSets, type ReplicaSet, type ReplicaSetSpecInput } from "../../../operators/replicaset/api.ts";
+import { replicaSetCrds, useTestNamespace } from "../support/test-namespace.ts";
 
-let namespace: string;
 const fieldManager = "kubeloop-api-e2e";
-let client: KubeClient;
-let kubeConfig: KubeConfig;
+// The CRD installed from the zod definition, waited for until Established and served.
+const env = useTestNamespace("kubeloop-api-e2e", { crds: replicaSetCrds(), fieldManager });
 
 function replicaSet(name: string, spec: Partial<ReplicaSetSpecInput> & Record<string, unknown>): ReplicaSet {
+  const { namespace } = env;
   // Built by hand, not through make(): invalid objects must reach the API server.
   return {
     apiVersion: ReplicaSets.apiVersion,
@@ -34,6 +33,7 @@ function replicaSet(name: string, spec: Partial<ReplicaSetSpecInput> & Record<st
 
 /** Creates `obj` expecting 422 Invalid; returns the error for message checks. */
 async function expectInvalid(obj: ReplicaSet): Promise<ApiError> {
+  const { client } = env;
   try {
     await client.create(ReplicaSets, obj);
   } catch (error) {
@@ -47,20 +47,8 @@ function causes(error: ApiError): string[] {
   return (error.status.details?.causes ?? []).map((c) => `${c.field}: ${c.message}`);
 }
 
-before(async () => {
-  ({ client, kubeConfig } = await testEnvironment());
-  // Installed from the zod definition, waiting until it is Established and served.
-  await installCustomResourceDefinitions(client, [ReplicaSetDefinition.crd()], { fieldManager });
-  namespace = await createTestNamespace(client, "kubeloop-api-e2e");
-});
-
-after(async () => {
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  client.close();
-});
-
 test("the CRD is Established with the generated names and schema", async () => {
+  const { client } = env;
   const got = await client.get(CustomResourceDefinitions, { name: ReplicaSetDefinition.name });
   assert.deepEqual(got.spec.names.shortNames, ["krs"]);
   const resources = await client.resourcesFor(ReplicaSets.apiVersion);
@@ -69,6 +57,7 @@ test("the CRD is Established with the generated names and schema", async () => {
 });
 
 test("a valid ReplicaSet is accepted with defaults applied", async () => {
+  const { client } = env;
   const created = await client.create(
     ReplicaSets,
     replicaSet("valid", {
@@ -113,6 +102,7 @@ test("an empty selector is rejected", async () => {
 });
 
 test("changing the selector on update is rejected", async () => {
+  const { client } = env;
   const created = await client.create(ReplicaSets, replicaSet("immutable", {}));
   const changed: ReplicaSet = {
     ...created,
@@ -135,6 +125,7 @@ test("changing the selector on update is rejected", async () => {
 });
 
 test("the scale subresource reads and writes spec.replicas and reports status.selector", async () => {
+  const { client, namespace, kubeConfig } = env;
   const created = await client.create(ReplicaSets, replicaSet("scaled", { replicas: 2 }));
   await client.updateStatus(ReplicaSets, { ...created, status: { replicas: 0, selector: "app=scaled" } });
 
@@ -165,6 +156,7 @@ test("the scale subresource reads and writes spec.replicas and reports status.se
 });
 
 test("status counts obey apps/v1 ValidateReplicaSetStatus", async () => {
+  const { client } = env;
   const created = await client.create(ReplicaSets, replicaSet("status", {}));
   const tooReady = await client.updateStatus(ReplicaSets, { ...created, status: { replicas: 1, readyReplicas: 2 } }).catch((e: unknown) => e);
   assert.ok(tooReady instanceof ApiError && isInvalid(tooReady), `want 422, got ${String(tooReady)}`);
@@ -183,6 +175,7 @@ test("status counts obey apps/v1 ValidateReplicaSetStatus", async () => {
 });
 
 test("selector/template-label verdicts agree with the built-in apps/v1 ReplicaSet", async () => {
+  const { client, namespace } = env;
   type Selector = NonNullable<ReplicaSetSpecInput["selector"]>;
   const cases: Array<[string, Selector, Record<string, string> | undefined]> = [
     ["labels-equal", { matchLabels: { a: "1" } }, { a: "1" }],
@@ -221,6 +214,7 @@ test("selector/template-label verdicts agree with the built-in apps/v1 ReplicaSe
 });
 
 test("label keys and values in the selector and the template are refused as apps/v1 refuses them, with apps/v1's messages", async () => {
+  const { client, namespace } = env;
   type Selector = NonNullable<ReplicaSetSpecInput["selector"]>;
   const long = "a".repeat(64);
   // One offending key or value per case, so apps/v1's list of errors and ours (the first
@@ -280,6 +274,7 @@ test("label keys and values in the selector and the template are refused as apps
 });
 
 test("the CRD schema marks the LabelSelector x-kubernetes-map-type: atomic", async () => {
+  const { client } = env;
   const got = await client.get(CustomResourceDefinitions, { name: ReplicaSetDefinition.name });
   const selector = (got.spec.versions[0]!.schema!.openAPIV3Schema!.properties!["spec"]!.properties!["selector"]) as Record<string, unknown>;
   assert.equal(selector["x-kubernetes-map-type"], "atomic");

@@ -6,33 +6,23 @@
  * the controller_runtime and workqueue metrics. Needs a cluster (`KUBELOOP_CLUSTER_DIR` or
  * `KUBECONFIG`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
-import { isNotFound, type KubeClient, type KubeConfig } from "../../../framework/client/index.ts";
+import { isNotFound } from "../../../framework/client/index.ts";
 import { controllerFor, finalizer, predicates, type Request } from "../../../framework/controller/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
 import { ConfigMaps, Events, type ConfigMap, type Event } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
+import { waitFor } from "../../../framework/testing/index.ts";
+import { useTestNamespace } from "../support/test-namespace.ts";
 
-let namespace: string;
+const env = useTestNamespace("kubeloop-ctrl-e2e");
+
 const FINALIZER = "kubeloop.dev/mirror-cleanup";
 const log = pino({ level: "silent" });
-let client: KubeClient;
-let kubeConfig: KubeConfig;
-
-before(async () => {
-  ({ client, kubeConfig } = await testEnvironment());
-  namespace = await createTestNamespace(client, "kubeloop-ctrl-e2e");
-});
-
-after(async () => {
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  client.close();
-});
 
 test("a manager runs a controller that reacts to changes, with events, finalizer, probes and metrics", async () => {
+  const { client, namespace, kubeConfig } = env;
   const mgr = new Manager({ kubeConfig, log, metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0" });
   const recorder = mgr.eventRecorder("kubeloop.dev/mirror-controller");
   const scope = { namespace };

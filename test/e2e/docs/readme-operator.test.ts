@@ -9,17 +9,18 @@
  * wakes it at once, and SIGTERM stops it with exit code 0. Needs a cluster
  * (`KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isInvalid, isNotFound, type KubeClient } from "../../../framework/client/index.ts";
+import { isInvalid, isNotFound } from "../../../framework/client/index.ts";
 import { sleep } from "../../../framework/flowcontrol/index.ts";
 import { CustomResourceDefinitions, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, pickFreePorts, testEnvironment, waitFor, type ControlPlane } from "../../../framework/testing/index.ts";
+import { pickFreePorts, waitFor } from "../../../framework/testing/index.ts";
 import { readmeBlocks } from "../../docs/readme-blocks.ts";
+import { useTestNamespace } from "../support/test-namespace.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const crdName = "greetings.example.kubeloop.dev";
@@ -33,34 +34,25 @@ const Greetings = resourceType<Greeting>({ group: "example.kubeloop.dev", versio
 /** One JSON log line of the example (pino: `time` in ms since the epoch). */
 interface LogLine { time: number; msg: string; namespace?: string; name?: string; message?: string; controller?: string }
 
-let client: KubeClient;
-let plane: ControlPlane;
-let namespace: string | undefined;
 let dir: string | undefined;
 let child: ChildProcess | undefined;
 let passed = false;
 const logs: LogLine[] = [];
 let output = "";
 
-before(async () => {
-  ({ client, plane } = await testEnvironment());
-  namespace = await createTestNamespace(client, "kubeloop-docs-e2e");
-});
-
-after(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  if (dir && passed) await rm(dir, { recursive: true, force: true });
-  else if (dir) process.stderr.write(`[readme-operator] the example as run is in ${dir}\n`);
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  await client.delete(CustomResourceDefinitions, { name: crdName }).catch((err: unknown) => {
-    if (!isNotFound(err)) throw err;
-  });
-  client.close();
+const env = useTestNamespace("kubeloop-docs-e2e", {
+  cleanup: async ({ client }) => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (dir && passed) await rm(dir, { recursive: true, force: true });
+    else if (dir) process.stderr.write(`[readme-operator] the example as run is in ${dir}\n`);
+    await client.delete(CustomResourceDefinitions, { name: crdName }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  },
 });
 
 test("the README's example operator runs as written: CRD, CEL rule, no hot loop, requeueAfter, graceful stop", async (t) => {
-  const ns = namespace!;
+  const { client, plane, namespace: ns } = env;
   const examples = (await readmeBlocks(repoRoot)).filter((b) => b.readme === "README.md" && b.heading === "Writing an operator");
   assert.equal(examples.length, 1, "README.md has one ```ts block under \"## Writing an operator\"");
 

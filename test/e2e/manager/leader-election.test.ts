@@ -4,32 +4,21 @@
  * `leader_election_master_status` gauge follows. Needs a cluster (`KUBELOOP_CLUSTER_DIR` or
  * `KUBECONFIG`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
-import type { KubeClient, KubeConfig } from "../../../framework/client/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
 import { ConfigMaps, Leases } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
+import { waitFor } from "../../../framework/testing/index.ts";
+import { useTestNamespace } from "../support/test-namespace.ts";
 
-let namespace: string;
+const env = useTestNamespace("kubeloop-le-e2e");
+
 const log = pino({ level: "silent" });
-let client: KubeClient;
-let kubeConfig: KubeConfig;
-
-before(async () => {
-  ({ client, kubeConfig } = await testEnvironment());
-  namespace = await createTestNamespace(client, "kubeloop-le-e2e");
-});
-
-after(async () => {
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  client.close();
-});
 
 test("only the leader reconciles; the standby takes over when the leader stops", async () => {
+  const { client, namespace, kubeConfig } = env;
   const reconciledBy: string[] = [];
   const managers = ["alpha", "beta"].map((name) => {
     const mgr = new Manager({

@@ -6,34 +6,19 @@
  * sees no write from it: no pod, no Event, and the Lease stays the new holder's. Needs a cluster
  * (`KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import type { KubeClient, KubeConfig } from "../../../framework/client/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
 import { Leases, Pods, type KubeObject, type ResourceType } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
-import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
-import { ReplicaSetDefinition, ReplicaSets, setupReplicaSetController } from "../../../operators/replicaset/index.ts";
+import { waitFor } from "../../../framework/testing/index.ts";
+import { ReplicaSets, setupReplicaSetController } from "../../../operators/replicaset/index.ts";
+import { pauseReplicaSet, replicaSetCrds, useTestNamespace } from "../support/test-namespace.ts";
 
 const Events: ResourceType = { group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", namespaced: true, apiVersion: "events.k8s.io/v1" };
 const LEASE = "kubeloop-lease-loss";
-let client: KubeClient;
-let kubeConfig: KubeConfig;
-let namespace: string;
-
-before(async () => {
-  ({ client, kubeConfig } = await testEnvironment());
-  await installCustomResourceDefinitions(client, [ReplicaSetDefinition.crd()], { fieldManager: "kubeloop-lease-loss-e2e" });
-  namespace = await createTestNamespace(client, "kubeloop-lease-loss");
-});
-
-after(async () => {
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  client.close();
-});
+const env = useTestNamespace("kubeloop-lease-loss", { crds: replicaSetCrds() });
 
 /**
  * Every write the watch sees on objects of `type` in the namespace (creations, and updates when
@@ -44,7 +29,7 @@ function recordWrites(
 ): { created: Array<{ name: string; atMs: number }>; done: Promise<void> } {
   const created: Array<{ name: string; atMs: number }> = [];
   const done = (async () => {
-    for await (const e of client.watch<KubeObject>(type, { namespace, signal })) {
+    for await (const e of env.client.watch<KubeObject>(type, { namespace: env.namespace, signal })) {
       if (e.type !== "ADDED" && !(opts.updates && e.type === "MODIFIED")) continue;
       if (opts.mine && !opts.mine(e.object)) continue;
       created.push({ name: `${e.type} ${e.object.metadata?.name ?? ""}`, atMs: Date.now() });
@@ -56,6 +41,7 @@ function recordWrites(
 }
 
 test("a leader whose Lease is taken stops at once: no pod, Event or Lease write reaches the API server after the loss", { timeout: 240_000 }, async () => {
+  const { client, kubeConfig, namespace } = env;
   // The manager's log tells when it saw the loss.
   let lostAtMs: number | undefined;
   const log = pino({ level: "info" }, new Writable({
@@ -86,14 +72,7 @@ test("a leader whose Lease is taken stops at once: no pod, Event or Lease write 
   );
   try {
     await mgr.elected();
-    await client.create(ReplicaSets, ReplicaSetDefinition.make({
-      metadata: { name: "busy", namespace },
-      spec: {
-        replicas: 500,
-        selector: { matchLabels: { app: "busy" } },
-        template: { metadata: { labels: { app: "busy" } }, spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] } },
-      },
-    }));
+    await client.create(ReplicaSets, pauseReplicaSet("busy", namespace, 500));
     await waitFor(async () => pods.created.length >= 100 || undefined, { timeoutMs: 60_000, intervalMs: 100, description: "100 pods created" });
 
     // Another holder takes the Lease (as a standby would once it thinks it expired).

@@ -2,32 +2,18 @@
  * SIGTERM to a process running a manager: intake stops, the reconcile in flight finishes (its
  * write lands), and the process exits 0. Needs a cluster (`KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { KubeClient } from "../../../framework/client/index.ts";
 import { ConfigMaps } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
+import { useTestNamespace } from "../support/test-namespace.ts";
 
-let namespace: string;
-let client: KubeClient;
-let kubeconfigPath: string;
+const env = useTestNamespace("kubeloop-sigterm-e2e");
 
-before(async () => {
-  const env = await testEnvironment();
-  client = env.client;
-  kubeconfigPath = env.plane.kubeconfigPath;
-  namespace = await createTestNamespace(client, "kubeloop-sigterm-e2e");
-});
-
-after(async () => {
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  client.close();
-});
 
 test("SIGTERM: the in-flight reconcile finishes, then the process exits 0", async () => {
+  const { client, namespace, kubeconfigPath } = env;
   const child = spawn(process.execPath, [fileURLToPath(new URL("./sigterm-child.ts", import.meta.url))], {
     env: { ...process.env, KUBECONFIG: kubeconfigPath, KUBELOOP_CLUSTER_DIR: "", E2E_NAMESPACE: namespace, E2E_RECONCILE_MS: "2000" },
     stdio: ["ignore", "pipe", "pipe"],

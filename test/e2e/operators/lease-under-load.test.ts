@@ -6,37 +6,18 @@
  * transition, a renewal every retry period. Watches the Lease and reports the measured renewal
  * gaps and latencies. Needs a cluster: `KUBECONFIG` (set by `test/run.ts`).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import type { KubeClient } from "../../../framework/client/index.ts";
 import { Leases, Pods, type Lease } from "../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, pickFreePorts, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
-import { ReplicaSetDefinition, ReplicaSets } from "../../../operators/replicaset/index.ts";
-import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
+import { pickFreePorts, waitFor } from "../../../framework/testing/index.ts";
+import { ReplicaSets } from "../../../operators/replicaset/index.ts";
 import { parseOperatorFlags } from "../../../operators/main.ts";
+import { startOperator } from "../support/operator-process.ts";
+import { pauseReplicaSet, replicaSetCrds, useTestNamespace } from "../support/test-namespace.ts";
 
-const main = fileURLToPath(new URL("../../../operators/main.ts", import.meta.url));
 const LEASE = "kubeloop-lease-under-load";
 const REPLICAS = 500;
-let client: KubeClient;
-let kubeconfigPath: string;
-let namespace: string;
-
-before(async () => {
-  const env = await testEnvironment();
-  client = env.client;
-  kubeconfigPath = env.plane.kubeconfigPath;
-  await installCustomResourceDefinitions(client, [ReplicaSetDefinition.crd()], { fieldManager: "kubeloop-lease-load-e2e" });
-  namespace = await createTestNamespace(client, "kubeloop-lease-load");
-});
-
-after(async () => {
-  if (!client) return;
-  if (namespace) await deleteTestNamespace(client, namespace);
-  client.close();
-});
+const env = useTestNamespace("kubeloop-lease-load", { crds: replicaSetCrds() });
 
 /** One observed version of the Lease: what it says, and when (wall ms) the watch delivered it. */
 interface Observation {
@@ -61,20 +42,16 @@ test("--kube-api-qps and --kube-api-burst parse as kube-controller-manager's fla
 });
 
 test("at --kube-api-qps=20 the operator scales a ReplicaSet 0 -> 500 and keeps its 15/10/2 s Lease throughout", { timeout: 300_000 }, async () => {
+  const { client, namespace, kubeconfigPath } = env;
   const [metricsPort, healthPort] = await pickFreePorts(2);
   const identity = "operator-under-load-0";
-  const child = spawn(process.execPath, [
-    main, "--operators=replicaset", `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-    `--health-probe-bind-address=127.0.0.1:${healthPort}`, "--leader-elect=true", `--leader-election-id=${LEASE}`,
-    `--leader-election-namespace=${namespace}`, "--lease-duration-seconds=15", "--renew-deadline-seconds=10",
-    "--retry-period-seconds=2", "--kube-api-qps=20", "--kube-api-burst=30", "--log-level=info",
-  ], { env: { ...process.env, KUBECONFIG: kubeconfigPath, POD_NAME: identity }, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString("utf8"); });
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(exitCode = code)));
+  const op = startOperator({
+    kubeconfigPath, namespace, leaseId: LEASE, identity,
+    metricsBindAddress: `127.0.0.1:${metricsPort}`, healthProbeBindAddress: `127.0.0.1:${healthPort}`,
+    extraArgs: ["--kube-api-qps=20", "--kube-api-burst=30"],
+  });
   const childGone = new AbortController();
-  child.on("exit", (code) => childGone.abort(new Error(`the operator exited with ${code}; stderr:\n${stderr.slice(-3000)}`)));
+  op.child.on("exit", (code) => childGone.abort(new Error(`the operator exited with ${code}; stderr:\n${op.stderr.slice(-3000)}`)));
   const watchStop = new AbortController();
   const observations: Observation[] = [];
   try {
@@ -95,14 +72,7 @@ test("at --kube-api-qps=20 the operator scales a ReplicaSet 0 -> 500 and keeps i
       if (!watchStop.signal.aborted) throw err;
     });
 
-    await client.create(ReplicaSets, ReplicaSetDefinition.make({
-      metadata: { name: "load", namespace },
-      spec: {
-        replicas: 0,
-        selector: { matchLabels: { app: "load" } },
-        template: { metadata: { labels: { app: "load" } }, spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] } },
-      },
-    }));
+    await client.create(ReplicaSets, pauseReplicaSet("load", namespace, 0));
     await new Promise((r) => setTimeout(r, 3_000));
     const rs = await client.get(ReplicaSets, { namespace, name: "load" });
     const scaledAtMs = Date.now();
@@ -117,7 +87,7 @@ test("at --kube-api-qps=20 the operator scales a ReplicaSet 0 -> 500 and keeps i
     watchStop.abort();
     await watching;
 
-    assert.equal(exitCode, undefined, `the operator is still running; stderr:\n${stderr.slice(-3000)}`);
+    assert.equal(op.exitedAtMs, undefined, `the operator is still running; stderr:\n${op.stderr.slice(-3000)}`);
     assert.ok(createdInMs >= ((REPLICAS - 30) / 20) * 1000 * 0.9, `the creates were held by the client-side limit (${createdInMs} ms for ${REPLICAS})`);
     const holders = new Set(observations.map((o) => o.holder));
     assert.deepEqual([...holders], [identity], "one holder the whole time");
@@ -133,10 +103,10 @@ test("at --kube-api-qps=20 the operator scales a ReplicaSet 0 -> 500 and keeps i
     assert.ok(during.length >= Math.floor(createdInMs / 1000 / 2) - 2, `a renewal every ~2 s during the burst (${during.length} in ${createdInMs} ms)`);
     // A renewal queued behind the creates would leave a gap of ~(500 - 30) / 20 s = 23.5 s.
     assert.ok(gaps.at(-1)! <= 5_000, `no renewal waited behind the data plane: longest gap ${gaps.at(-1)} ms (retry period 2000 ms)`);
-    assert.doesNotMatch(stderr, /leadership lost/);
+    assert.doesNotMatch(op.stderr, /leadership lost/);
   } finally {
     watchStop.abort();
-    child.kill("SIGTERM");
+    op.child.kill("SIGTERM");
   }
-  assert.equal(await exited, 0, `exit code after SIGTERM; stderr:\n${stderr.slice(-3000)}`);
+  assert.equal(await op.exited, 0, `exit code after SIGTERM; stderr:\n${op.stderr.slice(-3000)}`);
 });

@@ -16,42 +16,35 @@
  * whole test runs well inside the node monitor grace period (about 50 s), so the node lifecycle
  * controller never marks the test's Nodes or pods NotReady.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { randomBytes } from "node:crypto";
 import { AppsReplicaSets, ConfigMaps, Nodes, Pods, type KubeObject, type Pod, type ResourceType } from "../../../framework/meta/index.ts";
 import { waitFor } from "../../../framework/testing/index.ts";
 import { isConflict } from "../../../framework/client/index.ts";
 import { ReplicaSets } from "../../../operators/replicaset/api.ts";
 import {
-  assert, connect, createNamespace, deleteNamespace, startOperator, TIMEOUT_MS, INTERVAL_MS, updatePodStatus, waitOperatorSeesPods, type Cluster, type Operator,
+  assert, TIMEOUT_MS, INTERVAL_MS, updatePodStatus, useOperatorSuite, waitOperatorSeesPods,
 } from "./harness.ts";
 
-let suite: Cluster;
-const namespaces: string[] = [];
-const operators: Operator[] = [];
 const nodeNames: string[] = [];
 const suffix = randomBytes(3).toString("hex");
 const node = (i: number) => `rs-diff-${suffix}-n${i}`;
 
-before(async () => {
-  suite = await connect();
-  for (let i = 0; i < 3; i++) {
-    await suite.client.create(Nodes, { apiVersion: "v1", kind: "Node", metadata: { name: node(i), labels: { "kubeloop.dev/test": "rs-diff" } } });
-    nodeNames.push(node(i));
-  }
-});
-
-after(async () => {
-  if (!suite) return;
-  for (const op of operators) await op.stop();
-  for (const ns of namespaces) {
-    // Pods bound to a node without a kubelet never finish a graceful delete: end them now.
-    const pods = await suite.client.list(Pods, { namespace: ns });
-    await Promise.all(pods.items.map((p) => suite.client.delete(Pods, { namespace: ns, name: p.metadata!.name! }, { gracePeriodSeconds: 0 }).catch(() => {})));
-    await deleteNamespace(suite.client, ns);
-  }
-  for (const name of nodeNames) await suite.client.delete(Nodes, { name }).catch(() => {});
-  suite.client.close();
+const suite = useOperatorSuite({
+  setup: async ({ client }) => {
+    for (let i = 0; i < 3; i++) {
+      await client.create(Nodes, { apiVersion: "v1", kind: "Node", metadata: { name: node(i), labels: { "kubeloop.dev/test": "rs-diff" } } });
+      nodeNames.push(node(i));
+    }
+  },
+  // Pods bound to a node without a kubelet never finish a graceful delete: end them now.
+  beforeNamespaceDelete: async ({ client }, ns) => {
+    const pods = await client.list(Pods, { namespace: ns });
+    await Promise.all(pods.items.map((p) => client.delete(Pods, { namespace: ns, name: p.metadata!.name! }, { gracePeriodSeconds: 0 }).catch(() => {})));
+  },
+  cleanup: async ({ client }) => {
+    for (const name of nodeNames) await client.delete(Nodes, { name }).catch(() => {});
+  },
 });
 
 /** What a test pod looks like: where it runs and the state the ranking reads. */
@@ -149,12 +142,11 @@ async function run(
   target: string,
   steps: number[],
 ): Promise<string[][]> {
-  const ns = await createNamespace(suite.client, `rs-diff-${flavor === "apps/v1" ? "builtin" : "ours"}`);
-  namespaces.push(ns);
-  if (flavor === "kubeloop") operators.push(await startOperator(suite.client, ns));
+  const ns = await suite.namespace(`rs-diff-${flavor === "apps/v1" ? "builtin" : "ours"}`);
+  const op = flavor === "kubeloop" ? await suite.operator(ns) : undefined;
   const owner = withOwner ? await suite.client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owner", namespace: ns } }) : undefined;
   for (const p of pods) await createPod(ns, p);
-  if (flavor === "kubeloop") await waitOperatorSeesPods(operators.at(-1)!, ns, pods.length);
+  if (op) await waitOperatorSeesPods(op, ns, pods.length);
   else await new Promise((resolve) => setTimeout(resolve, 1000)); // kube-controller-manager's pod informer sees them
   const type = typeOf(flavor);
   for (const rs of replicaSets) await suite.client.create(type, replicaSetObject(flavor, ns, rs.name, rs.count, rs.labels, owner));

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { after, before } from "node:test";
 import { parse } from "yaml";
 import { isConflict, type KubeClient } from "../../../framework/client/index.ts";
 import { InformerCache } from "../../../framework/cache/index.ts";
@@ -79,6 +80,73 @@ export async function startOperator(client: KubeClient, namespace: string): Prom
     async stop() {
       stopSignal.abort();
       await running;
+    },
+  };
+}
+
+/** What a ReplicaSet e2e file gets from `useOperatorSuite`; `client` throws before the `before` hook ran. */
+export interface OperatorSuite {
+  readonly client: KubeClient;
+  readonly kubeconfigPath: string;
+  /** A new namespace `<prefix>-<random>`, deleted after the file's tests. */
+  namespace(prefix: string): Promise<string>;
+  /** Starts the operator scoped to `namespace` (`startOperator`), stopped after the file's tests. */
+  operator(namespace: string): Promise<Operator>;
+}
+
+/** Options of `useOperatorSuite`. */
+export interface OperatorSuiteOptions {
+  /** Runs in the `before` hook once connected (create nodes, ...). */
+  setup?: (cluster: Cluster) => Promise<void>;
+  /** Runs in the `after` hook for each namespace before it is deleted (operators are stopped by then). */
+  beforeNamespaceDelete?: (cluster: Cluster, namespace: string) => Promise<void>;
+  /** Runs in the `after` hook once the namespaces are deleted, before the client is closed (delete nodes, ...). */
+  cleanup?: (cluster: Cluster) => Promise<void>;
+}
+
+/**
+ * Registers the file's `before` hook (connect, install the CRD, `setup`) and `after` hook (stop
+ * every operator started through the suite, delete every namespace it made, `cleanup`, close
+ * the client): the frame every ReplicaSet e2e file shares, as upstream's tests share
+ * `rmSetup`/`runControllerAndInformers` and their deferred teardowns.
+ */
+export function useOperatorSuite(opts: OperatorSuiteOptions = {}): OperatorSuite {
+  let cluster: Cluster | undefined;
+  const namespaces: string[] = [];
+  const operators: Operator[] = [];
+  const connected = (): Cluster => {
+    if (!cluster) throw new Error("the ReplicaSet e2e suite is not connected yet (use it inside a test, after the before hook)");
+    return cluster;
+  };
+  before(async () => {
+    cluster = await connect();
+    await opts.setup?.(cluster);
+  });
+  after(async () => {
+    if (!cluster) return;
+    try {
+      for (const op of operators) await op.stop();
+      for (const ns of namespaces) {
+        await opts.beforeNamespaceDelete?.(cluster, ns);
+        await deleteNamespace(cluster.client, ns);
+      }
+      await opts.cleanup?.(cluster);
+    } finally {
+      cluster.client.close();
+    }
+  });
+  return {
+    get client() { return connected().client; },
+    get kubeconfigPath() { return connected().kubeconfigPath; },
+    async namespace(prefix) {
+      const ns = await createNamespace(connected().client, prefix);
+      namespaces.push(ns);
+      return ns;
+    },
+    async operator(namespace) {
+      const op = await startOperator(connected().client, namespace);
+      operators.push(op);
+      return op;
     },
   };
 }

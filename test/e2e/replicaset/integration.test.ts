@@ -5,44 +5,21 @@
  * upstream integration environment.
  * Needs a cluster: `KUBECONFIG` or `KUBELOOP_CLUSTER_DIR`.
  */
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { isInvalid } from "../../../framework/client/index.ts";
 import { ConfigMaps, Pods, type OwnerReference, type Pod } from "../../../framework/meta/index.ts";
 import { waitFor } from "../../../framework/testing/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
 import {
-  assert, connect, controllerRefOf, createNamespace, deleteNamespace, eventually, getPods, INTERVAL_MS, labelMap, newMatchingPod,
-  newRS, scaleRS, startOperator, TIMEOUT_MS, updatePod, updatePodStatus, updateRS, waitRSStable, type Cluster, type Operator,
+  assert, controllerRefOf, eventually, getPods, INTERVAL_MS, labelMap, newMatchingPod,
+  newRS, scaleRS, TIMEOUT_MS, updatePod, updatePodStatus, updateRS, useOperatorSuite, waitRSStable,
 } from "./harness.ts";
 
-
-let suite: Cluster;
-const namespaces: string[] = [];
-const operators: Operator[] = [];
-
-before(async () => {
-  suite = await connect();
-});
-
-after(async () => {
-  if (!suite) return;
-  for (const op of operators) await op.stop();
-  for (const ns of namespaces) await deleteNamespace(suite.client, ns);
-  suite.client.close();
-});
-
-async function namespace(prefix: string): Promise<string> {
-  const ns = await createNamespace(suite.client, prefix);
-  namespaces.push(ns);
-  return ns;
-}
-
+const suite = useOperatorSuite();
+/** A namespace of this file's own (deleted after it). */
+const namespace = (prefix: string) => suite.namespace(prefix);
 /** Starts an operator for `ns` (upstream `runControllerAndInformers`); stopped after the file. */
-async function run(ns: string): Promise<Operator> {
-  const op = await startOperator(suite.client, ns);
-  operators.push(op);
-  return op;
-}
+const run = (ns: string) => suite.operator(ns);
 
 async function createRS(rs: ReplicaSet): Promise<ReplicaSet> {
   return suite.client.create(ReplicaSets, rs);

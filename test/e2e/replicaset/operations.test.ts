@@ -4,43 +4,29 @@
  * and garbage collection of pods with their ReplicaSet.
  * Needs a cluster with fake nodes: `KUBECONFIG` or `KUBELOOP_CLUSTER_DIR`.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { randomBytes } from "node:crypto";
 import { Events, Pods, resourceType, type KubeObject, type Pod } from "../../../framework/meta/index.ts";
 import { createFakeNodes, deleteFakeNodes, waitFor } from "../../../framework/testing/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
 import {
-  assert, connect, createNamespace, deleteNamespace, eventually, getPods, INTERVAL_MS, newRS, startOperator, TIMEOUT_MS,
-  updateRS, waitRSStable, type Cluster, type Operator,
+  assert, eventually, getPods, INTERVAL_MS, newRS, TIMEOUT_MS, updateRS, useOperatorSuite, waitRSStable, type Operator,
 } from "./harness.ts";
 
 const ResourceQuotas = resourceType<KubeObject & { status?: { hard?: Record<string, string> } }>({
   group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true,
 });
 
-let cluster: Cluster;
-const namespaces: string[] = [];
-const operators: Operator[] = [];
 const nodes: string[] = [];
-
-before(async () => {
-  cluster = await connect();
-});
-
-after(async () => {
-  if (!cluster) return;
-  for (const op of operators) await op.stop();
-  for (const ns of namespaces) await deleteNamespace(cluster.client, ns);
-  if (nodes.length) await deleteFakeNodes(cluster.kubeconfigPath, nodes).catch(() => {});
-  cluster.client.close();
+const cluster = useOperatorSuite({
+  cleanup: async ({ kubeconfigPath }) => {
+    if (nodes.length) await deleteFakeNodes(kubeconfigPath, nodes).catch(() => {});
+  },
 });
 
 async function namespaceWithOperator(prefix: string): Promise<{ ns: string; op: Operator }> {
-  const ns = await createNamespace(cluster.client, prefix);
-  namespaces.push(ns);
-  const op = await startOperator(cluster.client, ns);
-  operators.push(op);
-  return { ns, op };
+  const ns = await cluster.namespace(prefix);
+  return { ns, op: await cluster.operator(ns) };
 }
 
 /** Label and taint of the nodes this file creates: only its own pods land there. */

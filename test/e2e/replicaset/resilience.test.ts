@@ -5,30 +5,20 @@
  * duplicate pod and no lost event. Needs the local control plane (`KUBELOOP_CLUSTER_DIR`, set by
  * `test/run.ts`); on a cluster that is not ours (`KUBECONFIG` only) it is skipped, saying so.
  */
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import { Pods } from "../../../framework/meta/index.ts";
 import { testControlPlane, type ControlPlane } from "../../../framework/testing/index.ts";
 import { ReplicaSets } from "../../../operators/replicaset/api.ts";
 import {
-  assert, connect, createNamespace, deleteNamespace, eventually, getPods, newRS, startOperator, updateRS, waitRSStable,
-  type Cluster, type Operator,
+  assert, eventually, getPods, newRS, updateRS, useOperatorSuite, waitRSStable,
 } from "./harness.ts";
 
-let cluster: Cluster;
+const cluster = useOperatorSuite();
 let plane: ControlPlane;
 let ns: string | undefined;
-let op: Operator | undefined;
 
 before(async () => {
-  cluster = await connect();
   plane = await testControlPlane();
-});
-
-after(async () => {
-  if (!cluster) return;
-  await op?.stop();
-  if (ns) await deleteNamespace(cluster.client, ns);
-  cluster.client.close();
 });
 
 /** Exactly `count` active pods of the ReplicaSet, every one controlled by it. */
@@ -42,8 +32,8 @@ test("after a kube-apiserver restart the operator scales and heals without a dup
     t.skip("the cluster is not the local control plane (KUBECONFIG only), so kube-apiserver cannot be restarted");
     return;
   }
-  ns = await createNamespace(cluster.client, "rs-apiserver-restart");
-  op = await startOperator(cluster.client, ns);
+  ns = await cluster.namespace("rs-apiserver-restart");
+  const op = await cluster.operator(ns);
   await cluster.client.create(ReplicaSets, newRS("survivor", ns, 3));
   await waitRSStable(cluster.client, ns, "survivor");
   await expectPods(3);

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
+import { toSelector, type ListFilter } from "../../../framework/cache/index.ts";
 import { rootLogger } from "../../../framework/log/index.ts";
-import { Pods, Services, resourceType, type KubeObject, type Pod, type ResourceType, type Service } from "../../../framework/meta/index.ts";
+import { Pods, Services, resourceType, type DeepReadonly, type KubeObject, type ObjectKey, type Pod, type ResourceType, type Service } from "../../../framework/meta/index.ts";
 import { controllerFor, predicates, type ControllerHost, type Request } from "../../../framework/controller/index.ts";
 import { FakeInformer, eventually } from "./fakes.ts";
 
@@ -24,6 +25,14 @@ class FakeHost implements ControllerHost {
         this.informers.set(k, inf);
       }
       return inf as unknown as FakeInformer<O>;
+    },
+    // The Reader over the same fake informers (all namespaces), as InformerCache is over its own.
+    get: async <O extends KubeObject>(type: ResourceType<O>, key: ObjectKey) =>
+      this.cache.informerFor(type).objects.get(key.namespace ? `${key.namespace}/${key.name}` : key.name) as DeepReadonly<O> | undefined,
+    list: async <O extends KubeObject>(type: ResourceType<O>, filter: ListFilter = {}) => {
+      const selector = toSelector(filter.labelSelector);
+      return [...this.cache.informerFor(type).objects.values()].filter((o) =>
+        (!filter.namespace || o.metadata?.namespace === filter.namespace) && (!selector || selector.matches(o.metadata?.labels))) as Array<DeepReadonly<O>>;
     },
   };
   add(r: { start(signal: AbortSignal): Promise<void>; needLeaderElection?: boolean }): void {
@@ -94,4 +103,28 @@ test("types flow from controllerFor to complete", () => {
   controllerFor(host, Pods).named("pods").complete(podReconciler);
   // @ts-expect-error a Pod reconciler cannot be completed on a Service controller
   controllerFor(host, Services).named("svc").complete(podReconciler);
+});
+
+test("ctx.reader is the host's cache: a reconciler lists and gets other types through it", async () => {
+  const host = new FakeHost();
+  const seen: Array<{ pods: string[]; svc: string | undefined }> = [];
+  const controller = controllerFor(host, Widgets).complete(async (req, ctx) => {
+    const pods = await ctx.reader.list(Pods, { namespace: req.namespace, labelSelector: { matchLabels: { widget: req.name } } });
+    const service = await ctx.reader.get(Services, { namespace: req.namespace, name: req.name });
+    seen.push({ pods: pods.map((p) => p.metadata!.name!).sort(), svc: service?.metadata?.name });
+  });
+  const stop = new AbortController();
+  const running = controller.start(stop.signal);
+  const podInformer = host.cache.informerFor(Pods);
+  const labelled = (name: string, w: string, namespace = "ns"): Pod => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels: { widget: w } } });
+  podInformer.add(labelled("p1", "w1"));
+  podInformer.add(labelled("p2", "w1"));
+  podInformer.add(labelled("p3", "w2"));
+  podInformer.add(labelled("p4", "w1", "elsewhere"));
+  host.cache.informerFor(Services).add({ apiVersion: "v1", kind: "Service", metadata: { name: "w1", namespace: "ns" } });
+  (host.informers.get("Widget/")! as unknown as FakeInformer<Widget>).add(widget("w1"));
+  await eventually(() => seen.length === 1, "reconcile");
+  assert.deepEqual(seen[0], { pods: ["p1", "p2"], svc: "w1" });
+  stop.abort();
+  await running;
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { rootLogger } from "../../../framework/log/index.ts";
-import type { KubeObject } from "../../../framework/meta/index.ts";
+import { Pods, type KubeObject } from "../../../framework/meta/index.ts";
 import { ItemExponentialFailureRateLimiter } from "../../../framework/queue/index.ts";
 import {
   Controller, TerminalError, enqueueForObject, requeue, requeueAfter, type ReconcileContext, type Request, type Result,
@@ -368,4 +368,22 @@ test("reconciliationTimeoutMs aborts ctx.signal at the deadline and counts contr
   s.stop.abort();
   await running;
   assert.equal(await metricValue(s.metrics, "controller_runtime_reconcile_timeouts_total", { controller: "test" }), 1);
+});
+
+test("ctx.reader of a controller built without a reader rejects, saying what to pass", async () => {
+  let error: unknown;
+  const s = setup(async (_req, ctx) => {
+    try {
+      await ctx.reader.list(Pods, { namespace: "default" });
+    } catch (err) {
+      error = err;
+    }
+  });
+  s.informer.add(cm("a"), true);
+  s.informer.markSynced();
+  const running = s.run();
+  await eventually(() => error !== undefined, "reconcile");
+  assert.match(String(error), /controller test: ctx\.reader\.list called, but the controller was built without a reader.*mgr\.cache/);
+  s.stop.abort();
+  await running;
 });

@@ -7,7 +7,7 @@ import { Pods, resourceType, type KubeObject } from "../../../framework/meta/ind
 import type { Client } from "../../../framework/client/index.ts";
 import { FakeClient, type Verb } from "../../../framework/testing/index.ts";
 import { ControllerExpectations } from "../../../operators/replicaset/expectations.ts";
-import { ReplicaSetReconciler } from "../../../operators/replicaset/reconciler.ts";
+import { ReplicaSetReconciler, type ReplicaSetReconcilerOptions } from "../../../operators/replicaset/reconciler.ts";
 import { makePod, makeReplicaSet } from "./fixtures.ts";
 
 type RS = ReturnType<typeof makeReplicaSet>;
@@ -40,7 +40,7 @@ function fakeApi() {
   };
 }
 
-function setup(rs: RS = makeReplicaSet()) {
+function setup(rs: RS = makeReplicaSet(), extra: Partial<ReplicaSetReconcilerOptions<RS>> = {}) {
   const api = fakeApi();
   api.replicaSets.add(rs);
   const events: Array<{ type: string; reason: string; note: string }> = [];
@@ -48,12 +48,14 @@ function setup(rs: RS = makeReplicaSet()) {
   const reconciler = new ReplicaSetReconciler<RS>({
     replicaSetType: ReplicaSets,
     client: api.client,
-    replicaSets: api.replicaSets as never,
-    pods: api.pods,
     events: { event: async (_o: KubeObject, info) => { events.push({ type: info.type, reason: info.reason, note: info.note }); } },
     expectations,
+    ...extra,
   });
-  const ctx = { signal: new AbortController().signal, log: pino({ level: "silent" }), getCached: () => api.replicaSets.get("ns/rs") as RS } as ReconcileContext<RS>;
+  const ctx = {
+    signal: new AbortController().signal, log: pino({ level: "silent" }), getCached: () => api.replicaSets.get("ns/rs") as RS,
+    reader: api.client.api.reader(),
+  } as ReconcileContext<RS>;
   const rsNow = () => api.replicaSets.get("ns/rs") as RS;
   return { api, events, expectations, reconciler, ctx, rsNow, run: () => reconciler.reconcile(req, ctx) };
 }
@@ -214,7 +216,7 @@ test("status write of a ReplicaSet deleted meanwhile is not an error", async () 
   const t = setup(makeReplicaSet({ replicas: 1 }));
   t.api.client.prependReactor({ verb: "update", subresource: "status" }, () => new ApiError(404, { reason: "NotFound" }, { verb: "update" }));
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: t.api.client, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: t.api.client,
     events: { event: async () => {} }, expectations: new ControllerExpectations(),
   });
   t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
@@ -299,7 +301,7 @@ test("status write: any error is retried once on a fresh GET; a failed GET is re
     let puts = 0;
     const flaky = overriding(t.api.client, { updateStatus: async (type: never, obj: never) => (++puts === 1 ? Promise.reject(first) : t.api.client.updateStatus(type, obj)) });
     const r = new ReplicaSetReconciler<RS>({
-      replicaSetType: ReplicaSets, client: flaky, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+      replicaSetType: ReplicaSets, client: flaky,
       events: { event: async () => {} }, expectations: new ControllerExpectations(),
     });
     await r.reconcile(req, t.ctx);
@@ -314,7 +316,7 @@ test("status write: any error is retried once on a fresh GET; a failed GET is re
     get: async () => { throw new ApiError(503, { reason: "ServiceUnavailable", message: "get failed" }, { verb: "get" }); },
   });
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: failing, replicaSets: t.api.replicaSets as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: failing,
     events: { event: async () => {} }, expectations: new ControllerExpectations(),
   });
   await assert.rejects(r.reconcile(req, t.ctx), /get failed/);
@@ -325,7 +327,11 @@ test("status write: deferred while the cache lags behind our own write, then the
   // A cache whose ReplicaSet the test edits in place (the in-memory API assigns resourceVersions itself).
   const rs = structuredClone(t.api.replicaSets.get("ns/rs")) as RS;
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "100";
-  const rsCache = { get: () => rs, list: () => [rs], byIndex: () => [], size: () => 1 };
+  const cache = t.api.client.api.reader();
+  const ctx: ReconcileContext<RS> = {
+    ...t.ctx,
+    reader: { get: async (type, key) => (type.kind === "ReplicaSet" ? rs : cache.get(type, key)) as never, list: (type, filter) => cache.list(type, filter) },
+  };
   t.api.pods.add(makePod({ name: "a", controllerUid: "rs-uid" }));
   // The API server answers with a newer resourceVersion; the cache does not see the write.
   const puts: Array<{ rv: string | undefined; replicas: number }> = [];
@@ -339,29 +345,96 @@ test("status write: deferred while the cache lags behind our own write, then the
   });
   const expectations = new ControllerExpectations();
   const r = new ReplicaSetReconciler<RS>({
-    replicaSetType: ReplicaSets, client: lagging, replicaSets: rsCache as never, pods: t.api.pods,
+    replicaSetType: ReplicaSets, client: lagging,
     events: { event: async () => {} }, expectations,
   });
   expectations.expectCreations("ns/rs", 1); // hold creation back: only the status is the subject
-  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.equal(await r.reconcile(req, ctx), undefined);
   assert.deepEqual(puts, [{ rv: "100", replicas: 1 }]);
   // The cache still shows resourceVersion 100: the same status is not written again, nor a changed one.
-  assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
+  assert.deepEqual(await r.reconcile(req, ctx), { requeueAfterMs: 1000 });
   t.api.pods.add(makePod({ name: "b", controllerUid: "rs-uid" }));
-  assert.deepEqual(await r.reconcile(req, t.ctx), { requeueAfterMs: 1000 });
+  assert.deepEqual(await r.reconcile(req, ctx), { requeueAfterMs: 1000 });
   assert.equal(puts.length, 1, "nothing written while the cache lags our write");
   // Our write reaches the cache: the newest status is written, against the current resourceVersion.
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "101";
   (rs as { status: unknown }).status = { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 0, availableReplicas: 0, terminatingReplicas: 0, observedGeneration: 1, selector: "app=web" };
-  assert.equal(await r.reconcile(req, t.ctx), undefined);
+  assert.equal(await r.reconcile(req, ctx), undefined);
   assert.deepEqual(puts[1], { rv: "101", replicas: 2 });
   // Someone else wrote after us (the cache is newer than our write): the cache decides again.
   (rs.metadata as { resourceVersion?: string }).resourceVersion = "200";
   (rs as { status: unknown }).status = { replicas: 7 };
-  await r.reconcile(req, t.ctx);
+  await r.reconcile(req, ctx);
   assert.deepEqual(puts[2], { rv: "200", replicas: 2 });
   // A new generation is not covered by a write made for the old one.
   (rs.metadata as { generation: number }).generation = 2;
-  await r.reconcile(req, t.ctx);
+  await r.reconcile(req, ctx);
   assert.equal(puts.length, 4);
+});
+
+/**
+ * A ReplicaSet of `replicas` with as many owned pods, none Ready yet, reconciled once (its first
+ * status written); the status write interval runs on the injected monotonic clock `clock.nowMs`.
+ */
+async function withUnreadyPods(replicas: number, statusWriteIntervalMs?: number) {
+  const clock = { nowMs: 0 };
+  const t = setup(makeReplicaSet({ replicas }), {
+    monotonicNowMs: () => clock.nowMs,
+    ...(statusWriteIntervalMs !== undefined ? { statusWriteIntervalMs } : {}),
+  });
+  for (let i = 0; i < replicas; i++) t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: false }));
+  await t.run();
+  return { t, clock, ready: (i: number) => t.api.pods.add(makePod({ name: `p${i}`, controllerUid: "rs-uid", ready: true, readySince: "2026-01-01T00:00:00Z" })) };
+}
+
+/** 0 -> 100 pods turning Ready one by one, a reconcile after each (as pod events trigger them), 10 ms apart. */
+async function readyOneByOne(statusWriteIntervalMs: number | undefined) {
+  const { t, clock, ready } = await withUnreadyPods(100, statusWriteIntervalMs);
+  const results = [];
+  for (let i = 0; i < 100; i++) {
+    clock.nowMs += 10;
+    ready(i);
+    results.push(await t.run());
+  }
+  return { t, puts: t.api.client.actionsOf("update", "ReplicaSet").filter((a) => a.subresource === "status").length, results };
+}
+
+test("status writes: progress while pods turn Ready is written at most once per interval; the goal at once", async () => {
+  const upstream = await readyOneByOne(0);
+  assert.equal(upstream.puts, 101, "interval 0: every change is written, as upstream (first sync + one per pod)");
+  const ours = await readyOneByOne(undefined);
+  // First sync (replicas reach 100: the goal), then 1 s of progress at 10 ms a pod: one write
+  // when the interval has passed, and the last pod (ready reaches 100: the goal) at once.
+  console.log(`status PUTs for 100 pods turning Ready: upstream-like ${upstream.puts}, ours ${ours.puts}`);
+  assert.ok(ours.puts <= 4, `${ours.puts} status PUTs for 100 pods turning Ready within 1 s`);
+  assert.equal(ours.t.rsNow().status.readyReplicas, 100, "the final status is written without waiting");
+  assert.equal(ours.results.at(-1), undefined, "nothing held back at the end: no requeue");
+  // A held-back status asks to be reconciled when the interval is over.
+  const held = ours.results.find((r) => r !== undefined);
+  assert.ok(held && "requeueAfterMs" in held && held.requeueAfterMs > 0 && held.requeueAfterMs <= 1000, `held back: ${JSON.stringify(held)}`);
+});
+
+test("status writes: a held-back status is written by the requeue once the interval has passed", async () => {
+  const { t, clock, ready } = await withUnreadyPods(3);
+  clock.nowMs = 100;
+  ready(0);
+  assert.deepEqual(await t.run(), { requeueAfterMs: 900 });
+  assert.equal(t.rsNow().status.readyReplicas, 0, "progress (0 -> 1 of 3 Ready) held back");
+  clock.nowMs = 1000;
+  assert.equal(await t.run(), undefined);
+  assert.equal(t.rsNow().status.readyReplicas, 1, "written when the interval is over");
+});
+
+test("status writes: news is never held back (new generation, a failure condition)", async () => {
+  const { t, clock } = await withUnreadyPods(3);
+  clock.nowMs = 10;
+  const next = structuredClone(t.rsNow());
+  next.metadata.generation = 2;
+  next.spec.replicas = 4;
+  t.api.replicaSets.add(next);
+  t.api.failCreate(() => new ApiError(403, { reason: "Forbidden", message: "exceeded quota" }, { verb: "create" }));
+  await assert.rejects(t.run(), /exceeded quota/);
+  const status = t.rsNow().status as { observedGeneration?: number; conditions?: Array<{ reason: string }> };
+  assert.equal(status.observedGeneration, 2, "a new generation is written at once");
+  assert.equal(status.conditions?.[0]?.reason, "FailedCreate", "a failure condition is written at once");
 });

@@ -3,8 +3,9 @@
 // no controller, pods found by selector whoever owns them, invalid selectors.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CONTROLLER_UID_INDEX, Store } from "../../../framework/cache/index.ts";
-import type { Pod } from "../../../framework/meta/index.ts";
+import { CONTROLLER_UID_INDEX } from "../../../framework/cache/index.ts";
+import { Pods, resourceType, type Pod } from "../../../framework/meta/index.ts";
+import { InMemoryApi } from "../../../framework/testing/index.ts";
 import { indirectlyRelatedPods, replicaSetsWithSameController } from "../../../operators/replicaset/related.ts";
 import type { ReplicaSetShape } from "../../../operators/replicaset/types.ts";
 import { makePod } from "./fixtures.ts";
@@ -36,17 +37,19 @@ const relatedRS = newReplicaSet("rs2", { foo: "baz" });
 const unrelatedRS = newReplicaSet("rs3", { foo: "quux" }, "456");
 const pendingDeletionRS = newReplicaSet("rs4", { foo: "xyzzy" }, "789", true);
 
-function stores(rss: ReplicaSetShape[], pods: Pod[] = []) {
-  const replicaSets = new Store<ReplicaSetShape>();
-  for (const rs of rss) replicaSets.upsert(rs);
-  const podStore = new Store<Pod>();
-  for (const p of pods) podStore.upsert(p);
-  return { replicaSets, pods: podStore };
+const RS = resourceType<ReplicaSetShape>({ group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true });
+
+/** A `Reader` (what `ctx.reader` is) over an in-memory API holding these ReplicaSets and pods. */
+function cacheOf(rss: ReplicaSetShape[], pods: Pod[] = []) {
+  const api = new InMemoryApi();
+  for (const rs of rss) api.objects(RS).add(rs);
+  for (const p of pods) api.objects(Pods).add(p);
+  return api.reader();
 }
 
 const names = (objs: Array<{ metadata?: { name?: string } }>) => objs.map((o) => o.metadata!.name!).sort();
 
-test("TestGetReplicaSetsWithSameController (with the controllerUID index and by scanning)", () => {
+test("TestGetReplicaSetsWithSameController (with the controllerUID index and by scanning)", async () => {
   const cases: Array<[string, ReplicaSetShape[], ReplicaSetShape, string[]]> = [
     ["a ReplicaSet pending deletion is returned", [pendingDeletionRS, unrelatedRS], pendingDeletionRS, ["rs4"]],
     ["only the given ReplicaSet when nothing is related", [someRS, unrelatedRS], someRS, ["rs1"]],
@@ -54,13 +57,13 @@ test("TestGetReplicaSetsWithSameController (with the controllerUID index and by 
     ["none for a ReplicaSet without a controller", [newReplicaSet("solo", { a: "b" }, null), someRS], newReplicaSet("solo", { a: "b" }, null), []],
   ];
   for (const [name, rss, rs, want] of cases) {
-    const { replicaSets } = stores(rss);
-    assert.deepEqual(names(replicaSetsWithSameController(rs, replicaSets, CONTROLLER_UID_INDEX)), want, name);
-    assert.deepEqual(names(replicaSetsWithSameController(rs, replicaSets)), want, `${name} (scan)`);
+    const reader = cacheOf(rss);
+    assert.deepEqual(names(await replicaSetsWithSameController(rs, RS, reader, CONTROLLER_UID_INDEX)), want, name);
+    assert.deepEqual(names(await replicaSetsWithSameController(rs, RS, reader)), want, `${name} (scan)`);
   }
 });
 
-test("TestRelatedPodsLookup", () => {
+test("TestRelatedPodsLookup", async () => {
   const pod1 = newPod("pod1", someRS);
   const pod2 = newPod("pod2", someRS);
   const pod3 = newPod("pod3", relatedRS);
@@ -71,25 +74,23 @@ test("TestRelatedPodsLookup", () => {
     ["own pods and the related ReplicaSet's, not the unrelated one's", [someRS, relatedRS, unrelatedRS], [pod1, pod2, pod3, pod4], someRS, ["pod1", "pod2", "pod3"]],
   ];
   for (const [name, rss, pods, rs, want] of cases) {
-    const s = stores(rss, pods);
-    assert.deepEqual(names(indirectlyRelatedPods(rs, s.replicaSets, s.pods, CONTROLLER_UID_INDEX)), want, name);
+    assert.deepEqual(names(await indirectlyRelatedPods(rs, RS, cacheOf(rss, pods), CONTROLLER_UID_INDEX)), want, name);
   }
 });
 
-test("related pods are found by selector: orphans and other owners' pods count, each once; none without a controller", () => {
+test("related pods are found by selector: orphans and other owners' pods count, each once; none without a controller", async () => {
   const orphan = makePod({ name: "orphan", labels: { foo: "baz" } });
   const foreign = makePod({ name: "foreign", labels: { foo: "bar" }, controllerUid: "someone-else" });
   const overlapping = newReplicaSet("rs5", { foo: "bar" }); // selects the same pods as rs1
-  const s = stores([someRS, relatedRS, overlapping], [newPod("pod1", someRS), orphan, foreign, makePod({ name: "other", labels: { foo: "nope" } })]);
-  assert.deepEqual(names(indirectlyRelatedPods(someRS, s.replicaSets, s.pods, CONTROLLER_UID_INDEX)), ["foreign", "orphan", "pod1"]);
+  const s = cacheOf([someRS, relatedRS, overlapping], [newPod("pod1", someRS), orphan, foreign, makePod({ name: "other", labels: { foo: "nope" } })]);
+  assert.deepEqual(names(await indirectlyRelatedPods(someRS, RS, s, CONTROLLER_UID_INDEX)), ["foreign", "orphan", "pod1"]);
   const solo = newReplicaSet("solo", { foo: "bar" }, null);
-  const t = stores([solo], [newPod("mine", solo)]);
-  assert.deepEqual(indirectlyRelatedPods(solo, t.replicaSets, t.pods), []);
+  assert.deepEqual(await indirectlyRelatedPods(solo, RS, cacheOf([solo], [newPod("mine", solo)])), []);
 });
 
-test("a related ReplicaSet whose selector does not convert selects no pods", () => {
+test("a related ReplicaSet whose selector does not convert selects no pods", async () => {
   const broken = newReplicaSet("broken", { foo: "bar" });
   broken.spec!.selector = { matchExpressions: [{ key: "foo", operator: "Bogus", values: ["bar"] }] };
-  const s = stores([someRS, broken], [newPod("pod1", someRS), makePod({ name: "x", labels: { foo: "baz" } })]);
-  assert.deepEqual(names(indirectlyRelatedPods(someRS, s.replicaSets, s.pods)), ["pod1"]);
+  const s = cacheOf([someRS, broken], [newPod("pod1", someRS), makePod({ name: "x", labels: { foo: "baz" } })]);
+  assert.deepEqual(names(await indirectlyRelatedPods(someRS, RS, s)), ["pod1"]);
 });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { availabilityRecheckMs, calculateStatus, statusChanged } from "../../../operators/replicaset/status.ts";
+import { isProgressOnly } from "../../../operators/replicaset/status-writes.ts";
 import { makePod, makeReplicaSet } from "./fixtures.ts";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -95,4 +96,24 @@ test("availabilityRecheckMs: when the next Ready pod becomes available, plus 1 s
   assert.equal(availabilityRecheckMs(pods, 0, NOW), undefined);
   assert.equal(availabilityRecheckMs([makePod({ name: "old", ready: true, readySince: ago(600) })], 60, NOW), undefined);
   assert.equal(availabilityRecheckMs([makePod({ name: "future", ready: true, readySince: new Date(NOW + 3_600_000).toISOString() })], 60, NOW), 61_000, "capped at minReadySeconds + 1 s");
+});
+
+test("isProgressOnly: counts moving short of spec.replicas are progress; a new generation, condition, selector or a count reaching the target is news", () => {
+  const rs = makeReplicaSet({ replicas: 10, generation: 3 });
+  const cur = { replicas: 10, fullyLabeledReplicas: 10, readyReplicas: 4, availableReplicas: 4, terminatingReplicas: 0, observedGeneration: 3, selector: "app=web" };
+  const cases: Array<[string, Record<string, unknown>, boolean]> = [
+    ["ready 4 -> 5 of 10", { readyReplicas: 5, availableReplicas: 5 }, true],
+    ["ready 4 -> 3 (a pod stopped being Ready)", { readyReplicas: 3, availableReplicas: 3 }, true],
+    ["ready reaches 10", { readyReplicas: 10, availableReplicas: 9 }, false],
+    ["available reaches 10", { readyReplicas: 10, availableReplicas: 10 }, false],
+    ["replicas 10 -> 9 (a pod went)", { replicas: 9, fullyLabeledReplicas: 9 }, true],
+    ["terminating 0 -> 2", { terminatingReplicas: 2 }, true],
+    ["a new generation", { observedGeneration: 4 }, false],
+    ["a condition", { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate" }] }, false],
+    ["another selector", { selector: "app=other" }, false],
+  ];
+  for (const [name, change, want] of cases) assert.equal(isProgressOnly({ ...rs, metadata: { ...rs.metadata, generation: 3 } }, cur, { ...cur, ...change }), want, name);
+  assert.equal(isProgressOnly(rs, { ...cur, terminatingReplicas: 2 }, cur), false, "terminating pods gone (2 -> 0) is news");
+  assert.equal(isProgressOnly(rs, { ...cur, observedGeneration: 2 }, { ...cur, readyReplicas: 5 }), false, "the cached status has not observed this generation yet");
+  assert.equal(isProgressOnly({ ...rs, metadata: { ...rs.metadata, generation: 4 } }, cur, { ...cur, readyReplicas: 5, observedGeneration: 4 }), false, "a spec change is news");
 });

@@ -1,0 +1,140 @@
+/**
+ * Differential (c), second half: the GPUPlacement plugin's BinPack against kube-scheduler v1.36.3
+ * configured as the binpack oracle, a profile with `NodeResourcesFit` scoring MostAllocated on
+ * `{nvidia.com/gpu: 1}` (a second kube-scheduler process of the same build, its own
+ * `schedulerName`), in the same run on two identical pools of 8 x 8 GPUs: the same seeded
+ * sequence of 1/2/4-GPU pods up to 50 %, one pod at a time in each pool, then 8-GPU pods until
+ * one no longer fits. Ours must leave at least as many whole free nodes and place at least as
+ * many 8-GPU pods. Needs a local control plane (the kube-scheduler binary of the harness).
+ */
+import { after, before, test } from "node:test";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rootLogger } from "../../../../framework/log/index.ts";
+import { Manager } from "../../../../framework/manager/index.ts";
+import { Pods } from "../../../../framework/meta/index.ts";
+import { DEFAULT_SCHEDULER_NAME } from "../../../../framework/scheduling/index.ts";
+import { createTestNamespace, deleteTestNamespace, ensureBinaries, pickFreePorts, waitFor } from "../../../../framework/testing/index.ts";
+import { setupOperators } from "../../../../operators/registry.ts";
+import { A100, assert, connect, createPolicy, deletePolicy, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
+
+const ORACLE = "most-allocated-gpu";
+let cluster: Cluster;
+let ns: string;
+const nodes: string[] = [];
+const stop = new AbortController();
+let running: Promise<void> | undefined;
+let oracle: ChildProcess | undefined;
+let stopping = false;
+
+before(async () => {
+  cluster = await connect();
+  ns = await createTestNamespace(cluster.client, "gpu-mostalloc");
+  nodes.push(...await gpuNodes(cluster, "ma-ours-", 8, { gpus: 8, gpuProduct: A100, labels: { pool: "ma-ours" } }));
+  nodes.push(...await gpuNodes(cluster, "ma-oracle-", 8, { gpus: 8, gpuProduct: A100, labels: { pool: "ma-oracle" } }));
+  const dir = await mkdtemp(join(tmpdir(), "kubeloop-mostalloc-"));
+  const config = join(dir, "config.yaml");
+  await writeFile(config, [
+    "apiVersion: kubescheduler.config.k8s.io/v1",
+    "kind: KubeSchedulerConfiguration",
+    `clientConnection: { kubeconfig: ${JSON.stringify(cluster.kubeconfigPath)} }`,
+    "leaderElection: { leaderElect: false }",
+    "profiles:",
+    `  - schedulerName: ${ORACLE}`,
+    "    pluginConfig:",
+    "      - name: NodeResourcesFit",
+    "        args: { scoringStrategy: { type: MostAllocated, resources: [{ name: nvidia.com/gpu, weight: 1 }] } }",
+    "",
+  ].join("\n"));
+  const bin = (await ensureBinaries({ components: ["kube-scheduler"] }))["kube-scheduler"];
+  const [port] = await pickFreePorts(1);
+  oracle = spawn(bin, [`--config=${config}`, "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${dir}`], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  oracle.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  oracle.on("exit", (code) => {
+    if (!stopping && code !== null && code !== 0) process.stderr.write(`[most-allocated kube-scheduler] exited ${code}: ${stderr}\n`);
+  });
+  const mgr = new Manager({ client: cluster.client, name: "gpu-mostalloc-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
+  setupOperators(mgr, ["gpu-placement"]);
+  running = mgr.start(stop.signal);
+  running.catch(() => {});
+  await mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
+  await createPolicy(cluster, "ma-binpack", { selector: { matchLabels: { app: "ma" } }, strategy: "BinPack" });
+});
+
+after(async () => {
+  stop.abort();
+  await running?.catch(() => {});
+  stopping = true;
+  oracle?.kill("SIGTERM");
+  await deletePolicy(cluster, "ma-binpack");
+  if (ns) await deleteTestNamespace(cluster.client, ns);
+  await removeNodes(cluster, nodes);
+  cluster?.client.close();
+});
+
+/** The seeded 1/2/4 mix summing to `target` (mulberry32, as the unit simulation). */
+function mix(seed: number, target: number): number[] {
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const choices = [1, 1, 1, 2, 2, 4];
+  const out: number[] = [];
+  for (let total = 0; total < target;) {
+    let g = choices[Math.floor(rnd() * choices.length)]!;
+    if (total + g > target) g = target - total >= 2 ? 2 : 1;
+    out.push(g);
+    total += g;
+  }
+  return out;
+}
+
+/** Waits until the pod is bound (its node) or reported Unschedulable (undefined). */
+async function outcome(name: string): Promise<string | undefined> {
+  const r = await waitFor(async () => {
+    const p = await cluster.client.get(Pods, { namespace: ns, name });
+    if (p.spec?.nodeName) return { node: p.spec.nodeName };
+    if (p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable")) return { node: undefined };
+    return undefined;
+  }, { timeoutMs: 30_000, intervalMs: 100, description: `${ns}/${name} bound or Unschedulable` });
+  return r.node;
+}
+
+test("BinPack vs kube-scheduler MostAllocated{nvidia.com/gpu: 1}: at least as many whole free nodes and 8-GPU pods, same seeded load", async () => {
+  const pools = { ours: { scheduler: DEFAULT_SCHEDULER_NAME, pool: "ma-ours" }, oracle: { scheduler: ORACLE, pool: "ma-oracle" } } as const;
+  const used: Record<keyof typeof pools, Record<string, number>> = { ours: {}, oracle: {} };
+  const sizes = mix(7, 32);
+  for (const [i, g] of sizes.entries()) {
+    for (const [key, p] of Object.entries(pools) as Array<[keyof typeof pools, (typeof pools)[keyof typeof pools]]>) {
+      await cluster.client.create(Pods, gpuPod(ns, `${key}-${i}`, g, { labels: { app: "ma" }, schedulerName: p.scheduler, extra: { nodeSelector: { pool: p.pool } } }));
+    }
+    for (const key of Object.keys(pools) as Array<keyof typeof pools>) {
+      const node = await outcome(`${key}-${i}`);
+      assert.ok(node, `${key}-${i} (${g} GPUs) should fit at 50 % load`);
+      used[key][node] = (used[key][node] ?? 0) + g;
+    }
+  }
+  const whole = { ours: 8 - Object.keys(used.ours).length, oracle: 8 - Object.keys(used.oracle).length };
+  const eights = { ours: 0, oracle: 0 };
+  for (const key of Object.keys(pools) as Array<keyof typeof pools>) {
+    for (let j = 0; ; j++) {
+      const name = `${key}-eight-${j}`;
+      await cluster.client.create(Pods, gpuPod(ns, name, 8, { labels: { app: "ma" }, schedulerName: pools[key].scheduler, extra: { nodeSelector: { pool: pools[key].pool } } }));
+      if (!(await outcome(name))) break;
+      eights[key]++;
+    }
+  }
+  const report = `sizes ${sizes.join(",")}; ours ${JSON.stringify(used.ours)} whole ${whole.ours} eights ${eights.ours}; MostAllocated ${JSON.stringify(used.oracle)} whole ${whole.oracle} eights ${eights.oracle}`;
+  process.stderr.write(`[most-allocated differential] ${report}\n`);
+  assert.ok(whole.ours >= whole.oracle, report);
+  assert.ok(eights.ours >= eights.oracle, report);
+  assert.ok(whole.ours >= 3, report); // 32 GPUs of load fill 4 nodes when packed perfectly
+  assert.equal(eights.ours, whole.ours, report);
+});
