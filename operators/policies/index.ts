@@ -18,13 +18,15 @@
 import {
   kubernetesCelCheck, mutatingPolicy, validatingPolicy, type MutatingPolicySet, type ValidatingPolicySet,
 } from "../../framework/admission/index.ts";
+import { DEFAULT_SCHEDULER_NAME } from "../../framework/scheduling/index.ts";
+import { POD_GROUP_LABEL } from "../gang-scheduling/api.ts";
 
 /** The extended resource the GPU policies watch. */
 export const gpuResource = "nvidia.com/gpu";
-/** The label that puts a pod into a PodGroup. */
-export const podGroupLabel = "scheduling.kubeloop.dev/pod-group";
-/** The scheduler that places PodGroups. */
-export const gangSchedulerName = "kubeloop-scheduler";
+/** The label that puts a pod into a PodGroup (gang-scheduling's). */
+export const podGroupLabel = POD_GROUP_LABEL;
+/** The scheduler that places PodGroups (framework/scheduling's default name, which gang-scheduling serves). */
+export const gangSchedulerName = DEFAULT_SCHEDULER_NAME;
 
 const labels = { "app.kubernetes.io/managed-by": "kubeloop", "app.kubernetes.io/part-of": "kubeloop-policies" };
 
