@@ -12,6 +12,7 @@
  *   .build();
  * ```
  */
+import { kubernetesCelCheck } from "./cel-check.ts";
 import type { CelCheck } from "./validate.ts";
 import {
   mutatingAdmissionPolicyBindingErrors, mutatingAdmissionPolicyErrors, validatingAdmissionPolicyBindingErrors, validatingAdmissionPolicyErrors,
@@ -28,10 +29,10 @@ const apiVersion = "admissionregistration.k8s.io/v1" as const;
 export interface BuildOptions {
   /**
    * Compiles each CEL expression as kube-apiserver does; an expression that does not compile
-   * is refused with the compiler's reason. Without it, only the API server compiles them
-   * (at install time).
+   * is refused with the compiler's reason. Default `kubernetesCelCheck` (`kubeloop/cel`);
+   * `false` leaves compiling to the API server (at install time).
    */
-  cel?: CelCheck;
+  cel?: CelCheck | false;
   /** Labels put on the policy and its bindings (e.g. `app.kubernetes.io/managed-by`). */
   labels?: Record<string, string>;
 }
@@ -158,6 +159,10 @@ abstract class PolicyBuilder<Self> {
   }
 }
 
+function celOf(options: BuildOptions): CelCheck | undefined {
+  return options.cel === false ? undefined : options.cel ?? kubernetesCelCheck;
+}
+
 function meta(name: string, labels: Record<string, string> | undefined): { name: string; labels?: Record<string, string> } {
   return labels ? { name, labels: { ...labels } } : { name };
 }
@@ -207,7 +212,7 @@ export class ValidatingPolicyBuilder extends PolicyBuilder<ValidatingPolicyBuild
         ...(this.#audits.length ? { auditAnnotations: this.#audits.map((a) => ({ ...a })) } : {}),
       },
     };
-    validatingAdmissionPolicyErrors(policy, options.cel).throwIfAny(policy.kind, this.name);
+    validatingAdmissionPolicyErrors(policy, celOf(options)).throwIfAny(policy.kind, this.name);
     const bindings = this.#bindings.map((b, i): ValidatingAdmissionPolicyBinding => ({
       apiVersion,
       kind: "ValidatingAdmissionPolicyBinding",
@@ -275,7 +280,7 @@ export class MutatingPolicyBuilder extends PolicyBuilder<MutatingPolicyBuilder> 
         ...(this.#reinvocation ? { reinvocationPolicy: this.#reinvocation } : {}),
       },
     } as MutatingAdmissionPolicy;
-    mutatingAdmissionPolicyErrors(policy, options.cel).throwIfAny(policy.kind, this.name);
+    mutatingAdmissionPolicyErrors(policy, celOf(options)).throwIfAny(policy.kind, this.name);
     const bindings = this.#bindings.map((b, i): MutatingAdmissionPolicyBinding => ({
       apiVersion,
       kind: "MutatingAdmissionPolicyBinding",

@@ -26,7 +26,8 @@ import type {
 } from "../types.ts";
 import { MutatingWebhookConfigurations, ValidatingWebhookConfigurations } from "../types.ts";
 import { dns1123SubdomainErrors } from "../names.ts";
-import { validateMatchConditions, validateRuleOperations } from "../validate.ts";
+import { kubernetesCelCheck } from "../cel-check.ts";
+import { validateMatchConditions, validateRuleOperations, type CelCheck } from "../validate.ts";
 import { splitPemBundle, type KeyPair } from "./certificates.ts";
 import type { CertificateSource, ServingCertificate } from "./certificate-manager.ts";
 import {
@@ -67,6 +68,8 @@ export interface WebhookServerOptions {
   answerMarginMs?: number;
   /** Largest accepted body (default 16 MiB; an AdmissionReview carries object and oldObject). */
   bodyLimitBytes?: number;
+  /** Compiles webhooks' matchConditions at registration (default `kubernetesCelCheck`; `false`: only the API server does). */
+  cel?: CelCheck | false;
 }
 
 const defaultTimeoutSeconds = 10;
@@ -218,6 +221,11 @@ export class WebhookServer implements Runnable {
   /** Name of the generated configurations. */
   configurationName(): string {
     return this.#opts.configurationName ?? "kubeloop-webhooks";
+  }
+
+  /** The CEL check registrations use (undefined: none). */
+  celCheck(): CelCheck | undefined {
+    return this.#opts.cel === false ? undefined : this.#opts.cel ?? kubernetesCelCheck;
   }
 
   /** How many webhooks of `type` are registered. */
@@ -442,7 +450,7 @@ export class WebhookBuilder<T extends KubeObject> {
     else if (name.split(".").length < 3) errs.invalid(`${at}.name`, name, "should be a domain with at least three segments separated by dots");
     validateRuleOperations(errs, this.#operations, `${at}.rules[0]`);
     if (this.#timeoutSeconds < 1 || this.#timeoutSeconds > 30) errs.invalid(`${at}.timeoutSeconds`, this.#timeoutSeconds, "the timeout value must be between 1 and 30 seconds");
-    validateMatchConditions(errs, this.#conditions, `${at}.matchConditions`, false);
+    validateMatchConditions(errs, this.#conditions, `${at}.matchConditions`, false, this.#server.celCheck());
     errs.throwIfAny(type === "validating" ? "ValidatingWebhookConfiguration" : "MutatingWebhookConfiguration", this.#server.configurationName());
     this.#server.register({
       type,
