@@ -95,3 +95,11 @@ test("the shipped policies build with the in-process CEL check", () => {
   assert.deepEqual(sets.map((s) => s.policy.metadata.name), ["gpu-toleration", "gpu-resources-pods", "gpu-resources-templates", "pod-group-scheduler"]);
   assert.match(String(kubernetesCelCheck("object.spec.nodeName ==", { kind: "validation", hasParams: false, variables: [] })), /^compilation failed: ERROR: <input>:1:/);
 });
+
+test("expressions are compiled by default; cel: false leaves them to the API server", () => {
+  assert.match(refusal(() => validatingPolicy("p").forResources(pods).validate({ expression: "nosuch == 1" }).build()),
+    /spec.validations\[0\].expression: Invalid value: "nosuch == 1": compilation failed: ERROR: <input>:1:1: undeclared reference to 'nosuch'/);
+  validatingPolicy("p").forResources(pods).validate({ expression: "nosuch == 1" }).build({ cel: false });
+  assert.match(refusal(() => validatingPolicy("p").forResources(pods).when("c", "object.metadata.name ==").validate({ expression: "true" }).build()),
+    /spec.matchConditions\[0\].expression: Invalid value: "object.metadata.name ==": compilation failed/);
+});

@@ -230,3 +230,10 @@ test("as a manager Runnable: start() listens until the signal aborts, then close
   await running;
   assert.throws(() => runnable.port(), /not listening/);
 });
+
+test("registration compiles matchConditions (default kubernetesCelCheck)", () => {
+  const s = new WebhookServer({ certificates: certs, port: 0, configurationName: "cfg" });
+  assert.throws(() => webhookFor(s, Pods).named("cel.pods.test.dev").when("bad", "request.nosuch(").validate(() => allow()),
+    /ValidatingWebhookConfiguration.admissionregistration.k8s.io "cfg" is invalid: webhooks\[0\].matchConditions\[0\].expression: Invalid value: "request.nosuch\(": compilation failed/);
+  webhookFor(new WebhookServer({ certificates: certs, port: 0, cel: false }), Pods).named("cel.pods.test.dev").when("bad", "request.nosuch(").validate(() => allow());
+});
