@@ -50,13 +50,15 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function run(file: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+/** Runs a saved block; `output` is its stdout, `errors` its stderr. */
+function run(file: string): { child: ChildProcess; output: () => string; errors: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [file], { cwd: repoRoot, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
+  let err = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, errors: () => err, exited };
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -72,8 +74,8 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 test("README 'Policies' runs: the policies install and act", async () => {
   const file = join(dir, "policies.ts");
   await writeFile(file, blocks.Policies!);
-  const { exited, output } = run(file);
-  assert.equal(await exited, 0, output());
+  const { exited, output, errors } = run(file);
+  assert.equal(await exited, 0, output() + errors());
   const vap = await client.get(ValidatingAdmissionPolicies, { name: "replica-limit" });
   assert.equal(vap.status?.observedGeneration, vap.metadata.generation);
   const labelled = await until("owner-label to act", async () => {
@@ -90,10 +92,10 @@ test("README 'Webhooks' runs: ready, and the API server calls its webhooks", asy
   const file = join(dir, "webhooks.ts");
   // Port 0 instead of 9443: other processes on a shared test machine may hold 9443.
   await writeFile(file, blocks.Webhooks!.replace("port: 9443", "port: 0"));
-  const { child, output, exited } = run(file);
+  const { child, output, errors, exited } = run(file);
   try {
     await until("the example to print its readiness", async () => (output().includes("\n") ? output() : undefined));
-    assert.equal(output().trim(), "ready");
+    assert.equal(output().trim(), "ready", errors());
     const err = await until("the webhook to deny", async () => {
       try {
         await client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "secrets", namespace }, data: { password: "x" } }, { dryRun: true });
