@@ -108,8 +108,12 @@ export class WebhookServer implements Runnable {
     if (this.#registrations.some((r) => r.webhook.name === reg.webhook.name && r.type === reg.type)) throw new Error(`webhook name ${reg.webhook.name} is registered twice`);
     this.#registrations.push(reg);
     const limit = this.#opts.bodyLimitBytes ?? 16 * 1024 * 1024;
-    this.#app.post(reg.path, express.text({ type: () => true, limit }), (req, res) => {
+    this.#app.post(reg.path, express.text({ type: () => true, limit }), (req: express.Request, res: express.Response) => {
       void this.#serve(reg, req, res);
+    }, (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      // The body parser's errors (413 too large, 400 bad encoding), answered as a Status.
+      const status = (err as { status?: number }).status ?? 500;
+      if (!res.headersSent) res.status(status).json({ kind: "Status", apiVersion: "v1", status: "Failure", code: status, message: String((err as Error)?.message ?? err) });
     });
   }
 
@@ -122,11 +126,6 @@ export class WebhookServer implements Runnable {
     const server = https.createServer({ cert: cert.certPem, key: cert.keyPem, minVersion: "TLSv1.2" }, this.#app);
     server.keepAliveTimeout = 65_000;
     this.#unsubscribe = this.#opts.certificates.onChange((next) => this.#reload(next));
-    // Error middleware: express 5 sends here what a route throws; never let it escape.
-    this.#app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      const status = (err as { status?: number }).status ?? 500;
-      if (!res.headersSent) res.status(status).json({ kind: "Status", apiVersion: "v1", status: "Failure", code: status, message: String((err as Error).message ?? err) });
-    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.#opts.port ?? 9443, this.#opts.host ?? "127.0.0.1", () => {
