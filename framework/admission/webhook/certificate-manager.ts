@@ -1,0 +1,301 @@
+/**
+ * Keeps a webhook server's certificates: a CA and a serving certificate stored in one Secret
+ * (`ca.crt`, `ca.key`, `tls.crt`, `tls.key`, and `ca-bundle.crt`, the CAs the API server must
+ * trust), renewed before they expire, with the CA bundle injected into the webhook
+ * configurations.
+ *
+ * Mirrors open-policy-agent/cert-controller pkg/rotator/rotator.go (`refreshCertIfNeeded`: a CA
+ * near expiry means a new CA and a new leaf; a leaf near expiry means a new leaf; the CA injected
+ * into `webhooks[*].clientConfig.caBundle`), with one difference on purpose: cert-controller swaps
+ * the caBundle at once, so until the pod serves the new leaf the API server trusts only a CA the
+ * server does not use (cert-controller#50, cluster-api#10522). Here a CA rotation has three steps:
+ * 1. the caBundle becomes old CA + new CA, and the manager waits `propagationDelayMs`;
+ * 2. the serving certificate becomes one signed by the new CA (the server reloads it with
+ *    `setSecureContext`, connections stay open);
+ * 3. after `propagationDelayMs` more, the old CA leaves the bundle.
+ * At every moment the certificate served chains to a CA in the bundle. A restart between steps
+ * resumes from the Secret.
+ */
+import type { Client } from "../../client/index.ts";
+import { isConflict, isNotFound } from "../../client/index.ts";
+import { MutatingWebhookConfigurations, Secrets, ValidatingWebhookConfigurations, type Secret } from "../types.ts";
+import {
+  certificateInfo, createCertificateAuthority, createServingCertificate, isSignedBy, splitPemBundle, type KeyPair, type ServingNames,
+} from "./certificates.ts";
+
+const day = 24 * 60 * 60 * 1000;
+
+/** What the server serves: the leaf, its key, and the CA that signed it. */
+export interface ServingCertificate extends KeyPair {
+  caPem: string;
+}
+
+/** Something that hands a webhook server its certificate and tells it when it changes. */
+export interface CertificateSource {
+  /** The certificate to serve now. @throws Error before the first one exists. */
+  current(): ServingCertificate;
+  /** Calls `listener` after each change; returns the unsubscribe function. */
+  onChange(listener: (cert: ServingCertificate) => void): () => void;
+  /** The CA bundle (PEM) the API server must trust now. */
+  caBundle(): string;
+}
+
+/** Options of `CertificateManager`, with their defaults. */
+export interface CertificateManagerOptions {
+  client: Client;
+  /** Where the certificates live. */
+  secret: { namespace: string; name: string };
+  /** SANs of the serving certificate (default IP 127.0.0.1). */
+  names?: ServingNames;
+  /** CA lifetime (default 10 years, as cert-controller). */
+  caValidityMs?: number;
+  /** Serving certificate lifetime (default 1 year). */
+  certValidityMs?: number;
+  /** Renew a certificate this long before it expires (default a quarter of its lifetime; cert-controller: 90 days of 1 year). */
+  caRenewBeforeMs?: number;
+  certRenewBeforeMs?: number;
+  /** How often to check (default 1 hour; cert-controller: 12 hours). */
+  checkIntervalMs?: number;
+  /** Time for the API server to pick up a changed caBundle (default 3 s; its webhook informer sees the change within about a second). */
+  propagationDelayMs?: number;
+  /** Webhook configurations whose every webhook gets the caBundle. */
+  validatingConfigurations?: string[];
+  mutatingConfigurations?: string[];
+  /** Common name prefix of the CA (default `kubeloop-webhook-ca`). */
+  caCommonName?: string;
+}
+
+interface State {
+  ca: KeyPair;
+  leaf: KeyPair;
+  bundle: string[];
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString("base64");
+}
+
+function fromSecret(secret: Secret): State | undefined {
+  const d = secret.data ?? {};
+  const get = (k: string): string | undefined => (d[k] ? Buffer.from(d[k]!, "base64").toString() : undefined);
+  const caCert = get("ca.crt");
+  const caKey = get("ca.key");
+  const cert = get("tls.crt");
+  const key = get("tls.key");
+  if (!caCert || !caKey || !cert || !key) return undefined;
+  const bundle = splitPemBundle(get("ca-bundle.crt") ?? caCert);
+  return { ca: { certPem: caCert, keyPem: caKey }, leaf: { certPem: cert, keyPem: key }, bundle: bundle.length ? bundle : [caCert] };
+}
+
+/** Keeps the Secret, the served certificate and the configurations' caBundle in step. */
+export class CertificateManager implements CertificateSource {
+  /** Runs on every replica: each serves, so each needs the certificate (see the README on several replicas). */
+  readonly needLeaderElection = false;
+  readonly #opts: Required<Omit<CertificateManagerOptions, "client" | "secret" | "names">> & Pick<CertificateManagerOptions, "client" | "secret"> & { names: ServingNames };
+  #state?: State;
+  readonly #listeners = new Set<(cert: ServingCertificate) => void>();
+  #busy: Promise<void> = Promise.resolve();
+
+  constructor(opts: CertificateManagerOptions) {
+    const caValidityMs = opts.caValidityMs ?? 3650 * day;
+    const certValidityMs = opts.certValidityMs ?? 365 * day;
+    this.#opts = {
+      client: opts.client,
+      secret: opts.secret,
+      names: opts.names ?? { ips: ["127.0.0.1"] },
+      caValidityMs,
+      certValidityMs,
+      caRenewBeforeMs: opts.caRenewBeforeMs ?? caValidityMs / 4,
+      certRenewBeforeMs: opts.certRenewBeforeMs ?? certValidityMs / 4,
+      checkIntervalMs: opts.checkIntervalMs ?? 60 * 60 * 1000,
+      propagationDelayMs: opts.propagationDelayMs ?? 3000,
+      validatingConfigurations: opts.validatingConfigurations ?? [],
+      mutatingConfigurations: opts.mutatingConfigurations ?? [],
+      caCommonName: opts.caCommonName ?? "kubeloop-webhook-ca",
+    };
+  }
+
+  current(): ServingCertificate {
+    if (!this.#state) throw new Error(`no serving certificate yet: call CertificateManager.ensure() first (Secret ${this.#opts.secret.namespace}/${this.#opts.secret.name})`);
+    return { ...this.#state.leaf, caPem: this.#issuerOf(this.#state) };
+  }
+
+  caBundle(): string {
+    if (!this.#state) throw new Error("no CA bundle yet: call CertificateManager.ensure() first");
+    return this.#state.bundle.join("");
+  }
+
+  onChange(listener: (cert: ServingCertificate) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Adds webhook configurations that get the caBundle (e.g. the ones a WebhookServer generated). */
+  injectInto(configs: { validating?: string[]; mutating?: string[] }): void {
+    for (const n of configs.validating ?? []) if (!this.#opts.validatingConfigurations.includes(n)) this.#opts.validatingConfigurations.push(n);
+    for (const n of configs.mutating ?? []) if (!this.#opts.mutatingConfigurations.includes(n)) this.#opts.mutatingConfigurations.push(n);
+  }
+
+  #issuerOf(state: State): string {
+    return state.bundle.find((ca) => isSignedBy(state.leaf.certPem, ca)) ?? state.ca.certPem;
+  }
+
+  /**
+   * Loads the Secret (creating CA and certificate when absent), finishes a CA rotation that a
+   * restart interrupted, renews what is near expiry, and injects the caBundle. Safe to call
+   * again; calls run one at a time.
+   */
+  ensure(now = Date.now()): Promise<void> {
+    const run = this.#busy.then(() => this.#ensure(now));
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  /** Rotates now: the serving certificate, or the CA too (`{ ca: true }`), as `ensure` does near expiry. */
+  rotate(opts: { ca?: boolean } = {}): Promise<void> {
+    const run = this.#busy.then(async () => {
+      if (!this.#state) await this.#ensure(Date.now());
+      if (opts.ca) await this.#rotateCa();
+      else await this.#rotateLeaf();
+    });
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  /** Checks every `checkIntervalMs` until `signal` aborts (a manager Runnable). Errors are retried on the next tick. */
+  async start(signal: AbortSignal, _hardStop?: AbortSignal): Promise<void> {
+    await this.ensure();
+    while (!signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.#opts.checkIntervalMs);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+      if (!signal.aborted) await this.ensure().catch(() => {});
+    }
+  }
+
+  async #ensure(now: number): Promise<void> {
+    const { client, secret } = this.#opts;
+    let stored: Secret | undefined;
+    try {
+      stored = await client.get(Secrets, secret);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const loaded = stored ? fromSecret(stored) : undefined;
+    if (!loaded) {
+      const ca = await createCertificateAuthority(this.#opts.caCommonName, this.#opts.caValidityMs, now);
+      const leaf = await createServingCertificate(ca, this.#opts.names, this.#opts.certValidityMs, now);
+      this.#state = { ca, leaf, bundle: [ca.certPem] };
+      await this.#save();
+      await this.#inject();
+      this.#emit();
+      return;
+    }
+    const changed = !this.#state || this.#state.leaf.certPem !== loaded.leaf.certPem;
+    this.#state = loaded;
+    if (changed) this.#emit();
+    // A CA rotation interrupted between its steps.
+    if (!isSignedBy(loaded.leaf.certPem, loaded.ca.certPem)) {
+      await this.#inject();
+      await this.#delay();
+      await this.#issueLeaf(now);
+    }
+    if (this.#state.bundle.length > 1) {
+      await this.#inject();
+      await this.#delay();
+      this.#state.bundle = [this.#state.ca.certPem];
+      await this.#save();
+    }
+    await this.#inject();
+    const ca = certificateInfo(this.#state.ca.certPem);
+    const leaf = certificateInfo(this.#state.leaf.certPem);
+    if (ca.notAfterMs - now <= this.#opts.caRenewBeforeMs) await this.#rotateCa(now);
+    else if (leaf.notAfterMs - now <= this.#opts.certRenewBeforeMs) await this.#rotateLeaf(now);
+  }
+
+  async #rotateLeaf(now = Date.now()): Promise<void> {
+    await this.#issueLeaf(now);
+  }
+
+  async #issueLeaf(now: number): Promise<void> {
+    const state = this.#state!;
+    state.leaf = await createServingCertificate(state.ca, this.#opts.names, this.#opts.certValidityMs, now);
+    await this.#save();
+    this.#emit();
+  }
+
+  async #rotateCa(now = Date.now()): Promise<void> {
+    const state = this.#state!;
+    const oldCa = state.ca;
+    const newCa = await createCertificateAuthority(this.#opts.caCommonName, this.#opts.caValidityMs, now);
+    // 1. Trust both, serve the old leaf.
+    state.ca = newCa;
+    state.bundle = [oldCa.certPem, newCa.certPem];
+    await this.#save();
+    await this.#inject();
+    await this.#delay();
+    // 2. Serve a leaf of the new CA.
+    await this.#issueLeaf(now);
+    await this.#delay();
+    // 3. Trust only the new CA.
+    state.bundle = [newCa.certPem];
+    await this.#save();
+    await this.#inject();
+  }
+
+  #delay(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.#opts.propagationDelayMs));
+  }
+
+  #emit(): void {
+    const cert = this.current();
+    for (const l of this.#listeners) l(cert);
+  }
+
+  async #save(): Promise<void> {
+    const { client, secret } = this.#opts;
+    const s = this.#state!;
+    const data = { "ca.crt": b64(s.ca.certPem), "ca.key": b64(s.ca.keyPem), "tls.crt": b64(s.leaf.certPem), "tls.key": b64(s.leaf.keyPem), "ca-bundle.crt": b64(s.bundle.join("")) };
+    let existing: Secret | undefined;
+    try {
+      existing = await client.get(Secrets, secret);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (!existing) {
+      await client.create(Secrets, { apiVersion: "v1", kind: "Secret", metadata: { name: secret.name, namespace: secret.namespace }, type: "kubernetes.io/tls", data });
+      return;
+    }
+    // Conditional on the resourceVersion read: a concurrent writer makes this a 409, not a lost update.
+    await client.update(Secrets, { ...existing, data });
+  }
+
+  async #inject(): Promise<void> {
+    const { client } = this.#opts;
+    const bundle = b64(this.caBundle());
+    const kinds = [
+      [ValidatingWebhookConfigurations, this.#opts.validatingConfigurations],
+      [MutatingWebhookConfigurations, this.#opts.mutatingConfigurations],
+    ] as const;
+    for (const [type, names] of kinds) {
+      for (const name of names) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const cfg = await client.get(type as typeof ValidatingWebhookConfigurations, { name });
+            if (cfg.webhooks.every((w) => w.clientConfig.caBundle === bundle)) break;
+            for (const w of cfg.webhooks) w.clientConfig.caBundle = bundle;
+            await client.update(type as typeof ValidatingWebhookConfigurations, cfg);
+            break;
+          } catch (err) {
+            if (isNotFound(err)) break; // not created yet: it will be created with the current bundle
+            if (!isConflict(err) || attempt >= 5) throw err;
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * CertificateManager over the FakeClient: the Secret it writes, loading instead of re-creating,
+ * renewal before expiry, the three steps of a CA rotation (the certificate served always chains
+ * to a CA in the configurations' caBundle), and resuming a CA rotation cut short by a restart.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import {
+  CertificateManager, certificateInfo, createCertificateAuthority, isSignedBy, Secrets, splitPemBundle, ValidatingWebhookConfigurations,
+  type ServingCertificate, type ValidatingWebhookConfiguration,
+} from "../../../framework/admission/index.ts";
+import { FakeClient } from "../../../framework/testing/index.ts";
+
+const secret = { namespace: "ns", name: "certs" };
+const day = 86_400_000;
+
+function config(): ValidatingWebhookConfiguration {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: "hooks" },
+    webhooks: [{ name: "a.b.c", clientConfig: { url: "https://127.0.0.1:1/a" }, sideEffects: "None", admissionReviewVersions: ["v1"] }],
+  };
+}
+
+async function configBundle(client: FakeClient): Promise<string[]> {
+  const cfg = await client.get(ValidatingWebhookConfigurations, { name: "hooks" });
+  return splitPemBundle(Buffer.from(cfg.webhooks[0]!.clientConfig.caBundle ?? "", "base64").toString()).map((p) => p.trim());
+}
+
+function manager(client: FakeClient, extra: Partial<ConstructorParameters<typeof CertificateManager>[0]> = {}): CertificateManager {
+  return new CertificateManager({ client, secret, propagationDelayMs: 20, validatingConfigurations: ["hooks"], certValidityMs: 30 * day, ...extra });
+}
+
+test("ensure() creates the Secret, a serving certificate for 127.0.0.1 signed by the CA, and injects the CA", async () => {
+  const client = new FakeClient();
+  await client.create(ValidatingWebhookConfigurations, config());
+  const m = manager(client);
+  await m.ensure();
+  const s = await client.get(Secrets, secret);
+  assert.equal(s.type, "kubernetes.io/tls");
+  assert.deepEqual(Object.keys(s.data ?? {}).sort(), ["ca-bundle.crt", "ca.crt", "ca.key", "tls.crt", "tls.key"]);
+  const cert = m.current();
+  assert.ok(isSignedBy(cert.certPem, cert.caPem));
+  assert.equal(new X509Certificate(cert.certPem).checkIP("127.0.0.1"), "127.0.0.1");
+  assert.deepEqual(await configBundle(client), [cert.caPem.trim()]);
+  const info = certificateInfo(cert.certPem);
+  assert.ok(Math.abs(info.notAfterMs - (Date.now() + 30 * day)) < 60_000);
+
+  // Another manager (a restart) loads what is stored.
+  const again = manager(client);
+  await again.ensure();
+  assert.equal(again.current().certPem, cert.certPem);
+});
+
+test("a serving certificate within its renewal window is replaced, signed by the same CA", async () => {
+  const client = new FakeClient();
+  const m = manager(client, { certRenewBeforeMs: 7 * day });
+  await m.ensure();
+  const first = m.current();
+  const seen: ServingCertificate[] = [];
+  m.onChange((c) => seen.push(c));
+  await m.ensure(Date.now() + 10 * day); // 20 days left: nothing to do
+  assert.equal(seen.length, 0);
+  await m.ensure(Date.now() + 24 * day); // 6 days left
+  assert.equal(seen.length, 1);
+  assert.notEqual(m.current().certPem, first.certPem);
+  assert.equal(m.current().caPem, first.caPem);
+});
+
+test("CA rotation: old+new CA in the bundle before the new certificate is served, then only the new CA", async () => {
+  const client = new FakeClient();
+  await client.create(ValidatingWebhookConfigurations, config());
+  const m = manager(client);
+  await m.ensure();
+  const oldCa = m.current().caPem.trim();
+  const bundleWhenServed: string[][] = [];
+  m.onChange((c) => {
+    // What the API server trusts at the moment the server switches certificates.
+    void configBundle(client).then((b) => bundleWhenServed.push([...b, `served-by:${c.caPem.trim()}`]));
+  });
+  await m.rotate({ ca: true });
+  const newCa = m.current().caPem.trim();
+  assert.notEqual(newCa, oldCa);
+  assert.equal(bundleWhenServed.length, 1);
+  assert.deepEqual(bundleWhenServed[0], [oldCa, newCa, `served-by:${newCa}`]);
+  assert.deepEqual(await configBundle(client), [newCa]);
+  assert.deepEqual(splitPemBundle(m.caBundle()).map((p) => p.trim()), [newCa]);
+});
+
+test("a CA rotation cut short after step 1 is finished by the next ensure()", async () => {
+  const client = new FakeClient();
+  await client.create(ValidatingWebhookConfigurations, config());
+  const m = manager(client);
+  await m.ensure();
+  const old = m.current();
+  // Step 1 done by a process that then died: new CA stored and trusted with the old, old leaf served.
+  const next = await createCertificateAuthority("kubeloop-webhook-ca", 3650 * day);
+  const s = await client.get(Secrets, secret);
+  const b64 = (x: string): string => Buffer.from(x).toString("base64");
+  await client.update(Secrets, { ...s, data: { ...s.data, "ca.crt": b64(next.certPem), "ca.key": b64(next.keyPem), "ca-bundle.crt": b64(old.caPem + next.certPem) } });
+
+  const restarted = manager(client);
+  await restarted.ensure();
+  assert.ok(isSignedBy(restarted.current().certPem, next.certPem), "serves a certificate of the new CA");
+  assert.deepEqual(await configBundle(client), [next.certPem.trim()]);
+});
