@@ -74,7 +74,7 @@ test("replicaset alone: no scheduler; an unknown operator is refused before anyt
   setupOperators(mgr, ["replicaset"]);
   assert.equal(added.filter((r) => r instanceof Scheduler).length, 0);
   const other = recordingManager();
-  assert.throws(() => setupOperators(other.mgr, ["gpu-placement", "nope"]), /unknown operator "nope"; known: replicaset, gang-scheduling, gpu-placement/);
+  assert.throws(() => setupOperators(other.mgr, ["gpu-placement", "nope"]), /unknown operator "nope"; known: replicaset, endpoints, gang-scheduling, gpu-placement/);
   assert.equal(other.added.length, 0);
 });
 
