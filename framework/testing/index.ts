@@ -56,6 +56,7 @@ export {
 export { PortInUseError, pickFreePorts } from "./ports.ts";
 export { loadKwokStages, type KwokStage } from "./stages.ts";
 export { waitFor, WaitTimeoutError, type WaitForOptions } from "./wait.ts";
+export { seededRandom } from "./seeded-random.ts";
 export { testEnvironment, createTestNamespace, deleteTestNamespace, type TestEnvironment } from "./environment.ts";
 export { InMemoryApi, type InMemoryApiOptions, type ObjectTracker } from "./in-memory-api.ts";
 export { FakeClient, apiError, type Action, type Reaction, type Reactor, type ReactorFilter, type Verb } from "./fake-client.ts";

@@ -10,12 +10,11 @@
  */
 import type { KubeClient } from "../../framework/client/index.ts";
 import { Pods, type Pod } from "../../framework/meta/index.ts";
-import { createFakeNodes, waitFor } from "../../framework/testing/index.ts";
+import { createFakeNodes, waitFor, seededRandom } from "../../framework/testing/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../../framework/scheduling/index.ts";
 import { GPUPlacementPolicies, type GPUPlacementPolicy, type GPUPlacementPolicySpecInput } from "../../operators/gpu-placement/index.ts";
 import { ensureNamespace } from "./cluster.ts";
 import { KUBE_SCHEDULER_DEFAULT, KUBE_SCHEDULER_MOST_ALLOCATED } from "./scheduling-kube-scheduler.ts";
-import { prng } from "./scheduling-gangs.ts";
 
 /** One pool's outcome. */
 export interface FragmentationResult {
@@ -39,7 +38,7 @@ const APP = "bench-fragmentation";
 
 /** The seeded 1/2/4 mix (weights 3:2:1 as the reference probe's 1/1/1/2/2/4) summing exactly to `target` GPUs. */
 export function gpuMix(seed: number, target: number): number[] {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const choices = [1, 1, 1, 2, 2, 4];
   const out: number[] = [];
   for (let total = 0; total < target;) {

@@ -14,21 +14,10 @@
  */
 import type { KubeClient } from "../../framework/client/index.ts";
 import { Pods, type Pod } from "../../framework/meta/index.ts";
-import { createFakeNodes } from "../../framework/testing/index.ts";
+import { createFakeNodes, seededRandom } from "../../framework/testing/index.ts";
 import { NativePodGroups, POD_GROUP_LABEL, PodGroupDefinition, PodGroups, type NativePodGroup } from "../../operators/gang-scheduling/index.ts";
 import { ensureNamespace } from "./cluster.ts";
 
-/** mulberry32: a small seeded PRNG, so a run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A gang of the run: `size` members (minMember = size), each asking for `cpu` CPUs. */
 export interface Gang {
@@ -37,9 +26,9 @@ export interface Gang {
   cpu: number;
 }
 
-/** The gangs and the seeded order their members are created in (as the e2e test draws them). */
+/** The gangs and the seeded order their members are created in. */
 export function competingGangs(seed: number, count: number): { gangs: Gang[]; members: Array<{ gang: Gang; pod: string }> } {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const gangs = Array.from({ length: count }, (_, i) => ({ name: `g${i}`, size: 2 + Math.floor(rand() * 5), cpu: 1 + Math.floor(rand() * 3) }));
   const members = gangs.flatMap((gang) => Array.from({ length: gang.size }, (_, i) => ({ gang, pod: `${gang.name}-${i}` })));
   for (let i = members.length - 1; i > 0; i--) {
@@ -54,6 +43,8 @@ export interface CompetingGangsResult {
   side: string;
   api: "kubeloop" | "native";
   seed: number;
+  /** The kwok nodes of the pool (the caller deletes them). */
+  nodes: string[];
   gangs: number;
   pods: number;
   /** Gangs seen fully bound at some point. */
@@ -72,7 +63,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Runs the sequence for `schedulerName` in `namespace` on a fresh pool of 4 × 8-CPU kwok nodes
  * (`poolId` names them); the scheduler must be running. Never throws on a partial group or a
- * deadlock: it counts them.
+ * deadlock: it counts them. The e2e test `gang-scheduling/randomized.test.ts` runs it too and
+ * asserts none.
  */
 export async function runCompetingGangs(admin: KubeClient, kubeconfigPath: string, opts: {
   side: string; api: "kubeloop" | "native"; schedulerName: string; namespace: string; poolId: string;
@@ -81,7 +73,7 @@ export async function runCompetingGangs(admin: KubeClient, kubeconfigPath: strin
   const { namespace } = opts;
   await ensureNamespace(admin, namespace);
   const pool = { "kubeloop.dev/bench-pool": opts.poolId };
-  await createFakeNodes(kubeconfigPath, { count: 4, cpu: "8", namePrefix: `${opts.poolId}-`, labels: pool }, { timeoutMs: 120_000 });
+  const nodes = await createFakeNodes(kubeconfigPath, { count: 4, cpu: "8", namePrefix: `${opts.poolId}-`, labels: pool }, { timeoutMs: 120_000 });
   const { gangs, members } = competingGangs(opts.seed, opts.count);
   for (const g of gangs) {
     if (opts.api === "kubeloop") {
@@ -156,7 +148,7 @@ export async function runCompetingGangs(admin: KubeClient, kubeconfigPath: strin
   const deadlocked = gangs.length - everBound.size;
   if (deadlocked > 0) opts.say(`    ${opts.side}: never bound: ${gangs.filter((g) => !everBound.has(g.name)).map((g) => g.name).join(", ")}`);
   return {
-    side: opts.side, api: opts.api, seed: opts.seed, gangs: gangs.length, pods: members.length, bound: everBound.size,
+    side: opts.side, api: opts.api, seed: opts.seed, nodes, gangs: gangs.length, pods: members.length, bound: everBound.size,
     partialGroups: partials, deadlocked, transientObservations: transient, seconds: (performance.now() - started) / 1000,
   };
 }

@@ -14,21 +14,11 @@ import {
   connect, createNamespace, createNode, createPod, deleteNamespace, expectSame, service, setPodStatus, startOperator, updatePod, updateService,
   type Cluster, type Operator, type PodSpec,
 } from "./harness.ts";
+import { seededRandom } from "../../../../framework/testing/index.ts";
 
 const SEED = Number(process.env.KUBELOOP_EP_SEED ?? "20261203");
 const SCENARIOS = Number(process.env.KUBELOOP_EP_SCENARIOS ?? "6");
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let suite: Cluster;
 let ns: string;
@@ -57,7 +47,7 @@ type Ports = NonNullable<NonNullable<Service["spec"]>["ports"]>;
 
 for (let s = 0; s < SCENARIOS; s++) {
   test(`randomized scenario ${s} (seed ${SEED})`, async () => {
-    const rnd = prng(SEED * 1000 + s);
+    const rnd = seededRandom(SEED * 1000 + s);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const chance = (p: number) => rnd() < p;
     const c = suite.client;

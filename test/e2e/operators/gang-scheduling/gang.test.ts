@@ -12,47 +12,19 @@
  * cluster's other nodes never take them. The operator (PodGroup controller and scheduler) runs in
  * this process for the whole file.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import type { KubeClient } from "../../../../framework/client/index.ts";
 import { Pods, type Pod } from "../../../../framework/meta/index.ts";
 import { POD_GROUP_UNSCHEDULABLE_MESSAGE } from "../../../../framework/scheduling/index.ts";
-import { createFakeNodes, createTestNamespace, deleteFakeNodes, deleteTestNamespace, waitFor } from "../../../../framework/testing/index.ts";
+import { waitFor } from "../../../../framework/testing/index.ts";
 import { PodGroups } from "../../../../operators/gang-scheduling/api.ts";
-import { setupGangScheduling } from "../../../../operators/gang-scheduling/setup.ts";
-import { connect, eventsAbout, gangPod, podGroup, startManager, TIMEOUT_MS } from "./harness.ts";
+import { eventsAbout, gangPod, podGroup, TIMEOUT_MS, useGangSuite } from "./harness.ts";
 
-let client: KubeClient;
-let kubeconfigPath: string;
-let ns: string;
-let op: { stop(): Promise<void> } | undefined;
-const nodes: string[] = [];
-
-before(async () => {
-  ({ client, kubeconfigPath } = await connect());
-  ns = await createTestNamespace(client, "gang-sched");
-  op = await startManager(client, undefined, (mgr) => setupGangScheduling(mgr, { controller: { name: "podgroup-gang-e2e" } }));
-});
-
-after(async () => {
-  await op?.stop();
-  if (!client) return;
-  if (ns) await deleteTestNamespace(client, ns);
-  if (nodes.length) await deleteFakeNodes(kubeconfigPath, nodes).catch(() => {});
-  client.close();
-});
-
-/** A pool of `count` kwok nodes with `cpu` each; returns the nodeSelector that picks it. */
-async function pool(count: number, cpu: string): Promise<Record<string, string>> {
-  const id = randomBytes(3).toString("hex");
-  const names = await createFakeNodes(kubeconfigPath, { count, cpu, namePrefix: `gang-${id}-`, labels: { "gang-e2e-pool": id } });
-  nodes.push(...names);
-  return { "gang-e2e-pool": id };
-}
+const suite = useGangSuite({ namespacePrefix: "gang-sched", controllerName: "podgroup-gang-e2e", nodePrefix: "gang" });
+const pool = (count: number, cpu: string) => suite.pool(count, cpu);
 
 async function pods(names: string[]): Promise<Pod[]> {
-  return Promise.all(names.map((name) => client.get(Pods, { namespace: ns, name })));
+  return Promise.all(names.map((name) => suite.client.get(Pods, { namespace: suite.ns, name })));
 }
 
 function bound(ps: Pod[]): string[] {
@@ -84,7 +56,7 @@ async function allRefused(names: string[], what: string, message?: RegExp): Prom
 }
 
 async function groupCondition(name: string) {
-  return (await client.get(PodGroups, { namespace: ns, name })).status?.conditions?.find((c) => c.type === "PodGroupScheduled");
+  return (await suite.client.get(PodGroups, { namespace: suite.ns, name })).status?.conditions?.find((c) => c.type === "PodGroupScheduled");
 }
 
 /** Pod names `<prefix>-0 .. <prefix>-<n-1>`. */
@@ -92,46 +64,46 @@ const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) =>
 
 test("gang schedules when pod group and resources are available", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "4");
-  await client.create(PodGroups, podGroup(ns, "pg-avail", 3));
-  for (const n of names("avail", 3)) await client.create(Pods, gangPod(ns, n, { group: "pg-avail", cpu: "1", nodeSelector: sel }));
+  await suite.client.create(PodGroups, podGroup(suite.ns, "pg-avail", 3));
+  for (const n of names("avail", 3)) await suite.client.create(Pods, gangPod(suite.ns, n, { group: "pg-avail", cpu: "1", nodeSelector: sel }));
   await allBound(names("avail", 3), "available");
   const cond = await waitFor(async () => (await groupCondition("pg-avail"))?.status === "True" ? groupCondition("pg-avail") : undefined,
     { timeoutMs: TIMEOUT_MS, description: "PodGroupScheduled True" });
   assert.equal(cond?.reason, "Scheduled");
   const events = await waitFor(async () => {
-    const evs = await eventsAbout(client, ns, "PodGroup", "pg-avail");
+    const evs = await eventsAbout(suite.client, suite.ns, "PodGroup", "pg-avail");
     return evs.some((e) => e.reason === "Scheduled") ? evs : undefined;
   }, { timeoutMs: TIMEOUT_MS, description: "a Scheduled Event on the PodGroup" });
   assert.match(events.find((e) => e.reason === "Scheduled")!.note ?? "", /^PodGroup gang-sched-\w+\/pg-avail: 3 members assigned \(/);
-  await waitFor(async () => (await eventsAbout(client, ns, "Pod", "avail-0"))
-    .some((e) => e.reason === "Scheduled" && new RegExp(`^Successfully assigned ${ns}/avail-0 to gang-`).test(e.note ?? "")),
+  await waitFor(async () => (await eventsAbout(suite.client, suite.ns, "Pod", "avail-0"))
+    .some((e) => e.reason === "Scheduled" && new RegExp(`^Successfully assigned ${suite.ns}/avail-0 to gang-`).test(e.note ?? "")),
   { timeoutMs: TIMEOUT_MS, description: "the pod's Scheduled Event" });
 });
 
 test("gang waits for quorum to start, then schedules all at once", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "4");
-  await client.create(PodGroups, podGroup(ns, "pg-quorum", 3));
+  await suite.client.create(PodGroups, podGroup(suite.ns, "pg-quorum", 3));
   const [a, b, c] = names("quorum", 3) as [string, string, string];
-  await client.create(Pods, gangPod(ns, a, { group: "pg-quorum", cpu: "1", nodeSelector: sel }));
-  await client.create(Pods, gangPod(ns, b, { group: "pg-quorum", cpu: "1", nodeSelector: sel }));
-  const waiting = await allRefused([a, b], "quorum not met", new RegExp(`^0/\\d+ nodes are available: 2/3 pods of PodGroup ${ns}/pg-quorum exist\\.$`));
+  await suite.client.create(Pods, gangPod(suite.ns, a, { group: "pg-quorum", cpu: "1", nodeSelector: sel }));
+  await suite.client.create(Pods, gangPod(suite.ns, b, { group: "pg-quorum", cpu: "1", nodeSelector: sel }));
+  const waiting = await allRefused([a, b], "quorum not met", new RegExp(`^0/\\d+ nodes are available: 2/3 pods of PodGroup ${suite.ns}/pg-quorum exist\\.$`));
   assert.deepEqual(bound(waiting), []);
   for (const p of waiting) assert.equal(scheduledCondition(p)?.reason, "Unschedulable");
-  await client.create(Pods, gangPod(ns, c, { group: "pg-quorum", cpu: "1", nodeSelector: sel }));
+  await suite.client.create(Pods, gangPod(suite.ns, c, { group: "pg-quorum", cpu: "1", nodeSelector: sel }));
   await allBound([a, b, c], "quorum met");
 });
 
 test("gang waits for its PodGroup to appear ('PodGroup <ns>/<name> not found'), then schedules", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "4");
-  for (const n of names("late", 2)) await client.create(Pods, gangPod(ns, n, { group: "pg-late", cpu: "1", nodeSelector: sel }));
+  for (const n of names("late", 2)) await suite.client.create(Pods, gangPod(suite.ns, n, { group: "pg-late", cpu: "1", nodeSelector: sel }));
   const refused = await allRefused(names("late", 2), "no PodGroup");
   for (const p of refused) {
     assert.equal(scheduledCondition(p)?.reason, "Unschedulable");
-    assert.match(scheduledCondition(p)?.message ?? "", new RegExp(`^0/\\d+ nodes are available: PodGroup ${ns}/pg-late not found\\.$`));
+    assert.match(scheduledCondition(p)?.message ?? "", new RegExp(`^0/\\d+ nodes are available: PodGroup ${suite.ns}/pg-late not found\\.$`));
   }
-  const failed = (await eventsAbout(client, ns, "Pod", "late-0")).filter((e) => e.reason === "FailedScheduling");
-  assert.ok(failed.some((e) => (e.note ?? "").includes(`PodGroup ${ns}/pg-late not found`)), "a FailedScheduling Event says so too");
-  await client.create(PodGroups, podGroup(ns, "pg-late", 2));
+  const failed = (await eventsAbout(suite.client, suite.ns, "Pod", "late-0")).filter((e) => e.reason === "FailedScheduling");
+  assert.ok(failed.some((e) => (e.note ?? "").includes(`PodGroup ${suite.ns}/pg-late not found`)), "a FailedScheduling Event says so too");
+  await suite.client.create(PodGroups, podGroup(suite.ns, "pg-late", 2));
   await allBound(names("late", 2), "PodGroup created");
 });
 
@@ -140,13 +112,13 @@ for (const order of ["A first", "B first"] as const) {
     const sel = await pool(1, "4");
     const tag = order === "A first" ? "ab" : "ba";
     const A = names(`${tag}-a`, 3), B = names(`${tag}-b`, 3);
-    await client.create(PodGroups, podGroup(ns, `${tag}-pga`, 3));
-    await client.create(PodGroups, podGroup(ns, `${tag}-pgb`, 3));
+    await suite.client.create(PodGroups, podGroup(suite.ns, `${tag}-pga`, 3));
+    await suite.client.create(PodGroups, podGroup(suite.ns, `${tag}-pgb`, 3));
     // Interleaved creation, as upstream's test: the first member of each gang, then the next...
     const [first, second] = order === "A first" ? [{ ns: A, g: `${tag}-pga` }, { ns: B, g: `${tag}-pgb` }] : [{ ns: B, g: `${tag}-pgb` }, { ns: A, g: `${tag}-pga` }];
     for (let i = 0; i < 3; i++) {
-      await client.create(Pods, gangPod(ns, first.ns[i]!, { group: first.g, cpu: "1", nodeSelector: sel }));
-      await client.create(Pods, gangPod(ns, second.ns[i]!, { group: second.g, cpu: "1", nodeSelector: sel }));
+      await suite.client.create(Pods, gangPod(suite.ns, first.ns[i]!, { group: first.g, cpu: "1", nodeSelector: sel }));
+      await suite.client.create(Pods, gangPod(suite.ns, second.ns[i]!, { group: second.g, cpu: "1", nodeSelector: sel }));
     }
     // One gang binds completely; the other is refused as a whole.
     const outcome = await waitFor(async () => {
@@ -168,16 +140,18 @@ for (const order of ["A first", "B first"] as const) {
     assert.equal(cond?.reason, "Unschedulable");
     assert.match(cond?.message ?? "", /^pod group is unschedulable: /);
     // Free the room: the waiting gang runs (no deadlock).
-    for (const n of winner) await client.delete(Pods, { namespace: ns, name: n }, { gracePeriodSeconds: 0 });
+    for (const n of winner) await suite.client.delete(Pods, { namespace: suite.ns, name: n }, { gracePeriodSeconds: 0 });
     await allBound(loser, "the waiting gang after room freed");
   });
 }
 
 test("a group that does not fit is refused as a whole and says which member failed and why", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "2");
-  await client.create(PodGroups, podGroup(ns, "pg-big", 3));
-  for (const n of names("big", 3)) await client.create(Pods, gangPod(ns, n, { group: "pg-big", cpu: "1", nodeSelector: sel }));
-  const refused = await allRefused(names("big", 3), "too big");
+  await suite.client.create(PodGroups, podGroup(suite.ns, "pg-big", 3));
+  for (const n of names("big", 3)) await suite.client.create(Pods, gangPod(suite.ns, n, { group: "pg-big", cpu: "1", nodeSelector: sel }));
+  // Members created before the last one may first say the group is short of pods ("2/3 pods of
+  // PodGroup ... exist", the gate); the group's verdict replaces that once all three exist.
+  const refused = await allRefused(names("big", 3), "too big", /^(?!\d+\/\d+ pods of PodGroup )/);
   assert.deepEqual(bound(refused), []);
   const messages = refused.map((p) => scheduledCondition(p)?.message ?? "");
   assert.equal(messages.filter((m) => m === POD_GROUP_UNSCHEDULABLE_MESSAGE).length, 2, `the two that fit say the group is short: ${messages.join(" | ")}`);
@@ -186,18 +160,18 @@ test("a group that does not fit is refused as a whole and says which member fail
   const cond = await waitFor(async () => (await groupCondition("pg-big"))?.status === "False" ? groupCondition("pg-big") : undefined,
     { timeoutMs: TIMEOUT_MS, description: "PodGroupScheduled False" });
   assert.match(cond?.message ?? "", /^pod group is unschedulable: member big-\d did not fit: 0\/\d+ nodes are available: .*1 Insufficient cpu.*; 2\/3 members fit$/);
-  const events = await eventsAbout(client, ns, "PodGroup", "pg-big");
+  const events = await eventsAbout(suite.client, suite.ns, "PodGroup", "pg-big");
   assert.ok(events.some((e) => e.reason === "FailedScheduling" && /member big-\d did not fit/.test(e.note ?? "")));
 });
 
 test("members beyond minMember are scheduled one by one once the group runs", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "4");
-  await client.create(PodGroups, podGroup(ns, "pg-extra", 2));
-  for (const n of names("extra", 2)) await client.create(Pods, gangPod(ns, n, { group: "pg-extra", cpu: "1", nodeSelector: sel }));
+  await suite.client.create(PodGroups, podGroup(suite.ns, "pg-extra", 2));
+  for (const n of names("extra", 2)) await suite.client.create(Pods, gangPod(suite.ns, n, { group: "pg-extra", cpu: "1", nodeSelector: sel }));
   await allBound(names("extra", 2), "the gang");
-  await client.create(Pods, gangPod(ns, "extra-2", { group: "pg-extra", cpu: "1", nodeSelector: sel }));
+  await suite.client.create(Pods, gangPod(suite.ns, "extra-2", { group: "pg-extra", cpu: "1", nodeSelector: sel }));
   await allBound(["extra-2"], "the extra member alone");
-  await client.create(Pods, gangPod(ns, "extra-3", { group: "pg-extra", cpu: "3", nodeSelector: sel }));
+  await suite.client.create(Pods, gangPod(suite.ns, "extra-3", { group: "pg-extra", cpu: "3", nodeSelector: sel }));
   const [late] = await allRefused(["extra-3"], "an extra member without room");
   assert.match(scheduledCondition(late!)?.message ?? "", /Insufficient cpu/);
   assert.deepEqual(bound(await pods(names("extra", 3))).length, 3, "the running members are untouched");
@@ -206,22 +180,22 @@ test("members beyond minMember are scheduled one by one once the group runs", { 
 
 test("members that disagree on schedulerName: the kubeloop member is Unschedulable with a reason", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "4");
-  await client.create(PodGroups, podGroup(ns, "pg-mixed", 2));
-  await client.create(Pods, gangPod(ns, "mixed-0", { group: "pg-mixed", cpu: "1", nodeSelector: sel }));
-  await client.create(Pods, gangPod(ns, "mixed-1", { group: "pg-mixed", cpu: "1", nodeSelector: sel, schedulerName: "default-scheduler" }));
+  await suite.client.create(PodGroups, podGroup(suite.ns, "pg-mixed", 2));
+  await suite.client.create(Pods, gangPod(suite.ns, "mixed-0", { group: "pg-mixed", cpu: "1", nodeSelector: sel }));
+  await suite.client.create(Pods, gangPod(suite.ns, "mixed-1", { group: "pg-mixed", cpu: "1", nodeSelector: sel, schedulerName: "default-scheduler" }));
   const [p] = await allRefused(["mixed-0"], "mixed schedulers",
-    new RegExp(`pods of PodGroup ${ns}/pg-mixed disagree on spec\\.schedulerName \\(1 default-scheduler, 1 kubeloop-scheduler\\)`));
+    new RegExp(`pods of PodGroup ${suite.ns}/pg-mixed disagree on spec\\.schedulerName \\(1 default-scheduler, 1 kubeloop-scheduler\\)`));
   assert.equal(scheduledCondition(p!)?.reason, "Unschedulable");
   assert.equal(p!.spec?.nodeName, undefined);
 });
 
 test("minResources the cluster cannot cover: 'resource gap for PodGroup ...'; lowered, the gang schedules", { timeout: 120_000 }, async () => {
   const sel = await pool(1, "4");
-  const pg = podGroup(ns, "pg-res", 2);
+  const pg = podGroup(suite.ns, "pg-res", 2);
   pg.spec.minResources = { cpu: "100000" };
-  await client.create(PodGroups, pg);
-  for (const n of names("res", 2)) await client.create(Pods, gangPod(ns, n, { group: "pg-res", cpu: "1", nodeSelector: sel }));
-  await allRefused(names("res", 2), "resource gap", new RegExp(`^0/\\d+ nodes are available: resource gap for PodGroup ${ns}/pg-res: cpu: 100000000m wanted, \\d+m free\\.$`));
-  await client.patch(PodGroups, { namespace: ns, name: "pg-res" }, { type: "merge", body: { spec: { minResources: { cpu: "2" } } } });
+  await suite.client.create(PodGroups, pg);
+  for (const n of names("res", 2)) await suite.client.create(Pods, gangPod(suite.ns, n, { group: "pg-res", cpu: "1", nodeSelector: sel }));
+  await allRefused(names("res", 2), "resource gap", new RegExp(`^0/\\d+ nodes are available: resource gap for PodGroup ${suite.ns}/pg-res: cpu: 100000000m wanted, \\d+m free\\.$`));
+  await suite.client.patch(PodGroups, { namespace: suite.ns, name: "pg-res" }, { type: "merge", body: { spec: { minResources: { cpu: "2" } } } });
   await allBound(names("res", 2), "minResources lowered");
 });

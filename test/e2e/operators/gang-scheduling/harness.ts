@@ -3,15 +3,18 @@
  * CRD installed from `crds/`, the operator (or parts of it) running in this process, and object
  * makers shaped like upstream `test/integration/scheduler/podgroup/podgroup_test.go`.
  */
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { after, before } from "node:test";
 import { parse } from "yaml";
 import type { KubeClient } from "../../../../framework/client/index.ts";
 import { installCustomResourceDefinitions } from "../../../../framework/api/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
 import { Events, type CustomResourceDefinition, type Event, type Pod } from "../../../../framework/meta/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
-import { testEnvironment } from "../../../../framework/testing/index.ts";
+import { createFakeNodes, createTestNamespace, deleteFakeNodes, deleteTestNamespace, testEnvironment } from "../../../../framework/testing/index.ts";
 import { POD_GROUP_LABEL, PodGroupDefinition, type PodGroup } from "../../../../operators/gang-scheduling/api.ts";
+import { setupGangScheduling } from "../../../../operators/gang-scheduling/setup.ts";
 
 export const TIMEOUT_MS = 60_000;
 
@@ -70,4 +73,51 @@ export async function startManager(client: KubeClient, namespace: string | undef
       await running.catch(() => {});
     },
   };
+}
+
+/** What `useGangSuite` sets up for a test file; the fields are set by its `before` hook. */
+export interface GangSuite {
+  client: KubeClient;
+  kubeconfigPath: string;
+  /** The file's own namespace (deleted after it). */
+  ns: string;
+  /** False when `when` said the file has nothing to run: no namespace, no operator. */
+  active: boolean;
+  /** Creates a pool of `count` kwok nodes with `cpu` each (deleted after the file); returns the nodeSelector that picks it. */
+  pool(count: number, cpu: string): Promise<Record<string, string>>;
+  /** Kwok nodes to delete after the file (the pools' and any the test adds). */
+  nodes: string[];
+}
+
+/**
+ * Registers the file's `before`/`after` hooks: connect (PodGroup CRD installed), a namespace
+ * `<namespacePrefix>-<random>`, and the gang-scheduling operator (controller `controllerName`)
+ * running in this process; after the file, the operator stops and the namespace and the nodes
+ * go. With `when`, nothing is set up unless it resolves true (the test checks `suite.active`).
+ */
+export function useGangSuite(opts: { namespacePrefix: string; controllerName: string; nodePrefix: string; when?: (client: KubeClient) => Promise<boolean> }): GangSuite {
+  let op: { stop(): Promise<void> } | undefined;
+  const suite: GangSuite = {
+    client: undefined as unknown as KubeClient, kubeconfigPath: "", ns: "", active: false, nodes: [],
+    async pool(count, cpu) {
+      const id = randomBytes(3).toString("hex");
+      suite.nodes.push(...await createFakeNodes(suite.kubeconfigPath, { count, cpu, namePrefix: `${opts.nodePrefix}-${id}-`, labels: { "gang-e2e-pool": id } }));
+      return { "gang-e2e-pool": id };
+    },
+  };
+  before(async () => {
+    ({ client: suite.client, kubeconfigPath: suite.kubeconfigPath } = await connect());
+    if (opts.when && !(await opts.when(suite.client))) return;
+    suite.ns = await createTestNamespace(suite.client, opts.namespacePrefix);
+    op = await startManager(suite.client, undefined, (mgr) => setupGangScheduling(mgr, { controller: { name: opts.controllerName } }));
+    suite.active = true;
+  });
+  after(async () => {
+    await op?.stop();
+    if (!suite.client) return;
+    if (suite.ns) await deleteTestNamespace(suite.client, suite.ns);
+    if (suite.nodes.length) await deleteFakeNodes(suite.kubeconfigPath, suite.nodes).catch(() => {});
+    suite.client.close();
+  });
+  return suite;
 }

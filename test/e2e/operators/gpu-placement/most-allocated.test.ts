@@ -16,7 +16,7 @@ import { rootLogger } from "../../../../framework/log/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
 import { Pods } from "../../../../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../../../../framework/scheduling/index.ts";
-import { createTestNamespace, deleteTestNamespace, ensureBinaries, pickFreePorts, waitFor } from "../../../../framework/testing/index.ts";
+import { createTestNamespace, deleteTestNamespace, ensureBinaries, pickFreePorts, waitFor, seededRandom } from "../../../../framework/testing/index.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
 import { A100, assert, connect, createPolicy, deletePolicy, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
 
@@ -77,14 +77,7 @@ after(async () => {
 
 /** The seeded 1/2/4 mix summing to `target` (mulberry32, as the unit simulation). */
 function mix(seed: number, target: number): number[] {
-  let a = seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const choices = [1, 1, 1, 2, 2, 4];
   const out: number[] = [];
   for (let total = 0; total < target;) {

@@ -45,17 +45,6 @@ export function policy(name: string, spec: GPUPlacementPolicySpecInput, generati
   return GPUPlacementPolicyDefinition.make({ metadata: { name, uid: `policy-${name}`, generation, resourceVersion: "1" }, spec });
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Free GPUs of a NodeInfo. */
 export function freeGpus(n: NodeInfo): number {

@@ -10,7 +10,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GPUPlacementPlugin } from "../../../../operators/gpu-placement/plugin.ts";
 import { staticPolicies } from "../../../../operators/gpu-placement/policy-cache.ts";
-import { freeGpus, gpuNode, gpuPod, mostAllocated, nodeInfos, place, pluginChooser, policy, seededRandom, type Chooser } from "./fixtures.ts";
+import { freeGpus, gpuNode, gpuPod, mostAllocated, nodeInfos, place, pluginChooser, policy, type Chooser } from "./fixtures.ts";
+import { seededRandom } from "../../../../framework/testing/index.ts";
 
 const MIX = [1, 1, 1, 2, 2, 4];
 
