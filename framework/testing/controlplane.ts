@@ -2,7 +2,7 @@ import { cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KubeConfig, VersionApi } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, VersionApi } from "@kubernetes/client-node";
 import { sleepOrThrow as sleep } from "../flowcontrol/index.ts";
 import { ensureBinaries, type BinaryPaths } from "./binaries.ts";
 import { generateTokens, writeCredentials, writeKubeconfigs, type ClusterTokens } from "./credentials.ts";
@@ -60,7 +60,9 @@ export interface ControlPlane {
   stop(opts?: { removeData?: boolean }): Promise<void>;
   /**
    * Stops one component and starts it again with the same flags and ports, resolving when it
-   * is ready. Watches and connections of clients drop meanwhile.
+   * is ready (for kube-apiserver: also when kube-controller-manager acts on its watches again,
+   * so the next user of the cluster does not meet controllers still backing off). Watches and
+   * connections of clients drop meanwhile.
    * @throws Error on a non-local cluster, or when the component does not come back (with its last log lines).
    */
   restart(component: RestartableComponent): Promise<void>;
@@ -339,7 +341,45 @@ class LocalControlPlane implements ControlPlane {
     this.#state = { ...this.#state, processes: this.#state.processes.map((p, i) => (i === index ? proc.record : p)) };
     await writeState(this.#paths, this.#state);
     await waitReady(proc.record, proc, this.#readyTimeoutMs);
+    if (component === "kube-apiserver") await waitControllersFollow(this.kubeconfigPath, this.#readyTimeoutMs);
     this.#onProgress(`restarted ${component} (pid ${proc.record.pid}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+}
+
+/**
+ * Resolves once kube-controller-manager follows the API server again after a restart: a probe
+ * Namespace gets its `default` ServiceAccount (the serviceaccounts controller acts on the
+ * namespace watch). Without it, the next user of the cluster can meet controllers whose
+ * reflectors are still in their reconnect backoff (client-go: up to 30 s per failure).
+ * The probe Namespace is deleted again (not waited for).
+ * @throws Error when the ServiceAccount does not appear within `timeoutMs` (ms).
+ */
+async function waitControllersFollow(kubeconfigPath: string, timeoutMs: number): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `kubeloop-restart-probe-${Math.random().toString(36).slice(2, 8)}`;
+  const deadline = performance.now() + timeoutMs;
+  let created = false;
+  let lastError: unknown;
+  try {
+    while (performance.now() < deadline) {
+      try {
+        if (!created) {
+          await core.createNamespace({ body: { metadata: { name } } });
+          created = true;
+        }
+        await core.readNamespacedServiceAccount({ namespace: name, name: "default" });
+        return;
+      } catch (err) {
+        lastError = err;
+        await sleep(250);
+      }
+    }
+    throw new Error(`kube-controller-manager did not follow the restarted kube-apiserver within ${timeoutMs} ms: ` +
+      `no ServiceAccount default in the probe Namespace ${name} (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`);
+  } finally {
+    if (created) await core.deleteNamespace({ name }).catch(() => undefined);
   }
 }
 

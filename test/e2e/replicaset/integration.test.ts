@@ -7,7 +7,7 @@
  */
 import { describe, test } from "node:test";
 import { isInvalid } from "../../../framework/client/index.ts";
-import { ConfigMaps, Pods, type OwnerReference, type Pod } from "../../../framework/meta/index.ts";
+import { ConfigMaps, Nodes, Pods, type OwnerReference, type Pod } from "../../../framework/meta/index.ts";
 import { waitFor } from "../../../framework/testing/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
 import {
@@ -140,9 +140,27 @@ test("TestDeletingAndFailedPods", async () => {
   assert.equal(pods.length, 2);
 
   const deletingPod = pods[0]!;
+  // Upstream's integration run has no pod garbage collector; this cluster's does, and it marks an
+  // unscheduled terminating pod Failed within its 20 s period (podgc gcUnscheduledTerminating),
+  // which would end the pod's "terminating" state under the test. Bound to a node that no kubelet
+  // (and no kwok) serves, the pod stays terminating until the test lets it go.
+  const nodeName = `${ns}-no-kubelet`;
+  // Unschedulable and tainted, so no scheduler of another test file places a pod there meanwhile.
+  await suite.client.create(Nodes, {
+    apiVersion: "v1", kind: "Node", metadata: { name: nodeName },
+    spec: { unschedulable: true, taints: [{ key: "kubeloop.dev/no-kubelet", effect: "NoSchedule" }] },
+  });
+  try {
+    await suite.client.bind({ namespace: ns, name: deletingPod.metadata!.name! }, nodeName);
+    await deletingAndFailedPods(ns, deletingPod, pods[1]!);
+  } finally {
+    await suite.client.delete(Nodes, { name: nodeName }).catch(() => undefined);
+  }
+});
+
+async function deletingAndFailedPods(ns: string, deletingPod: Pod, failedPod: Pod): Promise<void> {
   await updatePod(suite.client, ns, deletingPod.metadata!.name!, (p) => { p.metadata!.finalizers = ["fake.example.com/blockDeletion"]; });
   await suite.client.delete(Pods, { namespace: ns, name: deletingPod.metadata!.name! });
-  const failedPod = pods[1]!;
   await updatePodStatus(suite.client, ns, failedPod.metadata!.name!, (p) => { p.status = { ...p.status, phase: "Failed" }; });
 
   let all: Pod[] = [];
@@ -159,7 +177,9 @@ test("TestDeletingAndFailedPods", async () => {
     assert.equal(rs.status?.replicas, 2);
   });
   await updatePod(suite.client, ns, deletingPod.metadata!.name!, (p) => { p.metadata!.finalizers = []; });
-});
+  // No kubelet finishes the graceful deletion: finish it here.
+  await suite.client.delete(Pods, { namespace: ns, name: deletingPod.metadata!.name! }, { gracePeriodSeconds: 0 });
+}
 
 describe("TestPodDeletionCost", () => {
   const cases = [
