@@ -1,4 +1,4 @@
-import { deepFreeze, gvkString, type DeepReadonly, type KubeObject, type ObjectKey, type ResourceType } from "../meta/index.ts";
+import { compareResourceVersions, deepFreeze, gvkString, type DeepReadonly, type KubeObject, type ObjectKey, type ResourceType } from "../meta/index.ts";
 import type { Client } from "../client/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
 import { SharedInformer, stripManagedFields } from "./informer.ts";
@@ -129,7 +129,10 @@ export class InformerCache implements Reader, FieldIndexer {
 
   /**
    * The cached object (see `Reader.get`). Served by an informer of the type whose scope covers
-   * the namespace, preferring one without selectors; a type without one gets an informer started
+   * the namespace, preferring one without selectors and, among several (an all-namespaces one
+   * and a namespaced one), the one that has seen the newest resourceVersion: a reconcile
+   * triggered by an event of either then reads that event's object, never an older one (the
+   * other informer may not have received it yet). A type without one gets an informer started
    * on demand (unless `readerFailOnMissingInformer`) and the call waits for it to sync.
    * @throws Error when the cache has not been started, the namespace is outside the cached
    *   namespaces, several selector-restricted informers could serve it, or `signal` aborts.
@@ -169,9 +172,7 @@ export class InformerCache implements Reader, FieldIndexer {
     const covering = entries.filter((e) =>
       e.namespace === "" || (namespace !== undefined ? e.namespace === namespace : e.namespace === this.#opts.defaultNamespace));
     const unrestricted = covering.filter((e) => !e.restricted);
-    if (unrestricted.length > 0) {
-      return (unrestricted.find((e) => e.namespace !== "") ?? unrestricted[0])!.informer;
-    }
+    if (unrestricted.length > 0) return freshest(unrestricted.map((e) => e.informer));
     if (covering.length === 1) return covering[0]!.informer;
     if (covering.length > 1) {
       throw new Error(`${verb} ${gvkString(type)} from the cache: ${covering.length} informers with different selectors (${covering.map((e) => e.informer.name).join("; ")}) could serve it; read from the one you mean: cache.informerFor(type, scope).store`);
@@ -208,4 +209,22 @@ export class InformerCache implements Reader, FieldIndexer {
 
 function typeKey(type: ResourceType): string {
   return `${type.group}/${type.version}/${type.kind}`;
+}
+
+/**
+ * The informer that has applied the newest resourceVersion (synced ones first); the first one
+ * when resourceVersions do not compare. Informers of one resource see the same event sequence,
+ * so the freshest holds every event any of the others has delivered.
+ */
+export function freshest<I extends Pick<SharedInformer<KubeObject>, "hasSynced" | "lastSyncResourceVersion">>(informers: readonly I[]): I {
+  let best = informers[0]!;
+  for (const candidate of informers.slice(1)) {
+    if (candidate.hasSynced() !== best.hasSynced()) {
+      if (candidate.hasSynced()) best = candidate;
+      continue;
+    }
+    const order = compareResourceVersions(candidate.lastSyncResourceVersion, best.lastSyncResourceVersion);
+    if (order !== undefined && order > 0) best = candidate;
+  }
+  return best;
 }

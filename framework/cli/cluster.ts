@@ -23,6 +23,9 @@ options:
   --kube-api-qps Q     up: kube-controller-manager client QPS (default 20, as upstream)
   --kube-api-burst B   up: kube-controller-manager client burst (default 30, as upstream)
   --controllers C      up: kube-controller-manager --controllers (default "*")
+  --no-gang-scheduling up: without the native gang API (scheduling.k8s.io/v1alpha2 and the
+                       GenericWorkload,GangScheduling gates), which is on by default as in
+                       \`npm test\`, unless KUBELOOP_GANG_SCHEDULING is 0 or false
 `;
 
 function parseCount(value: string | undefined, flag: string, fallback: number): number {
@@ -46,8 +49,10 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
         "kube-api-qps": { type: "string" },
         "kube-api-burst": { type: "string" },
         controllers: { type: "string" },
+        "gang-scheduling": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
+      allowNegative: true,
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}`);
@@ -72,6 +77,7 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
         kubeApiQps: parseCount(values["kube-api-qps"], "--kube-api-qps", 20),
         kubeApiBurst: parseCount(values["kube-api-burst"], "--kube-api-burst", 30),
         controllers: values.controllers ?? "*",
+        gangScheduling: values["gang-scheduling"] ?? !["0", "false"].includes(process.env.KUBELOOP_GANG_SCHEDULING ?? ""),
       });
     case "down":
       return down(dir);
@@ -89,7 +95,7 @@ const progress = (line: string): void => {
 
 async function up(
   dir: string,
-  opts: { nodes: number; gpus: number; kubeApiQps: number; kubeApiBurst: number; controllers: string },
+  opts: { nodes: number; gpus: number; kubeApiQps: number; kubeApiBurst: number; controllers: string; gangScheduling: boolean },
 ): Promise<number> {
   const abort = new AbortController();
   const onSignal = (): void => abort.abort(new Error("interrupted; stopped what was started"));
@@ -102,6 +108,7 @@ async function up(
       kubeApiQps: opts.kubeApiQps,
       kubeApiBurst: opts.kubeApiBurst,
       controllers: opts.controllers,
+      gangScheduling: opts.gangScheduling,
       onProgress: progress,
       stopOnExit: false,
       signal: abort.signal,

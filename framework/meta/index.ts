@@ -7,3 +7,4 @@ export * from "./resource.ts";
 export * from "./builtin.ts";
 export * from "./labels.ts";
 export * from "./deep-readonly.ts";
+export * from "./resource-version.ts";

@@ -1,4 +1,4 @@
-import { compareResourceVersions } from "./status-writes.ts";
+import { compareResourceVersions } from "../../framework/meta/index.ts";
 
 /** The informers whose progress a sync waits for: their last synced resourceVersion ("" when unknown). */
 export interface ConsistencySources {

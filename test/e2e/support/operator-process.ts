@@ -22,6 +22,8 @@ export interface OperatorProcessOptions {
   metricsBindAddress?: string;
   /** `host:port` of the probes; default "0" (off). */
   healthProbeBindAddress?: string;
+  /** `--operators`; default "replicaset". */
+  operators?: string;
   /** More flags, after the chart's (e.g. `--kube-api-qps=20`). */
   extraArgs?: readonly string[];
 }
@@ -37,10 +39,10 @@ export interface OperatorProcess {
   readonly exitedAtMs: number | undefined;
 }
 
-/** Starts `node operators/main.ts --operators=replicaset` with the chart's leader-election flags. */
+/** Starts `node operators/main.ts --operators=<operators, default replicaset>` with the chart's leader-election flags. */
 export function startOperator(opts: OperatorProcessOptions): OperatorProcess {
   const child = spawn(process.execPath, [
-    main, "--operators=replicaset", `--metrics-bind-address=${opts.metricsBindAddress ?? "0"}`,
+    main, `--operators=${opts.operators ?? "replicaset"}`, `--metrics-bind-address=${opts.metricsBindAddress ?? "0"}`,
     `--health-probe-bind-address=${opts.healthProbeBindAddress ?? "0"}`, "--leader-elect=true", `--leader-election-id=${opts.leaseId}`,
     `--leader-election-namespace=${opts.namespace}`, "--lease-duration-seconds=15", "--renew-deadline-seconds=10",
     "--retry-period-seconds=2", ...(opts.extraArgs ?? []), "--log-level=info",

@@ -8,6 +8,7 @@ import {
 } from "../../../framework/cache/index.ts";
 import { ConfigMaps, Nodes, Pods, deepCopy, labelSelectorAsSelector, type Pod } from "../../../framework/meta/index.ts";
 import { FakeClient } from "../../../framework/testing/index.ts";
+import { freshest } from "../../../framework/cache/informer-cache.ts";
 
 const silent = pino({ level: "silent" });
 
@@ -199,4 +200,13 @@ test("types: a cached object is DeepReadonly, its deepCopy is a plain Pod again"
   const copy: Pod = deepCopy(cached);
   copy.metadata!.name = "renamed";
   assert.equal(cached.metadata?.name, "p");
+});
+
+test("InformerCache reads from the covering informer that has seen the newest resourceVersion", () => {
+  const informer = (name: string, lastSyncResourceVersion: string, synced = true) => ({ name, lastSyncResourceVersion, hasSynced: () => synced });
+  // A reconcile triggered by the all-namespaces informer's event 300 must not read the namespaced one still at 299.
+  assert.equal(freshest([informer("namespaced", "299"), informer("all", "300")]).name, "all");
+  assert.equal(freshest([informer("all", "300"), informer("namespaced", "1000")]).name, "namespaced", "numeric order: longer is newer");
+  assert.equal(freshest([informer("synced", "5"), informer("syncing", "9", false)]).name, "synced", "a synced informer first");
+  assert.equal(freshest([informer("first", "x"), informer("second", "7")]).name, "first", "not comparable: the first");
 });
