@@ -25,7 +25,7 @@ import { rootLogger } from "../framework/log/index.ts";
 import { Manager } from "../framework/manager/index.ts";
 import { EndpointsResource, Namespaces, Nodes, Pods, ServiceAccounts, Services, keyOf, type Pod, type Service } from "../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
-import { createFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane, type FakeNodeSpec } from "../framework/testing/index.ts";
+import { createFakeNodes, deleteFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane, type FakeNodeSpec } from "../framework/testing/index.ts";
 import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./gang-scheduling/index.ts";
 import { GPU_RESOURCE, GPUPlacementPolicies, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
 import { allDefinitions, setupOperators } from "./registry.ts";
@@ -243,6 +243,9 @@ async function cleanTrainPods(client: KubeClient, signal: AbortSignal): Promise<
   }
 }
 
+/** What the scheduling story added to a cluster it did not start (removed again on exit): GPU nodes it created, the policy it applied. */
+const leftInExistingCluster = { nodes: [] as string[], policy: undefined as string | undefined };
+
 /**
  * Steps 5-7: GPU nodes and the BinPack policy's inventory; a gang that waits for its last member
  * and then binds at once (packed on one A100 node); an 8-GPU pod on the A100 node kept whole.
@@ -259,12 +262,13 @@ async function schedulingStory(client: KubeClient, plane: ControlPlane, signal: 
     }
   }
   say(`step 5: GPU nodes (kwok), labelled as GPU feature discovery would: ${GPU_NODES.map((n) => `${n.name} ${n.gpus}x${n.gpuProduct}`).join(", ")}`);
-  if (missing.length > 0) await createFakeNodes(plane.kubeconfigPath, missing, { signal });
+  if (missing.length > 0) leftInExistingCluster.nodes.push(...await createFakeNodes(plane.kubeconfigPath, missing, { signal }));
   await cleanTrainPods(client, signal);
   const policy = YAML.parse(readFileSync(POLICY_SAMPLE, "utf8")) as GPUPlacementPolicy;
   const policyName = policy.metadata!.name!;
   say(`step 5: apply GPUPlacementPolicy ${policyName} (operators/gpu-placement/samples/train-binpack.yaml): app=train pods on A100/H100 nodes, BinPack`);
   await client.patch(GPUPlacementPolicies, { name: policyName }, { type: "apply", body: policy, fieldManager: "kubeloop-demo", force: true });
+  leftInExistingCluster.policy = policyName;
   const a100 = (p: GPUPlacementPolicy) => p.status?.inventory?.find((i) => i.product === A100);
   await showInventory(client, policyName, "step 5", (p) => a100(p)?.total === 16 && a100(p)?.allocated === 0 &&
     p.status?.wholeFreeNodes === 2 && p.status.inventory?.some((i) => i.product === T4) === true, signal);
@@ -398,6 +402,7 @@ async function main(): Promise<number> {
   } finally {
     stop.abort(new Error("demo finished"));
     await running?.catch((err: Error) => say(`manager: ${err.message}`));
+    if (!plane.local) await removeWhatTheStoryAdded(client, plane);
     client.close();
     if (plane.local && !flags["keep-cluster"]) {
       say("stopping the control plane");
@@ -405,6 +410,17 @@ async function main(): Promise<number> {
     } else if (plane.local) {
       say(`control plane left running (--keep-cluster): KUBECONFIG=${plane.kubeconfigPath}; \`npm run cluster -- down\` stops it`);
     }
+  }
+}
+
+/** On a cluster the demo did not start: deletes the GPU nodes and the policy the scheduling story added (the namespace stays). */
+async function removeWhatTheStoryAdded(client: KubeClient, plane: ControlPlane): Promise<void> {
+  const { nodes, policy } = leftInExistingCluster;
+  await cleanTrainPods(client, AbortSignal.timeout(stepTimeoutMs)).catch((err: Error) => say(`could not delete the train pods: ${err.message}`));
+  if (policy) await client.delete(GPUPlacementPolicies, { name: policy }).catch((err: Error) => say(`could not delete GPUPlacementPolicy ${policy}: ${err.message}`));
+  if (nodes.length > 0) {
+    await deleteFakeNodes(plane.kubeconfigPath, nodes).catch((err: Error) => say(`could not delete the fake GPU nodes: ${err.message}`));
+    say(`removed what the demo added to the cluster: GPU nodes ${nodes.join(", ")}${policy ? `, GPUPlacementPolicy ${policy}` : ""}`);
   }
 }
 

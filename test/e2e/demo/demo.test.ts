@@ -8,7 +8,9 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Nodes } from "../../../framework/meta/index.ts";
 import { deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
+import { GPUPlacementPolicies } from "../../../operators/gpu-placement/index.ts";
 
 const demo = fileURLToPath(new URL("../../../operators/demo.ts", import.meta.url));
 const DEMO_NAMESPACE = "kubeloop-demo";
@@ -21,7 +23,8 @@ after(async () => {
 
 test("npm run demo -- --exit-after-convergence converges every step and exits 0", { timeout: 600_000 }, async () => {
   const { plane, client } = await testEnvironment();
-  client.close();
+  const gpuNodes = ["gpu-a100-0", "gpu-a100-1", "gpu-t4-0"];
+  const existedBefore = new Set((await client.list(Nodes)).items.map((n) => n.metadata!.name!).filter((n) => gpuNodes.includes(n)));
   const child = spawn(process.execPath, [demo, "--exit-after-convergence", "--step-timeout-seconds", "120"], {
     env: { ...process.env, KUBECONFIG: plane.kubeconfigPath },
     stdio: ["ignore", "pipe", "pipe"],
@@ -37,4 +40,9 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   assert.equal(output.match(/converged in/g)?.length, 4, `each of the 4 steps converged:\n${output}`);
   assert.match(output, /every step converged; exiting/);
   assert.match(output, /web +desired=2 current=2 ready=2 available=2/, "the last table shows web scaled down to 2");
+  // On a cluster it did not start, the demo removes the GPU nodes and the policy it added.
+  const left = (await client.list(Nodes)).items.map((n) => n.metadata!.name!).filter((n) => gpuNodes.includes(n) && !existedBefore.has(n));
+  assert.deepEqual(left, [], `GPU nodes the demo created are gone:\n${output}`);
+  assert.equal((await client.list(GPUPlacementPolicies)).items.some((p) => p.metadata?.name === "train-binpack"), false, "the demo's policy is gone");
+  client.close();
 });
