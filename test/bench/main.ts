@@ -18,10 +18,15 @@
  * `--quick`: N = 200 and 1k cached pods only. Exits 0 even when a target is missed; 1 when a
  * measurement failed (the others still run and are reported).
  *
- * `--suites replicaset,scheduling` (default both): `scheduling` is kubeloop-scheduler against
+ * `--suites replicaset,scheduling,endpoints` (default all three): `scheduling` is kubeloop-scheduler against
  * kube-scheduler on a control plane of its own (`scheduling.ts`), tuned by `--sched-settings
  * raised,defaults`, `--sched-parts throughput,fragmentation,competing`, `--sched-pods 1000`
  * (`--quick`: 200), `--sched-competing-gangs 50`, `--sched-seed 42`, `--sched-repeats 3`.
+ *
+ * `--suites endpoints`: the Endpoints operator beside kube-controller-manager's
+ * endpoints and EndpointSlice controllers (`endpoints.ts`) on a control plane per
+ * `--ep-settings defaults` (same client limit on both sides), `--ep-services 100`,
+ * `--ep-pods-per-service 10`, `--ep-concurrency 10`.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -34,6 +39,7 @@ import { ReplicaSetDefinition } from "../../operators/replicaset/index.ts";
 import { startBenchCluster, type BenchCluster } from "./cluster.ts";
 import { measureCacheMemory } from "./memory.ts";
 import { measurePhysicalLimit } from "./physical.ts";
+import { runEndpointsBench } from "./endpoints.ts";
 import { runBuiltIn, runOurs } from "./replicaset.ts";
 import { formatReport, writeResults, type BenchResults, type SettingResults } from "./report.ts";
 import { runSchedulingSuite, schedulingSettings, type SchedulingPart } from "./scheduling.ts";
@@ -49,13 +55,17 @@ const { values: flags } = parseArgs({
     "http2-connections": { type: "string" },
     "skip-memory": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
-    suites: { type: "string", default: "replicaset,scheduling" },
+    suites: { type: "string", default: "replicaset,scheduling,endpoints" },
     "sched-settings": { type: "string", default: "raised,defaults" },
     "sched-parts": { type: "string", default: "throughput,fragmentation,competing" },
     "sched-pods": { type: "string" },
     "sched-competing-gangs": { type: "string", default: "50" },
     "sched-seed": { type: "string", default: "42" },
     "sched-repeats": { type: "string", default: "3" },
+    "ep-settings": { type: "string", default: "defaults" },
+    "ep-services": { type: "string", default: "100" },
+    "ep-pods-per-service": { type: "string", default: "10" },
+    "ep-concurrency": { type: "string", default: "10" },
   },
 });
 rootLogger.level = flags.verbose ? "info" : "warn";
@@ -70,7 +80,11 @@ const wanted = flags.settings.split(",").map((s) => s.trim()).filter(Boolean);
 for (const w of wanted) if (!(w in settingsByLabel)) throw new Error(`unknown --settings entry ${JSON.stringify(w)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
 const list = (value: string): string[] => value.split(",").map((s) => s.trim()).filter(Boolean);
 const suites = list(flags.suites);
-for (const s of suites) if (s !== "replicaset" && s !== "scheduling") throw new Error(`--suites wants replicaset and/or scheduling, got ${JSON.stringify(s)}`);
+for (const s of suites) if (s !== "replicaset" && s !== "scheduling" && s !== "endpoints") throw new Error(`--suites wants replicaset, scheduling and/or endpoints, got ${JSON.stringify(s)}`);
+const epSettings = list(flags["ep-settings"]).map((label) => {
+  if (!(label in settingsByLabel)) throw new Error(`unknown --ep-settings entry ${JSON.stringify(label)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
+  return settingsByLabel[label as keyof typeof settingsByLabel];
+});
 const settings = suites.includes("replicaset") ? wanted.map((w) => settingsByLabel[w as keyof typeof settingsByLabel]) : [];
 const schedSettings = list(flags["sched-settings"]).map((label) => {
   const s = schedulingSettings[label];
@@ -106,7 +120,7 @@ const results: BenchResults = {
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kubernetes: `${componentVersions.kubernetes}, etcd ${componentVersions.etcd}, kwok ${componentVersions.kwok}`,
-    fakeNodes: suites.includes("replicaset") ? "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)" : "see the scheduling suite",
+    fakeNodes: suites.includes("replicaset") || suites.includes("endpoints") ? "20 × (32 CPU, 256Gi, 250 pods) + 1 tainted node for pre-bound pods (kwok)" : "see the scheduling suite",
     loadAverageBefore: loadBefore,
     loadAverageAfter: "",
   },
@@ -197,6 +211,29 @@ if (suites.includes("scheduling")) {
     competingGangs: Number(flags["sched-competing-gangs"]), seed: Number(flags["sched-seed"]), say,
   });
   results.errors.push(...results.scheduling.errors);
+}
+
+if (suites.includes("endpoints")) {
+  results.endpoints = [];
+  for (const setting of epSettings) {
+    const dir = `/tmp/kubeloop-bench-endpoints-${setting.label}`;
+    const { oursLimited: _unused, ...clusterSetting } = setting;
+    let cluster: BenchCluster | undefined;
+    try {
+      say(`Endpoints, cluster "${setting.label}" (kube-controller-manager and ours at ${setting.kubeApiQps}/${setting.kubeApiBurst}) in ${dir}`);
+      cluster = await startBenchCluster({ dir, ...clusterSetting, say });
+      const c = cluster;
+      const r = await attempt(`Endpoints churn, ${flags["ep-services"]} Services x ${flags["ep-pods-per-service"]} pods`, () => runEndpointsBench(c, {
+        setting: setting.label, namespace: "bench-endpoints", services: Number(flags["ep-services"]), podsPerService: Number(flags["ep-pods-per-service"]),
+        concurrency: Number(flags["ep-concurrency"]), timeoutMs: 300_000, say,
+      }));
+      if (r) results.endpoints.push(r);
+    } catch (err) {
+      results.errors.push(`Endpoints cluster ${setting.label}: ${(err as Error).stack ?? String(err)}`);
+    } finally {
+      await cluster?.stop().catch((err: Error) => results.errors.push(`stopping the Endpoints cluster ${setting.label}: ${err.message}`));
+    }
+  }
 }
 
 results.finishedAt = new Date().toISOString();

@@ -8,6 +8,7 @@ import type { MemoryResult } from "./memory.ts";
 import type { PhysicalResult } from "./physical.ts";
 import type { ReplicaSetResult } from "./replicaset.ts";
 import type { SchedulingResults } from "./scheduling.ts";
+import { formatEndpointsReport, type EndpointsBenchResult } from "./endpoints.ts";
 import { formatSchedulingReport, schedulingComparisons, schedulingTargets } from "./scheduling-report.ts";
 
 /** Targets the report prints beside the results (not asserted: a missed target is no error). */
@@ -52,6 +53,8 @@ export interface BenchResults {
   memory: MemoryResult[];
   /** The scheduling suite (`--suites scheduling`), when it ran. */
   scheduling?: SchedulingResults;
+  /** The Endpoints suite (`--suites endpoints`), one entry per setting, when it ran. */
+  endpoints?: EndpointsBenchResult[];
   /** Measurements that failed, with what went wrong. */
   errors: string[];
 }
@@ -117,6 +120,7 @@ export function formatReport(results: BenchResults): string {
   parts.push(Object.entries(results.environment).map(([k, v]) => `${k}: ${v}`).join("; "));
   if (results.settings.length === 0) {
     if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
+    if (results.endpoints?.length) parts.push(formatEndpointsReport(results.endpoints));
     if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
     return parts.join("\n") + "\n";
   }
@@ -182,6 +186,7 @@ export function formatReport(results: BenchResults): string {
     ])));
 
   if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
+  if (results.endpoints?.length) parts.push(formatEndpointsReport(results.endpoints));
   if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
   return parts.join("\n") + "\n";
 }
