@@ -14,6 +14,8 @@
  * Then a no-change resync: a fresh operator process (a new manager) lists everything and must
  * write nothing.
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
 import { createClient, type KubeClient } from "../../framework/client/index.ts";
 import { InformerCache } from "../../framework/cache/index.ts";
@@ -53,6 +55,8 @@ export interface EndpointsBenchResult {
   oursRequestsPerChange: number;
   /** Non-GET requests of a fresh operator over a resync with nothing to change (target 0). */
   noChangeResyncWrites: number;
+  /** The seeded randomized differential run on the same cluster: scenarios passed / run (target all). */
+  randomized?: { seed: number; scenarios: number; passed: number; failed: number; seconds: number };
 }
 
 interface Side {
@@ -302,8 +306,34 @@ export function formatEndpointsReport(results: readonly EndpointsBenchResult[]):
     }
     lines.push(`  object writes per change (seen by watches): ours ${r.objectWritesPerChange.ours.toFixed(2)}, built-in ${r.objectWritesPerChange.builtIn.toFixed(2)}; our write requests per change ${r.oursRequestsPerChange.toFixed(2)}`);
     lines.push(`  no-change resync (a fresh operator): ${r.noChangeResyncWrites} writes`);
+    if (r.randomized) lines.push(`  randomized differential (seed ${r.randomized.seed}): ${r.randomized.passed} of ${r.randomized.scenarios} scenarios equal kube-controller-manager's after every step, ${r.randomized.failed} differ (${r.randomized.seconds.toFixed(0)} s)`);
     const worstP99 = Math.max(...r.latencies.map((l) => l.ours.p99 / l.builtIn.p99));
     lines.push(`  targets: p99 ours / built-in <= 1.0: ${worstP99 <= 1 ? "met" : "MISSED"} (worst ${worstP99.toFixed(2)}); writes per change ours <= built-in: ${r.objectWritesPerChange.ours <= r.objectWritesPerChange.builtIn ? "met" : "MISSED"}; 0 writes on a no-op resync: ${r.noChangeResyncWrites === 0 ? "met" : "MISSED"}`);
   }
   return lines.join("\n");
+}
+
+const RANDOMIZED_TEST = fileURLToPath(new URL("../e2e/operators/endpoints/randomized.test.ts", import.meta.url));
+
+/**
+ * The seeded randomized differential e2e (`randomized.test.ts`: after every step of a random
+ * scenario ours equal kube-controller-manager's in canonical form) with `scenarios` scenarios,
+ * run as a child `node --test` against `cluster`. Resolves with the pass/fail counts the test
+ * runner reports.
+ */
+export async function runRandomizedDifferential(cluster: BenchCluster, opts: { seed: number; scenarios: number; say: (line: string) => void }): Promise<NonNullable<EndpointsBenchResult["randomized"]>> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ["--test", "--test-reporter=spec", RANDOMIZED_TEST], {
+    env: { ...process.env, KUBECONFIG: cluster.plane.kubeconfigPath, KUBELOOP_CLUSTER_DIR: "", KUBELOOP_EP_SEED: String(opts.seed), KUBELOOP_EP_SCENARIOS: String(opts.scenarios) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => { out += c.toString("utf8"); });
+  child.stderr.on("data", (c: Buffer) => { out += c.toString("utf8"); });
+  await new Promise((resolve) => child.on("exit", resolve));
+  const count = (label: string) => Number(new RegExp(`^ℹ ${label} (\\d+)$`, "m").exec(out)?.[1] ?? "NaN");
+  const result = { seed: opts.seed, scenarios: opts.scenarios, passed: count("pass"), failed: count("fail"), seconds: (performance.now() - started) / 1000 };
+  if (!Number.isFinite(result.passed)) throw new Error(`the randomized differential run printed no summary:\n${out.slice(-3000)}`);
+  if (result.failed > 0) opts.say(`    randomized: failures:\n${out.split("\n").filter((l) => l.startsWith("✖") || l.includes("AssertionError")).slice(0, 20).join("\n")}`);
+  return result;
 }

@@ -26,7 +26,8 @@
  * `--suites endpoints`: the Endpoints operator beside kube-controller-manager's
  * endpoints and EndpointSlice controllers (`endpoints.ts`) on a control plane per
  * `--ep-settings defaults` (same client limit on both sides), `--ep-services 100`,
- * `--ep-pods-per-service 10`, `--ep-concurrency 10`.
+ * `--ep-pods-per-service 10`, `--ep-concurrency 10`, then the seeded randomized differential
+ * e2e with `--ep-scenarios 500` (0: skip) from `--ep-seed 20261203`.
  */
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -39,7 +40,7 @@ import { ReplicaSetDefinition } from "../../operators/replicaset/index.ts";
 import { startBenchCluster, type BenchCluster } from "./cluster.ts";
 import { measureCacheMemory } from "./memory.ts";
 import { measurePhysicalLimit } from "./physical.ts";
-import { runEndpointsBench } from "./endpoints.ts";
+import { runEndpointsBench, runRandomizedDifferential } from "./endpoints.ts";
 import { runBuiltIn, runOurs } from "./replicaset.ts";
 import { formatReport, writeResults, type BenchResults, type SettingResults } from "./report.ts";
 import { runSchedulingSuite, schedulingSettings, type SchedulingPart } from "./scheduling.ts";
@@ -66,6 +67,8 @@ const { values: flags } = parseArgs({
     "ep-services": { type: "string", default: "100" },
     "ep-pods-per-service": { type: "string", default: "10" },
     "ep-concurrency": { type: "string", default: "10" },
+    "ep-scenarios": { type: "string", default: "500" },
+    "ep-seed": { type: "string", default: "20261203" },
   },
 });
 rootLogger.level = flags.verbose ? "info" : "warn";
@@ -227,7 +230,15 @@ if (suites.includes("endpoints")) {
         setting: setting.label, namespace: "bench-endpoints", services: Number(flags["ep-services"]), podsPerService: Number(flags["ep-pods-per-service"]),
         concurrency: Number(flags["ep-concurrency"]), timeoutMs: 300_000, say,
       }));
-      if (r) results.endpoints.push(r);
+      if (r) {
+        results.endpoints.push(r);
+        const scenarios = Number(flags["ep-scenarios"]);
+        if (scenarios > 0) {
+          r.randomized = await attempt(`Endpoints randomized differential, ${scenarios} seeded scenarios`, () =>
+            runRandomizedDifferential(c, { seed: Number(flags["ep-seed"]), scenarios, say }));
+          if (r.randomized?.failed) results.errors.push(`Endpoints randomized differential: ${r.randomized.failed} of ${scenarios} scenarios differ`);
+        }
+      }
     } catch (err) {
       results.errors.push(`Endpoints cluster ${setting.label}: ${(err as Error).stack ?? String(err)}`);
     } finally {
