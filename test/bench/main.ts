@@ -25,7 +25,8 @@
  *
  * `--suites endpoints`: the Endpoints operator beside kube-controller-manager's
  * endpoints and EndpointSlice controllers (`endpoints.ts`) on a control plane per
- * `--ep-settings defaults` (same client limit on both sides), `--ep-services 100`,
+ * `--ep-settings defaults` (kube-controller-manager's client limit per controller; ours, two
+ * controllers on one client, twice that), `--ep-services 100`,
  * `--ep-pods-per-service 10`, `--ep-concurrency 10`, then the seeded randomized differential
  * e2e with `--ep-scenarios 500` (0: skip) from `--ep-seed 20261203`.
  */
@@ -223,7 +224,7 @@ if (suites.includes("endpoints")) {
     const { oursLimited: _unused, ...clusterSetting } = setting;
     let cluster: BenchCluster | undefined;
     try {
-      say(`Endpoints, cluster "${setting.label}" (kube-controller-manager and ours at ${setting.kubeApiQps}/${setting.kubeApiBurst}) in ${dir}`);
+      say(`Endpoints, cluster "${setting.label}" (kube-controller-manager ${setting.kubeApiQps}/${setting.kubeApiBurst} per controller, ours twice that for its two) in ${dir}`);
       cluster = await startBenchCluster({ dir, ...clusterSetting, say });
       const c = cluster;
       const r = await attempt(`Endpoints churn, ${flags["ep-services"]} Services x ${flags["ep-pods-per-service"]} pods`, () => runEndpointsBench(c, {
