@@ -77,7 +77,8 @@ for (let s = 0; s < SCENARIOS; s++) {
       next++;
       const name = `${app}-p${next}`;
       const withIp = chance(0.85);
-      const v4 = `10.251.${s}.${next}`;
+      // Scenario s gets its own /24 (10.<100 + s / 256>.<s % 256>.0/24), so 500 scenarios fit.
+      const v4 = `10.${100 + (s >> 8)}.${s & 255}.${next}`;
       const p: PodSpec = {
         name,
         labels: { app: chance(0.85) ? app : `${app}-other` },
