@@ -16,8 +16,9 @@ import { rootLogger } from "../../../../framework/log/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
 import { Pods } from "../../../../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../../../../framework/scheduling/index.ts";
-import { createTestNamespace, deleteTestNamespace, ensureBinaries, pickFreePorts, waitFor, seededRandom } from "../../../../framework/testing/index.ts";
+import { createTestNamespace, deleteTestNamespace, ensureBinaries, pickFreePorts, waitFor } from "../../../../framework/testing/index.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
+import { gpuMix } from "../../../bench/scheduling-fragmentation.ts";
 import { A100, assert, connect, createPolicy, deletePolicy, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
 
 const ORACLE = "most-allocated-gpu";
@@ -75,20 +76,6 @@ after(async () => {
   cluster?.client.close();
 });
 
-/** The seeded 1/2/4 mix summing to `target` (mulberry32, as the unit simulation). */
-function mix(seed: number, target: number): number[] {
-  const rnd = seededRandom(seed);
-  const choices = [1, 1, 1, 2, 2, 4];
-  const out: number[] = [];
-  for (let total = 0; total < target;) {
-    let g = choices[Math.floor(rnd() * choices.length)]!;
-    if (total + g > target) g = target - total >= 2 ? 2 : 1;
-    out.push(g);
-    total += g;
-  }
-  return out;
-}
-
 /** Waits until the pod is bound (its node) or reported Unschedulable (undefined). */
 async function outcome(name: string): Promise<string | undefined> {
   const r = await waitFor(async () => {
@@ -103,7 +90,7 @@ async function outcome(name: string): Promise<string | undefined> {
 test("BinPack vs kube-scheduler MostAllocated{nvidia.com/gpu: 1}: at least as many whole free nodes and 8-GPU pods, same seeded load", async () => {
   const pools = { ours: { scheduler: DEFAULT_SCHEDULER_NAME, pool: "ma-ours" }, oracle: { scheduler: ORACLE, pool: "ma-oracle" } } as const;
   const used: Record<keyof typeof pools, Record<string, number>> = { ours: {}, oracle: {} };
-  const sizes = mix(7, 32);
+  const sizes = gpuMix(7, 32);
   for (const [i, g] of sizes.entries()) {
     for (const [key, p] of Object.entries(pools) as Array<[keyof typeof pools, (typeof pools)[keyof typeof pools]]>) {
       await cluster.client.create(Pods, gpuPod(ns, `${key}-${i}`, g, { labels: { app: "ma" }, schedulerName: p.scheduler, extra: { nodeSelector: { pool: p.pool } } }));
