@@ -5,6 +5,7 @@
  * comparison with kube-controller-manager's own Endpoints and EndpointSlices.
  */
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
@@ -307,4 +308,39 @@ export function service(ns: string, name: string, selector: Record<string, strin
     metadata: { name, namespace: ns, ...(labels ? { labels } : {}) },
     spec: { ...(selector ? { selector } : {}), ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }], ...spec },
   };
+}
+
+/** What `useEndpointsSuite` sets up for a test file; the fields are set by its `before` hook. */
+export interface EndpointsSuite extends Cluster {
+  /** The file's own namespace (its pods force-deleted and it deleted after the file). */
+  ns: string;
+  /** The operator running for `ns`. */
+  op: Operator;
+}
+
+/**
+ * Registers the file's `before`/`after` hooks: connect (CRDs installed), the given Nodes nobody
+ * runs (`[name, zone?]`, deleted after the file), a namespace `<namespacePrefix>-<random>`,
+ * `beforeStart(suite)` (objects the operator must find at start-up), then the operator for that
+ * namespace; after the file the operator stops and the namespace and Nodes go.
+ */
+export function useEndpointsSuite(opts: {
+  namespacePrefix: string; nodes: ReadonlyArray<readonly [string, string?]>; beforeStart?: (suite: EndpointsSuite) => Promise<void>;
+}): EndpointsSuite {
+  const suite = {} as EndpointsSuite;
+  before(async () => {
+    Object.assign(suite, await connect());
+    for (const [name, zone] of opts.nodes) await createNode(suite.client, name, zone);
+    suite.ns = await createNamespace(suite.client, opts.namespacePrefix);
+    await opts.beforeStart?.(suite);
+    suite.op = await startOperator(suite.client, suite.ns);
+  });
+  after(async () => {
+    if (!suite.client) return;
+    await suite.op?.stop();
+    if (suite.ns) await deleteNamespace(suite.client, suite.ns);
+    for (const [name] of opts.nodes) await suite.client.delete(Nodes, { name }).catch(() => {});
+    suite.client.close();
+  });
+  return suite;
 }

@@ -7,12 +7,12 @@
  * our Endpoints and slices must equal kube-controller-manager's in canonical form.
  * `KUBELOOP_EP_SEED` picks the seed (default 20261203), `KUBELOOP_EP_SCENARIOS` the count (default 6).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { randomBytes } from "node:crypto";
-import { Nodes, Pods, Services, type Service } from "../../../../framework/meta/index.ts";
+import { Pods, Services, type Service } from "../../../../framework/meta/index.ts";
 import {
-  connect, createNamespace, createNode, createPod, deleteNamespace, expectSame, service, setPodStatus, startOperator, updatePod, updateService,
-  type Cluster, type Operator, type PodSpec,
+  createPod, expectSame, service, setPodStatus, updatePod, updateService, useEndpointsSuite,
+  type PodSpec,
 } from "./harness.ts";
 import { seededRandom } from "../../../../framework/testing/index.ts";
 
@@ -20,28 +20,9 @@ const SEED = Number(process.env.KUBELOOP_EP_SEED ?? "20261203");
 const SCENARIOS = Number(process.env.KUBELOOP_EP_SCENARIOS ?? "6");
 
 
-let suite: Cluster;
-let ns: string;
-let op: Operator;
 const suffix = randomBytes(3).toString("hex");
 const nodes = [`ep-rand-${suffix}-n0`, `ep-rand-${suffix}-n1`, `ep-rand-${suffix}-n2`];
-
-before(async () => {
-  suite = await connect();
-  await createNode(suite.client, nodes[0]!, "zone-a");
-  await createNode(suite.client, nodes[1]!, "zone-b");
-  await createNode(suite.client, nodes[2]!);
-  ns = await createNamespace(suite.client, "ep-rand");
-  op = await startOperator(suite.client, ns);
-});
-
-after(async () => {
-  if (!suite) return;
-  await op?.stop();
-  if (ns) await deleteNamespace(suite.client, ns);
-  for (const n of nodes) await suite.client.delete(Nodes, { name: n }).catch(() => {});
-  suite.client.close();
-});
+const suite = useEndpointsSuite({ namespacePrefix: "ep-rand", nodes: [[nodes[0]!, "zone-a"], [nodes[1]!, "zone-b"], [nodes[2]!]] });
 
 type Ports = NonNullable<NonNullable<Service["spec"]>["ports"]>;
 
@@ -70,7 +51,7 @@ for (let s = 0; s < SCENARIOS; s++) {
         ...(chance(0.3) ? { trafficDistribution: pick(["PreferSameZone", "PreferSameNode", "PreferClose"]) } : {}),
       };
     };
-    for (const name of svcNames) await c.create(Services, service(ns, name, { app }, randomSpec(name), chance(0.5) ? { flavor: pick(["x", "y"]) } : undefined));
+    for (const name of svcNames) await c.create(Services, service(suite.ns, name, { app }, randomSpec(name), chance(0.5) ? { flavor: pick(["x", "y"]) } : undefined));
     let next = 0;
     const live: string[] = [];
     const newPod = async (): Promise<void> => {
@@ -91,28 +72,28 @@ for (let s = 0; s < SCENARIOS; s++) {
         ...(chance(0.3) ? { hostname: `h${next}`, subdomain: pick(svcNames) } : {}),
         finalizer: chance(0.2),
       };
-      await createPod(c, ns, p);
+      await createPod(c, suite.ns, p);
       live.push(name);
     };
     const podCount = 3 + Math.floor(rnd() * 6);
     for (let i = 0; i < podCount; i++) await newPod();
-    await expectSame(c, ns, svcNames);
+    await expectSame(c, suite.ns, svcNames);
     for (let step = 0; step < 3; step++) {
       const changes = 1 + Math.floor(rnd() * 3);
       for (let k = 0; k < changes; k++) {
         const kind = pick(["ready", "ready", "labels", "delete", "add", "service"] as const);
         const target = live.length ? pick(live) : undefined;
-        if (kind === "ready" && target) await setPodStatus(c, ns, target, { ready: chance(0.5) });
-        else if (kind === "labels" && target) await updatePod(c, ns, target, (p) => { p.metadata!.labels = { app: chance(0.5) ? app : `${app}-other` }; });
+        if (kind === "ready" && target) await setPodStatus(c, suite.ns, target, { ready: chance(0.5) });
+        else if (kind === "labels" && target) await updatePod(c, suite.ns, target, (p) => { p.metadata!.labels = { app: chance(0.5) ? app : `${app}-other` }; });
         else if (kind === "delete" && target) {
           // Pods with the finalizer stay terminating.
-          await c.delete(Pods, { namespace: ns, name: target }, { gracePeriodSeconds: 0 });
+          await c.delete(Pods, { namespace: suite.ns, name: target }, { gracePeriodSeconds: 0 });
           live.splice(live.indexOf(target), 1);
         } else if (kind === "add") await newPod();
         else if (kind === "service") {
           const name = pick(svcNames);
           const spec = randomSpec(name);
-          await updateService(c, ns, name, (svc) => {
+          await updateService(c, suite.ns, name, (svc) => {
             svc.spec!.ports = spec.ports!;
             svc.spec!.publishNotReadyAddresses = spec.publishNotReadyAddresses!;
             if (spec.trafficDistribution) svc.spec!.trafficDistribution = spec.trafficDistribution;
@@ -120,7 +101,7 @@ for (let s = 0; s < SCENARIOS; s++) {
           });
         }
       }
-      await expectSame(c, ns, svcNames);
+      await expectSame(c, suite.ns, svcNames);
     }
   });
 }
