@@ -30,7 +30,11 @@ export interface KubeSchedulerProcess {
  * `kubeconfigPath`. Resolves once the process is spawned (not ready: measurements clock binds).
  * @throws Error when the binary cannot be built or found.
  */
-export async function startKubeScheduler(opts: { kubeconfigPath: string; qps: number; burst: number; say: (line: string) => void }): Promise<KubeSchedulerProcess> {
+export async function startKubeScheduler(opts: {
+  kubeconfigPath: string; qps: number; burst: number; say: (line: string) => void;
+  /** With the native gang gates (GenericWorkload, GangScheduling); default true. Off for a control plane that does not serve scheduling.k8s.io/v1alpha2. */
+  gangScheduling?: boolean;
+}): Promise<KubeSchedulerProcess> {
   const dir = await mkdtemp(join(tmpdir(), "kubeloop-bench-kube-scheduler-"));
   const config = join(dir, "config.yaml");
   await writeFile(config, [
@@ -50,7 +54,7 @@ export async function startKubeScheduler(opts: { kubeconfigPath: string; qps: nu
   const [port] = await pickFreePorts(1);
   const child: ChildProcess = spawn(bin, [
     `--config=${config}`, "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${dir}`,
-    "--feature-gates=GenericWorkload=true,GangScheduling=true",
+    ...(opts.gangScheduling === false ? [] : ["--feature-gates=GenericWorkload=true,GangScheduling=true"]),
   ], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   let stopping = false;

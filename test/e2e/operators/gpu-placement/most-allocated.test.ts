@@ -8,54 +8,34 @@
  * many 8-GPU pods. Needs a local control plane (the kube-scheduler binary of the harness).
  */
 import { after, before, test } from "node:test";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { rootLogger } from "../../../../framework/log/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
 import { Pods } from "../../../../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../../../../framework/scheduling/index.ts";
-import { createTestNamespace, deleteTestNamespace, ensureBinaries, pickFreePorts, waitFor } from "../../../../framework/testing/index.ts";
+import { createTestNamespace, deleteTestNamespace, waitFor } from "../../../../framework/testing/index.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
 import { gpuMix } from "../../../bench/scheduling-fragmentation.ts";
+import { KUBE_SCHEDULER_MOST_ALLOCATED, startKubeScheduler, type KubeSchedulerProcess } from "../../../bench/scheduling-kube-scheduler.ts";
 import { A100, assert, connect, createPolicy, deletePolicy, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
 
-const ORACLE = "most-allocated-gpu";
+const ORACLE = KUBE_SCHEDULER_MOST_ALLOCATED;
 let cluster: Cluster;
 let ns: string;
 const nodes: string[] = [];
 const stop = new AbortController();
 let running: Promise<void> | undefined;
-let oracle: ChildProcess | undefined;
-let stopping = false;
+let oracle: KubeSchedulerProcess | undefined;
 
 before(async () => {
   cluster = await connect();
   ns = await createTestNamespace(cluster.client, "gpu-mostalloc");
   nodes.push(...await gpuNodes(cluster, "ma-ours-", 8, { gpus: 8, gpuProduct: A100, labels: { pool: "ma-ours" } }));
   nodes.push(...await gpuNodes(cluster, "ma-oracle-", 8, { gpus: 8, gpuProduct: A100, labels: { pool: "ma-oracle" } }));
-  const dir = await mkdtemp(join(tmpdir(), "kubeloop-mostalloc-"));
-  const config = join(dir, "config.yaml");
-  await writeFile(config, [
-    "apiVersion: kubescheduler.config.k8s.io/v1",
-    "kind: KubeSchedulerConfiguration",
-    `clientConnection: { kubeconfig: ${JSON.stringify(cluster.kubeconfigPath)} }`,
-    "leaderElection: { leaderElect: false }",
-    "profiles:",
-    `  - schedulerName: ${ORACLE}`,
-    "    pluginConfig:",
-    "      - name: NodeResourcesFit",
-    "        args: { scoringStrategy: { type: MostAllocated, resources: [{ name: nvidia.com/gpu, weight: 1 }] } }",
-    "",
-  ].join("\n"));
-  const bin = (await ensureBinaries({ components: ["kube-scheduler"] }))["kube-scheduler"];
-  const [port] = await pickFreePorts(1);
-  oracle = spawn(bin, [`--config=${config}`, "--bind-address=127.0.0.1", `--secure-port=${port}`, `--cert-dir=${dir}`], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  oracle.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  oracle.on("exit", (code) => {
-    if (!stopping && code !== null && code !== 0) process.stderr.write(`[most-allocated kube-scheduler] exited ${code}: ${stderr}\n`);
+  // The binpack oracle: kube-scheduler v1.36 with NodeResourcesFit scoring MostAllocated on {nvidia.com/gpu: 1},
+  // at its default client limits (50/100); this control plane may not serve the native gang API.
+  oracle = await startKubeScheduler({
+    kubeconfigPath: cluster.kubeconfigPath, qps: 50, burst: 100, gangScheduling: false,
+    say: (line) => process.stderr.write(`[most-allocated kube-scheduler] ${line.trim()}\n`),
   });
   const mgr = new Manager({ client: cluster.client, name: "gpu-mostalloc-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   setupOperators(mgr, ["gpu-placement"]);
@@ -68,8 +48,7 @@ before(async () => {
 after(async () => {
   stop.abort();
   await running?.catch(() => {});
-  stopping = true;
-  oracle?.kill("SIGTERM");
+  await oracle?.stop();
   await deletePolicy(cluster, "ma-binpack");
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);
