@@ -103,6 +103,24 @@ export function benchPodSpec(placement: Placement): NonNullable<Pod["spec"]> {
   };
 }
 
+/**
+ * `attempt(what, run)` for a benchmark: says `what` and runs one measurement; a failure is said
+ * and recorded in `errors` (message and stack), and resolves undefined, so the benchmark goes on.
+ */
+export function measurementAttempts(say: (line: string) => void, errors: string[]): <T>(what: string, run: () => Promise<T>) => Promise<T | undefined> {
+  return async (what, run) => {
+    say(what);
+    try {
+      return await run();
+    } catch (err) {
+      const message = `${what}: ${(err as Error).stack ?? String(err)}`;
+      say(`FAILED ${message}`);
+      errors.push(message);
+      return undefined;
+    }
+  };
+}
+
 /** Runs `work(i)` for i in [0, count) with at most `concurrency` in flight; rejects on the first failure. */
 export async function runParallel(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;

@@ -38,7 +38,7 @@ import { rootLogger } from "../../framework/log/index.ts";
 import { installCustomResourceDefinitions } from "../../framework/api/index.ts";
 import { componentVersions } from "../../framework/testing/index.ts";
 import { ReplicaSetDefinition } from "../../operators/replicaset/index.ts";
-import { startBenchCluster, type BenchCluster } from "./cluster.ts";
+import { measurementAttempts, startBenchCluster, type BenchCluster } from "./cluster.ts";
 import { measureCacheMemory } from "./memory.ts";
 import { measurePhysicalLimit } from "./physical.ts";
 import { runEndpointsBench, runRandomizedDifferential } from "./endpoints.ts";
@@ -135,17 +135,7 @@ const results: BenchResults = {
 };
 
 /** Runs one measurement; a failure is recorded and the benchmark goes on. */
-async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | undefined> {
-  say(what);
-  try {
-    return await run();
-  } catch (err) {
-    const message = `${what}: ${(err as Error).stack ?? String(err)}`;
-    say(`FAILED ${message}`);
-    results.errors.push(message);
-    return undefined;
-  }
-}
+const attempt = measurementAttempts(say, results.errors);
 
 for (const [index, setting] of settings.entries()) {
   const dir = `/tmp/kubeloop-bench-${setting.label}`;

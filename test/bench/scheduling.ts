@@ -26,6 +26,7 @@ import { DEFAULT_SCHEDULER_NAME } from "../../framework/scheduling/index.ts";
 import { createFakeNodes, startControlPlane } from "../../framework/testing/index.ts";
 import { PodGroupDefinition } from "../../operators/gang-scheduling/index.ts";
 import { GPUPlacementPolicyDefinition } from "../../operators/gpu-placement/index.ts";
+import { measurementAttempts } from "./cluster.ts";
 import { createBinPackPolicy, measureFragmentation, type FragmentationResult } from "./scheduling-fragmentation.ts";
 import { runCompetingGangs, type CompetingGangsResult } from "./scheduling-gangs.ts";
 import { KUBE_SCHEDULER_DEFAULT, startKubeScheduler } from "./scheduling-kube-scheduler.ts";
@@ -94,17 +95,7 @@ export async function runSchedulingSuite(dir: string, opts: SchedulingSuiteOptio
     method: SCHEDULING_METHOD, seed: opts.seed, throughputNodes: opts.throughputNodes, repeats: opts.repeats, throughput: [], fragmentation: [], competing: [], errors: [],
   };
   const say = opts.say;
-  const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
-    say(what);
-    try {
-      return await run();
-    } catch (err) {
-      const message = `${what}: ${(err as Error).stack ?? String(err)}`;
-      say(`FAILED ${message}`);
-      results.errors.push(message);
-      return undefined;
-    }
-  };
+  const attempt = measurementAttempts(say, results.errors);
 
   await rm(dir, { recursive: true, force: true });
   say(`scheduling: control plane with the native gang API in ${dir}`);
