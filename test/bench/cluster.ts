@@ -104,6 +104,35 @@ export function benchPodSpec(placement: Placement): NonNullable<Pod["spec"]> {
 }
 
 /**
+ * Lists the pods of `namespace`, hands them to `onListed`, then watches from the list's
+ * resourceVersion and hands every event's pod to `onEvent` with its type, until `stop()`; a watch
+ * that breaks is resumed from the last resourceVersion (said on stderr as `<what> broke`).
+ * The benchmark's own clock for creates and binds (performance.now at each event).
+ */
+export async function followPods(admin: KubeClient, namespace: string, what: string, handlers: {
+  onListed?: (pods: Pod[]) => void; onEvent: (type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", pod: Pod) => void;
+}): Promise<{ stop(): void }> {
+  const list = await admin.list(Pods, { namespace });
+  handlers.onListed?.(list.items);
+  const stop = new AbortController();
+  void (async () => {
+    let resourceVersion = list.metadata.resourceVersion!;
+    while (!stop.signal.aborted) {
+      try {
+        for await (const event of admin.watch(Pods, { namespace, resourceVersion, signal: stop.signal, timeoutSeconds: 600 })) {
+          if (event.type === "ERROR") throw new Error(`pod watch: ${event.object.message}`);
+          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+          handlers.onEvent(event.type, event.object);
+        }
+      } catch (err) {
+        if (!stop.signal.aborted) process.stderr.write(`    ${what} broke (${(err as Error).message}); watching again\n`);
+      }
+    }
+  })();
+  return { stop: () => stop.abort() };
+}
+
+/**
  * `attempt(what, run)` for a benchmark: says `what` and runs one measurement; a failure is said
  * and recorded in `errors` (message and stack), and resolves undefined, so the benchmark goes on.
  */

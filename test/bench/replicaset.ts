@@ -13,11 +13,11 @@ import { request } from "node:https";
 import { Registry } from "prom-client";
 import { createClient, isNotFound, type KubeClient, type TransportProtocol } from "../../framework/client/index.ts";
 import { Manager } from "../../framework/manager/index.ts";
-import { AppsReplicaSets, Events, Pods, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
+import { AppsReplicaSets, Events, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
 import { ReplicaSets, setupReplicaSetController, type ReplicaSet } from "../../operators/replicaset/index.ts";
 import { sleep } from "../../framework/flowcontrol/index.ts";
-import { benchPodSpec, deleteAllPods, ensureNamespace, type BenchCluster, type Placement } from "./cluster.ts";
+import { benchPodSpec, deleteAllPods, ensureNamespace, followPods, type BenchCluster, type Placement } from "./cluster.ts";
 
 /** Which controller reconciled. */
 export type ReplicaSetSide = "ours" | "built-in";
@@ -92,29 +92,20 @@ interface CreateWatch {
 
 /** Watches the pods of `namespace` from now on, timing each new pod's ADDED event (performance.now). */
 async function watchPodCreates(admin: KubeClient, namespace: string): Promise<CreateWatch> {
-  const list = await admin.list(Pods, { namespace });
-  const stop = new AbortController();
-  const seen = new Set(list.items.map((p) => p.metadata?.name));
-  const watch: CreateWatch = { firstMs: undefined, lastMs: undefined, count: 0, stop: () => stop.abort() };
-  void (async () => {
-    let resourceVersion = list.metadata.resourceVersion!;
-    while (!stop.signal.aborted) {
-      try {
-        for await (const event of admin.watch(Pods, { namespace, resourceVersion, signal: stop.signal, timeoutSeconds: 600 })) {
-          if (event.type === "ERROR") throw new Error(`pod watch: ${event.object.message}`);
-          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-          if (event.type !== "ADDED" || seen.has(event.object.metadata?.name)) continue;
-          seen.add(event.object.metadata?.name);
-          const now = performance.now();
-          watch.firstMs ??= now;
-          watch.lastMs = now;
-          watch.count++;
-        }
-      } catch (err) {
-        if (!stop.signal.aborted) process.stderr.write(`    pod watch broke (${(err as Error).message}); watching again\n`);
-      }
-    }
-  })();
+  const seen = new Set<string | undefined>();
+  const watch: CreateWatch = { firstMs: undefined, lastMs: undefined, count: 0, stop: () => {} };
+  const follow = await followPods(admin, namespace, "pod watch", {
+    onListed: (pods) => { for (const p of pods) seen.add(p.metadata?.name); },
+    onEvent: (type, pod) => {
+      if (type !== "ADDED" || seen.has(pod.metadata?.name)) return;
+      seen.add(pod.metadata?.name);
+      const now = performance.now();
+      watch.firstMs ??= now;
+      watch.lastMs = now;
+      watch.count++;
+    },
+  });
+  watch.stop = follow.stop;
   return watch;
 }
 

@@ -12,7 +12,7 @@ import type { KubeClient } from "../../framework/client/index.ts";
 import { Pods, type Pod } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
 import { NativePodGroups, type NativePodGroup } from "../../operators/gang-scheduling/index.ts";
-import { deleteAllPods, ensureNamespace, runParallel } from "./cluster.ts";
+import { deleteAllPods, ensureNamespace, followPods, runParallel } from "./cluster.ts";
 
 /** One throughput run. */
 export interface ThroughputResult {
@@ -67,26 +67,16 @@ interface BindWatch {
 
 /** Watches the namespace's pods from the list's resourceVersion on; records each pod's first bind (performance.now). */
 async function watchBinds(admin: KubeClient, namespace: string): Promise<BindWatch> {
-  const list = await admin.list(Pods, { namespace });
   const boundAtMs = new Map<string, number>();
-  for (const p of list.items) if (p.spec?.nodeName) boundAtMs.set(p.metadata!.name!, performance.now());
-  const stop = new AbortController();
-  void (async () => {
-    let resourceVersion = list.metadata.resourceVersion!;
-    while (!stop.signal.aborted) {
-      try {
-        for await (const event of admin.watch(Pods, { namespace, resourceVersion, signal: stop.signal, timeoutSeconds: 600 })) {
-          if (event.type === "ERROR") throw new Error(`pod watch: ${event.object.message}`);
-          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-          const name = event.object.metadata?.name;
-          if (name && event.object.spec?.nodeName && !boundAtMs.has(name)) boundAtMs.set(name, performance.now());
-        }
-      } catch (err) {
-        if (!stop.signal.aborted) process.stderr.write(`    bind watch broke (${(err as Error).message}); watching again\n`);
-      }
-    }
-  })();
-  return { boundAtMs, stop: () => stop.abort() };
+  const noteBound = (pod: Pod) => {
+    const name = pod.metadata?.name;
+    if (name && pod.spec?.nodeName && !boundAtMs.has(name)) boundAtMs.set(name, performance.now());
+  };
+  const follow = await followPods(admin, namespace, "bind watch", {
+    onListed: (pods) => { for (const p of pods) noteBound(p); },
+    onEvent: (_type, pod) => noteBound(pod),
+  });
+  return { boundAtMs, stop: follow.stop };
 }
 
 /**
