@@ -55,7 +55,11 @@ export function parseKey(key: string): ObjectKey {
 
 /** The owner reference with `controller: true`, if any (client-go `metav1.GetControllerOf`). */
 export function controllerOf(obj: KubeObject): OwnerReference | undefined {
-  return obj.metadata?.ownerReferences?.find((ref) => ref.controller === true);
+  const refs = obj.metadata?.ownerReferences;
+  if (refs === undefined) return undefined;
+  // A plain loop: controllers call this for every cached pod on every sync.
+  for (const ref of refs) if (ref.controller === true) return ref;
+  return undefined;
 }
 
 /** True when `metadata.deletionTimestamp` is set: the object is being deleted. */

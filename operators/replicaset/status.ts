@@ -49,7 +49,7 @@ export function calculateStatus(rs: ReplicaSetShape, input: StatusInput): Replic
     if (templateSelector.matches(pod.metadata?.labels)) fullyLabeled++;
     if (isPodReady(pod)) {
       ready++;
-      if (isPodAvailable(pod, minReadySeconds, input.nowMs)) available++;
+      if (minReadySeconds <= 0 || isPodAvailable(pod, minReadySeconds, input.nowMs)) available++;
     }
   }
 

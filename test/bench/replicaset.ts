@@ -49,6 +49,18 @@ export interface ReplicaSetResult {
   requestsPerPodByMethod: Record<string, number> | undefined;
   /** Event objects about the ReplicaSet in its namespace once all pods were Ready (each one POST or more). */
   replicaSetEventObjects: number | undefined;
+  /**
+   * Syncs (reconciles) of the ReplicaSet controller during the run, per pod: the `replicaset` work
+   * queue's `workqueue_work_duration_seconds_count`, which kube-controller-manager and ours both
+   * export; undefined when it cannot be read.
+   */
+  syncsPerPod: number | undefined;
+  /**
+   * CPU seconds of the controller's process during the run (`process_cpu_seconds_total`): ours is
+   * this benchmark process (it also runs the pod watch that times the run), the built-in all of
+   * kube-controller-manager; undefined when it cannot be read.
+   */
+  cpuSeconds: number | undefined;
 }
 
 /** Common options of a run. */
@@ -126,15 +138,50 @@ async function replicaSetEvents(admin: KubeClient, namespace: string, name: stri
   }
 }
 
-async function requestsByMethod(registry: Registry): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  const metric = registry.getSingleMetric("rest_client_requests_total");
-  if (!metric) return counts;
-  for (const v of (await metric.get()).values) {
-    const method = String(v.labels.method ?? "?");
-    counts.set(method, (counts.get(method) ?? 0) + v.value);
+/** One scrape of a Prometheus text exposition. */
+type Scrape = string;
+
+/** Sum of the samples of `metric` whose labels include `labels` (all when empty). */
+function sumSamples(scrape: Scrape, metric: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of scrape.split("\n")) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) sum += value;
   }
-  return counts;
+  return sum;
+}
+
+/** `rest_client_requests_total` by method. */
+function requestsByMethod(scrape: Scrape): Map<string, number> {
+  const byMethod = new Map<string, number>();
+  for (const line of scrape.split("\n")) {
+    if (!line.startsWith("rest_client_requests_total{")) continue;
+    const method = /method="([A-Z]+)"/.exec(line)?.[1] ?? "?";
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) byMethod.set(method, (byMethod.get(method) ?? 0) + value);
+  }
+  return byMethod;
+}
+
+/** What a run reports from the scrapes of the controller's metrics before and after it. */
+function scrapeDeltas(before: Scrape | undefined, after: Scrape | undefined, pods: number): Pick<ReplicaSetResult, "requestsPerPod" | "requestsPerPodByMethod" | "syncsPerPod" | "cpuSeconds"> {
+  if (before === undefined || after === undefined) return { requestsPerPod: undefined, requestsPerPodByMethod: undefined, syncsPerPod: undefined, cpuSeconds: undefined };
+  const was = requestsByMethod(before);
+  const byMethod: Record<string, number> = {};
+  let total = 0;
+  for (const [method, count] of requestsByMethod(after)) {
+    const delta = count - (was.get(method) ?? 0);
+    if (delta > 0) byMethod[method] = delta / pods;
+    total += delta;
+  }
+  const syncs = (s: Scrape) => sumSamples(s, "workqueue_work_duration_seconds_count", { name: "replicaset" });
+  const cpu = (s: Scrape) => sumSamples(s, "process_cpu_seconds_total");
+  return {
+    requestsPerPod: total / pods, requestsPerPodByMethod: byMethod,
+    syncsPerPod: (syncs(after) - syncs(before)) / pods, cpuSeconds: cpu(after) - cpu(before),
+  };
 }
 
 /**
@@ -165,7 +212,8 @@ export async function runOurs(
     await mgr.cache.waitForSync(stop.signal);
     await sleep(1_000); // let the controller's workers start
     creates = await watchPodCreates(admin, opts.namespace);
-    const before = await requestsByMethod(registry);
+    const scrape = async () => `${await registry.metrics()}\n${await mgr.metrics.metrics()}`;
+    const before = await scrape();
     const started = performance.now();
     const rs: ReplicaSet = {
       apiVersion: `${ReplicaSets.group}/${ReplicaSets.version}`, kind: ReplicaSets.kind,
@@ -174,18 +222,11 @@ export async function runOurs(
     };
     await admin.create(ReplicaSets, rs);
     const seconds = await waitAllReady(admin, ReplicaSets, key, opts.pods, started, opts);
-    const after = await requestsByMethod(registry);
-    const byMethod: Record<string, number> = {};
-    let total = 0;
-    for (const [method, count] of after) {
-      const delta = count - (before.get(method) ?? 0);
-      if (delta > 0) byMethod[method] = delta / opts.pods;
-      total += delta;
-    }
+    const after = await scrape();
     return {
       side: "ours", pods: opts.pods, placement: opts.placement, qps: opts.qps, burst: opts.burst, transport: opts.transport,
       ...createdTimes(creates, opts.pods, started),
-      seconds, podsPerSecond: opts.pods / seconds, requestsPerPod: total / opts.pods, requestsPerPodByMethod: byMethod,
+      seconds, podsPerSecond: opts.pods / seconds, ...scrapeDeltas(before, after, opts.pods),
       replicaSetEventObjects: await replicaSetEvents(admin, opts.namespace, key.name),
     };
   } finally {
@@ -211,31 +252,18 @@ export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptio
   let creates: CreateWatch | undefined;
   try {
     creates = await watchPodCreates(admin, opts.namespace);
-    const before = await kubeControllerManagerRequests(cluster);
+    const before = await kubeControllerManagerMetrics(cluster);
     const started = performance.now();
     await admin.create(AppsReplicaSets, {
       apiVersion: "apps/v1", kind: "ReplicaSet", metadata: key,
       spec: { replicas: opts.pods, selector: { matchLabels: { app: "builtin" } }, template: template("builtin", opts.placement) },
     });
     const seconds = await waitAllReady(admin, AppsReplicaSets, key, opts.pods, started, opts);
-    const after = await kubeControllerManagerRequests(cluster);
-    let total: number | undefined;
-    let byMethod: Record<string, number> | undefined;
-    if (before && after) {
-      total = 0;
-      byMethod = {};
-      for (const [method, count] of after) {
-        const delta = count - (before.get(method) ?? 0);
-        if (delta > 0) byMethod[method] = delta / opts.pods;
-        total += delta;
-      }
-    }
+    const after = await kubeControllerManagerMetrics(cluster);
     return {
       side: "built-in", pods: opts.pods, placement: opts.placement, qps: cluster.kubeApiQps, burst: cluster.kubeApiBurst, transport: undefined,
       ...createdTimes(creates, opts.pods, started),
-      seconds, podsPerSecond: opts.pods / seconds,
-      requestsPerPod: total === undefined ? undefined : total / opts.pods,
-      requestsPerPodByMethod: byMethod,
+      seconds, podsPerSecond: opts.pods / seconds, ...scrapeDeltas(before, after, opts.pods),
       replicaSetEventObjects: await replicaSetEvents(admin, opts.namespace, key.name),
     };
   } finally {
@@ -254,11 +282,10 @@ export async function runBuiltIn(cluster: BenchCluster, opts: ReplicaSetRunOptio
 }
 
 /**
- * kube-controller-manager's `rest_client_requests_total` (every controller) by method, read from
- * its `/metrics` on 127.0.0.1 (the harness allows /metrics without authorization); undefined when
+ * One scrape of kube-controller-manager's `/metrics` (every controller), read on 127.0.0.1 (the harness allows /metrics without authorization); undefined when
  * it cannot be read.
  */
-async function kubeControllerManagerRequests(cluster: BenchCluster): Promise<Map<string, number> | undefined> {
+async function kubeControllerManagerMetrics(cluster: BenchCluster): Promise<Scrape | undefined> {
   const kcm = cluster.plane.processes.find((p) => p.name === "kube-controller-manager");
   if (!kcm) return undefined;
   const url = new URL("/metrics", kcm.healthUrl);
@@ -279,13 +306,5 @@ async function kubeControllerManagerRequests(cluster: BenchCluster): Promise<Map
     req.on("timeout", () => req.destroy());
     req.end();
   });
-  if (text === undefined) return undefined;
-  const byMethod = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith("rest_client_requests_total{")) continue;
-    const method = /method="([A-Z]+)"/.exec(line)?.[1] ?? "?";
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (Number.isFinite(value)) byMethod.set(method, (byMethod.get(method) ?? 0) + value);
-  }
-  return byMethod;
+  return text;
 }

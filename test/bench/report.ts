@@ -135,11 +135,12 @@ export function formatReport(results: BenchResults): string {
 
   parts.push("\n(b) ReplicaSet 0 → N pods (clocks from the ReplicaSet's create: created = the N-th pod ADDED seen by a watch; Ready = status.readyReplicas == N)");
   parts.push("    creates/s = N / (last − first pod ADDED seen by the watch): the controller's own rate, not capped by kwok's Ready rate");
+  parts.push("    syncs/pod: the replicaset work queue's items processed per pod; CPU s: process CPU during the run (ours: this benchmark process, watch included; built-in: all of kube-controller-manager)");
   parts.push("settings: " + results.settings.map((s) =>
     `${s.label}: kube-controller-manager ${s.kubeApiQps}/${s.kubeApiBurst}, kube-scheduler ${s.schedulerApiQps}/${s.schedulerApiBurst}, ours ${s.oursClient}`).join("; "));
   const side = (r: ReplicaSetResult): string => (r.side === "ours" ? `ours ${r.transport === "http1" ? "HTTP/1.1" : "HTTP/2"}` : "built-in");
   const opt = (n: number | undefined, digits = 1): string => (n === undefined ? "n/a" : n.toFixed(digits));
-  parts.push(table(["setting", "placement", "N", "side", "client qps/burst", "created s", "creates/s", "of (a) create", "Ready s", "Ready pods/s", "requests/pod", "PUTs/pod", "RS Events"],
+  parts.push(table(["setting", "placement", "N", "side", "client qps/burst", "created s", "creates/s", "of (a) create", "Ready s", "Ready pods/s", "requests/pod", "PUTs/pod", "RS Events", "syncs/pod", "CPU s"],
     results.settings.flatMap((s) => s.replicaSets.map((r) => [
       s.label, r.placement, String(r.pods), side(r), limit(r.qps, r.burst),
       opt(r.createdSeconds), opt(r.createsPerSecond), pct(s.physical && r.createsPerSecond !== undefined ? r.createsPerSecond / s.physical.createPodsPerSecond : undefined),
@@ -147,6 +148,7 @@ export function formatReport(results: BenchResults): string {
       r.requestsPerPod === undefined ? "n/a" : `${r.requestsPerPod.toFixed(2)}${r.side === "built-in" ? " (all kcm)" : ""}`,
       r.requestsPerPodByMethod ? (r.requestsPerPodByMethod["PUT"] ?? 0).toFixed(2) : "n/a",
       r.replicaSetEventObjects === undefined ? "n/a" : String(r.replicaSetEventObjects),
+      opt(r.syncsPerPod, 2), `${opt(r.cpuSeconds)}${r.side === "built-in" ? " (all kcm)" : " (process)"}`,
     ]))));
   const withMethods = results.settings.flatMap((s) => s.replicaSets.filter((r) => r.requestsPerPodByMethod).map((r) => ({ s, r })));
   if (withMethods.length > 0) {

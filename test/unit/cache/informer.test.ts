@@ -3,7 +3,7 @@
 // stalled watches, broken watches, late handlers, resync, and handler exceptions.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Backoff, SharedInformer, type EventHandler } from "../../../framework/cache/index.ts";
+import { Backoff, SharedInformer, stripManagedFields, type EventHandler } from "../../../framework/cache/index.ts";
 import { FakeApi, keyOf, until, type TestObject } from "./fake-api.ts";
 import { pino } from "pino";
 
@@ -282,4 +282,19 @@ test("with WatchList, a 410 relists through WatchList again and reports the diff
   assert.deepEqual(seen.sort(), ["add new v1", "delete vanish finalStateUnknown", "update change v1->v2"]);
   assert.equal(api.listCalls.length, 0, "no LIST at all");
   assert.ok(storeMatches(api, informer));
+});
+
+test("stripManagedFields drops managedFields and keeps every other metadata field in order", () => {
+  const obj = {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name: "p", namespace: "ns", uid: "u", labels: { app: "a" }, managedFields: [{ manager: "kubectl" }], annotations: { a: "b" } },
+    spec: { nodeName: "n" },
+  };
+  const stripped = stripManagedFields(obj);
+  assert.equal(stripped, obj, "the same object, transformed in place");
+  assert.deepEqual(Object.keys(stripped.metadata), ["name", "namespace", "uid", "labels", "annotations"]);
+  assert.deepEqual(stripped.metadata, { name: "p", namespace: "ns", uid: "u", labels: { app: "a" }, annotations: { a: "b" } });
+  assert.deepEqual(stripped.spec, { nodeName: "n" });
+  const plain = { metadata: { name: "q" } };
+  assert.equal(stripManagedFields(plain).metadata, plain.metadata, "metadata without managedFields is left as it is");
 });
