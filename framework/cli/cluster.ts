@@ -17,7 +17,7 @@ const usage = `usage: npm run cluster -- <up|down|status> [options]
   status   show each process and whether it answers its health endpoint
 
 options:
-  --dir D              cluster directory (default $KUBELOOP_CLUSTER_DIR or <repo>/.kubeloop/cluster)
+  --dir D              cluster directory (default $KUBELOOP_CLUSTER_DIR or ./.kubeloop/cluster)
   --nodes N            up: fake nodes to create (default 3)
   --gpus N             up: nvidia.com/gpu per fake node (default 0)
   --kube-api-qps Q     up: kube-controller-manager client QPS (default 20, as upstream)

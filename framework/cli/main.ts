@@ -1,5 +1,7 @@
+#!/usr/bin/env node
 /**
- * The kubeloop command line: `node framework/cli/main.ts <command> [args]`.
+ * The kubeloop command line: `kubeloop <command> [args]` where the package is installed (its
+ * `bin`), `node framework/cli/main.ts <command> [args]` in this repository.
  * A thin dispatcher: each command lives in its own module, loaded only when used.
  */
 
@@ -15,7 +17,7 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: node framework/cli/main.ts <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
+  return `usage: kubeloop <command> [options]\n\ncommands:\n${lines.join("\n")}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,6 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CoreV1Api, KubeConfig, VersionApi } from "@kubernetes/client-node";
 import { sleepOrThrow as sleep } from "../flowcontrol/index.ts";
 import { ensureBinaries, type BinaryPaths } from "./binaries.ts";
@@ -70,7 +69,7 @@ export interface ControlPlane {
 
 /** Options of {@link startControlPlane}. */
 export interface StartControlPlaneOptions {
-  /** Cluster directory; default `$KUBELOOP_CLUSTER_DIR`, else `<repo>/.kubeloop/cluster`. */
+  /** Cluster directory; default `$KUBELOOP_CLUSTER_DIR`, else `./.kubeloop/cluster`. */
   dir?: string;
   /** kube-controller-manager client QPS toward the API server (upstream default 20). */
   kubeApiQps?: number;
@@ -115,12 +114,14 @@ interface ClusterState {
   processes: ProcessRecord[];
 }
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-
-/** The cluster directory used when none is given: `$KUBELOOP_CLUSTER_DIR` or `<repo>/.kubeloop/cluster`. */
+/**
+ * The cluster directory used when none is given: `$KUBELOOP_CLUSTER_DIR`, else
+ * `.kubeloop/cluster` in the working directory (the project's root when run through npm; never
+ * inside `node_modules`, where the installed package lives).
+ */
 export function defaultClusterDir(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.KUBELOOP_CLUSTER_DIR;
-  return resolve(fromEnv && fromEnv !== "" ? fromEnv : join(repoRoot, ".kubeloop", "cluster"));
+  return resolve(fromEnv && fromEnv !== "" ? fromEnv : join(process.cwd(), ".kubeloop", "cluster"));
 }
 
 /** Entries of a cluster directory kubeloop owns; only these are ever removed. */
@@ -592,7 +593,7 @@ async function waitDefaultServiceAccount(server: string, token: string, timeoutM
  * Connects to a local control plane started earlier (by `npm run cluster -- up` or another
  * process) from `<dir>/state.json`. The result can stop and restart its processes.
  *
- * @param dir cluster directory; default `$KUBELOOP_CLUSTER_DIR`, else `<repo>/.kubeloop/cluster`.
+ * @param dir cluster directory; default `$KUBELOOP_CLUSTER_DIR`, else `./.kubeloop/cluster`.
  * @throws Error when the directory has no state file, or its kube-apiserver is not running or not ready within 10 s.
  */
 export async function attachControlPlane(dir?: string): Promise<ControlPlane> {

@@ -119,12 +119,16 @@ function relativeImports(block: ReadmeBlock): string[] {
   return errors;
 }
 
-/** The package's `exports` map: `kubeloop/<folder>` -> absolute path of its entry file. */
+/**
+ * The package's `exports` map: `kubeloop/<folder>` -> absolute path of its TypeScript entry file
+ * (the `kubeloop-source` condition, which the repository's tsconfig sets).
+ */
 export async function exportedSubpaths(repoRoot: string): Promise<Record<string, string>> {
-  const pkg = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { name: string; exports?: Record<string, string> };
+  const pkg = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { name: string; exports?: Record<string, string | Record<string, string>> };
   const out: Record<string, string> = {};
   for (const [key, target] of Object.entries(pkg.exports ?? {})) {
-    if (typeof target === "string" && key.startsWith("./")) out[`${pkg.name}/${key.slice(2)}`] = join(repoRoot, target);
+    const source = typeof target === "string" ? target : target["kubeloop-source"];
+    if (source !== undefined && key.startsWith("./")) out[`${pkg.name}/${key.slice(2)}`] = join(repoRoot, source);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * The README's "Writing an operator" example runs as written against the real control plane:
- * the block is extracted from README.md and run as a child process (`node greeter.ts`, as the
- * README tells a reader) with one change, free ports for `/metrics` and the probes instead of
+ * the block is extracted from README.md and run as a child process (`node
+ * --conditions=kubeloop-source greeter.ts`, as the README tells a reader in this repository)
+ * with one change, free ports for `/metrics` and the probes instead of
  * :8080 and :8081, which other processes on a test machine may hold. It installs its CRD with
  * `installCustomResourceDefinitions`; the API server refuses a `goodbye` Greeting with the CEL
  * rule's message; one Greeting with `everySeconds: 2` is reconciled once per 2 s (its own
@@ -67,7 +68,9 @@ test("the README's example operator runs as written: CRD, CEL rule, no hot loop,
   const file = join(dir, "greeter.ts");
   await writeFile(file, runnable);
 
-  const started = spawn(process.execPath, [file], {
+  // In the repository the package is not built: the `kubeloop-source` condition resolves
+  // `kubeloop/...` to the TypeScript sources, as the README says.
+  const started = spawn(process.execPath, ["--conditions=kubeloop-source", file], {
     cwd: repoRoot,
     env: { ...process.env, KUBECONFIG: plane.kubeconfigPath, KUBELOOP_LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
