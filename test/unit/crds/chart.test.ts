@@ -13,6 +13,7 @@ import { join } from "node:path";
 import YAML from "yaml";
 import { repoRoot } from "../../../operators/generate.ts";
 import { ensureBinaries } from "../../../framework/testing/index.ts";
+import { operators } from "../../../operators/registry.ts";
 
 const chartDir = join(repoRoot, "charts", "kubeloop");
 
@@ -176,4 +177,30 @@ test("the chart ships the generated CRDs", () => {
   const out = execFileSync(helm!, ["show", "crds", chartDir], { encoding: "utf8" });
   const crds = YAML.parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
   assert.ok(crds.some((c: { metadata: { name: string } }) => c.metadata.name === "replicasets.apps.kubeloop.dev"));
+});
+
+test("values.schema.json names exactly the operators of the registry", () => {
+  const schema = JSON.parse(readFileSync(join(chartDir, "values.schema.json"), "utf8"));
+  assert.deepEqual([...schema.properties.operators.items.enum].sort(), Object.keys(operators).sort());
+});
+
+test("values.schema.json refuses a wrong value with the field and the reason", () => {
+  const refused = (set: string): string => {
+    try {
+      render(set);
+    } catch (err) {
+      return String((err as { stderr?: string }).stderr ?? err);
+    }
+    assert.fail(`--set ${set} was accepted`);
+  };
+  assert.match(refused("operators={replicaset,nginx}"), /at '\/operators\/1': value must be one of 'replicaset', 'endpoints', 'gang-scheduling', 'gpu-placement'/);
+  assert.match(refused("replicaCount=0"), /at '\/replicaCount': minimum: got 0, want 1/);
+  assert.match(refused("logLevel=verbose"), /at '\/logLevel': value must be one of 'trace'/);
+  assert.match(refused("leaderElection.leaseDurationSecond=15"), /at '\/leaderElection': additional properties 'leaseDurationSecond' not allowed/);
+});
+
+test("the PodDisruptionBudget keeps one operator pod when there are standbys, and is absent with one replica", () => {
+  const pdb = one(render(), "PodDisruptionBudget");
+  assert.deepEqual((pdb as unknown as { spec: { minAvailable: number } }).spec.minAvailable, 1);
+  assert.equal(render("replicaCount=1").filter((o) => o.kind === "PodDisruptionBudget").length, 0);
 });

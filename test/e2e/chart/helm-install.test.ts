@@ -1,0 +1,102 @@
+/**
+ * The Helm chart installed into the real API server, as a user installs it: `helm install` into a
+ * namespace that enforces the restricted Pod Security Standard, with `--wait`. Every object of
+ * the release is accepted and exists; the API server admits the Deployment's pods under
+ * `restricted` (and refuses a privileged pod in the same namespace, so the label is in force);
+ * kwok runs them. `helm upgrade` to 3 replicas rolls out; `helm uninstall` leaves none of the
+ * release's objects, only the CRDs (Helm never deletes those). A wrong value is refused by
+ * `values.schema.json` before anything is sent. Helm is v3.21.4 built from the Go module proxy
+ * and cached, as the chart's unit test gets it. Needs a cluster (`KUBECONFIG`).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import { isForbidden, isNotFound } from "../../../framework/client/index.ts";
+import { CustomResourceDefinitions, Namespaces, Pods, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
+import { allDefinitions } from "../../../operators/registry.ts";
+import { useTestNamespace } from "../support/test-namespace.ts";
+
+const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
+const env = useTestNamespace("kubeloop-helm");
+const helmBinary = (await ensureBinaries({ components: ["helm"] })).helm;
+
+/** Runs helm against the test cluster; resolves with stdout, rejects with stderr in the message. */
+function helm(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(helmBinary, [...args, "--kubeconfig", env.kubeconfigPath], { timeout: 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`helm ${args.join(" ")}: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** The resource type of an object of the rendered manifest (the chart's kinds all pluralize with "s"). */
+function typeOf(obj: KubeObject) {
+  const [group, version] = obj.apiVersion!.includes("/") ? obj.apiVersion!.split("/") as [string, string] : ["", obj.apiVersion!];
+  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural: `${obj.kind!.toLowerCase()}s`, namespaced: obj.metadata?.namespace !== undefined });
+}
+
+async function manifestObjects(release: string, namespace: string): Promise<KubeObject[]> {
+  const text = await helm("get", "manifest", release, "--namespace", namespace);
+  return YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null);
+}
+
+test("helm install into a restricted namespace, upgrade, uninstall: every object accepted, pods admitted and running, nothing left but the CRDs", { timeout: 600_000 }, async () => {
+  const { client } = env;
+  const namespace = `${env.namespace}-rel`;
+  const release = `kl-${env.namespace.slice(-6)}`;
+  await client.create(Namespaces, {
+    apiVersion: "v1", kind: "Namespace",
+    metadata: { name: namespace, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } },
+  });
+  try {
+    // The label is in force: a privileged pod is refused in this namespace.
+    await assert.rejects(
+      client.create(Pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "privileged", namespace }, spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", securityContext: { privileged: true } }] } }),
+      (err: unknown) => isForbidden(err) && /violates PodSecurity "restricted:latest"/.test((err as Error).message),
+    );
+
+    await assert.rejects(helm("install", release, chartDir, "--namespace", namespace, "--set", "replicaCount=0"), /at '\/replicaCount': minimum: got 0, want 1/);
+
+    await helm("install", release, chartDir, "--namespace", namespace, "--wait", "--timeout", "4m");
+    const objects = await manifestObjects(release, namespace);
+    const kinds = objects.map((o) => o.kind).sort();
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"]) {
+      assert.ok(kinds.includes(kind), `the release has a ${kind} (has ${kinds.join(", ")})`);
+    }
+    for (const obj of objects) {
+      const found = await client.get(typeOf(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! });
+      assert.equal(found.metadata?.name, obj.metadata!.name, `${obj.kind} ${obj.metadata!.name} exists`);
+    }
+    const pods = (await client.list(Pods, { namespace })).items;
+    assert.equal(pods.length, 2, "two operator pods (replicaCount 2) were admitted under restricted");
+    for (const pod of pods) {
+      assert.equal(pod.status?.phase, "Running", `${pod.metadata?.name} runs (kwok)`);
+      assert.equal(pod.spec?.securityContext?.seccompProfile?.type, "RuntimeDefault");
+      const c = pod.spec?.containers[0];
+      assert.equal(c?.securityContext?.readOnlyRootFilesystem, true);
+      assert.deepEqual(c?.securityContext?.capabilities?.drop, ["ALL"]);
+    }
+
+    await helm("upgrade", release, chartDir, "--namespace", namespace, "--set", "replicaCount=3", "--wait", "--timeout", "4m");
+    await waitFor(async () => (await client.list(Pods, { namespace })).items.filter((p) => p.status?.phase === "Running").length === 3 || undefined,
+      { timeoutMs: 60_000, description: "3 operator pods running after the upgrade" });
+
+    await helm("uninstall", release, "--namespace", namespace, "--wait", "--timeout", "4m");
+    for (const obj of objects) {
+      await assert.rejects(client.get(typeOf(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }), isNotFound,
+        `${obj.kind} ${obj.metadata!.name} is gone after helm uninstall`);
+    }
+    await waitFor(async () => (await client.list(Pods, { namespace })).items.length === 0 || undefined, { timeoutMs: 120_000, description: "the operator pods to go" });
+    for (const def of allDefinitions) {
+      const name = def.crd().metadata!.name!;
+      assert.ok(await client.get(CustomResourceDefinitions, { name }), `CRD ${name} stays (Helm never deletes CRDs)`);
+    }
+  } finally {
+    await helm("uninstall", release, "--namespace", namespace).catch(() => {});
+    await client.delete(Namespaces, { name: namespace }).catch(() => {});
+  }
+});
