@@ -33,10 +33,11 @@ function helm(...args: string[]): Promise<string> {
   });
 }
 
-/** The resource type of an object of the rendered manifest (the chart's kinds all pluralize with "s"). */
+/** The resource type of an object of the rendered manifest (the chart's kinds pluralize with "s", NetworkPolicy aside). */
 function typeOf(obj: KubeObject) {
   const [group, version] = obj.apiVersion!.includes("/") ? obj.apiVersion!.split("/") as [string, string] : ["", obj.apiVersion!];
-  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural: `${obj.kind!.toLowerCase()}s`, namespaced: obj.metadata?.namespace !== undefined });
+  const plural = obj.kind === "NetworkPolicy" ? "networkpolicies" : `${obj.kind!.toLowerCase()}s`;
+  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural, namespaced: obj.metadata?.namespace !== undefined });
 }
 
 async function manifestObjects(release: string, namespace: string): Promise<KubeObject[]> {
@@ -61,10 +62,11 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
 
     await assert.rejects(helm("install", release, chartDir, "--namespace", namespace, "--set", "replicaCount=0"), /at '\/replicaCount': minimum: got 0, want 1/);
 
-    await helm("install", release, chartDir, "--namespace", namespace, "--wait", "--timeout", "4m");
+    // The optional NetworkPolicy and dashboard ConfigMap too (the ServiceMonitor needs the Prometheus Operator's CRD).
+    await helm("install", release, chartDir, "--namespace", namespace, "--set", "networkPolicy.enabled=true", "--set", "grafanaDashboard.enabled=true", "--wait", "--timeout", "4m");
     const objects = await manifestObjects(release, namespace);
     const kinds = objects.map((o) => o.kind).sort();
-    for (const kind of ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"]) {
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"]) {
       assert.ok(kinds.includes(kind), `the release has a ${kind} (has ${kinds.join(", ")})`);
     }
     for (const obj of objects) {

@@ -44,7 +44,7 @@ const helm = await findHelm();
 function render(...set: string[]): Rendered[] {
   // --kube-version: `helm template` otherwise assumes v1.20, below the chart's kubeVersion.
   const args = ["template", "kl", chartDir, "--namespace", "kubeloop-system", "--kube-version", "1.36.3", ...set.flatMap((s) => ["--set", s])];
-  const out = execFileSync(helm!, args, { encoding: "utf8" });
+  const out = execFileSync(helm!, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   return YAML.parseAllDocuments(out).map((d) => d.toJS() as Rendered).filter((d) => d !== null);
 }
 
@@ -203,4 +203,36 @@ test("the PodDisruptionBudget keeps one operator pod when there are standbys, an
   const pdb = one(render(), "PodDisruptionBudget");
   assert.deepEqual((pdb as unknown as { spec: { minAvailable: number } }).spec.minAvailable, 1);
   assert.equal(render("replicaCount=1").filter((o) => o.kind === "PodDisruptionBudget").length, 0);
+});
+
+test("optional objects: ServiceMonitor, NetworkPolicy and the Grafana dashboard ConfigMap render when enabled", () => {
+  const defaults = render();
+  for (const kind of ["ServiceMonitor", "NetworkPolicy", "ConfigMap"]) assert.equal(defaults.filter((o) => o.kind === kind).length, 0, `no ${kind} by default`);
+
+  const on = render("serviceMonitor.enabled=true", "networkPolicy.enabled=true", "grafanaDashboard.enabled=true");
+  const monitor = one(on, "ServiceMonitor") as unknown as { spec: { endpoints: Array<{ port: string }> } };
+  assert.equal(monitor.spec.endpoints[0]?.port, "metrics", "the ServiceMonitor scrapes the metrics Service's port by name");
+  const service = one(on, "Service") as unknown as { spec: { ports: Array<{ name: string }> } };
+  assert.ok(service.spec.ports.some((p) => p.name === "metrics"));
+  const policy = one(on, "NetworkPolicy") as unknown as { spec: { ingress: Array<{ ports: Array<{ port: string }> }> } };
+  assert.deepEqual(policy.spec.ingress.map((r) => r.ports[0]?.port), ["metrics", "health"]);
+
+  const dashboardMap = one(on, "ConfigMap", "-dashboard") as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
+  assert.equal(dashboardMap.metadata.labels["grafana_dashboard"], "1", "the label Grafana's sidecar looks for");
+  const dashboard = JSON.parse(dashboardMap.data["kubeloop.json"]!) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  const titles = dashboard.panels.map((p) => p.title).join(" | ");
+  for (const topic of [/Reconciles per second/, /Reconcile errors/, /queue depth/, /queue latency/, /Leader/, /Scheduling attempts/, /scheduling latency/, /GPUs per product/]) {
+    assert.match(titles, topic);
+  }
+  // Every metric a panel queries is one the framework or an operator registers (no typo, no rename left behind).
+  const sources = [
+    "framework/controller/metrics.ts", "framework/queue/metrics.ts", "framework/manager/leader-election.ts", "framework/manager/metrics.ts",
+    "framework/scheduling/metrics.ts", "operators/gpu-placement/metrics.ts",
+  ].map((f) => { try { return readFileSync(join(repoRoot, f), "utf8"); } catch { return ""; } }).join("\n");
+  const names = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\b([a-z_]+)(?:\{|\[)/g)].map((m) => m[1]!))));
+  for (const name of names) {
+    if (["rate", "sum", "max", "by", "histogram_quantile"].includes(name)) continue;
+    const registered = name.replace(/_bucket$/, "");
+    assert.ok(sources.includes(`"${registered}"`), `the dashboard queries ${name}, which nothing registers`);
+  }
 });
