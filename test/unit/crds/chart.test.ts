@@ -236,3 +236,15 @@ test("optional objects: ServiceMonitor, NetworkPolicy and the Grafana dashboard 
     assert.ok(sources.includes(`"${registered}"`), `the dashboard queries ${name}, which nothing registers`);
   }
 });
+
+test("kind-config.yaml labels its workers as GPU nodes, one of them eligible for the train-binpack sample; scripts/kind.sh parses", () => {
+  const config = YAML.parse(readFileSync(join(repoRoot, "kind-config.yaml"), "utf8")) as { nodes: Array<{ role: string; labels?: Record<string, string> }> };
+  const workers = config.nodes.filter((n) => n.role === "worker");
+  assert.ok(workers.length >= 2);
+  const products = workers.map((w) => w.labels?.["nvidia.com/gpu.product"]);
+  assert.ok(products.every((p) => p !== undefined), "every worker has a GPU product label");
+  const policy = YAML.parse(readFileSync(join(repoRoot, "operators", "gpu-placement", "samples", "train-binpack.yaml"), "utf8")) as { spec: { requiredProducts: string[]; minGPUMemoryMiB: number } };
+  assert.ok(workers.some((w) => policy.spec.requiredProducts.includes(w.labels!["nvidia.com/gpu.product"]!) && Number(w.labels!["nvidia.com/gpu.memory"]) >= policy.spec.minGPUMemoryMiB),
+    "a worker is eligible for the train-binpack policy");
+  execFileSync("bash", ["-n", join(repoRoot, "scripts", "kind.sh")]);
+});
