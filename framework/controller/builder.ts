@@ -1,3 +1,4 @@
+import type { EventRecorder } from "../events/index.ts";
 import type { Registry } from "prom-client";
 import type { Reader } from "../cache/reader.ts";
 import type { Informer } from "../cache/types.ts";
@@ -27,6 +28,8 @@ export interface ControllerHost {
   readonly log?: Logger;
   readonly gracefulShutdownTimeoutMs?: number;
   add(runnable: { start(signal: AbortSignal): Promise<void>; needLeaderElection?: boolean }): void;
+  /** An event recorder reporting as `component` (the Manager's); the controller reports reconciles refused by RBAC through it. */
+  eventRecorder?(component: string): Pick<EventRecorder, "event">;
 }
 
 /** Options of one watched type. */
@@ -145,6 +148,7 @@ export class Builder<T extends KubeObject> {
       reader: this.#host.cache,
       ...(this.#host.metrics ? { metrics: this.#host.metrics } : {}),
       ...(this.#host.log ? { log: this.#host.log } : {}),
+      ...(this.#host.eventRecorder ? { events: this.#host.eventRecorder(`${this.#name}-controller.kubeloop.dev`) } : {}),
     });
     controller.watch<T>({
       informer: primaryInformer,

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Registry } from "prom-client";
 import type { Reader } from "../cache/reader.ts";
 import type { CacheReader, HandlerRegistration, Informer } from "../cache/types.ts";
+import { ApiError, isForbidden } from "../client/index.ts";
+import type { EventRecorder } from "../events/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
 import { parseKey, type KubeObject } from "../meta/index.ts";
 import { ItemExponentialFailureRateLimiter, LOW_PRIORITY, RateLimitingQueue, type RateLimiter } from "../queue/index.ts";
@@ -46,6 +48,12 @@ export interface ControllerConfig<T extends KubeObject> extends ControllerOption
   /** Registry for the controller_runtime_* and workqueue_* metrics. */
   metrics?: Registry;
   log?: Logger;
+  /**
+   * Where a reconcile refused by RBAC (403 Forbidden) is reported as a Warning Event `Forbidden`
+   * on the cached object, naming the verb and resource the operator lacks (the builder passes
+   * the manager's recorder). Without one it is only logged.
+   */
+  events?: Pick<EventRecorder, "event">;
   /** The work queue; default a `RateLimitingQueue` named after the controller. */
   queue?: RateLimitingQueue<string>;
 }
@@ -84,6 +92,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   readonly #reader: Reader;
   readonly #metrics: ControllerCollectors | undefined;
   readonly #log: Logger;
+  readonly #events: Pick<EventRecorder, "event"> | undefined;
   readonly #cacheSyncTimeoutMs: number;
   readonly #gracefulShutdownTimeoutMs: number;
   readonly #reconciliationTimeoutMs: number | undefined;
@@ -112,6 +121,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.#reader = config.reader ?? missingReader(config.name);
     this.#metrics = config.metrics ? controllerCollectors(config.metrics) : undefined;
     this.#log = (config.log ?? rootLogger).child({ controller: config.name });
+    this.#events = config.events;
     this.queue = config.queue ?? new RateLimitingQueue<string>({
       name: config.name,
       ...(config.metrics ? { metrics: config.metrics } : {}),
@@ -252,6 +262,25 @@ export class Controller<T extends KubeObject = KubeObject> {
   }
 
   /**
+   * A 403 from the API server: the operator's RBAC lacks a rule. Logged with the verb and the
+   * resource, and reported as a Warning Event `Forbidden` on the reconciled object (when it is
+   * cached and a recorder is set) with the API server's message, which names the user, verb,
+   * resource and namespace. The key is already requeued with backoff: once the rule is granted,
+   * a retry succeeds.
+   */
+  #reportForbidden(err: ApiError, ctx: ReconcileContext<T>, log: Logger): void {
+    const resource = err.gvk ? `${err.gvk.kind}${err.gvk.group ? `.${err.gvk.group}` : ""}` : "?";
+    log.error({ err, verb: err.verb, resource }, `forbidden: RBAC does not allow ${err.verb} on ${resource}; retrying with backoff`);
+    let obj: T | undefined;
+    try {
+      obj = ctx.getCached() as T | undefined;
+    } catch {
+      return; // no primary informer: nothing to attach an Event to
+    }
+    if (obj && this.#events) void this.#events.event(obj, { type: "Warning", reason: "Forbidden", note: `${err.verb} ${resource} refused: ${err.status.message ?? err.message}`, action: "Reconcile" });
+  }
+
+  /**
    * Runs one worker until the queue shuts down. The returned promise never rejects: anything a
    * key's processing throws outside the reconciler (a key that does not parse, a rate limiter or
    * logger that throws) is logged, counted as a panic, and the key is dropped (done and
@@ -318,7 +347,8 @@ export class Controller<T extends KubeObject = KubeObject> {
         log.error({ err }, "reconciler failed with a terminal error; not requeued");
       } else {
         this.queue.addRateLimited(key);
-        log.error({ err, requeues: this.queue.numRequeues(key), panic: isPanic || undefined }, "reconciler error");
+        if (isForbidden(err)) this.#reportForbidden(err as ApiError, ctx, log);
+        else log.error({ err, requeues: this.queue.numRequeues(key), panic: isPanic || undefined }, "reconciler error");
       }
       return;
     } finally {

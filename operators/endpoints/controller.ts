@@ -5,6 +5,7 @@ import { enqueueSelecting } from "../../framework/controller/selector-handler.ts
 import { Nodes, Pods, Services, type Node, type Pod, type Service } from "../../framework/meta/index.ts";
 import { defaultControllerRateLimiter, ItemExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter } from "../../framework/queue/index.ts";
 import { KubeloopEndpoints, KubeloopEndpointSlices, type EndpointsObject, type EndpointSliceObject } from "./api.ts";
+import type { EventRecorder } from "../../framework/events/index.ts";
 import { EndpointsReconciler, type EndpointsEventSink } from "./endpoints-reconciler.ts";
 import { podEndpointsChanged } from "./pods.ts";
 import { SERVICE_NAME_LABEL, SLICE_MANAGED_BY_LABEL } from "./slice-placement.ts";
@@ -16,7 +17,7 @@ export const MAX_RETRIES = 15;
 /** What `setupEndpointsControllers` needs from a manager (`framework/manager`'s `Manager` fits). */
 export interface EndpointsControllerHost extends ControllerHost {
   readonly client: Client;
-  eventRecorder?(component: string): EndpointsEventSink;
+  eventRecorder?(component: string): EndpointsEventSink & Pick<EventRecorder, "event">;
 }
 
 /** Options of `setupEndpointsControllers`. */
