@@ -28,3 +28,4 @@ export {
   WebhookServer, WebhookBuilder, webhookFor, type WebhookServerOptions, type AdmissionHandler, type HandlerContext,
 } from "./webhook/server.ts";
 export { kubernetesCelCheck } from "./cel-check.ts";
+export { evaluateValidatingPolicy, type AdmissionRequestInput, type PolicyVerdict } from "./evaluate.ts";

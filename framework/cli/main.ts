@@ -13,6 +13,10 @@ const commands: Record<string, Command> = {
     summary: "cluster up|down|status: a local Kubernetes control plane with kwok nodes",
     run: async (argv) => (await import("./cluster.ts")).runClusterCommand(argv),
   },
+  policy: {
+    summary: "policy test <policies> <objects>: ValidatingAdmissionPolicy verdicts offline, with the API server's messages",
+    run: async (argv) => (await import("./policy.ts")).runPolicyCommand(argv),
+  },
 };
 
 function usage(): string {
