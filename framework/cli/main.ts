@@ -13,6 +13,14 @@ const commands: Record<string, Command> = {
     summary: "cluster up|down|status: a local Kubernetes control plane with kwok nodes",
     run: async (argv) => (await import("./cluster.ts")).runClusterCommand(argv),
   },
+  init: {
+    summary: "init <dir>: a new operator project (package.json, manager, generate, chart, .ci/run)",
+    run: async (argv) => (await import("./scaffold.ts")).runScaffoldCommand("init", argv),
+  },
+  create: {
+    summary: "create api <Kind> --group G --version V: a new API (definition, reconciler, e2e test)",
+    run: async (argv) => (await import("./scaffold.ts")).runScaffoldCommand("create", argv),
+  },
   policy: {
     summary: "policy test <policies> <objects>: ValidatingAdmissionPolicy verdicts offline, with the API server's messages",
     run: async (argv) => (await import("./policy.ts")).runPolicyCommand(argv),

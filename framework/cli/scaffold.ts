@@ -1,0 +1,135 @@
+/**
+ * `kubeloop init` and `kubeloop create api`: a new operator project, and a new API in it, as
+ * kubebuilder's `init` and `create api` make them. The files are in `scaffold-templates.ts`.
+ */
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import * as t from "./scaffold-templates.ts";
+
+const usage = `usage:
+  kubeloop init <dir> [--name NAME] [--kubeloop SPEC]
+      a new operator project in <dir> (created; must be empty): package.json depending on
+      kubeloop (SPEC: a version range, or file:<tarball>; default this kubeloop's version),
+      tsconfig.json, main.ts (the manager), apis/index.ts, generate.ts, .ci/run, a Helm chart
+  kubeloop create api <Kind> --group GROUP --version VERSION [--dir DIR]
+      a new API in the project in DIR (default .): apis/<kind>/api.ts (the zod definition),
+      apis/<kind>/controller.ts (the reconciler), test/<kind>.test.ts (an e2e test), registered
+      in apis/index.ts and in the chart's ClusterRole
+`;
+
+/** This kubeloop's package.json (found by walking up from this module: the repository, or the installed package). */
+async function ownPackage(): Promise<{ version: string; dependencies: Record<string, string>; devDependencies?: Record<string, string> }> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, "package.json");
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(await readFile(candidate, "utf8")) as { name?: string; version: string; dependencies: Record<string, string>; devDependencies?: Record<string, string> };
+      if (pkg.name === "kubeloop") return pkg;
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error("kubeloop's package.json not found above the CLI");
+    dir = up;
+  }
+}
+
+/** `Widget` -> plural `widgets` (apimachinery `UnsafeGuessKindToResource`), folder `widget`, constant `WidgetDefinition`. */
+export function apiNames(kind: string, group: string, version: string): t.ApiNames {
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(kind)) throw new Error(`kind ${JSON.stringify(kind)} must be UpperCamelCase letters and digits`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(group)) throw new Error(`group ${JSON.stringify(group)} must be a DNS subdomain with a dot, e.g. example.com`);
+  if (!/^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$/.test(version)) throw new Error(`version ${JSON.stringify(version)} must look like v1, v1beta1 or v1alpha1`);
+  const singular = kind.toLowerCase();
+  const plural = singular.endsWith("s") ? `${singular}es` : singular.endsWith("y") ? `${singular.slice(0, -1)}ies` : `${singular}s`;
+  return { kind, group, version, plural, folder: singular, constant: `${kind}Definition` };
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  if (existsSync(path)) throw new Error(`${path} exists already; not overwritten`);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text);
+}
+
+async function init(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { name: { type: "string" }, kubeloop: { type: "string" } } });
+  if (positionals.length !== 1) {
+    process.stderr.write(usage);
+    return 2;
+  }
+  const dir = resolve(positionals[0]!);
+  const name = values.name ?? basename(dir);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new Error(`project name ${JSON.stringify(name)} must be a DNS label (lowercase letters, digits, '-')`);
+  const own = await ownPackage();
+  const dev = own.devDependencies ?? {};
+  await writeNew(join(dir, "package.json"), t.packageJson(name, {
+    kubeloop: values.kubeloop ?? `^${own.version}`, zod: own.dependencies["zod"]!, yaml: own.dependencies["yaml"]!,
+    typescript: dev["typescript"] ?? "^5.9.3", typesNode: dev["@types/node"] ?? "^24.0.0",
+  }));
+  await writeNew(join(dir, "tsconfig.json"), t.tsconfigJson);
+  await writeNew(join(dir, "main.ts"), t.mainTs);
+  await writeNew(join(dir, "apis", "index.ts"), t.apisIndexTs);
+  await writeNew(join(dir, "generate.ts"), t.generateTs);
+  await writeNew(join(dir, ".ci", "run"), t.ciRun);
+  await chmod(join(dir, ".ci", "run"), 0o755);
+  await writeNew(join(dir, "README.md"), t.readme(name));
+  await writeNew(join(dir, ".gitignore"), "node_modules/\n.kubeloop/\n");
+  await writeNew(join(dir, "charts", name, "Chart.yaml"), t.chartYaml(name));
+  await writeNew(join(dir, "charts", name, "values.yaml"), t.chartValues(name));
+  await writeNew(join(dir, "charts", name, "templates", "deployment.yaml"), t.chartDeployment(name));
+  await writeNew(join(dir, "charts", name, "templates", "rbac.yaml"), t.chartRbac);
+  process.stdout.write(`created ${name} in ${dir}; next: cd ${dir} && npm install && npx kubeloop create api <Kind> --group <group> --version v1alpha1\n`);
+  return 0;
+}
+
+/** Inserts `line` before the line holding `marker` in `path`. @throws Error when the marker is missing. */
+async function insertAtMarker(path: string, marker: string, line: string): Promise<void> {
+  const text = await readFile(path, "utf8");
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`${path}: the marker ${JSON.stringify(marker.trim())} is missing; add the API by hand`);
+  const lineStart = text.lastIndexOf("\n", at) + 1;
+  await writeFile(path, text.slice(0, lineStart) + line + text.slice(lineStart));
+}
+
+async function createApi(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { group: { type: "string" }, version: { type: "string" }, dir: { type: "string", default: "." } },
+  });
+  if (positionals[0] !== "api" || positionals.length !== 2 || !values.group || !values.version) {
+    process.stderr.write(usage);
+    return 2;
+  }
+  const api = apiNames(positionals[1]!, values.group, values.version);
+  const dir = resolve(values.dir);
+  const index = join(dir, "apis", "index.ts");
+  if (!existsSync(index)) throw new Error(`${index} not found: run kubeloop create api in a project made by kubeloop init (or pass --dir)`);
+  await writeNew(join(dir, "apis", api.folder, "api.ts"), t.apiTs(api));
+  await writeNew(join(dir, "apis", api.folder, "controller.ts"), t.controllerTs(api));
+  await writeNew(join(dir, "test", `${api.folder}.test.ts`), t.e2eTestTs(api));
+  await insertAtMarker(index, t.IMPORTS_MARKER, `import { ${api.constant} } from "./${api.folder}/api.ts";\nimport { setup${api.kind}Controller } from "./${api.folder}/controller.ts";\n`);
+  await insertAtMarker(index, t.DEFINITIONS_MARKER, `  ${api.constant},\n`);
+  await insertAtMarker(index, t.SETUP_MARKER, `  setup${api.kind}Controller(mgr);\n`);
+  const charts = join(dir, "charts");
+  if (existsSync(charts)) {
+    for (const chart of await readdir(charts)) {
+      const rbac = join(charts, chart, "templates", "rbac.yaml");
+      if (existsSync(rbac)) await insertAtMarker(rbac, t.RBAC_MARKER, t.rbacRule(api));
+    }
+  }
+  process.stdout.write(`created ${api.kind} (${api.plural}.${api.group}/${api.version}): apis/${api.folder}/, test/${api.folder}.test.ts; next: npm run generate && npm test\n`);
+  return 0;
+}
+
+/** `init` and `create api`; resolves to the exit code (0 ok, 2 usage). @throws Error for a bad name or an existing file. */
+export async function runScaffoldCommand(command: "init" | "create", argv: string[]): Promise<number> {
+  try {
+    return command === "init" ? await init(argv) : await createApi(argv);
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${(err as Error).message}\n\n${usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}
