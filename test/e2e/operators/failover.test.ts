@@ -56,20 +56,31 @@ function stopAll(ops: OperatorProcess[]): void {
   for (const op of ops) if (op.child.exitCode === null && op.child.signalCode === null) op.child.kill("SIGKILL");
 }
 
+/**
+ * Starts operator-a, waits until it holds `lease`, then starts operator-b (as the second replica
+ * of a rollout would) and waits until b has read the Lease and seen a lead. Both are pushed to
+ * `started` as they start, for the caller's cleanup.
+ */
+async function startLeaderAndStandby(lease: string, started: OperatorProcess[]): Promise<{ leader: OperatorProcess; standby: OperatorProcess }> {
+  const { namespace, kubeconfigPath } = env;
+  const leader = startOperator({ kubeconfigPath, namespace, leaseId: lease, identity: "operator-a", extraArgs: flags });
+  started.push(leader);
+  await heldBy(lease, "operator-a", 60_000);
+  const standby = startOperator({ kubeconfigPath, namespace, leaseId: lease, identity: "operator-b", extraArgs: flags });
+  started.push(standby);
+  await waitFor(async () => /new leader observed/.test(standby.stderr) || undefined, {
+    timeoutMs: 60_000, intervalMs: 100, description: "the standby to have read the Lease and seen operator-a lead",
+  });
+  return { leader, standby };
+}
+
 test("kill -9 of the leader mid scale-up: the standby takes over after the Lease expires, no key lost, no pod created twice", { timeout: 240_000 }, async (t) => {
-  const { client, namespace, kubeconfigPath } = env;
+  const { client, namespace } = env;
   const lease = "kubeloop-failover-kill";
-  const a = startOperator({ kubeconfigPath, namespace, leaseId: lease, identity: "operator-a", extraArgs: flags });
-  let b: OperatorProcess | undefined;
+  const started: OperatorProcess[] = [];
   const watchStop = new AbortController();
   try {
-    // a leads; b starts once it does, as the second replica of a rollout would.
-    await heldBy(lease, "operator-a", 60_000);
-    b = startOperator({ kubeconfigPath, namespace, leaseId: lease, identity: "operator-b", extraArgs: flags });
-    const standby = b;
-    await waitFor(async () => /new leader observed/.test(standby.stderr) || undefined, {
-      timeoutMs: 60_000, intervalMs: 100, description: "the standby to have read the Lease and seen operator-a lead",
-    });
+    const { leader: a, standby } = await startLeaderAndStandby(lease, started);
     const pods = watchPods(watchStop.signal);
     await new Promise((r) => setTimeout(r, 500)); // the watch is established
     const rs = ReplicaSetDefinition.make({
@@ -108,22 +119,15 @@ test("kill -9 of the leader mid scale-up: the standby takes over after the Lease
     assert.match(standby.stderr, /successfully acquired lease/, "the standby logged its take-over");
   } finally {
     watchStop.abort();
-    stopAll(b ? [a, b] : [a]);
+    stopAll(started);
   }
 });
 
 test("SIGTERM to the leader: it releases the Lease and exits 0; the standby takes over within about two retry periods", { timeout: 120_000 }, async (t) => {
-  const { namespace, kubeconfigPath } = env;
   const lease = "kubeloop-failover-term";
-  const a = startOperator({ kubeconfigPath, namespace, leaseId: lease, identity: "operator-a", extraArgs: flags });
-  let b: OperatorProcess | undefined;
+  const started: OperatorProcess[] = [];
   try {
-    await heldBy(lease, "operator-a", 60_000);
-    b = startOperator({ kubeconfigPath, namespace, leaseId: lease, identity: "operator-b", extraArgs: flags });
-    const standby = b;
-    await waitFor(async () => /new leader observed/.test(standby.stderr) || undefined, {
-      timeoutMs: 60_000, intervalMs: 100, description: "the standby to have read the Lease and seen operator-a lead",
-    });
+    const { leader: a } = await startLeaderAndStandby(lease, started);
     a.child.kill("SIGTERM");
     const termAtMs = Date.now();
     const takenAtMs = await heldBy(lease, "operator-b", LEASE_DURATION_MS + 10_000);
@@ -134,6 +138,6 @@ test("SIGTERM to the leader: it releases the Lease and exits 0; the standby take
     assert.match(a.stderr, /released the lease/, "the old leader released the Lease");
     assert.ok(takeOverMs <= 2 * RETRY_PERIOD_MS + 3_000, `take-over ${takeOverMs} ms after SIGTERM: about two retry periods, not a Lease duration`);
   } finally {
-    stopAll(b ? [a, b] : [a]);
+    stopAll(started);
   }
 });
