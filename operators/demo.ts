@@ -9,7 +9,9 @@
  * gang-scheduling and GPU placement plugins) plays its own: kwok GPU nodes of two products, a
  * BinPack GPUPlacementPolicy whose status shows the inventory, a PodGroup gang that waits for its
  * last member and then starts at once, and an 8-GPU pod on the whole node BinPack kept free. Then
- * it keeps reconciling until Ctrl-C, or exits 0 with `--exit-after-convergence`.
+ * admission (step 8, `demo-admission.ts`): a shipped policy refuses a pod on the API server, and
+ * its in-process evaluation gives the same message. Then it keeps reconciling until Ctrl-C, or
+ * exits 0 with `--exit-after-convergence`.
  *
  *   npm run demo [-- --exit-after-convergence] [--nodes 3] [--dir D] [--keep-cluster] [--verbose]
  *
@@ -28,6 +30,7 @@ import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
 import { createFakeNodes, deleteFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane, type FakeNodeSpec } from "../framework/testing/index.ts";
 import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./gang-scheduling/index.ts";
 import { GPU_RESOURCE, GPUPlacementPolicies, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
+import { admissionStory, removeAdmissionStory } from "./demo-admission.ts";
 import { allDefinitions, setupOperators } from "./registry.ts";
 import { ReplicaSets, type ReplicaSet } from "./replicaset/index.ts";
 import {
@@ -379,6 +382,7 @@ async function main(): Promise<number> {
     await showUntilConverged(mgr, "step 4: web scaled down", stop.signal);
 
     await schedulingStory(client, plane, stop.signal);
+    await admissionStory(client, NAMESPACE, say, stepTimeoutMs, stop.signal);
 
     if (flags["exit-after-convergence"]) {
       say("every step converged; exiting (--exit-after-convergence)");
@@ -402,7 +406,10 @@ async function main(): Promise<number> {
   } finally {
     stop.abort(new Error("demo finished"));
     await running?.catch((err: Error) => say(`manager: ${err.message}`));
-    if (!plane.local) await removeWhatTheStoryAdded(client, plane);
+    if (!plane.local) {
+      await removeWhatTheStoryAdded(client, plane);
+      await removeAdmissionStory(client, NAMESPACE).catch((err: Error) => say(`could not delete the step 8 policy: ${err.message}`));
+    }
     client.close();
     if (plane.local && !flags["keep-cluster"]) {
       say("stopping the control plane");

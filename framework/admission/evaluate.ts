@@ -214,7 +214,8 @@ function matchMiss(match: MatchResources, request: AdmissionRequestInput, namesp
   if (!objects.some((o) => selects(match.objectSelector, o.metadata?.labels))) return "objectSelector selects neither the object nor the old object";
   if ((match.excludeResourceRules ?? []).some((r) => ruleMatches(r, request))) return "excluded by excludeResourceRules";
   const rules = match.resourceRules ?? [];
-  if (rules.some((r) => ruleMatches(r, request))) return "";
+  // No resourceRules (a binding's matchResources may have none): every resource matches (policy/matching `Matches`).
+  if (rules.length === 0 || rules.some((r) => ruleMatches(r, request))) return "";
   const equivalent = (match.matchPolicy ?? "Equivalent") === "Equivalent";
   if (equivalent && rules.some((r) => ruleMatches({ ...r, apiVersions: ["*"] }, request))) return "refused";
   return `no resourceRule matches ${request.operation} ${resourceString(request)}`;

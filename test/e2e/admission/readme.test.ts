@@ -50,9 +50,12 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs a saved block; `output` is its stdout, `errors` its stderr. */
+/**
+ * Runs a saved block; `output` is its stdout, `errors` its stderr. The `kubeloop-source`
+ * condition resolves `kubeloop/...` to the TypeScript sources (the package is not built here).
+ */
 function run(file: string): { child: ChildProcess; output: () => string; errors: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [file], { cwd: repoRoot, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--conditions=kubeloop-source", file], { cwd: repoRoot, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (c: Buffer) => (out += c.toString()));

@@ -1,13 +1,16 @@
 /**
  * The README's main job, `npm run demo -- --exit-after-convergence`, against the test cluster:
  * it installs the CRDs, runs the operators, applies the samples and walks every step (converge,
- * scale up through /scale, heal a deleted pod, scale down) to convergence, then exits 0.
+ * scale up through /scale, heal a deleted pod, scale down) to convergence, the scheduling steps,
+ * and step 8 (the API server and the in-process evaluation refuse the same pod with the same
+ * message), then exits 0 and leaves nothing of its own on a cluster it did not start.
  * Needs a cluster with schedulable nodes: `KUBECONFIG` (set by `test/run.ts`).
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { ValidatingAdmissionPolicies } from "../../../framework/admission/index.ts";
 import { Nodes } from "../../../framework/meta/index.ts";
 import { deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { GPUPlacementPolicies } from "../../../operators/gpu-placement/index.ts";
@@ -44,5 +47,9 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   const left = (await client.list(Nodes)).items.map((n) => n.metadata!.name!).filter((n) => gpuNodes.includes(n) && !existedBefore.has(n));
   assert.deepEqual(left, [], `GPU nodes the demo created are gone:\n${output}`);
   assert.equal((await client.list(GPUPlacementPolicies)).items.some((p) => p.metadata?.name === "train-binpack"), false, "the demo's policy is gone");
+  // Step 8: the API server and the in-process evaluation refuse the same pod with the same message.
+  assert.match(output, /step 8: a pod of PodGroup trainer with schedulerName default-scheduler \(dry run\):\n  kube-apiserver: (pods "trainer-wrong-scheduler" is forbidden: [^\n]+)\n  in-process: +\1\n/, `step 8 printed two equal verdicts:\n${output}`);
+  assert.match(output, /step 8: with schedulerName kubeloop-scheduler: admitted by both/);
+  assert.equal((await client.list(ValidatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "pod-group-scheduler-demo"), false, "the demo's admission policy is gone");
   client.close();
 });

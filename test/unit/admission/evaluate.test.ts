@@ -76,3 +76,10 @@ test("kubeloop policy test prints each object's verdict with the API server's me
   const usage = spawnSync(process.execPath, [cli, "policy", "test", join(dir, "policies.yaml")], { encoding: "utf8" });
   assert.equal(usage.status, 2);
 });
+
+test("a binding's matchResources without resourceRules constrains only by its selectors", () => {
+  const bound = validatingPolicy("bound").forResources(deployments).validate({ expression: "false" }).bind({ validationActions: ["Deny"] }).build();
+  const binding = { ...bound.bindings[0]!, spec: { ...bound.bindings[0]!.spec, matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "default" } } } } };
+  assert.equal(evaluateValidatingPolicy(bound.policy, binding, deployment(1)).kind, "evaluated");
+  assert.equal(evaluateValidatingPolicy(bound.policy, binding, deployment(1, "other")).kind, "not-matched");
+});

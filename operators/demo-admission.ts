@@ -1,0 +1,92 @@
+/**
+ * Step 8 of the demo: admission. The shipped `pod-group-scheduler` policy (operators/policies),
+ * as a copy bound to the demo's namespace only (the rest of a shared cluster is untouched), is
+ * installed on the API server; a pod of a PodGroup that names another scheduler is refused by the
+ * API server, and `kubeloop/admission`'s in-process evaluation of the same policy gives the same
+ * verdict and message; a pod naming kubeloop-scheduler is admitted by both.
+ */
+import {
+  evaluateValidatingPolicy, installAdmissionPolicies, ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings,
+  type AdmissionRequestInput, type ValidatingPolicySet,
+} from "../framework/admission/index.ts";
+import { ApiError, isNotFound, type KubeClient } from "../framework/client/index.ts";
+import { Pods, type Pod } from "../framework/meta/index.ts";
+import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
+import { waitFor } from "../framework/testing/index.ts";
+import { POD_GROUP_LABEL } from "./gang-scheduling/index.ts";
+import { podGroupSchedulerPolicy } from "./policies/index.ts";
+
+/** The demo's copy of `pod-group-scheduler`: named `<name>-demo`, its binding limited to `namespace`. */
+export function demoPodGroupPolicy(namespace: string): ValidatingPolicySet {
+  const shipped = podGroupSchedulerPolicy();
+  const name = `${shipped.policy.metadata.name}-demo`;
+  const binding = shipped.bindings[0]!;
+  return {
+    policy: { ...shipped.policy, metadata: { ...shipped.policy.metadata, name } },
+    bindings: [{
+      ...binding, metadata: { ...binding.metadata, name },
+      spec: { ...binding.spec, policyName: name, matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } } },
+    }],
+  };
+}
+
+function groupPod(namespace: string, name: string, schedulerName: string): Pod {
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name, namespace, labels: { [POD_GROUP_LABEL]: "trainer" } },
+    spec: { schedulerName, containers: [{ name: "main", image: "registry.k8s.io/pause:3.10" }] },
+  };
+}
+
+/** The API server's answer to a dry-run create: undefined when admitted, else the Status message. */
+async function serverVerdict(client: KubeClient, pod: Pod): Promise<string | undefined> {
+  try {
+    await client.create(Pods, pod, { dryRun: true });
+    return undefined;
+  } catch (err) {
+    if (err instanceof ApiError && (err.statusCode === 403 || err.statusCode === 422)) return err.status.message ?? "";
+    throw err;
+  }
+}
+
+/** The in-process answer for the same request: undefined when admitted, else the message. @throws Error when the evaluation is refused. */
+function inProcessVerdict(set: ValidatingPolicySet, pod: Pod, namespace: string): string | undefined {
+  const request: AdmissionRequestInput = {
+    operation: "CREATE", resource: { group: "", version: "v1", resource: "pods" }, kind: { group: "", version: "v1", kind: "Pod" },
+    namespace, name: pod.metadata!.name!, object: pod, dryRun: true,
+  };
+  const verdict = evaluateValidatingPolicy(set.policy, set.bindings[0]!, request);
+  if (verdict.kind === "refused") throw new Error(`step 8: the in-process evaluation refused: ${verdict.reason}`);
+  return verdict.kind === "evaluated" ? verdict.denied?.message : undefined;
+}
+
+/**
+ * Runs step 8 (see the module comment), printing through `say`.
+ * @throws Error when the API server does not enforce the policy within `timeoutMs`, or the in-process verdict differs from the server's.
+ */
+export async function admissionStory(client: KubeClient, namespace: string, say: (line: string) => void, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const set = demoPodGroupPolicy(namespace);
+  say(`step 8: admission: install ValidatingAdmissionPolicy ${set.policy.metadata.name} (operators/policies pod-group-scheduler, bound to ${namespace}): ` +
+    `a pod of a PodGroup must set schedulerName ${DEFAULT_SCHEDULER_NAME}`);
+  await installAdmissionPolicies(client, [set], { fieldManager: "kubeloop-demo", signal });
+  const wrong = groupPod(namespace, "trainer-wrong-scheduler", "default-scheduler");
+  // The API server enforces a new policy once its own informer has it.
+  const server = await waitFor(async () => serverVerdict(client, wrong), { timeoutMs, intervalMs: 250, description: "step 8: the API server to enforce the policy", signal });
+  const local = inProcessVerdict(set, wrong, namespace);
+  say(`step 8: a pod of PodGroup trainer with schedulerName default-scheduler (dry run):\n  kube-apiserver: ${server}\n  in-process:     ${local ?? "admitted"}`);
+  if (local !== server) throw new Error("step 8: the in-process verdict differs from the API server's");
+  const right = groupPod(namespace, "trainer-right-scheduler", DEFAULT_SCHEDULER_NAME);
+  const [serverRight, localRight] = [await serverVerdict(client, right), inProcessVerdict(set, right, namespace)];
+  if (serverRight !== undefined || localRight !== undefined) throw new Error(`step 8: a pod naming ${DEFAULT_SCHEDULER_NAME} was refused: ${serverRight ?? localRight}`);
+  say(`step 8: with schedulerName ${DEFAULT_SCHEDULER_NAME}: admitted by both; same verdicts and message`);
+}
+
+/** Deletes what step 8 installed (on a cluster the demo did not start). */
+export async function removeAdmissionStory(client: KubeClient, namespace: string): Promise<void> {
+  const set = demoPodGroupPolicy(namespace);
+  const ignoreGone = (err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  };
+  await client.delete(ValidatingAdmissionPolicyBindings, { name: set.bindings[0]!.metadata.name }).catch(ignoreGone);
+  await client.delete(ValidatingAdmissionPolicies, { name: set.policy.metadata.name }).catch(ignoreGone);
+}
