@@ -4,7 +4,7 @@ import YAML from "yaml";
 import {
   evaluateValidatingPolicy, type AdmissionRequestInput, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding,
 } from "../admission/index.ts";
-import type { KubeObject } from "../meta/index.ts";
+import { guessResourceName, type KubeObject } from "../meta/index.ts";
 
 const usage = `usage: kubeloop policy test <policies.yaml> <objects.yaml> [options]
 
@@ -22,14 +22,6 @@ options:
   --groups G             request.userInfo.groups, comma-separated (default
                          system:masters,system:authenticated)
 `;
-
-/** The resource of a kind as the API server's RESTMapper guesses it (apimachinery `UnsafeGuessKindToResource`). */
-function guessResource(kind: string): string {
-  const singular = kind.toLowerCase();
-  if (singular.endsWith("s")) return `${singular}es`;
-  if (singular.endsWith("y")) return `${singular.slice(0, -1)}ies`;
-  return `${singular}s`;
-}
 
 async function readObjects(path: string): Promise<KubeObject[]> {
   const docs = YAML.parseAllDocuments(await readFile(path, "utf8"));
@@ -95,7 +87,7 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     const [group, version] = obj.apiVersion?.includes("/") ? obj.apiVersion.split("/") as [string, string] : ["", obj.apiVersion ?? "v1"];
     const namespace = obj.metadata?.namespace ?? "";
     const request: AdmissionRequestInput = {
-      operation, resource: { group, version, resource: guessResource(obj.kind ?? "") }, kind: { group, version, kind: obj.kind ?? "" },
+      operation, resource: { group, version, resource: guessResourceName(obj.kind ?? "") }, kind: { group, version, kind: obj.kind ?? "" },
       namespace, name: obj.metadata?.name ?? "", object: obj, oldObject: operation === "UPDATE" ? obj : null, userInfo,
       ...(namespace ? { namespaceObject: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { ...namespaceLabels, "kubernetes.io/metadata.name": namespace } } } } : {}),
     };

@@ -7,6 +7,7 @@ import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { guessResourceName } from "../meta/index.ts";
 import * as t from "./scaffold-templates.ts";
 
 const usage = `usage:
@@ -40,9 +41,7 @@ export function apiNames(kind: string, group: string, version: string): t.ApiNam
   if (!/^[A-Z][A-Za-z0-9]*$/.test(kind)) throw new Error(`kind ${JSON.stringify(kind)} must be UpperCamelCase letters and digits`);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(group)) throw new Error(`group ${JSON.stringify(group)} must be a DNS subdomain with a dot, e.g. example.com`);
   if (!/^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$/.test(version)) throw new Error(`version ${JSON.stringify(version)} must look like v1, v1beta1 or v1alpha1`);
-  const singular = kind.toLowerCase();
-  const plural = singular.endsWith("s") ? `${singular}es` : singular.endsWith("y") ? `${singular.slice(0, -1)}ies` : `${singular}s`;
-  return { kind, group, version, plural, folder: singular, constant: `${kind}Definition` };
+  return { kind, group, version, plural: guessResourceName(kind), folder: kind.toLowerCase(), constant: `${kind}Definition` };
 }
 
 async function writeNew(path: string, text: string): Promise<void> {

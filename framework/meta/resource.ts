@@ -38,3 +38,16 @@ export function gvkString(gvk: GroupVersionKind): string {
 
 /** The object type a `ResourceType` carries. */
 export type ObjectOf<R> = R extends ResourceType<infer T> ? T : never;
+
+/**
+ * The plural resource name of a kind as the API server's RESTMapper guesses it (apimachinery
+ * `meta.UnsafeGuessKindToResource`): lowercased, then `es` after a final `s`, `ies` for a final
+ * `y`, else `s` (`Widget` -> `widgets`, `NetworkPolicy` -> `networkpolicies`). Irregular plurals
+ * (`Endpoints`) need discovery.
+ */
+export function guessResourceName(kind: string): string {
+  const singular = kind.toLowerCase();
+  if (singular.endsWith("s")) return `${singular}es`;
+  if (singular.endsWith("y")) return `${singular.slice(0, -1)}ies`;
+  return `${singular}s`;
+}

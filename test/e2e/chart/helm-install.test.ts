@@ -14,7 +14,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { isForbidden, isNotFound } from "../../../framework/client/index.ts";
-import { CustomResourceDefinitions, Namespaces, Pods, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { CustomResourceDefinitions, guessResourceName, Namespaces, Pods, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
 import { allDefinitions } from "../../../operators/registry.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
@@ -33,11 +33,10 @@ function helm(...args: string[]): Promise<string> {
   });
 }
 
-/** The resource type of an object of the rendered manifest (the chart's kinds pluralize with "s", NetworkPolicy aside). */
+/** The resource type of an object of the rendered manifest (the chart's kinds all have regular plurals). */
 function typeOf(obj: KubeObject) {
   const [group, version] = obj.apiVersion!.includes("/") ? obj.apiVersion!.split("/") as [string, string] : ["", obj.apiVersion!];
-  const plural = obj.kind === "NetworkPolicy" ? "networkpolicies" : `${obj.kind!.toLowerCase()}s`;
-  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural, namespaced: obj.metadata?.namespace !== undefined });
+  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural: guessResourceName(obj.kind!), namespaced: obj.metadata?.namespace !== undefined });
 }
 
 async function manifestObjects(release: string, namespace: string): Promise<KubeObject[]> {
