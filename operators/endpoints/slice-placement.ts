@@ -277,11 +277,10 @@ export function planSlices(input: PlanInput): SlicePlan {
       if (only && isPlaceholderOf(only, placeholder)) del.length = 0;
       else create.push(placeholder);
     }
-    // Hints: unchanged slices with wrong hints are updated too; every slice written gets them.
+    // Hints: unchanged slices with wrong hints are updated too (with no trafficDistribution, any
+    // hint is wrong: upstream `RemoveHintsFromSlices`); every slice written gets them.
     const changed = new Set([...update, ...del].map((s) => s.name));
-    if (mode !== undefined) {
-      for (const s of existing) if (s.ownedByService && !changed.has(s.name) && hintsNeedUpdate(s, mode)) update.push({ ...s, endpoints: [...s.endpoints] });
-    }
+    for (const s of existing) if (s.ownedByService && !changed.has(s.name) && hintsNeedUpdate(s, mode)) update.push({ ...s, endpoints: [...s.endpoints] });
     for (const s of [...create, ...update]) applyHints(s, mode);
     // finalize: turn creates into updates of slices that would be deleted.
     for (let i = 0; i < del.length && create.length > 0;) {

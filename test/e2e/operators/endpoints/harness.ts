@@ -38,7 +38,8 @@ export async function connect(): Promise<Cluster> {
   for (const file of ["endpoints.discovery.kubeloop.dev.yaml", "endpointslices.discovery.kubeloop.dev.yaml"]) {
     crds.push(parse(await readFile(new URL(`../../../../crds/${file}`, import.meta.url), "utf8")) as CustomResourceDefinition);
   }
-  await installCustomResourceDefinitions(client, crds, { fieldManager: "kubeloop-endpoints-e2e", timeoutMs: TIMEOUT_MS });
+  // Differential scenarios race two controllers: neither may have its first create held by the API server.
+  await installCustomResourceDefinitions(client, crds, { fieldManager: "kubeloop-endpoints-e2e", timeoutMs: TIMEOUT_MS, waitPastCreateDelay: true });
   return { client, kubeconfigPath: plane.kubeconfigPath };
 }
 

@@ -5,7 +5,9 @@
  * hostname/subdomain, nodes with and without zone, a missing node, finalizers), then random
  * changes (readiness flips, label moves, deletes, new pods, Service edits); after every step
  * our Endpoints and slices must equal kube-controller-manager's in canonical form.
- * `KUBELOOP_EP_SEED` picks the seed (default 20261203), `KUBELOOP_EP_SCENARIOS` the count (default 6).
+ * `KUBELOOP_EP_SEED` picks the seed (default 20261203), `KUBELOOP_EP_SCENARIOS` the count (default 6),
+ * `KUBELOOP_EP_FIRST` the first scenario's number (default 0), so one scenario of a long run can be
+ * replayed alone: scenario s draws from its own generator, seeded with `seed * 1000 + s`.
  */
 import { test } from "node:test";
 import { randomBytes } from "node:crypto";
@@ -18,6 +20,7 @@ import { seededRandom } from "../../../../framework/testing/index.ts";
 
 const SEED = Number(process.env.KUBELOOP_EP_SEED ?? "20261203");
 const SCENARIOS = Number(process.env.KUBELOOP_EP_SCENARIOS ?? "6");
+const FIRST = Number(process.env.KUBELOOP_EP_FIRST ?? "0");
 
 
 const suffix = randomBytes(3).toString("hex");
@@ -26,7 +29,7 @@ const suite = useEndpointsSuite({ namespacePrefix: "ep-rand", nodes: [[nodes[0]!
 
 type Ports = NonNullable<NonNullable<Service["spec"]>["ports"]>;
 
-for (let s = 0; s < SCENARIOS; s++) {
+for (let s = FIRST; s < FIRST + SCENARIOS; s++) {
   test(`randomized scenario ${s} (seed ${SEED})`, async () => {
     const rnd = seededRandom(SEED * 1000 + s);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;

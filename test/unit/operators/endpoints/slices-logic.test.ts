@@ -167,6 +167,12 @@ test("TestReconcile_TrafficDistribution: zone hints for PreferSameZone/PreferClo
   // Switching PreferClose -> PreferSameNode changes only hints: the unchanged slice is updated.
   const p = plan(svc({ trafficDistribution: "PreferSameNode" }), pods, withHints);
   assert.equal(p.update.length, 1);
+  // Removing trafficDistribution removes the hints of the unchanged slice (upstream
+  // RemoveHintsFromSlices; the randomized differential run found ours keeping them).
+  const cleared = plan(svc(), pods, withHints);
+  assert.equal(cleared.update.length, 1);
+  assert.ok(cleared.update[0]!.endpoints.every((e) => e.hints === undefined));
+  assert.equal(plan(svc(), pods, apply(withHints, cleared)).update.length, 0, "and then nothing is left to write");
   // The topology annotation takes precedence: no hints from trafficDistribution.
   const annotated = plan(svc({ trafficDistribution: "PreferSameZone" }, { annotations: { "service.kubernetes.io/topology-mode": "Auto" } }), pods).create[0]!.endpoints;
   assert.ok(annotated.every((e) => e.hints === undefined));
