@@ -1,7 +1,8 @@
 /**
  * Writes the CustomResourceDefinitions of every operator API as YAML into `crds/` and into the
- * Helm chart's `charts/kubeloop/crds/`; with `--check`, writes nothing and exits 1 when a file is
- * stale, missing or left over.
+ * Helm chart's `charts/kubeloop/crds/`, and each operator's RBAC rules, derived from its code
+ * (`operators/rbac.ts`), into `charts/kubeloop/templates/_rbac-rules.tpl`; with `--check`,
+ * writes nothing and exits 1 when a file is stale, missing or left over.
  *
  *   node operators/generate.ts [--check]
  *
@@ -14,6 +15,7 @@ import YAML from "yaml";
 import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
 import { allDefinitions } from "./registry.ts";
+import { RBAC_TEMPLATE_PATH, renderRbacTemplate } from "./rbac.ts";
 
 /** Every operator API whose CRD is generated: each operator lists its own in `registry.ts`. */
 export const definitions: ReadonlyArray<CustomResourceDefinitionOf<z.ZodType, z.ZodType>> = allDefinitions;
@@ -40,6 +42,9 @@ export function renderCrds(): Map<string, string> {
 export function staleFiles(root = repoRoot): string[] {
   const files = renderCrds();
   const problems: string[] = [];
+  const rbac = join(root, RBAC_TEMPLATE_PATH);
+  if (!existsSync(rbac)) problems.push(`${RBAC_TEMPLATE_PATH}: missing`);
+  else if (readFileSync(rbac, "utf8") !== renderRbacTemplate()) problems.push(`${RBAC_TEMPLATE_PATH}: stale (the operators' RBAC declarations changed)`);
   for (const dir of crdDirectories) {
     const abs = join(root, dir);
     for (const [name, text] of files) {
@@ -56,10 +61,16 @@ export function staleFiles(root = repoRoot): string[] {
   return problems;
 }
 
-/** Writes every CRD and removes generated-looking YAML no definition produces. Returns the paths written. */
+/** Writes every CRD and the RBAC rules, and removes generated-looking YAML no definition produces. Returns the paths written. */
 export function writeCrds(root = repoRoot): string[] {
   const files = renderCrds();
   const written: string[] = [];
+  const rbac = join(root, RBAC_TEMPLATE_PATH);
+  const rbacText = renderRbacTemplate();
+  if (!existsSync(rbac) || readFileSync(rbac, "utf8") !== rbacText) {
+    writeFileSync(rbac, rbacText);
+    written.push(RBAC_TEMPLATE_PATH);
+  }
   for (const dir of crdDirectories) {
     const abs = join(root, dir);
     mkdirSync(abs, { recursive: true });
@@ -84,12 +95,12 @@ if (import.meta.main) {
   if (process.argv.includes("--check")) {
     const problems = staleFiles();
     if (problems.length > 0) {
-      console.error(`generated CRDs are out of date:\n  ${problems.join("\n  ")}\nRun \`npm run generate\` and commit the result.`);
+      console.error(`generated files are out of date:\n  ${problems.join("\n  ")}\nRun \`npm run generate\` and commit the result.`);
       process.exit(1);
     }
-    console.log(`crds up to date (${definitions.length} definitions)`);
+    console.log(`crds and RBAC rules up to date (${definitions.length} definitions)`);
   } else {
     const written = writeCrds();
-    console.log(written.length ? `wrote:\n  ${written.join("\n  ")}` : "crds already up to date");
+    console.log(written.length ? `wrote:\n  ${written.join("\n  ")}` : "crds and RBAC rules already up to date");
   }
 }

@@ -65,6 +65,8 @@ export class InformerCache implements Reader, FieldIndexer {
   readonly #byType = new Map<string, Entry[]>();
   /** GVK -> field -> index function, applied to every informer of the type, present and future. */
   readonly #fieldIndexes = new Map<string, Map<string, IndexFunc<KubeObject>>>();
+  /** GVK -> its type, for every informer created. */
+  readonly #types = new Map<string, ResourceType>();
   #signal: AbortSignal | undefined;
 
   constructor(client: Client, opts: InformerCacheOptions = {}) {
@@ -81,6 +83,11 @@ export class InformerCache implements Reader, FieldIndexer {
    */
   informerFor<T extends KubeObject>(type: ResourceType<T>, opts: InformerScope = {}): Informer<T> {
     return this.sharedInformerFor(type, opts);
+  }
+
+  /** The types that have informers (each is listed and watched: RBAC `list` and `watch`). */
+  informedTypes(): ResourceType[] {
+    return [...this.#types.values()];
   }
 
   /** Like `informerFor`, typed as the concrete `SharedInformer` (for its resourceVersion and list counters). */
@@ -113,6 +120,7 @@ export class InformerCache implements Reader, FieldIndexer {
     const entries = this.#byType.get(typeKey(type)) ?? [];
     entries.push({ namespace, restricted: Boolean(labelSelector || fieldSelector), informer: shared });
     this.#byType.set(typeKey(type), entries);
+    this.#types.set(typeKey(type), type as ResourceType);
     if (this.#signal) informer.run(this.#signal);
     return informer;
   }

@@ -5,6 +5,7 @@ import type { Informer } from "../cache/types.ts";
 import type { Logger } from "../log/index.ts";
 import type { KubeObject, ResourceType } from "../meta/index.ts";
 import { gvkString } from "../meta/index.ts";
+import { permission, type Permission, type Verb } from "../rbac/index.ts";
 import { Controller, type ControllerOptions } from "./controller.ts";
 import { enqueueForObject, enqueueForOwner, enqueueMapped } from "./handler.ts";
 import type { Predicate } from "./predicate.ts";
@@ -30,6 +31,8 @@ export interface ControllerHost {
   add(runnable: { start(signal: AbortSignal): Promise<void>; needLeaderElection?: boolean }): void;
   /** An event recorder reporting as `component` (the Manager's); the controller reports reconciles refused by RBAC through it. */
   eventRecorder?(component: string): Pick<EventRecorder, "event">;
+  /** Records what the process needs from the API beyond its informers (the Manager's, for its RBAC rules). */
+  permit?(...permissions: readonly Permission[]): void;
 }
 
 /** Options of one watched type. */
@@ -113,6 +116,17 @@ export class Builder<T extends KubeObject> {
   /** Watches objects of `type` and enqueues the requests `map` returns for each (read caches only in `map`). */
   watches<O extends KubeObject>(type: ResourceType<O>, map: (obj: O) => Request[], opts: WatchOptions<O> = {}): this {
     this.#watches.push(this.#pending(type, opts, `${gvkString(type)} (mapped)`, enqueueMapped<O>(map)));
+    return this;
+  }
+
+  /**
+   * Declares what the reconciler does with `type` beyond reading the cache (kubebuilder's
+   * `+kubebuilder:rbac` marker, in code): `.needs(Pods, ["create", "delete"])`,
+   * `.needs(ReplicaSets, ["update"], "status")`. The watches add `list` and `watch` themselves.
+   * The manager's `policyRules()` collects both; the chart's ClusterRole is generated from them.
+   */
+  needs(type: ResourceType, verbs: readonly Verb[], subresource?: string): this {
+    this.#host.permit?.(permission(type, verbs, subresource));
     return this;
   }
 

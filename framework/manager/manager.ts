@@ -8,6 +8,8 @@ import type { ControllerHost } from "../controller/index.ts";
 import { newEventRecorder, type EventRecorder } from "../events/index.ts";
 import { realClock, type Clock } from "../flowcontrol/index.ts";
 import { rootLogger, type Logger } from "../log/index.ts";
+import { Events, Leases } from "../meta/index.ts";
+import { PermissionSet, permission, type Permission, type PolicyRule } from "../rbac/index.ts";
 import { fencedClient } from "./fence.ts";
 import { CheckSet, type Checker } from "./health.ts";
 import { LeaderElector, type LeaderElectionOptions } from "./leader-election.ts";
@@ -113,6 +115,7 @@ export class Manager implements ControllerHost {
   readonly #healthChecks = new CheckSet("healthz");
   readonly #readyChecks = new CheckSet("readyz");
   readonly #recorders = new Map<string, EventRecorder>();
+  readonly #permissions = new PermissionSet();
   readonly #elector: LeaderElector | undefined;
   /** Aborts when leadership is lost: fences `client`. */
   readonly #fence = new AbortController();
@@ -172,6 +175,36 @@ export class Manager implements ControllerHost {
     this.#readyChecks.add("informer-sync", () => {
       if (!this.#synced || !this.cache.hasSynced()) throw new Error("informer caches have not synced yet");
     });
+  }
+
+  /**
+   * Declares what this process's code does with the API beyond watching (a reconciler's writes,
+   * an uncached read): `mgr.permit(permission(Pods, ["create", "delete"]))`. `policyRules` adds
+   * these to what the informers need.
+   */
+  permit(...permissions: readonly Permission[]): void {
+    this.#permissions.add(...permissions);
+  }
+
+  /**
+   * The cluster-wide RBAC rules this process needs, from what is set up so far: \`list\` and
+   * \`watch\` on every informed type, what was declared with \`permit\`, and \`create\`/\`patch\` on
+   * events.k8s.io Events once an event recorder exists. Informers created lazily by a cache read
+   * at run time are not known here. Leader election needs \`leaderElectionRules\` in its namespace.
+   */
+  policyRules(): PolicyRule[] {
+    const all = new PermissionSet();
+    for (const type of this.cache.informedTypes()) all.add(permission(type, ["list", "watch"]));
+    all.add(...this.#permissions.permissions());
+    if (this.#recorders.size > 0) all.add(permission(Events, ["create", "patch"]));
+    return all.rules();
+  }
+
+  /** The rules leader election needs in its Lease's namespace (client-go's resourcelock on Leases). */
+  static leaderElectionRules(): PolicyRule[] {
+    const set = new PermissionSet();
+    set.add(permission(Leases, ["get", "create", "update"]));
+    return set.rules();
   }
 
   /** An event recorder reporting as `component` (e.g. `kubeloop.dev/replicaset-controller`). */

@@ -5,7 +5,7 @@
  * API discovery, say) are awaited first, so no pod is scheduled by a profile that lacks them.
  */
 import type { Manager, Runnable } from "../manager/index.ts";
-import { addScheduler, type ManagedSchedulerOptions } from "./manager.ts";
+import { addScheduler, schedulerPermissions, type ManagedSchedulerOptions } from "./manager.ts";
 import { extendProfile, type DeferredSchedulerExtension, type Profile, type SchedulerExtension } from "./profile.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -28,6 +28,8 @@ export type ExtendedSchedulerOptions = Omit<ManagedSchedulerOptions, "profiles" 
  */
 export function addExtendedScheduler(mgr: Manager, opts: ExtendedSchedulerOptions): Scheduler | undefined {
   const { base, extensions, onScheduler, ...schedulerOpts } = opts;
+  // The scheduler may be created only once the manager runs; its needs are known now.
+  mgr.permit(...schedulerPermissions);
   const add = (resolved: readonly SchedulerExtension[]): Scheduler => {
     const profile = extendProfile(base, resolved);
     const scheduler = addScheduler(mgr, { ...schedulerOpts, profiles: [profile], eventSources: resolved.flatMap((e) => e.eventSources ?? []) });

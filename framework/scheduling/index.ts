@@ -9,7 +9,7 @@ export { DEFAULT_SCHEDULER_NAME, extendProfile, type DeferredSchedulerExtension,
 export { POD_GROUP_UNSCHEDULABLE_MESSAGE, isPodGroupPlugin } from "./pod-group.ts";
 export type { PodGroupCycleResult, PodGroupMemberResult, PodGroupPlugin, PodGroupRef } from "./pod-group.ts";
 export { Scheduler, truncateNote, type ClusterEventSource, type SchedulerClient, type SchedulerOptions } from "./scheduler.ts";
-export { addScheduler, type ManagedSchedulerOptions } from "./manager.ts";
+export { addScheduler, schedulerPermissions, type ManagedSchedulerOptions } from "./manager.ts";
 export { addExtendedScheduler, type ExtendedSchedulerOptions } from "./extended.ts";
 export { SchedulingQueue, type QueueName, type QueuedPod, type SchedulingQueueOptions } from "./queue.ts";
 export { SchedulerCache, Snapshot, type SchedulerCacheOptions } from "./cache.ts";

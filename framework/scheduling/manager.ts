@@ -7,7 +7,8 @@ import { hostname } from "node:os";
 import type { Client } from "../client/index.ts";
 import { newEventRecorder, type EventRecorder } from "../events/index.ts";
 import type { Manager } from "../manager/index.ts";
-import { Nodes, Pods } from "../meta/index.ts";
+import { Events, Nodes, Pods } from "../meta/index.ts";
+import { permission, type Permission } from "../rbac/index.ts";
 import { Scheduler, type SchedulerClient, type SchedulerOptions } from "./scheduler.ts";
 
 /** Options of `addScheduler`: the scheduler's options minus what the manager supplies. */
@@ -21,6 +22,19 @@ export type ManagedSchedulerOptions = Omit<SchedulerOptions, "client" | "nodes" 
 };
 
 /**
+ * What a scheduler needs from the API (kube-scheduler's `system:kube-scheduler` role, cut to
+ * what this runtime does): pods and nodes watched, `pods/binding` created, the PodScheduled
+ * condition patched on `pods/status`, events.k8s.io Events recorded.
+ */
+export const schedulerPermissions: readonly Permission[] = [
+  permission(Pods, ["list", "watch"]),
+  permission(Nodes, ["list", "watch"]),
+  permission(Pods, ["create"], "binding"),
+  permission(Pods, ["patch"], "status"),
+  permission(Events, ["create", "patch"]),
+];
+
+/**
  * Creates a scheduler on `mgr`'s informers and client and adds it as a runnable that needs leader
  * election. Returns it (for `queue` counts).
  * @throws Error when the manager's client cannot bind (a client without `bind`), or the options are invalid.
@@ -31,6 +45,7 @@ export function addScheduler(mgr: Manager, opts: ManagedSchedulerOptions): Sched
     throw new Error("addScheduler: the manager's client has no bind(); create the manager from a kubeconfig (createClient) or pass a KubeClient");
   }
   const { eventClient, ...schedulerOpts } = opts;
+  mgr.permit(...schedulerPermissions);
   const own = new Map<string, EventRecorder>();
   const recorder = (name: string): EventRecorder => {
     if (!eventClient) return mgr.eventRecorder(name);

@@ -10,6 +10,7 @@ import {
   defaultSettings,
   etcdArgs,
   healthUrl,
+  auditPolicyContent,
   kubeApiserverArgs,
   kubeControllerManagerArgs,
   kubeSchedulerArgs,
@@ -481,6 +482,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
   }
   const tokens: ClusterTokens = generateTokens();
   await writeCredentials(paths, tokens);
+  await writeFile(paths.auditPolicy, auditPolicyContent());
 
   const state: ClusterState = {
     version: 1,
@@ -708,4 +710,13 @@ export async function testControlPlane(env: NodeJS.ProcessEnv = process.env): Pr
     "e2e tests need a Kubernetes cluster: run them through `npm test` (starts a local control plane), " +
       "or start one with `npm run cluster -- up` and set KUBELOOP_CLUSTER_DIR=.kubeloop/cluster, or set KUBECONFIG to an existing cluster",
   );
+}
+
+/**
+ * The audit log of a local control plane (JSON lines, `audit.k8s.io/v1` Events of the requests
+ * made by `AUDITED_NAMESPACE`'s service accounts, at the Metadata level); undefined for a
+ * cluster kubeloop did not start (kind, or any `KUBECONFIG`), whose audit log it cannot read.
+ */
+export function auditLogOf(plane: Pick<ControlPlane, "dir">): string | undefined {
+  return plane.dir ? clusterPaths(plane.dir).auditLog : undefined;
 }

@@ -87,6 +87,10 @@ export interface ClusterPaths {
   componentCertDir: (name: "kube-controller-manager" | "kube-scheduler") => string;
   stagesDir: string;
   stateFile: string;
+  /** kube-apiserver's audit policy (`auditPolicyContent`). */
+  auditPolicy: string;
+  /** kube-apiserver's audit log: JSON lines, one `audit.k8s.io/v1` Event each. */
+  auditLog: string;
 }
 
 /** The layout of a cluster directory. */
@@ -107,7 +111,31 @@ export function clusterPaths(dir: string): ClusterPaths {
     componentCertDir: (name) => join(pki, name),
     stagesDir: join(dir, "kwok-stages"),
     stateFile: join(dir, "state.json"),
+    auditPolicy: join(dir, "audit-policy.yaml"),
+    auditLog: join(dir, "logs", "audit.log"),
   };
+}
+
+/**
+ * The namespace whose service accounts the local control plane audits: requests made by them
+ * (directly, or by them impersonating another user) are logged at the Metadata level, nothing
+ * else is, so the log stays small. Tests that check RBAC rules against the requests an operator
+ * really made run their clients as a service account of this namespace.
+ */
+export const AUDITED_NAMESPACE = "kubeloop-rbac-audit";
+
+/** The audit policy of the local control plane: Metadata for `AUDITED_NAMESPACE`'s service accounts, None for the rest. */
+export function auditPolicyContent(): string {
+  return [
+    "apiVersion: audit.k8s.io/v1",
+    "kind: Policy",
+    "omitStages: [RequestReceived]",
+    "rules:",
+    "  - level: Metadata",
+    `    userGroups: ["system:serviceaccounts:${AUDITED_NAMESPACE}"]`,
+    "  - level: None",
+    "",
+  ].join("\n");
 }
 
 /** Health endpoint each process answers when ready (all on 127.0.0.1). */
@@ -165,6 +193,10 @@ export function kubeApiserverArgs(paths: ClusterPaths, ports: ControlPlanePorts,
     "--service-cluster-ip-range=10.96.0.0/16",
     "--allow-privileged=true",
     "--endpoint-reconciler-type=none",
+    `--audit-policy-file=${paths.auditPolicy}`,
+    `--audit-log-path=${paths.auditLog}`,
+    "--audit-log-maxsize=200",
+    "--audit-log-maxbackup=1",
     ...gangArgs(settings, true),
   ];
 }

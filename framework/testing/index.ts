@@ -22,6 +22,7 @@
 export {
   attachControlPlane,
   controlPlaneStatus,
+  auditLogOf,
   defaultClusterDir,
   destroyControlPlane,
   existingControlPlane,
@@ -33,6 +34,7 @@ export {
   type RestartableComponent,
   type StartControlPlaneOptions,
 } from "./controlplane.ts";
+export { AUDITED_NAMESPACE } from "./flags.ts";
 export {
   allComponents,
   componentVersions,

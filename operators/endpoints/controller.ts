@@ -140,6 +140,7 @@ export function setupEndpointsControllers(host: EndpointsControllerHost, opts: E
       // Our Endpoints share the Service's key: a delete or a hand edit syncs the Service again,
       // and at start every Endpoints is synced once (orphans are deleted: checkLeftoverEndpoints).
       .watches(KubeloopEndpoints, (ep) => [{ namespace: ep.metadata?.namespace ?? "", name: ep.metadata?.name ?? "" }])
+      .needs(KubeloopEndpoints, ["create", "update", "delete"])
       .withOptions({ maxConcurrentReconciles: workers, rateLimiter: defaultControllerRateLimiter<string>() })
       .complete(withMaxRetries((req, ctx) => reconciler.reconcile(req, ctx), () => controller));
     controller.watch({ informer: pods, mapper: batched(podMapper, controller, opts.batchPeriodMs ?? 0), description: "Pod.v1 (selected by Services)" });
@@ -168,6 +169,7 @@ export function setupEndpointsControllers(host: EndpointsControllerHost, opts: E
         if (!svc || s.metadata?.labels?.[SLICE_MANAGED_BY_LABEL] !== SLICE_CONTROLLER_NAME) return [];
         return [{ namespace: s.metadata?.namespace ?? "", name: svc }];
       })
+      .needs(KubeloopEndpointSlices, ["create", "update", "delete"])
       .withOptions({
         maxConcurrentReconciles: workers,
         rateLimiter: new MaxOfRateLimiter<string>(new ItemExponentialFailureRateLimiter<string>(1000, 1_000_000), new BucketRateLimiter<string>(10, 100)),

@@ -151,6 +151,7 @@ export function setupPodGroupController(host: PodGroupControllerHost, opts: PodG
   return controllerFor(host, PodGroups)
     .named(name)
     .watches(Pods, podGroupRequestsForPod)
+    .needs(PodGroups, ["patch"], "status")
     .withOptions({ maxConcurrentReconciles: opts.maxConcurrentReconciles ?? 2 })
     .complete(reconciler);
 }

@@ -10,6 +10,7 @@
  */
 import type { Informer } from "../../framework/cache/index.ts";
 import { sleep } from "../../framework/flowcontrol/index.ts";
+import { permission } from "../../framework/rbac/index.ts";
 import type { Manager } from "../../framework/manager/index.ts";
 import { Pods, type KubeObject, type Pod } from "../../framework/meta/index.ts";
 import {
@@ -72,6 +73,9 @@ export function gangSchedulerExtension(mgr: Manager, opts: GangExtensionOptions 
   const pods: Informer<Pod> = mgr.cache.informerFor(Pods);
   ensurePodGroupIndex(pods);
   const podGroups = mgr.cache.informerFor(PodGroups);
+  // Known only once the manager runs: the native PodGroups' informer (when served) and the
+  // status writes of both kinds of PodGroup.
+  mgr.permit(permission(NativePodGroups, ["list", "watch"]), permission(NativePodGroups, ["patch"], "status"), permission(PodGroups, ["patch"], "status"));
   return async (signal) => {
     let native = opts.nativePodGroups;
     for (let attempt = 1; native === undefined; attempt++) {

@@ -126,7 +126,7 @@ export function setupGPUInventoryController(host: GPUPlacementHost, opts: GPUInv
     .watches(Nodes, everyPolicy, { predicates: [either<Node>(mentionsGpuNode)] })
     .watches(Pods, everyPolicy, { predicates: [either<Pod>(mentionsGpu)] });
   if (dra) builder = builder.watches(ResourceSlices, everyPolicy).watches(ResourceClaims, everyPolicy);
-  const controller = builder.complete(async (req, ctx) => {
+  const controller = builder.needs(GPUPlacementPolicies, ["update"], "status").complete(async (req, ctx) => {
     const obj = ctx.getCached();
     if (!obj) {
       lastWriteMs.delete(req.name);

@@ -142,6 +142,13 @@ export function setupReplicaSetController(host: ReplicaSetControllerHost, opts: 
     .named(name)
     .owns(Pods)
     .watches(Pods, (pod) => replicaSetsForOrphan(pod, rsInformer.store))
+    // Pods: created, deleted, adopted and released (patches of ownerReferences).
+    .needs(Pods, ["create", "patch", "delete"])
+    // A fresh read before adopting and before retrying a status write; the status write itself.
+    .needs(ReplicaSets, ["get"])
+    .needs(ReplicaSets, ["update"], "status")
+    // Owner references with blockOwnerDeletion, where OwnerReferencesPermissionEnforcement is on.
+    .needs(ReplicaSets, ["update"], "finalizers")
     .withOptions({ maxConcurrentReconciles: opts.maxConcurrentReconciles ?? 5 })
     .complete(reconciler);
   return { controller, reconciler, expectations };

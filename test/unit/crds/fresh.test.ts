@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { crdDirectories, definitions, renderCrds, repoRoot, staleFiles } from "../../../operators/generate.ts";
+import { RBAC_TEMPLATE_PATH } from "../../../operators/rbac.ts";
 
-test("crds/ and charts/kubeloop/crds/ match the zod definitions (run `npm run generate` if not)", () => {
+test("crds/, charts/kubeloop/crds/ and the chart's RBAC rules match the code (run `npm run generate` if not)", () => {
   assert.deepEqual(staleFiles(), []);
 });
 
@@ -20,11 +21,16 @@ test("one YAML file per definition, parsing back to its CRD", () => {
   }
 });
 
-test("the check notices a stale, a missing and an extra file", () => {
+test("the check notices a stale, a missing and an extra file, and stale RBAC rules", () => {
   const root = mkdtempSync(join(tmpdir(), "kubeloop-crds-"));
   try {
     for (const dir of crdDirectories) cpSync(join(repoRoot, dir), join(root, dir), { recursive: true });
+    cpSync(join(repoRoot, RBAC_TEMPLATE_PATH), join(root, RBAC_TEMPLATE_PATH));
     assert.deepEqual(staleFiles(root), []);
+    // A rule granted by hand that no code declares is stale.
+    appendFileSync(join(root, RBAC_TEMPLATE_PATH), "{{- define \"kubeloop.rbac.rules.extra\" }}\n- apiGroups: [\"\"]\n{{- end }}\n");
+    assert.deepEqual(staleFiles(root), [`${RBAC_TEMPLATE_PATH}: stale (the operators' RBAC declarations changed)`]);
+    cpSync(join(repoRoot, RBAC_TEMPLATE_PATH), join(root, RBAC_TEMPLATE_PATH));
     const [first] = renderCrds().keys();
     appendFileSync(join(root, "crds", first!), "# edited\n");
     rmSync(join(root, crdDirectories[1], first!));
