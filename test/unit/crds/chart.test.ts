@@ -14,6 +14,8 @@ import YAML from "yaml";
 import { repoRoot } from "../../../operators/generate.ts";
 import { ensureBinaries } from "../../../framework/testing/index.ts";
 import { operators } from "../../../operators/registry.ts";
+import { operatorPolicyRules } from "../../../operators/rbac.ts";
+import { Manager } from "../../../framework/manager/index.ts";
 
 const chartDir = join(repoRoot, "charts", "kubeloop");
 
@@ -101,68 +103,29 @@ test("the Deployment runs the operators with probes, ports, security context and
   for (const [k, v] of Object.entries(selector)) assert.equal(deployment.spec.template.metadata.labels[k], v);
 });
 
-test("RBAC grants what the ReplicaSet operator does, and the Lease only in the release namespace", () => {
+test("the ClusterRole grants exactly the generated rules of the listed operators; the Lease only in the release namespace", () => {
   const objects = render();
   const clusterRole = one(objects, "ClusterRole") as Rendered & { rules: PolicyRule[] };
-  const needed: Array<[string, string, string[]]> = [
-    ["apps.kubeloop.dev", "replicasets", ["get", "list", "watch", "update", "patch"]],
-    ["apps.kubeloop.dev", "replicasets/status", ["get", "update", "patch"]],
-    ["apps.kubeloop.dev", "replicasets/scale", ["get", "update", "patch"]],
-    ["", "pods", ["get", "list", "watch", "create", "update", "patch", "delete"]],
-    ["events.k8s.io", "events", ["create", "patch"]],
-  ];
-  for (const [group, resource, verbs] of needed) {
-    for (const verb of verbs) assert.ok(grants(clusterRole.rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
-  }
+  assert.deepEqual(clusterRole.rules, Object.keys(operators).flatMap((name) => operatorPolicyRules(name)));
   assert.ok(!grants(clusterRole.rules, "coordination.k8s.io", "leases", "update"), "leases belong in the namespaced Role");
   const role = one(objects, "Role", "-leader-election") as Rendered & { rules: PolicyRule[] };
   assert.equal(role.metadata.namespace, "kubeloop-system");
-  for (const verb of ["get", "create", "update"]) assert.ok(grants(role.rules, "coordination.k8s.io", "leases", verb), `Role lacks ${verb} leases`);
+  assert.deepEqual(role.rules, Manager.leaderElectionRules());
   const binding = one(objects, "ClusterRoleBinding") as Rendered & { subjects: Array<{ name: string; namespace: string }>; roleRef: { name: string } };
   assert.equal(binding.roleRef.name, clusterRole.metadata.name);
   assert.deepEqual(binding.subjects.map((s) => [s.name, s.namespace]), [[one(objects, "ServiceAccount").metadata.name, "kubeloop-system"]]);
+  // What a few operators need, spelled out (the derivation is checked by the impersonation e2e).
+  for (const [group, resource, verb] of [
+    ["", "pods", "create"], ["apps.kubeloop.dev", "replicasets/status", "update"], ["", "pods/binding", "create"],
+    ["discovery.kubeloop.dev", "endpointslices", "delete"], ["scheduling.kubeloop.dev", "gpuplacementpolicies/status", "update"],
+  ] as const) assert.ok(grants(clusterRole.rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
 });
 
-test("RBAC grants what the scheduling operators and their one kubeloop scheduler do, only when they are enabled", () => {
-  const rules = (one(render(), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
-  const needed: Array<[string, string, string[]]> = [
-    ["scheduling.kubeloop.dev", "podgroups", ["get", "list", "watch"]],
-    ["scheduling.kubeloop.dev", "podgroups/status", ["patch"]],
-    ["scheduling.k8s.io", "podgroups", ["get", "list", "watch"]],
-    ["scheduling.k8s.io", "podgroups/status", ["patch"]],
-    ["scheduling.kubeloop.dev", "gpuplacementpolicies", ["get", "list", "watch"]],
-    ["scheduling.kubeloop.dev", "gpuplacementpolicies/status", ["update", "patch"]],
-    ["resource.k8s.io", "resourceslices", ["get", "list", "watch"]],
-    ["resource.k8s.io", "resourceclaims", ["get", "list", "watch"]],
-    ["", "nodes", ["list", "watch"]],
-    ["", "pods/binding", ["create"]],
-    ["", "pods/status", ["patch"]],
-    ["events.k8s.io", "events", ["create", "patch"]],
-    ["", "events", ["create", "patch"]],
-  ];
-  for (const [group, resource, verbs] of needed) {
-    for (const verb of verbs) assert.ok(grants(rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
-  }
+test("an operator left out of the values gets no rules", () => {
   const replicasetOnly = (one(render("operators={replicaset}"), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
-  for (const [group, resource] of [["scheduling.kubeloop.dev", "podgroups"], ["scheduling.kubeloop.dev", "gpuplacementpolicies"], ["", "pods/binding"]] as const) {
+  assert.deepEqual(replicasetOnly, operatorPolicyRules("replicaset"));
+  for (const [group, resource] of [["scheduling.kubeloop.dev", "podgroups"], ["discovery.kubeloop.dev", "endpointslices"], ["", "pods/binding"], ["", "services"]] as const) {
     assert.ok(!grants(replicasetOnly, group, resource, "list") && !grants(replicasetOnly, group, resource, "create"), `replicaset alone needs no ${resource}`);
-  }
-});
-
-test("RBAC grants what the Endpoints operator does, only when it is enabled", () => {
-  const rules = (one(render(), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
-  const needed: Array<[string, string, string[]]> = [
-    ["discovery.kubeloop.dev", "endpoints", ["get", "list", "watch", "create", "update", "delete"]],
-    ["discovery.kubeloop.dev", "endpointslices", ["get", "list", "watch", "create", "update", "delete"]],
-    ["", "services", ["get", "list", "watch"]],
-    ["", "nodes", ["get", "list", "watch"]],
-  ];
-  for (const [group, resource, verbs] of needed) {
-    for (const verb of verbs) assert.ok(grants(rules, group, resource, verb), `ClusterRole lacks ${verb} ${resource}.${group}`);
-  }
-  const without = (one(render("operators={replicaset}"), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
-  for (const [group, resource] of [["discovery.kubeloop.dev", "endpointslices"], ["", "services"], ["", "nodes"]] as const) {
-    assert.ok(!grants(without, group, resource, "list"), `replicaset alone needs no ${resource}`);
   }
 });
 
