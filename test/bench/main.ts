@@ -23,6 +23,11 @@
  * raised,defaults`, `--sched-parts throughput,fragmentation,competing`, `--sched-pods 1000`
  * (`--quick`: 200), `--sched-competing-gangs 50`, `--sched-seed 42`, `--sched-repeats 3`.
  *
+ * `--suites admission`: the webhook server on loopback at `--adm-rate 200` requests/s for
+ * `--adm-seconds 10` (p50/p99, failures), and the shipped ValidatingAdmissionPolicies evaluated
+ * in-process beside kube-apiserver's own check time and `--adm-dry-runs 500` dry-run creates
+ * (`admission.ts`).
+ *
  * `--suites endpoints`: the Endpoints operator beside kube-controller-manager's
  * endpoints and EndpointSlice controllers (`endpoints.ts`) on a control plane per
  * `--ep-settings defaults` (kube-controller-manager's client limit per controller; ours, two
@@ -42,6 +47,7 @@ import { measurementAttempts, startBenchCluster, type BenchCluster } from "./clu
 import { measureCacheMemory } from "./memory.ts";
 import { measurePhysicalLimit } from "./physical.ts";
 import { runEndpointsBench, runRandomizedDifferential } from "./endpoints.ts";
+import { runAdmissionBench } from "./admission.ts";
 import { runBuiltIn, runOurs } from "./replicaset.ts";
 import { formatReport, writeResults, type BenchResults, type SettingResults } from "./report.ts";
 import { runSchedulingSuite, schedulingSettings, type SchedulingPart } from "./scheduling.ts";
@@ -57,7 +63,10 @@ const { values: flags } = parseArgs({
     "http2-connections": { type: "string" },
     "skip-memory": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
-    suites: { type: "string", default: "replicaset,scheduling,endpoints" },
+    suites: { type: "string", default: "replicaset,scheduling,endpoints,admission" },
+    "adm-rate": { type: "string", default: "200" },
+    "adm-seconds": { type: "string", default: "10" },
+    "adm-dry-runs": { type: "string", default: "500" },
     "sched-settings": { type: "string", default: "raised,defaults" },
     "sched-parts": { type: "string", default: "throughput,fragmentation,competing" },
     "sched-pods": { type: "string" },
@@ -84,7 +93,7 @@ const wanted = flags.settings.split(",").map((s) => s.trim()).filter(Boolean);
 for (const w of wanted) if (!(w in settingsByLabel)) throw new Error(`unknown --settings entry ${JSON.stringify(w)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
 const list = (value: string): string[] => value.split(",").map((s) => s.trim()).filter(Boolean);
 const suites = list(flags.suites);
-for (const s of suites) if (s !== "replicaset" && s !== "scheduling" && s !== "endpoints") throw new Error(`--suites wants replicaset, scheduling and/or endpoints, got ${JSON.stringify(s)}`);
+for (const s of suites) if (s !== "replicaset" && s !== "scheduling" && s !== "endpoints" && s !== "admission") throw new Error(`--suites wants replicaset, scheduling, endpoints and/or admission, got ${JSON.stringify(s)}`);
 const epSettings = list(flags["ep-settings"]).map((label) => {
   if (!(label in settingsByLabel)) throw new Error(`unknown --ep-settings entry ${JSON.stringify(label)}; known: ${Object.keys(settingsByLabel).join(", ")}`);
   return settingsByLabel[label as keyof typeof settingsByLabel];
@@ -236,6 +245,14 @@ if (suites.includes("endpoints")) {
       await cluster?.stop().catch((err: Error) => results.errors.push(`stopping the Endpoints cluster ${setting.label}: ${err.message}`));
     }
   }
+}
+
+if (suites.includes("admission")) {
+  say("Admission: webhook latency on loopback, shipped policies in-process against kube-apiserver");
+  const r = await attempt("admission suite", () => runAdmissionBench({
+    dir: "/tmp/kubeloop-bench-admission", rate: Number(flags["adm-rate"]), seconds: Number(flags["adm-seconds"]), dryRuns: Number(flags["adm-dry-runs"]), say,
+  }));
+  if (r) results.admission = r;
 }
 
 results.finishedAt = new Date().toISOString();

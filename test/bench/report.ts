@@ -9,6 +9,7 @@ import type { PhysicalResult } from "./physical.ts";
 import type { ReplicaSetResult } from "./replicaset.ts";
 import type { SchedulingResults } from "./scheduling.ts";
 import { formatEndpointsReport, type EndpointsBenchResult } from "./endpoints.ts";
+import { formatAdmissionReport, type AdmissionBenchResult } from "./admission.ts";
 import { formatSchedulingReport, schedulingComparisons, schedulingTargets } from "./scheduling-report.ts";
 
 /** Targets the report prints beside the results (not asserted: a missed target is no error). */
@@ -55,6 +56,8 @@ export interface BenchResults {
   scheduling?: SchedulingResults;
   /** The Endpoints suite (`--suites endpoints`), one entry per setting, when it ran. */
   endpoints?: EndpointsBenchResult[];
+  /** The admission suite (`--suites admission`), when it ran. */
+  admission?: AdmissionBenchResult;
   /** Measurements that failed, with what went wrong. */
   errors: string[];
 }
@@ -121,6 +124,7 @@ export function formatReport(results: BenchResults): string {
   if (results.settings.length === 0) {
     if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
     if (results.endpoints?.length) parts.push(formatEndpointsReport(results.endpoints));
+    if (results.admission) parts.push(formatAdmissionReport(results.admission));
     if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
     return parts.join("\n") + "\n";
   }
@@ -189,6 +193,7 @@ export function formatReport(results: BenchResults): string {
 
   if (results.scheduling) parts.push(formatSchedulingReport(results.scheduling));
   if (results.endpoints?.length) parts.push(formatEndpointsReport(results.endpoints));
+  if (results.admission) parts.push(formatAdmissionReport(results.admission));
   if (results.errors.length > 0) parts.push(`\nERRORS:\n${results.errors.map((e) => `  ${e}`).join("\n")}`);
   return parts.join("\n") + "\n";
 }

@@ -66,7 +66,10 @@ for (let s = FIRST; s < FIRST + SCENARIOS; s++) {
       const p: PodSpec = {
         name,
         labels: { app: chance(0.85) ? app : `${app}-other` },
-        node: chance(0.08) ? `ep-rand-${suffix}-ghost` : pick(nodes),
+        // A node that does not exist, one per scenario: kube-controller-manager's pod garbage
+        // collector deletes the pods of a missing node once it has been missing for 40 s, which
+        // must not happen inside a scenario (a long run met it with one name for all).
+        node: chance(0.08) ? `ep-rand-${suffix}-ghost-${s}` : pick(nodes),
         ...(withIp ? { ips: chance(0.2) ? [v4, `fd00:251:${s}::${next}`] : [v4] } : {}),
         ready: chance(0.6),
         phase: withIp ? pick(["Running", "Running", "Running", "Failed", "Succeeded", "Unknown"] as const) : "Pending",
