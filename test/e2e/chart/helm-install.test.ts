@@ -14,7 +14,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { isForbidden, isNotFound } from "../../../framework/client/index.ts";
-import { CustomResourceDefinitions, guessResourceName, Namespaces, Pods, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { CustomResourceDefinitions, guessResourceName, Namespaces, Pods, resourceType, type KubeObject, type Pod } from "../../../framework/meta/index.ts";
 import { ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
 import { allDefinitions } from "../../../operators/registry.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
@@ -61,17 +61,27 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
 
     await assert.rejects(helm("install", release, chartDir, "--namespace", namespace, "--set", "replicaCount=0"), /at '\/replicaCount': minimum: got 0, want 1/);
 
-    // The optional NetworkPolicy and dashboard ConfigMap too (the ServiceMonitor needs the Prometheus Operator's CRD).
-    await helm("install", release, chartDir, "--namespace", namespace, "--set", "networkPolicy.enabled=true", "--set", "grafanaDashboard.enabled=true", "--wait", "--timeout", "4m");
+    // The optional NetworkPolicy, dashboard ConfigMap and admission policies too (the
+    // ServiceMonitor needs the Prometheus Operator's CRD).
+    await helm("install", release, chartDir, "--namespace", namespace, "--set", "networkPolicy.enabled=true", "--set", "grafanaDashboard.enabled=true",
+      "--set", "admissionPolicies.enabled=true", "--wait", "--timeout", "4m");
     const objects = await manifestObjects(release, namespace);
     const kinds = objects.map((o) => o.kind).sort();
-    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount"]) {
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount",
+      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"]) {
       assert.ok(kinds.includes(kind), `the release has a ${kind} (has ${kinds.join(", ")})`);
     }
     for (const obj of objects) {
       const found = await client.get(typeOf(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! });
       assert.equal(found.metadata?.name, obj.metadata!.name, `${obj.kind} ${obj.metadata!.name} exists`);
     }
+    // The shipped pod-group-scheduler policy is in force (in the test's own namespace: the release's
+    // enforces the restricted Pod Security Standard, which would refuse this pod first).
+    const groupPod: Pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "group-member", namespace: env.namespace, labels: { "scheduling.kubeloop.dev/pod-group": "g" } },
+      spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] } };
+    const denial = await waitFor(async () => client.create(Pods, groupPod, { dryRun: true }).then(() => undefined, (err: unknown) => (isForbidden(err) ? (err as Error).message : undefined)),
+      { timeoutMs: 30_000, description: "the API server to enforce the chart's pod-group-scheduler policy" });
+    assert.match(denial, /ValidatingAdmissionPolicy 'pod-group-scheduler' with binding 'pod-group-scheduler' denied request: pod of PodGroup g must set spec.schedulerName to kubeloop-scheduler, not default-scheduler/);
     const pods = (await client.list(Pods, { namespace })).items;
     assert.equal(pods.length, 2, "two operator pods (replicaCount 2) were admitted under restricted");
     for (const pod of pods) {

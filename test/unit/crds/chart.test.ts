@@ -15,6 +15,8 @@ import { repoRoot } from "../../../operators/generate.ts";
 import { ensureBinaries } from "../../../framework/testing/index.ts";
 import { operators } from "../../../operators/registry.ts";
 import { operatorPolicyRules } from "../../../operators/rbac.ts";
+import { samplePolicies } from "../../../operators/policies/index.ts";
+import { policyObjects } from "../../../framework/admission/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
 
 const chartDir = join(repoRoot, "charts", "kubeloop");
@@ -127,6 +129,14 @@ test("an operator left out of the values gets no rules", () => {
   for (const [group, resource] of [["scheduling.kubeloop.dev", "podgroups"], ["discovery.kubeloop.dev", "endpointslices"], ["", "pods/binding"], ["", "services"]] as const) {
     assert.ok(!grants(replicasetOnly, group, resource, "list") && !grants(replicasetOnly, group, resource, "create"), `replicaset alone needs no ${resource}`);
   }
+});
+
+test("admissionPolicies.enabled renders exactly the shipped policies and bindings; off by default", () => {
+  const policyKinds = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"]);
+  assert.deepEqual(render().filter((o) => policyKinds.has(o.kind)), []);
+  const rendered = render("admissionPolicies.enabled=true").filter((o) => policyKinds.has(o.kind));
+  const byName = (a: { kind: string; metadata: { name: string } }, b: { kind: string; metadata: { name: string } }) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`);
+  assert.deepEqual(rendered.sort(byName), (structuredClone(policyObjects(samplePolicies())) as unknown as Rendered[]).sort(byName));
 });
 
 test("leader election can be turned off", () => {

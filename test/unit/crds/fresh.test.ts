@@ -4,10 +4,10 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { crdDirectories, definitions, renderCrds, repoRoot, staleFiles } from "../../../operators/generate.ts";
+import { crdDirectories, definitions, policyDirectory, renderCrds, repoRoot, staleFiles } from "../../../operators/generate.ts";
 import { RBAC_TEMPLATE_PATH } from "../../../operators/rbac.ts";
 
-test("crds/, charts/kubeloop/crds/ and the chart's RBAC rules match the code (run `npm run generate` if not)", () => {
+test("crds/, charts/kubeloop/crds/, the chart's RBAC rules and its policies match the code (run `npm run generate` if not)", () => {
   assert.deepEqual(staleFiles(), []);
 });
 
@@ -24,7 +24,7 @@ test("one YAML file per definition, parsing back to its CRD", () => {
 test("the check notices a stale, a missing and an extra file, and stale RBAC rules", () => {
   const root = mkdtempSync(join(tmpdir(), "kubeloop-crds-"));
   try {
-    for (const dir of crdDirectories) cpSync(join(repoRoot, dir), join(root, dir), { recursive: true });
+    for (const dir of [...crdDirectories, policyDirectory]) cpSync(join(repoRoot, dir), join(root, dir), { recursive: true });
     cpSync(join(repoRoot, RBAC_TEMPLATE_PATH), join(root, RBAC_TEMPLATE_PATH));
     assert.deepEqual(staleFiles(root), []);
     // A rule granted by hand that no code declares is stale.
