@@ -7,6 +7,7 @@ import { ReplicaSetDefinition, setupReplicaSetController } from "./replicaset/in
 import { EndpointsDefinition, EndpointSliceDefinition, setupEndpointsControllers } from "./endpoints/index.ts";
 import { GPUPlacementPolicyDefinition, setupGPUPlacement } from "./gpu-placement/index.ts";
 import { PodGroupDefinition, gangSchedulerExtension, setupPodGroupController } from "./gang-scheduling/index.ts";
+// kubeloop:operator-imports (`kubeloop create api` adds new operators' imports above this line)
 
 // The framework owns the concept; re-exported for the operators' callers.
 export { extendProfile, type DeferredSchedulerExtension, type SchedulerExtension } from "../framework/scheduling/index.ts";
@@ -47,6 +48,7 @@ export const operators: Readonly<Record<string, Operator>> = {
     definitions: [GPUPlacementPolicyDefinition],
     setup: (mgr) => setupGPUPlacement(mgr).scheduler,
   },
+  // kubeloop:operators (`kubeloop create api` adds new operators above this line)
 };
 
 /** The custom resource definitions of every operator. */

@@ -236,7 +236,9 @@ export function setup${api.kind}Controller(mgr: Manager): void {
       }, { subresource: "status", signal: ctx.signal });
     },
   };
-  controllerFor(mgr, ${api.constant}.resource, { predicates: [predicates.generationChanged()] }).complete(reconciler);
+  controllerFor(mgr, ${api.constant}.resource, { predicates: [predicates.generationChanged()] })
+    .needs(${api.constant}.resource, ["patch"], "status") // RBAC: mgr.policyRules() lists it
+    .complete(reconciler);
 }
 `;
 }
@@ -280,5 +282,41 @@ test("a ${api.kind} gets its status: observedGeneration and the echoed message",
     await running;
   }
 });
+`;
+}
+
+/** Markers in this repository's `operators/registry.ts` where `create api` registers a new sample operator. */
+export const REGISTRY_IMPORTS_MARKER = "// kubeloop:operator-imports";
+export const REGISTRY_OPERATORS_MARKER = "  // kubeloop:operators";
+
+/**
+ * A file of the project layout rewritten for a sample operator in this repository: `kubeloop/<x>`
+ * self-imports become relative imports of `framework/<x>/index.ts` (the repository runs its
+ * sources; a self-import would need the `kubeloop-source` condition), and `../apis/<folder>/`
+ * becomes the operator's folder. `fromRoot` is the file's folder relative to the repository root.
+ */
+export function inRepository(text: string, fromRoot: string, api: ApiNames, operator: string): string {
+  const up = "../".repeat(fromRoot.split("/").filter(Boolean).length);
+  return text
+    .replace(/from "kubeloop\/([a-z]+)"/g, (_m, pkg: string) => `from "${up}framework/${pkg}/index.ts"`)
+    .replace(new RegExp(`"\\.\\./apis/${api.folder}/`, "g"), `"${up}operators/${operator}/`);
+}
+
+/** `operators/<operator>/index.ts` of a new sample operator. */
+export function operatorIndexTs(api: ApiNames): string {
+  return `/** The ${api.kind} sample operator (made by \`kubeloop create api\`): its definition and controller. */
+export { ${api.constant} } from "./api.ts";
+export { setup${api.kind}Controller } from "./controller.ts";
+`;
+}
+
+/** The registry entry of a new sample operator. */
+export function registryEntry(api: ApiNames, operator: string): string {
+  return `  ${JSON.stringify(operator)}: {
+    definitions: [${api.constant}],
+    setup: (mgr) => {
+      setup${api.kind}Controller(mgr);
+    },
+  },
 `;
 }

@@ -15,10 +15,13 @@ const usage = `usage:
       a new operator project in <dir> (created; must be empty): package.json depending on
       kubeloop (SPEC: a version range, or file:<tarball>; default this kubeloop's version),
       tsconfig.json, main.ts (the manager), apis/index.ts, generate.ts, .ci/run, a Helm chart
-  kubeloop create api <Kind> --group GROUP --version VERSION [--dir DIR]
+  kubeloop create api <Kind> --group GROUP --version VERSION [--dir DIR] [--operator NAME]
       a new API in the project in DIR (default .): apis/<kind>/api.ts (the zod definition),
       apis/<kind>/controller.ts (the reconciler), test/<kind>.test.ts (an e2e test), registered
-      in apis/index.ts and in the chart's ClusterRole
+      in apis/index.ts and in the chart's ClusterRole.
+      In the kubeloop repository itself: a new sample operator NAME (default <kind>s):
+      operators/NAME/ (api.ts, controller.ts, index.ts), test/e2e/operators/NAME.test.ts,
+      registered in operators/registry.ts and the chart's values.schema.json
 `;
 
 /** This kubeloop's package.json (found by walking up from this module: the repository, or the installed package). */
@@ -93,7 +96,7 @@ async function insertAtMarker(path: string, marker: string, line: string): Promi
 async function createApi(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { group: { type: "string" }, version: { type: "string" }, dir: { type: "string", default: "." } },
+    options: { group: { type: "string" }, version: { type: "string" }, dir: { type: "string", default: "." }, operator: { type: "string" } },
   });
   if (positionals[0] !== "api" || positionals.length !== 2 || !values.group || !values.version) {
     process.stderr.write(usage);
@@ -101,6 +104,7 @@ async function createApi(argv: string[]): Promise<number> {
   }
   const api = apiNames(positionals[1]!, values.group, values.version);
   const dir = resolve(values.dir);
+  if (existsSync(join(dir, "operators", "registry.ts"))) return createSampleOperator(dir, api, values.operator ?? api.plural);
   const index = join(dir, "apis", "index.ts");
   if (!existsSync(index)) throw new Error(`${index} not found: run kubeloop create api in a project made by kubeloop init (or pass --dir)`);
   await writeNew(join(dir, "apis", api.folder, "api.ts"), t.apiTs(api));
@@ -117,6 +121,33 @@ async function createApi(argv: string[]): Promise<number> {
     }
   }
   process.stdout.write(`created ${api.kind} (${api.plural}.${api.group}/${api.version}): apis/${api.folder}/, test/${api.folder}.test.ts; next: npm run generate && npm test\n`);
+  return 0;
+}
+
+/**
+ * `create api` inside the kubeloop repository: a sample operator in `operators/<operator>/`, its
+ * e2e test, its entry in `operators/registry.ts` (at the markers) and in the chart's
+ * `values.schema.json`. `npm run generate` then writes its CRD and its RBAC rules.
+ * @throws Error for a bad operator name, an existing file or a missing marker.
+ */
+async function createSampleOperator(dir: string, api: t.ApiNames, operator: string): Promise<number> {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(operator)) throw new Error(`operator name ${JSON.stringify(operator)} must be a DNS label (lowercase letters, digits, '-')`);
+  const folder = join("operators", operator);
+  if (existsSync(join(dir, folder))) throw new Error(`${join(dir, folder)} exists already; choose another --operator`);
+  await writeNew(join(dir, folder, "api.ts"), t.inRepository(t.apiTs(api), folder, api, operator));
+  await writeNew(join(dir, folder, "controller.ts"), t.inRepository(t.controllerTs(api), folder, api, operator));
+  await writeNew(join(dir, folder, "index.ts"), t.operatorIndexTs(api));
+  const testFolder = join("test", "e2e", "operators");
+  await writeNew(join(dir, testFolder, `${operator}.test.ts`), t.inRepository(t.e2eTestTs(api), testFolder, api, operator));
+  const registry = join(dir, "operators", "registry.ts");
+  await insertAtMarker(registry, t.REGISTRY_IMPORTS_MARKER, `import { ${api.constant}, setup${api.kind}Controller } from "./${operator}/index.ts";\n`);
+  await insertAtMarker(registry, t.REGISTRY_OPERATORS_MARKER, t.registryEntry(api, operator));
+  const schemaPath = join(dir, "charts", "kubeloop", "values.schema.json");
+  const schema = JSON.parse(await readFile(schemaPath, "utf8")) as { properties: { operators: { items: { enum: string[] } } } };
+  schema.properties.operators.items.enum.push(operator);
+  await writeFile(schemaPath, JSON.stringify(schema, null, 2) + "\n");
+  process.stdout.write(`created the ${operator} sample operator (${api.kind}, ${api.plural}.${api.group}/${api.version}): ${folder}/, ${testFolder}/${operator}.test.ts; ` +
+    "next: npm run generate, then node test/run.ts " + `${testFolder}/${operator}.test.ts\n`);
   return 0;
 }
 

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { repoRoot } from "../../../operators/generate.ts";
+import { renderCrds, repoRoot } from "../../../operators/generate.ts";
 import { ensureBinaries } from "../../../framework/testing/index.ts";
 import { operators } from "../../../operators/registry.ts";
 import { operatorPolicyRules } from "../../../operators/rbac.ts";
@@ -108,7 +108,10 @@ test("the Deployment runs the operators with probes, ports, security context and
 test("the ClusterRole grants exactly the generated rules of the listed operators; the Lease only in the release namespace", () => {
   const objects = render();
   const clusterRole = one(objects, "ClusterRole") as Rendered & { rules: PolicyRule[] };
-  assert.deepEqual(clusterRole.rules, Object.keys(operators).flatMap((name) => operatorPolicyRules(name)));
+  const defaults = (YAML.parse(readFileSync(join(chartDir, "values.yaml"), "utf8")) as { operators: string[] }).operators;
+  assert.deepEqual(clusterRole.rules, defaults.flatMap((name) => operatorPolicyRules(name)));
+  const all = (one(render(`operators={${Object.keys(operators).join(",")}}`), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
+  assert.deepEqual(all, Object.keys(operators).flatMap((name) => operatorPolicyRules(name)), "every operator of the registry has its rules in the chart");
   assert.ok(!grants(clusterRole.rules, "coordination.k8s.io", "leases", "update"), "leases belong in the namespaced Role");
   const role = one(objects, "Role", "-leader-election") as Rendered & { rules: PolicyRule[] };
   assert.equal(role.metadata.namespace, "kubeloop-system");
@@ -147,9 +150,12 @@ test("leader election can be turned off", () => {
 });
 
 test("the chart ships the generated CRDs", () => {
+  // `helm show crds` prints the files one after the other, without `---` between them (it
+  // installs them one file at a time), so compare file by file.
   const out = execFileSync(helm!, ["show", "crds", chartDir], { encoding: "utf8" });
-  const crds = YAML.parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
-  assert.ok(crds.some((c: { metadata: { name: string } }) => c.metadata.name === "replicasets.apps.kubeloop.dev"));
+  const files = renderCrds();
+  assert.ok(files.has("replicasets.apps.kubeloop.dev.yaml"));
+  for (const [name, text] of files) assert.ok(out.includes(text), `helm show crds has ${name}`);
 });
 
 test("values.schema.json names exactly the operators of the registry", () => {
