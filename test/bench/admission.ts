@@ -23,9 +23,8 @@ import { startControlPlane } from "../../framework/testing/index.ts";
 import { gpuResourcesPodsPolicy, podGroupSchedulerPolicy } from "../../operators/policies/index.ts";
 import { POD_GROUP_LABEL } from "../../operators/gang-scheduling/index.ts";
 import { ensureNamespace } from "./cluster.ts";
+import { latencySummary, type Latency } from "./latency.ts";
 
-/** Milliseconds: p50, p99, max. */
-export interface Latency { p50: number; p99: number; max: number }
 
 export interface AdmissionBenchResult {
   webhook: { path: string; ratePerSecond: number; seconds: number; sent: number; failed: number; latencyMs: Latency }[];
@@ -43,11 +42,6 @@ export interface AdmissionBenchResult {
   dryRunMs: { without: Latency; with: Latency; requests: number };
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-const latency = (values: number[]): Latency => {
-  const s = [...values].sort((a, b) => a - b);
-  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s[s.length - 1] ?? NaN };
-};
 
 function reviewFor(cm: ConfigMap): Buffer {
   return Buffer.from(JSON.stringify({
@@ -179,7 +173,7 @@ export async function runAdmissionBench(opts: { dir: string; rate: number; secon
   try {
     const namespace = "bench-admission";
     await ensureNamespace(client, namespace);
-    const result: AdmissionBenchResult = { webhook: [], policies: [], dryRunMs: { without: latency([]), with: latency([]), requests: opts.dryRuns } };
+    const result: AdmissionBenchResult = { webhook: [], policies: [], dryRunMs: { without: latencySummary([]), with: latencySummary([]), requests: opts.dryRuns } };
 
     // (1) The webhook server, on loopback.
     const certificates = new CertificateManager({ client, secret: { namespace, name: "webhook-certs" }, propagationDelayMs: 0 });
@@ -201,7 +195,7 @@ export async function runAdmissionBench(opts: { dir: string; rate: number; secon
       const r = await openLoop((i) => post(agent, port, path, reviewFor({
         apiVersion: "v1", kind: "ConfigMap", metadata: { name: `cm-${i}`, namespace }, data: i % 10 === 0 ? { forbidden: "x" } : { a: "b" },
       })), opts.rate, opts.seconds);
-      const l = latency(r.latencies);
+      const l = latencySummary(r.latencies);
       result.webhook.push({ path, ratePerSecond: opts.rate, seconds: opts.seconds, sent: r.sent, failed: r.failed, latencyMs: l });
       say(`    p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms, ${r.failed} of ${r.sent} failed`);
     }
@@ -211,7 +205,7 @@ export async function runAdmissionBench(opts: { dir: string; rate: number; secon
     const sets: ValidatingPolicySet[] = [podGroupSchedulerPolicy(), gpuResourcesPodsPolicy()];
     say(`  dry-run pod creates without policies (${opts.dryRuns}, sequential)`);
     await dryRuns(client, namespace, 20, false);
-    result.dryRunMs.without = latency(await dryRuns(client, namespace, opts.dryRuns, false));
+    result.dryRunMs.without = latencySummary(await dryRuns(client, namespace, opts.dryRuns, false));
     await installAdmissionPolicies(client, sets, { fieldManager: "kubeloop-bench" });
     // The API server enforces a new policy once its own informer has it.
     for (let i = 0; ; i++) {
@@ -222,7 +216,7 @@ export async function runAdmissionBench(opts: { dir: string; rate: number; secon
     }
     const before = await serverMetrics(kubeConfig);
     say(`  dry-run pod creates with ${sets.map((s) => s.policy.metadata.name).join(", ")} bound (${opts.dryRuns}, sequential)`);
-    result.dryRunMs.with = latency(await dryRuns(client, namespace, opts.dryRuns, true));
+    result.dryRunMs.with = latencySummary(await dryRuns(client, namespace, opts.dryRuns, true));
     const after = await serverMetrics(kubeConfig);
     for (const set of sets) {
       const name = set.policy.metadata.name;

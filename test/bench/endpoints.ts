@@ -28,14 +28,15 @@ import {
 } from "../../operators/endpoints/index.ts";
 import { installCustomResourceDefinitions } from "../../framework/api/index.ts";
 import { benchPodSpec, ensureNamespace, runParallel, type BenchCluster } from "./cluster.ts";
+import { latencySummary, type Latency } from "./latency.ts";
 
 /** What one change kind measured, per side. */
 export interface EndpointsChangeLatency {
   change: "not-ready" | "ready" | "scale-up" | "scale-down";
   changes: number;
   /** Milliseconds from the change to the side's Endpoints showing it: p50, p99, max. */
-  ours: { p50: number; p99: number; max: number };
-  builtIn: { p50: number; p99: number; max: number };
+  ours: Latency;
+  builtIn: Latency;
 }
 
 /** The Endpoints benchmark's result for one cluster setting. */
@@ -69,11 +70,6 @@ interface Side {
   waiters: Map<string, Array<{ want: { ready: number; notReady: number }; resolve: (atMs: number) => void }>>;
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-const summary = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1] ?? NaN };
-};
 
 function countsOf(subsets: ReadonlyArray<{ addresses?: readonly unknown[] | null; notReadyAddresses?: readonly unknown[] | null }> | null | undefined) {
   let ready = 0;
@@ -245,7 +241,7 @@ export async function runEndpointsBench(cluster: BenchCluster, opts: {
         b.push(Math.max(0, tb - t0));
       });
       changes += targets.length;
-      latencies.push({ change, changes: targets.length, ours: summary(o), builtIn: summary(b) });
+      latencies.push({ change, changes: targets.length, ours: latencySummary(o), builtIn: latencySummary(b) });
       const last = latencies[latencies.length - 1]!;
       opts.say(`    ${change}: ${targets.length} changes; ours p50 ${last.ours.p50.toFixed(0)} / p99 ${last.ours.p99.toFixed(0)} ms, built-in p50 ${last.builtIn.p50.toFixed(0)} / p99 ${last.builtIn.p99.toFixed(0)} ms`);
     };
