@@ -84,7 +84,7 @@ export function staleFiles(root = repoRoot): string[] {
 }
 
 /** Writes every CRD, the RBAC rules and the policies, and removes generated-looking YAML no definition produces. Returns the paths written. */
-export function writeCrds(root = repoRoot): string[] {
+export function writeGeneratedFiles(root = repoRoot): string[] {
   const written: string[] = [];
   const rbac = join(root, RBAC_TEMPLATE_PATH);
   const rbacText = renderRbacTemplate();
@@ -121,7 +121,7 @@ if (import.meta.main) {
     }
     console.log(`crds and RBAC rules up to date (${definitions.length} definitions)`);
   } else {
-    const written = writeCrds();
+    const written = writeGeneratedFiles();
     console.log(written.length ? `wrote:\n  ${written.join("\n  ")}` : "crds and RBAC rules already up to date");
   }
 }

@@ -19,7 +19,7 @@ import {
 } from "../../framework/admission/index.ts";
 import { ApiError, createClient, type KubeClient } from "../../framework/client/index.ts";
 import { ConfigMaps, Pods, type ConfigMap, type Pod } from "../../framework/meta/index.ts";
-import { startControlPlane } from "../../framework/testing/index.ts";
+import { startControlPlane, waitFor } from "../../framework/testing/index.ts";
 import { gpuResourcesPodsPolicy, podGroupSchedulerPolicy } from "../../operators/policies/index.ts";
 import { POD_GROUP_LABEL } from "../../operators/gang-scheduling/index.ts";
 import { ensureNamespace } from "./cluster.ts";
@@ -208,23 +208,19 @@ export async function runAdmissionBench(opts: { dir: string; rate: number; secon
     result.dryRunMs.without = latencySummary(await dryRuns(client, namespace, opts.dryRuns, false));
     await installAdmissionPolicies(client, sets, { fieldManager: "kubeloop-bench" });
     // The API server enforces a new policy once its own informer has it.
-    for (let i = 0; ; i++) {
-      const denied = await client.create(Pods, groupPod(namespace, 0), { dryRun: true }).then(() => false, (err: unknown) => err instanceof ApiError && err.statusCode === 403);
-      if (denied) break;
-      if (i >= 100) throw new Error("kube-apiserver did not enforce pod-group-scheduler within 10 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(async () => client.create(Pods, groupPod(namespace, 0), { dryRun: true }).then(() => false, (err: unknown) => err instanceof ApiError && err.statusCode === 403),
+      { timeoutMs: 10_000, intervalMs: 100, description: "kube-apiserver to enforce pod-group-scheduler" });
     const before = await serverMetrics(kubeConfig);
     say(`  dry-run pod creates with ${sets.map((s) => s.policy.metadata.name).join(", ")} bound (${opts.dryRuns}, sequential)`);
     result.dryRunMs.with = latencySummary(await dryRuns(client, namespace, opts.dryRuns, true));
     const after = await serverMetrics(kubeConfig);
+    const pod = groupPod(namespace, 0);
+    const request: AdmissionRequestInput = {
+      operation: "CREATE", resource: { group: "", version: "v1", resource: "pods" }, kind: { group: "", version: "v1", kind: "Pod" },
+      namespace, name: pod.metadata!.name!, object: pod, dryRun: true,
+    };
     for (const set of sets) {
       const name = set.policy.metadata.name;
-      const pod = groupPod(namespace, 0);
-      const request: AdmissionRequestInput = {
-        operation: "CREATE", resource: { group: "", version: "v1", resource: "pods" }, kind: { group: "", version: "v1", kind: "Pod" },
-        namespace, name: pod.metadata!.name!, object: pod, dryRun: true,
-      };
       const verdict = evaluateValidatingPolicy(set.policy, set.bindings[0]!, request);
       if (verdict.kind !== "evaluated") throw new Error(`policy ${name}: the in-process evaluation did not run (${JSON.stringify(verdict)})`);
       const rounds: number[] = [];

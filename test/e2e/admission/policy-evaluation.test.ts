@@ -164,10 +164,12 @@ test("in-process ValidatingAdmissionPolicy verdicts, messages, codes and warning
     }
     return { differences, denied, warned };
   };
-  let last = await compareCorpus();
-  await waitFor(async () => (last.differences.length === 0 ? last : ((last = await compareCorpus()), last.differences.length === 0 ? last : undefined)), {
-    timeoutMs: 60_000, intervalMs: 500, description: "the API server to enforce every new policy",
-  }).catch(() => undefined);
+  let last: Awaited<ReturnType<typeof compareCorpus>> | undefined;
+  await waitFor(async () => {
+    last = await compareCorpus();
+    return last.differences.length === 0;
+  }, { timeoutMs: 60_000, intervalMs: 500, description: "the API server to enforce every new policy" }).catch(() => undefined);
+  if (!last) throw new Error("the corpus was never compared");
   const { differences, denied, warned } = last;
   assert.deepEqual(differences, [], `in-process answers differ from the API server's:\n${differences.join("\n")}`);
   assert.ok(denied >= 6 && warned >= 2, `the corpus exercises denials (${denied}) and warnings (${warned})`);

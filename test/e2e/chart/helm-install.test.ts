@@ -12,12 +12,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import YAML from "yaml";
 import { isForbidden, isNotFound } from "../../../framework/client/index.ts";
-import { CustomResourceDefinitions, guessResourceName, Namespaces, Pods, resourceType, type KubeObject, type Pod } from "../../../framework/meta/index.ts";
+import { CustomResourceDefinitions, Namespaces, Pods, type KubeObject, type Pod } from "../../../framework/meta/index.ts";
 import { ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
 import { allDefinitions } from "../../../operators/registry.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
+import { manifestObjects, manifestResourceType } from "../support/manifest.ts";
 
 const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
 const env = useTestNamespace("kubeloop-helm");
@@ -33,15 +33,8 @@ function helm(...args: string[]): Promise<string> {
   });
 }
 
-/** The resource type of an object of the rendered manifest (the chart's kinds all have regular plurals). */
-function typeOf(obj: KubeObject) {
-  const [group, version] = obj.apiVersion!.includes("/") ? obj.apiVersion!.split("/") as [string, string] : ["", obj.apiVersion!];
-  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural: guessResourceName(obj.kind!), namespaced: obj.metadata?.namespace !== undefined });
-}
-
-async function manifestObjects(release: string, namespace: string): Promise<KubeObject[]> {
-  const text = await helm("get", "manifest", release, "--namespace", namespace);
-  return YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null);
+async function releaseObjects(release: string, namespace: string): Promise<KubeObject[]> {
+  return manifestObjects(await helm("get", "manifest", release, "--namespace", namespace));
 }
 
 test("helm install into a restricted namespace, upgrade, uninstall: every object accepted, pods admitted and running, nothing left but the CRDs", { timeout: 600_000 }, async () => {
@@ -65,14 +58,14 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
     // ServiceMonitor needs the Prometheus Operator's CRD).
     await helm("install", release, chartDir, "--namespace", namespace, "--set", "networkPolicy.enabled=true", "--set", "grafanaDashboard.enabled=true",
       "--set", "admissionPolicies.enabled=true", "--wait", "--timeout", "4m");
-    const objects = await manifestObjects(release, namespace);
+    const objects = await releaseObjects(release, namespace);
     const kinds = objects.map((o) => o.kind).sort();
     for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount",
       "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"]) {
       assert.ok(kinds.includes(kind), `the release has a ${kind} (has ${kinds.join(", ")})`);
     }
     for (const obj of objects) {
-      const found = await client.get(typeOf(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! });
+      const found = await client.get(manifestResourceType(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! });
       assert.equal(found.metadata?.name, obj.metadata!.name, `${obj.kind} ${obj.metadata!.name} exists`);
     }
     // The shipped pod-group-scheduler policy is in force (in the test's own namespace: the release's
@@ -98,7 +91,7 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
 
     await helm("uninstall", release, "--namespace", namespace, "--wait", "--timeout", "4m");
     for (const obj of objects) {
-      await assert.rejects(client.get(typeOf(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }), isNotFound,
+      await assert.rejects(client.get(manifestResourceType(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }), isNotFound,
         `${obj.kind} ${obj.metadata!.name} is gone after helm uninstall`);
     }
     await waitFor(async () => (await client.list(Pods, { namespace })).items.length === 0 || undefined, { timeoutMs: 120_000, description: "the operator pods to go" });

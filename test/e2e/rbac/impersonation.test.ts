@@ -23,7 +23,7 @@ import { CoreV1Api } from "@kubernetes/client-node";
 import { isNotFound, type KubeClient } from "../../../framework/client/index.ts";
 import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import {
-  guessResourceName, Namespaces, Pods, resourceType, Services, type KubeObject, type Pod,
+  Namespaces, Pods, Services, type KubeObject, type Pod,
 } from "../../../framework/meta/index.ts";
 import { rulesAllow, type PolicyRule } from "../../../framework/rbac/index.ts";
 import { AUDITED_NAMESPACE, auditLogOf, ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
@@ -37,6 +37,7 @@ import { operatorPolicyRules } from "../../../operators/rbac.ts";
 import { Manager } from "../../../framework/manager/index.ts";
 import { startOperator } from "../support/operator-process.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
+import { manifestObjects, manifestResourceType } from "../support/manifest.ts";
 
 const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
 const env = useTestNamespace("kubeloop-rbac");
@@ -67,13 +68,13 @@ function run(binary: string, args: string[]): Promise<string> {
   });
 }
 
-function typeOf(obj: KubeObject) {
-  const [group, version] = obj.apiVersion!.includes("/") ? obj.apiVersion!.split("/") as [string, string] : ["", obj.apiVersion!];
-  return resourceType<KubeObject>({ group, version, kind: obj.kind!, plural: guessResourceName(obj.kind!), namespaced: obj.metadata?.namespace !== undefined });
+/** `group resource verb` of each verb the rules grant. */
+function grantKeys(rules: readonly PolicyRule[]): string[] {
+  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g} ${res} ${v}`))));
 }
 
 async function deleteIfPresent(client: KubeClient, obj: KubeObject): Promise<void> {
-  await client.delete(typeOf(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+  await client.delete(manifestResourceType(obj), { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
 }
 
 /** The audited namespace, fresh: a leftover from an earlier run on the same cluster is deleted first. */
@@ -109,8 +110,7 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
   await installCustomResourceDefinitions(client, allDefinitions.map((d) => d.crd()), { fieldManager: "kubeloop-rbac-e2e", timeoutMs: TIMEOUT_MS });
   await freshAuditedNamespace(client);
   const helm = (await ensureBinaries({ components: ["helm"] })).helm;
-  const rendered = YAML.parseAllDocuments(await run(helm, ["template", RELEASE, chartDir, "--namespace", AUDITED_NAMESPACE, "--kube-version", "1.36.0", "--set", `operators={${Object.keys(operators).join(",")}}`]))
-    .map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null);
+  const rendered = manifestObjects(await run(helm, ["template", RELEASE, chartDir, "--namespace", AUDITED_NAMESPACE, "--kube-version", "1.36.0", "--set", `operators={${Object.keys(operators).join(",")}}`]));
   const rbacKinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
   const rbacObjects = rendered.filter((o) => rbacKinds.has(o.kind!));
   const serviceAccount = rbacObjects.find((o) => o.kind === "ServiceAccount")!.metadata!.name!;
@@ -120,7 +120,7 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
   try {
     for (const obj of rbacObjects) {
       await deleteIfPresent(client, obj);
-      await client.create(typeOf(obj), obj);
+      await client.create(manifestResourceType(obj), obj);
     }
     const rules = rbacObjects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role").flatMap((o) => (o as KubeObject & { rules: PolicyRule[] }).rules);
     assert.deepEqual(
@@ -130,10 +130,14 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
 
     // The identity that impersonates: a service account of the audited namespace, allowed to
     // impersonate exactly the chart's one.
-    const rbac = (kind: string, body: object) => client.create(resourceType<KubeObject>({ group: "rbac.authorization.k8s.io", version: "v1", kind, plural: guessResourceName(kind), namespaced: true }), { apiVersion: "rbac.authorization.k8s.io/v1", kind, ...body } as KubeObject);
-    await client.create(resourceType<KubeObject>({ group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true }), { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "impersonator", namespace: AUDITED_NAMESPACE } });
-    await rbac("Role", { metadata: { name: "impersonate-operator", namespace: AUDITED_NAMESPACE }, rules: [{ apiGroups: [""], resources: ["serviceaccounts"], resourceNames: [serviceAccount], verbs: ["impersonate"] }] });
-    await rbac("RoleBinding", { metadata: { name: "impersonate-operator", namespace: AUDITED_NAMESPACE }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "impersonate-operator" }, subjects: [{ kind: "ServiceAccount", name: "impersonator", namespace: AUDITED_NAMESPACE }] });
+    const impersonator = { name: "impersonator", namespace: AUDITED_NAMESPACE };
+    for (const obj of [
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: impersonator },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: impersonator,
+        rules: [{ apiGroups: [""], resources: ["serviceaccounts"], resourceNames: [serviceAccount], verbs: ["impersonate"] }] },
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: impersonator,
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "impersonator" }, subjects: [{ kind: "ServiceAccount", ...impersonator }] },
+    ] as KubeObject[]) await client.create(manifestResourceType(obj), obj);
     const token = await waitFor(async () => (await env.kubeConfig.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
       name: "impersonator", namespace: AUDITED_NAMESPACE, body: { spec: { audiences: [], expirationSeconds: 3600 } },
     }).catch(() => undefined))?.status?.token, { timeoutMs: TIMEOUT_MS, description: "a token for the impersonator" });
@@ -211,17 +215,16 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
     assert.ok(used.length > 0, `the audit log ${auditLog} has requests of ${username}`);
     const denied = used.filter((r) => r.code === 403);
     assert.deepEqual(denied.map((r) => `${r.verb} ${r.uri}`), [], "requests the API server refused");
-    const notGranted = [...new Set(used.filter((r) => !rulesAllow(rules, r)).map((r) => `${r.group} ${r.resource} ${r.verb}`))];
+    const requestKey = (r: AuditedRequest) => `${r.group} ${r.resource} ${r.verb}`;
+    const notGranted = [...new Set(used.filter((r) => !rulesAllow(rules, r)).map(requestKey))];
     assert.deepEqual(notGranted, [], "requests the rules do not allow (an impersonated request is authorized as the service account, so this means a rule outside the chart allowed it)");
-    const usedKeys = new Set(used.map((r) => `${r.group} ${r.resource} ${r.verb}`));
-    const unused = rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g} ${res} ${v}`))))
-      .filter((k) => !usedKeys.has(k));
+    const usedKeys = new Set(used.map(requestKey));
+    const unused = grantKeys(rules).filter((k) => !usedKeys.has(k));
     t.diagnostic(`requests by ${username}: ${used.length}; granted verbs used: ${[...usedKeys].sort().join(", ")}`);
     t.diagnostic(`granted and not used in this run: ${[...new Set(unused)].sort().map((k) => `${k}${NOT_EXERCISED[k] ? ` (${NOT_EXERCISED[k]})` : ""}`).join("; ")}`);
     // Only the operators this test gives samples to must use every grant; a new operator's
     // rules (from `kubeloop create api`) are checked for refusals above, and listed here.
-    const sampled = new Set([...SAMPLED_OPERATORS.flatMap((name) => operatorPolicyRules(name)), ...Manager.leaderElectionRules()]
-      .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g} ${res} ${v}`)))));
+    const sampled = new Set(grantKeys([...SAMPLED_OPERATORS.flatMap((name) => operatorPolicyRules(name)), ...Manager.leaderElectionRules()]));
     assert.deepEqual([...new Set(unused.filter((k) => sampled.has(k) && !NOT_EXERCISED[k]))].sort(), [], "granted verbs this run never used and no reason lists: extra grants");
   } finally {
     if (operator) {
