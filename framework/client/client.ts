@@ -5,7 +5,7 @@ import { loadKubeConfig } from "./config.ts";
 import type { ApiErrorContext } from "./errors.ts";
 import { JsonLineDecoder } from "./json-lines.ts";
 import type { WireResponse } from "./connection.ts";
-import { Transport, type TransportProtocol, type TransportRequest } from "./transport.ts";
+import { Transport, type Impersonation, type TransportProtocol, type TransportRequest } from "./transport.ts";
 import type {
   Client, DeleteOptions, ListOptions, ObjectList, Patch, RequestOptions, Status, WatchEvent, WatchOptions, WriteOptions,
 } from "./types.ts";
@@ -42,6 +42,13 @@ export interface ClientOptions {
    * SETTINGS_MAX_CONCURRENT_STREAMS, 100 on kube-apiserver, is reached).
    */
   http2Connections?: number;
+  /**
+   * Act as another identity (client-go's `rest.Config.Impersonate`): every request carries
+   * `Impersonate-User` (and `Impersonate-Uid`, `Impersonate-Group`), replacing any `as:` of the
+   * kubeconfig. The kubeconfig's user needs the `impersonate` verb; requests the impersonated
+   * identity may not make fail with 403 Forbidden.
+   */
+  impersonate?: Impersonation;
 }
 
 /** `autoscaling/v1` Scale, as served by the `scale` subresource. */
@@ -123,6 +130,7 @@ export function createClient(opts: ClientOptions = {}): KubeClient {
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
     ...(opts.transport !== undefined ? { protocol: opts.transport } : {}),
     ...(opts.http2Connections !== undefined ? { http2Connections: opts.http2Connections } : {}),
+    ...(opts.impersonate !== undefined ? { impersonate: opts.impersonate } : {}),
   });
   return new RestClient(transport);
 }

@@ -11,7 +11,8 @@ export interface WireRequest {
   /** Path and query, e.g. `/api/v1/namespaces/a/pods?watch=true`. */
   pathAndQuery: string;
   /** Header names in any case (HTTP/2 lower-cases them). */
-  headers: Record<string, string>;
+  /** A header sent more than once (`Impersonate-Group`) has an array of values. */
+  headers: Record<string, string | readonly string[]>;
   body: Buffer | undefined;
   /** A watch: held open for minutes (HTTP/1.1 gives it a socket of its own). */
   streaming: boolean;

@@ -50,7 +50,8 @@ export class Http1Connector implements Connector {
   send(req: WireRequest, signal: AbortSignal | undefined): Promise<WireResponse> {
     signal?.throwIfAborted();
     const url = new URL(this.#server.href.replace(/\/$/, "") + req.pathAndQuery);
-    const headers = { ...req.headers };
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) headers[name] = typeof value === "string" ? value : [...value];
     if (req.body) headers["Content-Length"] = String(req.body.length);
     const mod = url.protocol === "http:" ? http : https;
     const agent = req.streaming ? this.#watchAgent : this.#requestAgent;

@@ -231,7 +231,7 @@ export class Http2Connector implements Connector {
     for (const [name, value] of Object.entries(req.headers)) {
       const lower = name.toLowerCase();
       if (lower === "host" || lower === "connection" || lower === "keep-alive" || lower === "transfer-encoding") continue;
-      headers[lower] = value;
+      headers[lower] = typeof value === "string" ? value : [...value];
     }
     if (req.body) headers["content-length"] = req.body.length;
     let stream: ClientHttp2Stream;

@@ -11,7 +11,7 @@ export {
 } from "./errors.ts";
 export type { ApiErrorContext } from "./errors.ts";
 export { ConnectionLostError } from "./connection.ts";
-export type { TransportProtocol } from "./transport.ts";
+export type { Impersonation, TransportProtocol } from "./transport.ts";
 export { JsonLineDecoder } from "./json-lines.ts";
 export type {
   Client, DeleteOptions, JsonPatchOperation, ListOptions, ObjectList, Patch, RequestOptions, Status, WatchEvent, WatchOptions, WriteOptions,

@@ -31,6 +31,31 @@ export interface TransportOptions {
   protocol?: TransportProtocol;
   /** HTTP/2 connections kept open and shared by the least busy stream first (default 1, as client-go). */
   http2Connections?: number;
+  /** Sent as `Impersonate-*` headers on every request, replacing any the kubeconfig's `as:` gives. */
+  impersonate?: Impersonation;
+}
+
+/**
+ * The identity the API server authorizes requests as, instead of the credentials' own (client-go's
+ * `rest.ImpersonationConfig`). The credentials' user needs the `impersonate` verb on each part:
+ * `users` or `serviceaccounts` (by name), `groups`, `uids`.
+ */
+export interface Impersonation {
+  /** `Impersonate-User`, e.g. `system:serviceaccount:<namespace>:<name>` (the API server then adds that account's groups). */
+  userName: string;
+  /** `Impersonate-Uid`. */
+  uid?: string;
+  /** One `Impersonate-Group` header per group. */
+  groups?: readonly string[];
+}
+
+/** The `Impersonate-*` headers of `impersonation` (names as client-go sends them). */
+export function impersonationHeaders(impersonation: Impersonation): Record<string, string | readonly string[]> {
+  return {
+    "Impersonate-User": impersonation.userName,
+    ...(impersonation.uid !== undefined ? { "Impersonate-Uid": impersonation.uid } : {}),
+    ...(impersonation.groups?.length ? { "Impersonate-Group": impersonation.groups } : {}),
+  };
 }
 
 /** One HTTP request to the API server. */
@@ -49,10 +74,10 @@ export interface TransportRequest {
   noRetry?: boolean;
 }
 
-/** Request headers and TLS material derived from the kubeconfig. */
+/** Request headers and TLS material derived from the kubeconfig (and `impersonate`). */
 interface Authentication {
   at: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | readonly string[]>;
   tls: TlsOptions;
   /** The kubeconfig's HTTP proxy agent, when it names a proxy. */
   proxyAgent: http.Agent | undefined;
@@ -225,9 +250,13 @@ export class Transport {
       try {
         const opts: https.RequestOptions = { headers: {} };
         await this.#opts.kubeConfig.applyToHTTPSOptions(opts);
-        const headers: Record<string, string> = {};
+        const headers: Record<string, string | readonly string[]> = {};
         for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k] = String(v);
         if (opts.auth) headers["Authorization"] = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+        if (this.#opts.impersonate) {
+          for (const k of Object.keys(headers)) if (/^impersonate-/i.test(k)) delete headers[k];
+          Object.assign(headers, impersonationHeaders(this.#opts.impersonate));
+        }
         const tls: TlsOptions = {
           ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
           ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
@@ -258,7 +287,7 @@ export class Transport {
   async #send(req: TransportRequest, body: Buffer | undefined, streaming: boolean, signal: AbortSignal): Promise<WireResponse> {
     signal.throwIfAborted();
     const auth = await this.#authentication();
-    const headers: Record<string, string> = { ...auth.headers, "Accept": "application/json", "User-Agent": this.#opts.userAgent };
+    const headers: Record<string, string | readonly string[]> = { ...auth.headers, "Accept": "application/json", "User-Agent": this.#opts.userAgent };
     if (body) headers["Content-Type"] = req.contentType ?? "application/json";
     const query = req.query?.toString();
     const wire: WireRequest = { method: req.method, pathAndQuery: query ? `${req.path}?${query}` : req.path, headers, body, streaming };

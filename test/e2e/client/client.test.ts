@@ -9,15 +9,24 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import {
-  ApiError, createClient, isAlreadyExists, isConflict, isInvalid, isNotFound, KubeConfig, type KubeClient, type TransportProtocol,
+  ApiError, createClient, isAlreadyExists, isConflict, isForbidden, isInvalid, isNotFound, KubeConfig, type KubeClient, type TransportProtocol,
 } from "../../../framework/client/index.ts";
-import { AppsReplicaSets, ConfigMaps, Namespaces, Pods, type AppsReplicaSet, type Pod } from "../../../framework/meta/index.ts";
+import { AppsReplicaSets, ConfigMaps, Namespaces, Pods, type AppsReplicaSet, type KubeObject, type Pod, type ResourceType } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+
+/** `authentication.k8s.io/v1` SelfSubjectReview: the API server's view of the caller. */
+interface SelfSubjectReview extends KubeObject {
+  status?: { userInfo?: { username?: string; groups?: string[] } };
+}
+const SelfSubjectReviews: ResourceType<SelfSubjectReview> = {
+  group: "authentication.k8s.io", version: "v1", apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false,
+};
 
 for (const transport of ["http2", "http1"] as const satisfies readonly TransportProtocol[]) {
   describe(`over ${transport === "http2" ? "HTTP/2" : "HTTP/1.1"}`, () => {
     const namespace = `kubeloop-client-e2e-${transport}-${randomBytes(3).toString("hex")}`;
     let client: KubeClient;
+    let kubeConfig: KubeConfig;
 
     function configMap(name: string, data: Record<string, string> = {}, labels: Record<string, string> = {}): IConfigMap {
       return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels }, data };
@@ -33,7 +42,7 @@ for (const transport of ["http2", "http1"] as const satisfies readonly Transport
 
     before(async () => {
       const plane = await testControlPlane();
-      const kubeConfig = new KubeConfig();
+      kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(plane.kubeconfigPath);
       client = createClient({ kubeConfig, transport });
       await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
@@ -52,6 +61,26 @@ for (const transport of ["http2", "http1"] as const satisfies readonly Transport
       if (!client) return;
       await client.delete(Namespaces, { name: namespace }).catch(() => undefined);
       client.close();
+    });
+
+    test("impersonate: the API server authorizes every request as the impersonated user, each group its own header", async () => {
+      const userName = "kubeloop-e2e-nobody";
+      const impersonating = createClient({ kubeConfig, transport, impersonate: { userName, groups: ["kubeloop-e2e-a", "kubeloop-e2e-b"] } });
+      try {
+        // SelfSubjectReview answers who the API server thinks the caller is (any authenticated user may ask).
+        const review = await impersonating.create(SelfSubjectReviews, { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
+        assert.equal(review.status?.userInfo?.username, userName);
+        assert.deepEqual(review.status?.userInfo?.groups?.filter((g) => g.startsWith("kubeloop-e2e-")), ["kubeloop-e2e-a", "kubeloop-e2e-b"]);
+        await assert.rejects(impersonating.list(ConfigMaps, { namespace }), (err: unknown) => {
+          assert.ok(isForbidden(err), `expected 403 Forbidden, got ${String(err)}`);
+          assert.match((err as Error).message, new RegExp(`User "${userName}" cannot list resource "configmaps"`));
+          return true;
+        });
+        // The admin client is unchanged.
+        assert.ok(Array.isArray((await client.list(ConfigMaps, { namespace })).items));
+      } finally {
+        impersonating.close();
+      }
     });
 
     test("create, get, list by label, conditional update, delete, with typed errors", async () => {
