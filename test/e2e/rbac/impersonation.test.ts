@@ -13,10 +13,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import YAML from "yaml";
 import { CoreV1Api } from "@kubernetes/client-node";
@@ -26,7 +24,7 @@ import {
   Namespaces, Pods, Services, type KubeObject, type Pod,
 } from "../../../framework/meta/index.ts";
 import { rulesAllow, type PolicyRule } from "../../../framework/rbac/index.ts";
-import { AUDITED_NAMESPACE, auditLogOf, ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
+import { AUDITED_NAMESPACE, auditLogOf, waitFor } from "../../../framework/testing/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../../../framework/scheduling/index.ts";
 import { KubeloopEndpoints } from "../../../operators/endpoints/index.ts";
 import { POD_GROUP_LABEL, PodGroups } from "../../../operators/gang-scheduling/index.ts";
@@ -37,9 +35,9 @@ import { operatorPolicyRules } from "../../../operators/rbac.ts";
 import { Manager } from "../../../framework/manager/index.ts";
 import { startOperator } from "../support/operator-process.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
-import { manifestObjects, manifestResourceType } from "../support/manifest.ts";
+import { manifestResourceType } from "../support/manifest.ts";
+import { renderChartRbac, serviceAccountUser } from "../support/chart-rbac.ts";
 
-const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
 const env = useTestNamespace("kubeloop-rbac");
 const RELEASE = "rbac-e2e";
 const TIMEOUT_MS = 90_000;
@@ -58,15 +56,6 @@ const NOT_EXERCISED: Record<string, string> = {
 
 /** The operators this test reconciles a sample of. */
 const SAMPLED_OPERATORS = ["replicaset", "endpoints", "gang-scheduling", "gpu-placement"];
-
-function run(binary: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, args, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${binary} ${args.join(" ")}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /** `group resource verb` of each verb the rules grant. */
 function grantKeys(rules: readonly PolicyRule[]): string[] {
@@ -109,12 +98,9 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
   const { client, namespace, kubeconfigPath } = env;
   await installCustomResourceDefinitions(client, allDefinitions.map((d) => d.crd()), { fieldManager: "kubeloop-rbac-e2e", timeoutMs: TIMEOUT_MS });
   await freshAuditedNamespace(client);
-  const helm = (await ensureBinaries({ components: ["helm"] })).helm;
-  const rendered = manifestObjects(await run(helm, ["template", RELEASE, chartDir, "--namespace", AUDITED_NAMESPACE, "--kube-version", "1.36.0", "--set", `operators={${Object.keys(operators).join(",")}}`]));
-  const rbacKinds = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
-  const rbacObjects = rendered.filter((o) => rbacKinds.has(o.kind!));
+  const rbacObjects = await renderChartRbac({ release: RELEASE, namespace: AUDITED_NAMESPACE, operators: Object.keys(operators) });
   const serviceAccount = rbacObjects.find((o) => o.kind === "ServiceAccount")!.metadata!.name!;
-  const username = `system:serviceaccount:${AUDITED_NAMESPACE}:${serviceAccount}`;
+  const username = serviceAccountUser(rbacObjects);
   const tmp = mkdtempSync(join(tmpdir(), "kubeloop-rbac-"));
   let operator: ReturnType<typeof startOperator> | undefined;
   try {

@@ -15,6 +15,7 @@ import { rootLogger } from "../../../framework/log/index.ts";
 import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../framework/testing/index.ts";
 import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import { ReplicaSets, type ReplicaSet } from "../../../operators/replicaset/api.ts";
+import { operatorClient } from "../support/chart-rbac.ts";
 import { setupReplicaSetController, type ReplicaSetControllerHandle } from "../../../operators/replicaset/index.ts";
 
 /** Poll interval and timeout of the upstream tests. */
@@ -31,6 +32,8 @@ export function labelMap(): Record<string, string> {
 export interface Cluster {
   client: KubeClient;
   kubeconfigPath: string;
+  /** The operator's client: it impersonates the chart's ServiceAccount (`operatorClient`). */
+  operatorClient: KubeClient;
 }
 
 /**
@@ -38,10 +41,10 @@ export interface Cluster {
  * @throws Error with instructions when no cluster is configured.
  */
 export async function connect(): Promise<Cluster> {
-  const { plane, client } = await testEnvironment();
+  const env = await testEnvironment();
   const text = await readFile(new URL("../../../crds/replicasets.apps.kubeloop.dev.yaml", import.meta.url), "utf8");
-  await installCustomResourceDefinitions(client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-rs-e2e", timeoutMs: TIMEOUT_MS });
-  return { client, kubeconfigPath: plane.kubeconfigPath };
+  await installCustomResourceDefinitions(env.client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-rs-e2e", timeoutMs: TIMEOUT_MS });
+  return { client: env.client, kubeconfigPath: env.plane.kubeconfigPath, operatorClient: await operatorClient(env, "replicaset") };
 }
 
 /** The operator running in this process, watching one namespace. */
@@ -133,6 +136,7 @@ export function useOperatorSuite(opts: OperatorSuiteOptions = {}): OperatorSuite
       await opts.cleanup?.(cluster);
     } finally {
       cluster.client.close();
+      cluster.operatorClient.close();
     }
   });
   return {
@@ -144,7 +148,7 @@ export function useOperatorSuite(opts: OperatorSuiteOptions = {}): OperatorSuite
       return ns;
     },
     async operator(namespace) {
-      const op = await startOperator(connected().client, namespace);
+      const op = await startOperator(connected().operatorClient, namespace);
       operators.push(op);
       return op;
     },

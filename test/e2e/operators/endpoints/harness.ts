@@ -21,6 +21,7 @@ import {
   BuiltinEndpointSlices, canonicalSliceEndpoints, canonicalSubsets, KubeloopEndpoints, KubeloopEndpointSlices, OVER_CAPACITY_ANNOTATION,
   setupEndpointsControllers, stableJson, type EndpointsControllersHandle, type EndpointsObject,
 } from "../../../../operators/endpoints/index.ts";
+import { operatorClient } from "../../support/chart-rbac.ts";
 
 export { assert };
 export const TIMEOUT_MS = 60_000;
@@ -29,18 +30,21 @@ export const TIMEOUT_MS = 60_000;
 export interface Cluster {
   client: KubeClient;
   kubeconfigPath: string;
+  /** The operator's client: it impersonates the chart's ServiceAccount (`operatorClient`). */
+  operatorClient: KubeClient;
 }
 
 /** Connects to the test cluster and installs the operator's CRDs from `crds/`. */
 export async function connect(): Promise<Cluster> {
-  const { plane, client } = await testEnvironment();
+  const env = await testEnvironment();
+  const { plane, client } = env;
   const crds: CustomResourceDefinition[] = [];
   for (const file of ["endpoints.discovery.kubeloop.dev.yaml", "endpointslices.discovery.kubeloop.dev.yaml"]) {
     crds.push(parse(await readFile(new URL(`../../../../crds/${file}`, import.meta.url), "utf8")) as CustomResourceDefinition);
   }
   // Differential scenarios race two controllers: neither may have its first create held by the API server.
   await installCustomResourceDefinitions(client, crds, { fieldManager: "kubeloop-endpoints-e2e", timeoutMs: TIMEOUT_MS, waitPastCreateDelay: true });
-  return { client, kubeconfigPath: plane.kubeconfigPath };
+  return { client, kubeconfigPath: plane.kubeconfigPath, operatorClient: await operatorClient(env, "endpoints") };
 }
 
 /** The operator running in this process, its cache scoped to one namespace. */
@@ -334,7 +338,7 @@ export function useEndpointsSuite(opts: {
     for (const [name, zone] of opts.nodes) await createNode(suite.client, name, zone);
     suite.ns = await createNamespace(suite.client, opts.namespacePrefix);
     await opts.beforeStart?.(suite);
-    suite.op = await startOperator(suite.client, suite.ns);
+    suite.op = await startOperator(suite.operatorClient, suite.ns);
   });
   after(async () => {
     if (!suite.client) return;
@@ -342,6 +346,7 @@ export function useEndpointsSuite(opts: {
     if (suite.ns) await deleteNamespace(suite.client, suite.ns);
     for (const [name] of opts.nodes) await suite.client.delete(Nodes, { name }).catch(() => {});
     suite.client.close();
+    suite.operatorClient.close();
   });
   return suite;
 }

@@ -15,15 +15,20 @@ import { rootLogger } from "../../../../framework/log/index.ts";
 import { createFakeNodes, createTestNamespace, deleteFakeNodes, deleteTestNamespace, testEnvironment } from "../../../../framework/testing/index.ts";
 import { POD_GROUP_LABEL, PodGroupDefinition, type PodGroup } from "../../../../operators/gang-scheduling/api.ts";
 import { setupGangScheduling } from "../../../../operators/gang-scheduling/setup.ts";
+import { operatorClient } from "../../support/chart-rbac.ts";
 
 export const TIMEOUT_MS = 60_000;
 
-/** Connects to the test cluster and installs the PodGroup CRD from `crds/`. */
-export async function connect(): Promise<{ client: KubeClient; kubeconfigPath: string }> {
-  const { plane, client } = await testEnvironment();
+/**
+ * Connects to the test cluster and installs the PodGroup CRD from `crds/`. `operatorClient` (for
+ * the operator's managers) impersonates the chart's ServiceAccount (`operatorClient` of the
+ * support module); close it as well as `client`.
+ */
+export async function connect(): Promise<{ client: KubeClient; kubeconfigPath: string; operatorClient: KubeClient }> {
+  const env = await testEnvironment();
   const text = await readFile(new URL("../../../../crds/podgroups.scheduling.kubeloop.dev.yaml", import.meta.url), "utf8");
-  await installCustomResourceDefinitions(client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-gang-e2e", timeoutMs: TIMEOUT_MS });
-  return { client, kubeconfigPath: plane.kubeconfigPath };
+  await installCustomResourceDefinitions(env.client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-gang-e2e", timeoutMs: TIMEOUT_MS });
+  return { client: env.client, kubeconfigPath: env.plane.kubeconfigPath, operatorClient: await operatorClient(env, "gang-scheduling") };
 }
 
 /** A kubeloop PodGroup. */
@@ -78,6 +83,8 @@ export async function startManager(client: KubeClient, namespace: string | undef
 /** What `useGangSuite` sets up for a test file; the fields are set by its `before` hook. */
 export interface GangSuite {
   client: KubeClient;
+  /** The operator's client: it impersonates the chart's ServiceAccount. */
+  operatorClient: KubeClient;
   kubeconfigPath: string;
   /** The file's own namespace (deleted after it). */
   ns: string;
@@ -98,7 +105,7 @@ export interface GangSuite {
 export function useGangSuite(opts: { namespacePrefix: string; controllerName: string; nodePrefix: string; when?: (client: KubeClient) => Promise<boolean> }): GangSuite {
   let op: { stop(): Promise<void> } | undefined;
   const suite: GangSuite = {
-    client: undefined as unknown as KubeClient, kubeconfigPath: "", ns: "", active: false, nodes: [],
+    client: undefined as unknown as KubeClient, operatorClient: undefined as unknown as KubeClient, kubeconfigPath: "", ns: "", active: false, nodes: [],
     async pool(count, cpu) {
       const id = randomBytes(3).toString("hex");
       suite.nodes.push(...await createFakeNodes(suite.kubeconfigPath, { count, cpu, namePrefix: `${opts.nodePrefix}-${id}-`, labels: { "gang-e2e-pool": id } }));
@@ -106,10 +113,10 @@ export function useGangSuite(opts: { namespacePrefix: string; controllerName: st
     },
   };
   before(async () => {
-    ({ client: suite.client, kubeconfigPath: suite.kubeconfigPath } = await connect());
+    ({ client: suite.client, kubeconfigPath: suite.kubeconfigPath, operatorClient: suite.operatorClient } = await connect());
     if (opts.when && !(await opts.when(suite.client))) return;
     suite.ns = await createTestNamespace(suite.client, opts.namespacePrefix);
-    op = await startManager(suite.client, undefined, (mgr) => setupGangScheduling(mgr, { controller: { name: opts.controllerName } }));
+    op = await startManager(suite.operatorClient, undefined, (mgr) => setupGangScheduling(mgr, { controller: { name: opts.controllerName } }));
     suite.active = true;
   });
   after(async () => {
@@ -118,6 +125,7 @@ export function useGangSuite(opts: { namespacePrefix: string; controllerName: st
     if (suite.ns) await deleteTestNamespace(suite.client, suite.ns);
     if (suite.nodes.length) await deleteFakeNodes(suite.kubeconfigPath, suite.nodes).catch(() => {});
     suite.client.close();
+    suite.operatorClient.close();
   });
   return suite;
 }

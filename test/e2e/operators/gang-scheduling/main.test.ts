@@ -24,7 +24,9 @@ let ns: string;
 const nodes: string[] = [];
 
 before(async () => {
-  ({ client, kubeconfigPath } = await connect());
+  let operatorClient: KubeClient;
+  ({ client, kubeconfigPath, operatorClient } = await connect());
+  operatorClient.close(); // The operator runs as its own process here, with the test's kubeconfig.
   ns = await createTestNamespace(client, "gang-main");
 });
 

@@ -13,11 +13,12 @@ import { setupPodGroupController } from "../../../../operators/gang-scheduling/c
 import { connect, eventsAbout, gangPod, podGroup, startManager, TIMEOUT_MS } from "./harness.ts";
 
 let client: KubeClient;
+let operatorClient: KubeClient;
 let ns: string;
 let other: string;
 
 before(async () => {
-  ({ client } = await connect());
+  ({ client, operatorClient } = await connect());
   ns = await createTestNamespace(client, "gang-ctrl");
   other = await createTestNamespace(client, "gang-ctrl-other");
 });
@@ -26,6 +27,7 @@ after(async () => {
   if (!client) return;
   for (const n of [ns, other]) if (n) await deleteTestNamespace(client, n);
   client.close();
+  operatorClient.close();
 });
 
 test("minMember 0 is refused by the API server with its message (upstream kubebuilder Minimum=1)", async () => {
@@ -38,7 +40,7 @@ test("minMember 0 is refused by the API server with its message (upstream kubebu
 });
 
 test("the controller drives Pending -> Scheduling -> Running from real pods, counts only its namespace, and records Events", { timeout: 120_000 }, async () => {
-  const op = await startManager(client, undefined, (mgr) => { setupPodGroupController(mgr, { name: `podgroup-${ns}` }); });
+  const op = await startManager(operatorClient, undefined, (mgr) => { setupPodGroupController(mgr, { name: `podgroup-${ns}` }); });
   try {
     await client.create(PodGroups, podGroup(ns, "train", 2));
     await client.create(PodGroups, podGroup(other, "train", 2));

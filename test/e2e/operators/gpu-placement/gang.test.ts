@@ -24,7 +24,7 @@ import { UNSCHEDULED_POD, unscheduledMemberSource } from "../../../../operators/
 import { gangProfile } from "../../../../operators/gang-scheduling/setup.ts";
 import { setupGPUPlacement } from "../../../../operators/gpu-placement/setup.ts";
 import { extendProfile } from "../../../../operators/registry.ts";
-import { A100, assert, bind, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
+import { A100, assert, bind, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, removeNodes, disconnect, TIMEOUT_MS, type Cluster } from "./harness.ts";
 
 let cluster: Cluster;
 let ns: string;
@@ -34,26 +34,26 @@ const stop = new AbortController();
 let running: Promise<void> | undefined;
 
 before(async () => {
-  cluster = await connect();
+  cluster = await connect(["gpu-placement", "gang-scheduling"]);
   const text = await readFile(new URL("../../../../crds/podgroups.scheduling.kubeloop.dev.yaml", import.meta.url), "utf8");
   await installCustomResourceDefinitions(cluster.client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-gpu-e2e", timeoutMs: TIMEOUT_MS });
   ns = await createTestNamespace(cluster.client, "gpu-gang");
   nodes = await gpuNodes(cluster, "gang-a100-", 3, { gpus: 8, gpuProduct: A100, gpuMemoryMiB: 81920, labels: { pool: "gang" } });
-  const mgr = new Manager({ client: cluster.client, name: "gpu-gang-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
+  const mgr = new Manager({ client: cluster.operatorClient, name: "gpu-gang-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   const gpu = setupGPUPlacement(mgr, { inventory: { statusIntervalMs: 200 } });
   const pods: Informer<Pod> = mgr.cache.informerFor(Pods);
   ensurePodGroupIndex(pods);
   const podGroups = mgr.cache.informerFor(PodGroups);
   const gang = new GangScheduling({
     pods: pods.store, podGroups: podGroups.store,
-    statusWriter: new GroupStatusWriter({ client: cluster.client, events: mgr.eventRecorder(DEFAULT_SCHEDULER_NAME), podGroups: podGroups.store, log: mgr.log }),
+    statusWriter: new GroupStatusWriter({ client: cluster.operatorClient, events: mgr.eventRecorder(DEFAULT_SCHEDULER_NAME), podGroups: podGroups.store, log: mgr.log }),
   });
   const eventSources: ClusterEventSource[] = [
     { resource: PodGroupEventResources.kubeloop, informer: podGroups as unknown as Informer<KubeObject> },
     { resource: UNSCHEDULED_POD, informer: unscheduledMemberSource(pods) as unknown as Informer<KubeObject> },
     ...gpu.scheduler.eventSources,
   ];
-  const profile = extendProfile(gangProfile(gang, { client: cluster.client as unknown as PodBinder }), [gpu.scheduler]);
+  const profile = extendProfile(gangProfile(gang, { client: cluster.operatorClient as unknown as PodBinder }), [gpu.scheduler]);
   addScheduler(mgr, { profiles: [profile], eventSources });
   running = mgr.start(stop.signal);
   running.catch(() => {});
@@ -66,7 +66,7 @@ after(async () => {
   for (const p of policies) await deletePolicy(cluster, p);
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);
-  cluster?.client.close();
+  disconnect(cluster);
 });
 
 function member(name: string, group: string, gpus: number): Pod {

@@ -14,6 +14,7 @@ import { Pods, type CustomResourceDefinition, type Pod } from "../../../../frame
 import { createFakeNodes, deleteFakeNodes, testEnvironment, waitFor, type FakeNodeSpec } from "../../../../framework/testing/index.ts";
 import { GPUPlacementPolicies, type GPUPlacementPolicy, type GPUPlacementPolicySpecInput } from "../../../../operators/gpu-placement/api.ts";
 import { setupGPUPlacement, type GPUPlacementSetup } from "../../../../operators/gpu-placement/setup.ts";
+import { operatorClient } from "../../support/chart-rbac.ts";
 
 export const TIMEOUT_MS = 60_000;
 export const A100 = "NVIDIA-A100-SXM4-80GB";
@@ -25,14 +26,25 @@ export const UNSERVED_SCHEDULER = "kubeloop-e2e-unserved";
 export interface Cluster {
   client: KubeClient;
   kubeconfigPath: string;
+  /** The operator's client (its managers use it): it impersonates the chart's ServiceAccount (`operatorClient`). */
+  operatorClient: KubeClient;
 }
 
-/** Connects to the test cluster and installs the CRD from `crds/`. */
-export async function connect(): Promise<Cluster> {
-  const { plane, client } = await testEnvironment();
+/**
+ * Connects to the test cluster and installs the CRD from `crds/`. The operator's client has the
+ * chart's rules for `operators` (a suite that runs more of them in its manager names them all).
+ */
+export async function connect(operators: readonly string[] = ["gpu-placement"]): Promise<Cluster> {
+  const env = await testEnvironment();
   const text = await readFile(new URL("../../../../crds/gpuplacementpolicies.scheduling.kubeloop.dev.yaml", import.meta.url), "utf8");
-  await installCustomResourceDefinitions(client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-gpu-e2e", timeoutMs: TIMEOUT_MS });
-  return { client, kubeconfigPath: plane.kubeconfigPath };
+  await installCustomResourceDefinitions(env.client, [parse(text) as CustomResourceDefinition], { fieldManager: "kubeloop-gpu-e2e", timeoutMs: TIMEOUT_MS });
+  return { client: env.client, kubeconfigPath: env.plane.kubeconfigPath, operatorClient: await operatorClient(env, operators) };
+}
+
+/** Closes both clients of `connect` (nothing when it never connected). */
+export function disconnect(cluster: Cluster | undefined): void {
+  cluster?.client.close();
+  cluster?.operatorClient.close();
 }
 
 /** kwok GPU nodes: `count` of one product, 8 GPUs each unless said otherwise. Returns their names. */
@@ -100,7 +112,7 @@ export interface Operator {
  * interval); `extra` adds more to it before start (e.g. a scheduler). Resolves once caches synced.
  */
 export async function startOperator(cluster: Cluster, name: string, extra?: (mgr: Manager, setup: GPUPlacementSetup) => void): Promise<Operator> {
-  const mgr = new Manager({ client: cluster.client, name, metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
+  const mgr = new Manager({ client: cluster.operatorClient, name, metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   const setup = setupGPUPlacement(mgr, { inventory: { statusIntervalMs: 200 } });
   extra?.(mgr, setup);
   const stop = new AbortController();

@@ -12,7 +12,7 @@ import { createTestNamespace, deleteTestNamespace } from "../../../../framework/
 import { GPUPlacementPolicies } from "../../../../operators/gpu-placement/api.ts";
 import { ResourceClaims, ResourceSlices } from "../../../../operators/gpu-placement/dra.ts";
 import {
-  A100, assert, bind, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, H100, removeNodes, startOperator, type Cluster, type Operator,
+  A100, assert, bind, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, H100, disconnect, removeNodes, startOperator, type Cluster, type Operator,
 } from "./harness.ts";
 
 let cluster: Cluster;
@@ -34,7 +34,7 @@ after(async () => {
   for (const p of policies) await deletePolicy(cluster, p);
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);
-  cluster?.client.close();
+  disconnect(cluster);
 });
 
 async function statusOf(name: string) {

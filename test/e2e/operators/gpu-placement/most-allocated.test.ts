@@ -16,7 +16,7 @@ import { createTestNamespace, deleteTestNamespace, waitFor } from "../../../../f
 import { setupOperators } from "../../../../operators/registry.ts";
 import { gpuMix } from "../../../bench/scheduling-fragmentation.ts";
 import { KUBE_SCHEDULER_MOST_ALLOCATED, startKubeScheduler, type KubeSchedulerProcess } from "../../../bench/scheduling-kube-scheduler.ts";
-import { A100, assert, connect, createPolicy, deletePolicy, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
+import { A100, assert, connect, createPolicy, deletePolicy, gpuNodes, gpuPod, removeNodes, disconnect, TIMEOUT_MS, type Cluster } from "./harness.ts";
 
 const ORACLE = KUBE_SCHEDULER_MOST_ALLOCATED;
 let cluster: Cluster;
@@ -37,7 +37,7 @@ before(async () => {
     kubeconfigPath: cluster.kubeconfigPath, qps: 50, burst: 100, gangScheduling: false,
     say: (line) => process.stderr.write(`[most-allocated kube-scheduler] ${line.trim()}\n`),
   });
-  const mgr = new Manager({ client: cluster.client, name: "gpu-mostalloc-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
+  const mgr = new Manager({ client: cluster.operatorClient, name: "gpu-mostalloc-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   setupOperators(mgr, ["gpu-placement"]);
   running = mgr.start(stop.signal);
   running.catch(() => {});
@@ -52,7 +52,7 @@ after(async () => {
   await deletePolicy(cluster, "ma-binpack");
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);
-  cluster?.client.close();
+  disconnect(cluster);
 });
 
 /** Waits until the pod is bound (its node) or reported Unschedulable (undefined). */

@@ -18,7 +18,7 @@ import { Manager } from "../../../../framework/manager/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
 import { GPUPlacementPolicies } from "../../../../operators/gpu-placement/api.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
-import { A100, assert, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, H100, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
+import { A100, assert, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, H100, removeNodes, disconnect, TIMEOUT_MS, type Cluster } from "./harness.ts";
 
 const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" as const };
 const TOLERATE_GPU = [{ key: "nvidia.com/gpu", operator: "Exists" as const, effect: "NoSchedule" as const }];
@@ -38,7 +38,7 @@ before(async () => {
   nodes.push(...await gpuNodes(cluster, "ours-h100-", 2, { gpus: 8, gpuProduct: H100, gpuMemoryMiB: 81559, labels: { pool: "ours", "gpu-type": "nvidia-h100" }, taints: [GPU_TAINT] }));
   // kube-scheduler's pool: the same 3 x A100.
   nodes.push(...await gpuNodes(cluster, "builtin-a100-", 3, { gpus: 8, gpuProduct: A100, gpuMemoryMiB: 81920, labels: { pool: "builtin", "gpu-type": "nvidia-a100" } }));
-  const mgr = new Manager({ client: cluster.client, name: "gpu-sched-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
+  const mgr = new Manager({ client: cluster.operatorClient, name: "gpu-sched-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   setupOperators(mgr, ["gpu-placement"]);
   running = mgr.start(stop.signal);
   running.catch(() => {});
@@ -51,7 +51,7 @@ after(async () => {
   for (const p of policies) await deletePolicy(cluster, p);
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);
-  cluster?.client.close();
+  disconnect(cluster);
 });
 
 /** kube-scheduler's `0/N nodes are available: ...` with the "<count> <reason>" parts sorted as strings (Go's sort.Strings: "12 ..." before "2 ..."). */
