@@ -3,11 +3,13 @@
  * kubebuilder's `init` and `create api` make them. The files are in `scaffold-templates.ts`.
  */
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Manager } from "../manager/index.ts";
 import { guessResourceName } from "../meta/index.ts";
+import { clusterRoleYaml, policyRulesYaml } from "../rbac/index.ts";
 import * as t from "./scaffold-templates.ts";
 
 const usage = `usage:
@@ -18,7 +20,7 @@ const usage = `usage:
   kubeloop create api <Kind> --group GROUP --version VERSION [--dir DIR] [--operator NAME]
       a new API in the project in DIR (default .): apis/<kind>/api.ts (the zod definition),
       apis/<kind>/controller.ts (the reconciler), test/<kind>.test.ts (an e2e test), registered
-      in apis/index.ts and in the chart's ClusterRole.
+      in apis/index.ts; \`npm run generate\` then writes its CRD and the chart's ClusterRole.
       In the kubeloop repository itself: a new sample operator NAME (default <kind>s):
       operators/NAME/ (api.ts, controller.ts, index.ts), test/e2e/operators/NAME.test.ts,
       registered in operators/registry.ts and the chart's values.schema.json
@@ -71,7 +73,7 @@ async function init(argv: string[]): Promise<number> {
   await writeNew(join(dir, "tsconfig.json"), t.tsconfigJson);
   await writeNew(join(dir, "main.ts"), t.mainTs);
   await writeNew(join(dir, "apis", "index.ts"), t.apisIndexTs);
-  await writeNew(join(dir, "generate.ts"), t.generateTs);
+  await writeNew(join(dir, "generate.ts"), t.generateTs(name));
   await writeNew(join(dir, ".ci", "run"), t.ciRun);
   await chmod(join(dir, ".ci", "run"), 0o755);
   await writeNew(join(dir, "README.md"), t.readme(name));
@@ -79,7 +81,8 @@ async function init(argv: string[]): Promise<number> {
   await writeNew(join(dir, "charts", name, "Chart.yaml"), t.chartYaml(name));
   await writeNew(join(dir, "charts", name, "values.yaml"), t.chartValues(name));
   await writeNew(join(dir, "charts", name, "templates", "deployment.yaml"), t.chartDeployment(name));
-  await writeNew(join(dir, "charts", name, "templates", "rbac.yaml"), t.chartRbac);
+  await writeNew(join(dir, "charts", name, "templates", "rbac.yaml"), t.chartRbac(policyRulesYaml(Manager.leaderElectionRules())));
+  await writeNew(join(dir, t.clusterRolePath(name)), clusterRoleYaml("{{ .Release.Name }}", Manager.policyRulesOf(() => {}), t.CLUSTER_ROLE_COMMENT));
   process.stdout.write(`created ${name} in ${dir}; next: cd ${dir} && npm install && npx kubeloop create api <Kind> --group <group> --version v1alpha1\n`);
   return 0;
 }
@@ -113,14 +116,7 @@ async function createApi(argv: string[]): Promise<number> {
   await insertAtMarker(index, t.IMPORTS_MARKER, `import { ${api.constant} } from "./${api.folder}/api.ts";\nimport { setup${api.kind}Controller } from "./${api.folder}/controller.ts";\n`);
   await insertAtMarker(index, t.DEFINITIONS_MARKER, `  ${api.constant},\n`);
   await insertAtMarker(index, t.SETUP_MARKER, `  setup${api.kind}Controller(mgr);\n`);
-  const charts = join(dir, "charts");
-  if (existsSync(charts)) {
-    for (const chart of await readdir(charts)) {
-      const rbac = join(charts, chart, "templates", "rbac.yaml");
-      if (existsSync(rbac)) await insertAtMarker(rbac, t.RBAC_MARKER, t.rbacRule(api));
-    }
-  }
-  process.stdout.write(`created ${api.kind} (${api.plural}.${api.group}/${api.version}): apis/${api.folder}/, test/${api.folder}.test.ts; next: npm run generate && npm test\n`);
+  process.stdout.write(`created ${api.kind} (${api.plural}.${api.group}/${api.version}): apis/${api.folder}/, test/${api.folder}.test.ts; next: npm run generate (its CRD and the chart's ClusterRole) && npm test\n`);
   return 0;
 }
 

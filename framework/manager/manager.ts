@@ -200,6 +200,24 @@ export class Manager implements ControllerHost {
     return all.rules();
   }
 
+  /**
+   * The cluster-wide RBAC rules that `setup` declares: `policyRules()` of a manager that `setup`
+   * configured and that never starts nor connects. This is what a chart's ClusterRole is generated
+   * from (`npm run generate`), as controller-gen's `rbac` generator reads kubebuilder markers.
+   * `setup` must only set up (informers, controllers, `permit`); an API call it makes throws an
+   * Error naming the method. Leader election's rules are `leaderElectionRules()`.
+   */
+  static policyRulesOf(setup: (mgr: Manager) => void): PolicyRule[] {
+    const offline = new Proxy({}, {
+      get: (_target, method) => method === "then" ? undefined : () => {
+        throw new Error(`Manager.policyRulesOf: setup called client.${String(method)}, but this manager never connects; only set up in it`);
+      },
+    }) as Client;
+    const mgr = new Manager({ client: offline, name: "policy-rules", metricsBindAddress: "0", healthProbeBindAddress: "0" });
+    setup(mgr);
+    return mgr.policyRules();
+  }
+
   /** The rules leader election needs in its Lease's namespace (client-go's resourcelock on Leases). */
   static leaderElectionRules(): PolicyRule[] {
     const set = new PermissionSet();

@@ -4,3 +4,4 @@
  * (kubebuilder's `+kubebuilder:rbac` markers and `controller-gen rbac`, as typed declarations).
  */
 export { PermissionSet, permission, rulesAllow, type Permission, type PolicyRule, type ResourceRequest, type Verb } from "./rules.ts";
+export { clusterRoleYaml, policyRulesYaml } from "./manifest.ts";

@@ -11,7 +11,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +30,9 @@ test("npm pack gives a package that an operator outside the repository installs,
   const { tarball, files } = await packKubeloop(work);
 
   const manifest = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { exports: Record<string, Record<string, string>>; bin: Record<string, string> };
+  const folders = (await readdir(join(repoRoot, "framework"), { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && d.name !== "cli" && existsSync(join(repoRoot, "framework", d.name, "index.ts"))).map((d) => `./${d.name}`);
+  assert.deepEqual(folders.filter((f) => !(f in manifest.exports)), [], "every framework folder (but the CLI, the bin) has an exports entry");
   for (const [subpath, targets] of Object.entries(manifest.exports)) {
     for (const condition of ["types", "default"]) {
       const target = targets[condition]!.replace(/^\.\//, "");

@@ -4,7 +4,7 @@
  * that tarball; in it, `npm install`, `kubeloop create api Widget --group example.com --version
  * v1alpha1`, `npm run generate` (the CRD), `npm run typecheck` and `npm test` (the generated e2e
  * test, on the real control plane through `kubeloop/testing`) all pass at once, and the chart's
- * ClusterRole names the new API. Needs a cluster (`KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`) and
+ * ClusterRole is generated from the controller's declarations. Needs a cluster (`KUBELOOP_CLUSTER_DIR` or `KUBECONFIG`) and
  * npm's cache of the project's dependencies (`npm ci` fills it).
  */
 import { test } from "node:test";
@@ -51,8 +51,15 @@ test("kubeloop init and create api give a project whose generate, type-check and
   assert.equal(tested.code, 0, `the generated e2e test failed:\n${tested.output}`);
   assert.match(tested.output, /ℹ pass 1\b/, `the generated test ran and passed:\n${tested.output}`);
 
+  // The ClusterRole, generated from the controller's declarations: it watches Widgets, patches their status, records Events.
+  const clusterRole = YAML.parse((await readFile(join(project, "charts", "widget-operator", "templates", "clusterrole.yaml"), "utf8")).replaceAll("{{ .Release.Name }}", "release")) as { rules: unknown[] };
+  assert.deepEqual(clusterRole.rules, [
+    { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+    { apiGroups: ["example.com"], resources: ["widgets"], verbs: ["list", "watch"] },
+    { apiGroups: ["example.com"], resources: ["widgets/status"], verbs: ["patch"] },
+  ], "the chart's ClusterRole, generated from the code (the controller's event recorder adds Events)");
   const rbac = await readFile(join(project, "charts", "widget-operator", "templates", "rbac.yaml"), "utf8");
-  assert.match(rbac, /apiGroups: \[example\.com\]\n\s+resources: \[widgets, widgets\/status\]/, "the chart's ClusterRole names the new API");
+  assert.match(rbac, /kind: Role\n[^]*resources: \[leases\]\n\s+verbs: \[get, create, update\]/, "the leader-election Role");
   const again = await run(join(project, "node_modules", ".bin", "kubeloop"), ["create", "api", "Widget", "--group", "example.com", "--version", "v1alpha1"], { cwd: project, timeoutMs: 60_000 });
   assert.notEqual(again.code, 0, "creating the same API twice is refused");
   assert.match(again.output, /exists already; not overwritten/);

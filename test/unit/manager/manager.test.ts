@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rootLogger } from "../../../framework/log/index.ts";
-import { ConfigMaps, Leases, type KubeObject, type ResourceType } from "../../../framework/meta/index.ts";
+import { ConfigMaps, Leases, Pods, Services, type KubeObject, type ResourceType } from "../../../framework/meta/index.ts";
+import { permission } from "../../../framework/rbac/index.ts";
 import { controllerFor } from "../../../framework/controller/index.ts";
 import { LeaderElectionLostError, Manager } from "../../../framework/manager/index.ts";
 import { FakeClient } from "../../../framework/testing/index.ts";
@@ -221,4 +222,21 @@ test("a bind address in use fails start with the address in the message", async 
   await assert.rejects(second.start(new AbortController().signal), /metrics server could not listen on 127\.0\.0\.1:\d+/);
   stop.abort();
   await running;
+});
+
+test("Manager.policyRulesOf: the rules a setup declares (informed types list/watch, permit, Events), without connecting", () => {
+  const rules = Manager.policyRulesOf((mgr) => {
+    controllerFor(mgr, Pods).needs(Pods, ["patch"], "status").complete(async () => {});
+    mgr.cache.informerFor(Services);
+    mgr.permit(permission(Pods, ["delete"]));
+    mgr.eventRecorder("test");
+  });
+  assert.deepEqual(rules, [
+    { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch", "delete"] },
+    { apiGroups: [""], resources: ["pods/status"], verbs: ["patch"] },
+    { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
+    { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+  ]);
+  assert.throws(() => Manager.policyRulesOf((mgr) => { void mgr.client.get(Pods, { namespace: "a", name: "b" }); }),
+    /setup called client\.get, but this manager never connects/);
 });
