@@ -31,6 +31,8 @@ import { createFakeNodes, deleteFakeNodes, existingControlPlane, startControlPla
 import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./gang-scheduling/index.ts";
 import { GPU_RESOURCE, GPUPlacementPolicies, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
 import { admissionStory, removeAdmissionStory } from "./demo-admission.ts";
+import { permission } from "../framework/rbac/index.ts";
+import { leastPrivilegeClient, removeLeastPrivilege, rulesLines, type LeastPrivilege } from "./demo-rbac.ts";
 import { allDefinitions, setupOperators } from "./registry.ts";
 import { ReplicaSets, type ReplicaSet } from "./replicaset/index.ts";
 import {
@@ -336,12 +338,19 @@ async function main(): Promise<number> {
   const client = createClient({ kubeConfig });
   let mgr: Manager | undefined;
   let running: Promise<void> | undefined;
+  let operatorIdentity: LeastPrivilege | undefined;
   try {
     say(`installing ${allDefinitions.length} CustomResourceDefinition(s): ${allDefinitions.map((d) => d.name).join(", ")}`);
     await installCustomResourceDefinitions(client, allDefinitions.map((d) => d.crd()), { fieldManager: "kubeloop-demo" });
     await ensureNamespace(client);
 
-    mgr = new Manager({ client, name: "kubeloop-demo", metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0" });
+    // The table below compares with the built-in Endpoints and slices through the same cache.
+    const viewerReads = [permission(EndpointsResource, ["list", "watch"]), permission(BuiltinEndpointSlices, ["list", "watch"])];
+    operatorIdentity = await leastPrivilegeClient(client, kubeConfig, NAMESPACE, OPERATORS, viewerReads);
+    say(`the operators act as ${operatorIdentity.user} (impersonated), allowed only the ${operatorIdentity.operatorRules.length} rules ` +
+      `generated from their code, as the chart's ClusterRole is (and list/watch on built-in Endpoints and EndpointSlices for this table):\n` +
+      rulesLines(operatorIdentity.operatorRules));
+    mgr = new Manager({ client: operatorIdentity.client, name: "kubeloop-demo", metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0" });
     setupOperators(mgr, OPERATORS);
     running = mgr.start(stop.signal);
     await mgr.cache.waitForSync(stop.signal);
@@ -409,7 +418,9 @@ async function main(): Promise<number> {
     if (!plane.local) {
       await removeWhatTheStoryAdded(client, plane);
       await removeAdmissionStory(client, NAMESPACE).catch((err: Error) => say(`could not delete the step 8 policy: ${err.message}`));
+      await removeLeastPrivilege(client).catch((err: Error) => say(`could not delete the operators' ClusterRole: ${err.message}`));
     }
+    operatorIdentity?.client.close();
     client.close();
     if (plane.local && !flags["keep-cluster"]) {
       say("stopping the control plane");

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ValidatingAdmissionPolicies } from "../../../framework/admission/index.ts";
-import { Nodes } from "../../../framework/meta/index.ts";
+import { Nodes, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { GPUPlacementPolicies } from "../../../operators/gpu-placement/index.ts";
 
@@ -42,6 +42,9 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   }
   assert.equal(output.match(/converged in/g)?.length, 4, `each of the 4 steps converged:\n${output}`);
   assert.match(output, /every step converged; exiting/);
+  assert.match(output, /the operators act as system:serviceaccount:kubeloop-demo:kubeloop-demo-operators \(impersonated\), allowed only the \d+ rules generated from their code/,
+    "the operators ran as the least-privilege ServiceAccount");
+  assert.doesNotMatch(output, /cannot [a-z]+ resource/, `no request of the operators was refused by RBAC:\n${output}`);
   assert.match(output, /web +desired=2 current=2 ready=2 available=2/, "the last table shows web scaled down to 2");
   // On a cluster it did not start, the demo removes the GPU nodes and the policy it added.
   const left = (await client.list(Nodes)).items.map((n) => n.metadata!.name!).filter((n) => gpuNodes.includes(n) && !existedBefore.has(n));
@@ -51,5 +54,7 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   assert.match(output, /step 8: a pod of PodGroup trainer with schedulerName default-scheduler \(dry run\):\n  kube-apiserver: (pods "trainer-wrong-scheduler" is forbidden: [^\n]+)\n  in-process: +\1\n/, `step 8 printed two equal verdicts:\n${output}`);
   assert.match(output, /step 8: with schedulerName kubeloop-scheduler: admitted by both/);
   assert.equal((await client.list(ValidatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "pod-group-scheduler-demo"), false, "the demo's admission policy is gone");
+  const clusterRoles = resourceType<KubeObject>({ group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false });
+  assert.equal((await client.list(clusterRoles)).items.some((r) => r.metadata?.name === "kubeloop-demo-operators"), false, "the operators' demo ClusterRole is gone");
   client.close();
 });
