@@ -1,6 +1,6 @@
 import { isCelError, parse, plan, type CelInput, type CelValue } from "@bufbuild/cel";
 import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
-import { engineEnvironment, IMPLEMENTED_FUNCTIONS, refusedFunction } from "./environment.ts";
+import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, refusedFunction } from "./environment.ts";
 import { escapePropertyName } from "./escaping.ts";
 import { refusalOf } from "./library/refuse.ts";
 import { regexCompiles } from "./library/regex.ts";
@@ -43,6 +43,11 @@ export interface CompileEnvironment {
   admission?: boolean;
   /** Variables that hold optional values (`oldSelf` of an `optionalOldSelf` rule). */
   optional?: readonly string[];
+  /**
+   * MutatingAdmissionPolicy expressions: `Object{...}`, `Object.<path>{...}` and `JSONPatch{...}`
+   * constructions (evaluated as maps of their fields) and the jsonpatch library.
+   */
+  mutating?: boolean;
 }
 
 /** The result of evaluating a program: a value, a CEL evaluation error, or a refusal with the reason. */
@@ -287,7 +292,7 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
           w.refusals.push(`${name}() with two variables (ext.TwoVarComprehensions) is not implemented by the engine`);
           walk(w, target, scope);
           return;
-        } else if (!IMPLEMENTED_FUNCTIONS.has(name)) {
+        } else if (!IMPLEMENTED_FUNCTIONS.has(name) && !(w.env.mutating && MUTATING_ONLY_FUNCTIONS.has(name))) {
           const refused = refusedFunction(name, w.env.admission ?? false);
           if (!refused) fail(w, e, `undeclared reference to '${name}' (in container '')`);
           w.refusals.push(`${name}(): ${refused}`);
@@ -321,9 +326,14 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
       return;
     case "structExpr": {
       const s = e.exprKind.value;
-      if (s.messageName) w.refusals.push(`message construction (${s.messageName}{...}) is not implemented in-process`);
+      const construction = s.messageName !== "";
+      if (s.messageName && w.env.mutating && isMutationType(s.messageName)) {
+        constructionAsMap(w, e);
+      } else if (s.messageName) {
+        w.refusals.push(`message construction (${s.messageName}{...}) is not implemented in-process`);
+      }
       const keys = s.entries.map((en) => (en.keyKind.case === "mapKey" ? en.keyKind.value : undefined)).filter((k): k is Expr => k !== undefined);
-      if (!s.messageName) {
+      if (!construction) {
         checkHomogeneous(w, keys, "map key");
         checkHomogeneous(w, s.entries.map((en) => en.value).filter((v): v is Expr => v !== undefined), "map value");
       }
@@ -351,6 +361,36 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
     default:
       return;
   }
+}
+
+/** `Object`, `Object.<field path>` and `JSONPatch`: the types MutatingAdmissionPolicy expressions construct. */
+function isMutationType(name: string): boolean {
+  return name === "Object" || name.startsWith("Object.") || name === "JSONPatch";
+}
+
+const JSON_PATCH_FIELDS = new Set(["op", "path", "from", "value"]);
+
+/**
+ * Turns `Object.spec{replicas: 1}` or `JSONPatch{op: "add", ...}` into the map literal of its
+ * fields, which is the value the API server builds (k8s.io/apiserver/pkg/cel/mutation/dynamic
+ * ObjectVal, JSONPatchVal). Refused where the API server checks more than the map shows: a
+ * JSONPatch field it does not declare, and a nested construction whose type name is not the
+ * field path (`Object.spec{selector: Object.spec.wrong{}}`, a runtime "type mismatch" upstream).
+ */
+function constructionAsMap(w: Walk, e: Expr): void {
+  if (e.exprKind.case !== "structExpr") return;
+  const s = e.exprKind.value;
+  for (const en of s.entries) {
+    if (en.keyKind.case !== "fieldKey") continue;
+    const field = en.keyKind.value;
+    if (s.messageName === "JSONPatch" && !JSON_PATCH_FIELDS.has(field)) w.refusals.push(`JSONPatch has no field ${field} (op, path, from, value)`);
+    const child = en.value?.exprKind.case === "structExpr" ? en.value.exprKind.value.messageName : "";
+    if (child && s.messageName !== "JSONPatch" && child !== `${s.messageName}.${field}`) {
+      w.refusals.push(`${child}{...} as field ${field} of ${s.messageName}: the API server reports a type mismatch at run time, which is not reproduced`);
+    }
+    en.keyKind = { case: "mapKey", value: { id: en.id, exprKind: { case: "constExpr", value: { constantKind: { case: "stringValue", value: field } } } } as unknown as Expr };
+  }
+  s.messageName = "";
 }
 
 /**
@@ -475,8 +515,12 @@ export const VALIDATING_POLICY_ENVIRONMENT: CompileEnvironment = {
   admission: true,
 };
 
-/** The environment of MutatingAdmissionPolicy expressions (as validating; `Object{...}` and `JSONPatch{...}` constructions are refused in-process). */
+/**
+ * The environment of MutatingAdmissionPolicy expressions: the validating one plus `Object{...}`
+ * and `JSONPatch{...}` constructions and `jsonpatch.escapeKey`.
+ */
 export const MUTATING_POLICY_ENVIRONMENT: CompileEnvironment = {
   variables: ["object", "oldObject", "request", "params", "namespaceObject", "variables", "authorizer"],
   admission: true,
+  mutating: true,
 };

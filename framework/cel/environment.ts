@@ -2,6 +2,7 @@ import { celEnv, type CelEnv, type CelFunc } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
 import { goFormatLibrary, nanOrdering } from "./library/go-format.ts";
 import { ipLibrary } from "./library/ip.ts";
+import { jsonPatchLibrary } from "./library/jsonpatch.ts";
 import { listsLibrary } from "./library/lists.ts";
 import { quantityLibrary } from "./library/quantity.ts";
 import { regexLibrary } from "./library/regex.ts";
@@ -61,7 +62,7 @@ const REFUSED: Record<string, string> = {
   transformList: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
   transformMap: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
   transformMapEntry: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
-  "jsonpatch.escapeKey": "the jsonpatch library (mutating admission only) is not implemented in-process",
+  "jsonpatch.escapeKey": "the jsonpatch library belongs to mutating admission only",
 };
 
 /** Authorizer methods (admission only): refused in-process (no authorizer). */
@@ -82,7 +83,10 @@ export function refusedFunction(name: string, admission: boolean): string | unde
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...jsonPatchLibrary];
+
+/** Functions only the MutatingAdmissionPolicy environment declares. */
+export const MUTATING_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(["jsonpatch.escapeKey"]);
 
 let shared: CelEnv | undefined;
 

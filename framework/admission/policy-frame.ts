@@ -1,0 +1,175 @@
+/**
+ * What ValidatingAdmissionPolicy and MutatingAdmissionPolicy evaluation share, as kube-apiserver
+ * v1.36 does it (k8s.io/apiserver/pkg/admission/plugin/policy/generic and `policy/matching`,
+ * `webhook/predicates/rules`): the request must match the policy's `matchConstraints` and the
+ * binding's `matchResources`; every `matchCondition` must be true; `variables` are evaluated in
+ * order, each seeing the earlier ones. Then the policy kind's own expressions run through `run`.
+ */
+import { compile, toCelValue, type CelProgram, type CompileEnvironment, type SchemaNode } from "../cel/index.ts";
+import type { CelInput } from "@bufbuild/cel";
+import { labelSelectorAsSelector, type KubeObject } from "../meta/index.ts";
+import type { LabelSelector, MatchCondition, MatchResources, NamedRuleWithOperations, Variable } from "./types.ts";
+import type { AdmissionRequestInput } from "./evaluate.ts";
+
+/** The parts of a policy the frame reads. */
+export interface FramedPolicy {
+  metadata: { name: string };
+  spec: { paramKind?: unknown; matchConstraints?: MatchResources; matchConditions?: MatchCondition[]; variables?: Variable[] };
+}
+
+/** The parts of a binding the frame reads. */
+export interface FramedBinding {
+  metadata: { name: string };
+  spec: { policyName: string; matchResources?: MatchResources };
+}
+
+/** An expression's value, or why the in-process evaluator does not give it. */
+export type FramedResult = { value: unknown } | { refused: string };
+
+/** The request matched: run the policy's own expressions (with `object` ... `variables` bound). */
+export interface PolicyFrame {
+  kind: "matched";
+  /** Evaluates `expression` with the declared variables `declared` (plus `variables`). */
+  run(expression: string, declared: readonly string[]): FramedResult;
+}
+
+/** The variables of admission expressions; `variables` is added once the policy's variables exist. */
+export const ADMISSION_VARIABLES = ["object", "oldObject", "request", "namespaceObject", "authorizer"] as const;
+
+/** Compiled programs per policy object (policies are immutable once built). */
+const compiledByPolicy = new WeakMap<object, Map<string, CelProgram>>();
+
+function program(policy: object, expression: string, variables: readonly string[], env: CompileEnvironment): CelProgram {
+  let cache = compiledByPolicy.get(policy);
+  if (!cache) compiledByPolicy.set(policy, (cache = new Map()));
+  const key = `${variables.join(",")}\n${expression}`;
+  let p = cache.get(key);
+  if (!p) cache.set(key, (p = compile(expression, { ...env, variables })));
+  return p;
+}
+
+/**
+ * Matches `request` against `policy` through `binding`, evaluates the matchConditions and the
+ * variables, and returns the frame to run the policy's own expressions in; or why it did not
+ * match, or why it is refused (params, `matchPolicy: Equivalent` through another version, an
+ * expression refused in-process or failing to evaluate, `authorizer` checks).
+ * @throws CelCompileError when an expression does not compile.
+ */
+export function policyFrame(
+  policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput, schema: SchemaNode | undefined, env: CompileEnvironment,
+): PolicyFrame | { kind: "not-matched"; why: string } | { kind: "refused"; reason: string } {
+  if (binding.spec.policyName !== policy.metadata.name) return { kind: "not-matched", why: `binding ${binding.metadata.name} is for policy ${binding.spec.policyName}` };
+  if (policy.spec.paramKind) return { kind: "refused", reason: "policies with paramKind (params) are not evaluated in-process" };
+  const namespaceObject = request.namespace ? (request.namespaceObject ?? defaultNamespace(request.namespace)) : undefined;
+  for (const [what, match] of [["policy", policy.spec.matchConstraints], ["binding", binding.spec.matchResources]] as const) {
+    if (!match) continue;
+    const miss = matchMiss(match, request, namespaceObject);
+    if (miss === "refused") return { kind: "refused", reason: `the ${what}'s matchPolicy Equivalent could match ${resourceString(request)} through another version, which is not reproduced` };
+    if (miss) return { kind: "not-matched", why: `${what}: ${miss}` };
+  }
+
+  let bindings: Record<string, CelInput>;
+  try {
+    bindings = {
+      object: celObject(request.object, schema),
+      oldObject: celObject(request.oldObject, schema),
+      request: requestValue(request),
+      namespaceObject: namespaceObject ? toCelValue(namespaceObject, undefined) : null,
+    };
+  } catch (err) {
+    return { kind: "refused", reason: (err as Error).message };
+  }
+  const variables = new Map<string, CelInput>();
+  const run = (expression: string, declared: readonly string[]): FramedResult => {
+    const p = program(policy, expression, declared, env);
+    if (p.refusal) return { refused: `${JSON.stringify(expression)}: ${p.refusal}` };
+    if (p.references.has("authorizer")) return { refused: `${JSON.stringify(expression)}: authorizer checks need the API server's authorizer` };
+    const r = p.evaluate({ ...bindings, variables });
+    if (r.kind === "refused") return { refused: `${JSON.stringify(expression)}: ${r.reason}` };
+    if (r.kind === "error") return { refused: `${JSON.stringify(expression)} failed to evaluate (${r.message}); the API server's error path (failurePolicy, message) is not reproduced` };
+    return { value: r.value };
+  };
+
+  for (const condition of policy.spec.matchConditions ?? []) {
+    const r = run(condition.expression, ADMISSION_VARIABLES);
+    if ("refused" in r) return { kind: "refused", reason: `matchCondition ${condition.name}: ${r.refused}` };
+    if (r.value !== true) return { kind: "not-matched", why: `matchCondition ${condition.name} is false` };
+  }
+  const withVariables = [...ADMISSION_VARIABLES, "variables"];
+  for (const variable of policy.spec.variables ?? []) {
+    const r = run(variable.expression, withVariables);
+    if ("refused" in r) return { kind: "refused", reason: `variable ${variable.name}: ${r.refused}` };
+    variables.set(variable.name, r.value as CelInput);
+  }
+  return { kind: "matched", run };
+}
+
+/** `<group>/<version>/<resource>[/<subresource>]` of a request. */
+export function resourceString(request: AdmissionRequestInput): string {
+  const { group, version, resource } = request.resource;
+  return `${group ? `${group}/` : ""}${version}/${resource}${request.subResource ? `/${request.subResource}` : ""}`;
+}
+
+function defaultNamespace(name: string): KubeObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } };
+}
+
+function celObject(obj: KubeObject | null | undefined, schema: SchemaNode | undefined): CelInput {
+  if (obj === null || obj === undefined) return null;
+  return toCelValue(obj, schema);
+}
+
+/** `request` as k8s.io/apiserver/pkg/admission/plugin/cel `CreateAdmissionRequest` builds it. */
+function requestValue(request: AdmissionRequestInput): CelInput {
+  const user = request.userInfo ?? { username: "kubernetes-admin", groups: ["system:masters", "system:authenticated"] };
+  return toCelValue({
+    kind: request.kind, resource: request.resource, subResource: request.subResource ?? "",
+    requestKind: request.kind, requestResource: request.resource, requestSubResource: request.subResource ?? "",
+    name: request.name ?? "", namespace: request.namespace ?? "", operation: request.operation,
+    userInfo: { username: user.username, uid: user.uid ?? "", groups: user.groups ?? [], extra: user.extra ?? {} },
+    dryRun: request.dryRun ?? false,
+  }, undefined);
+}
+
+/**
+ * Why `match` does not select the request, "" when it does, "refused" when matchPolicy
+ * Equivalent could make it match through another version.
+ */
+function matchMiss(match: MatchResources, request: AdmissionRequestInput, namespaceObject: KubeObject | undefined): string {
+  if (request.namespace && namespaceObject && !selects(match.namespaceSelector, namespaceObject.metadata?.labels)) return "namespaceSelector does not select the namespace";
+  const objects = [request.object, request.oldObject].filter((o): o is KubeObject => Boolean(o));
+  if (!objects.some((o) => selects(match.objectSelector, o.metadata?.labels))) return "objectSelector selects neither the object nor the old object";
+  if ((match.excludeResourceRules ?? []).some((r) => ruleMatches(r, request))) return "excluded by excludeResourceRules";
+  const rules = match.resourceRules ?? [];
+  // No resourceRules (a binding's matchResources may have none): every resource matches (policy/matching `Matches`).
+  if (rules.length === 0 || rules.some((r) => ruleMatches(r, request))) return "";
+  const equivalent = (match.matchPolicy ?? "Equivalent") === "Equivalent";
+  if (equivalent && rules.some((r) => ruleMatches({ ...r, apiVersions: ["*"] }, request))) return "refused";
+  return `no resourceRule matches ${request.operation} ${resourceString(request)}`;
+}
+
+function selects(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector) return true;
+  return labelSelectorAsSelector(selector).matches(labels ?? {});
+}
+
+/** apiserver/pkg/admission/plugin/webhook/predicates/rules `Matcher.Matches` for one rule. */
+function ruleMatches(rule: NamedRuleWithOperations, request: AdmissionRequestInput): boolean {
+  const any = (list: readonly string[] | undefined, value: string) => (list ?? []).some((x) => x === "*" || x === value);
+  if (!any(rule.operations, request.operation)) return false;
+  if (!any(rule.apiGroups, request.resource.group)) return false;
+  if (!any(rule.apiVersions, request.resource.version)) return false;
+  const scope = rule.scope ?? "*";
+  if (scope === "Cluster" && request.namespace) return false;
+  if (scope === "Namespaced" && !request.namespace) return false;
+  if (rule.resourceNames?.length && !rule.resourceNames.includes(request.name ?? "")) return false;
+  const sub = request.subResource ?? "";
+  const wanted = sub ? `${request.resource.resource}/${sub}` : request.resource.resource;
+  return (rule.resources ?? []).some((r) => {
+    if (r === "*/*" || r === wanted) return true;
+    if (r === "*") return sub === "";
+    const [res, s] = r.split("/");
+    if (s === "*" && res === request.resource.resource) return true;
+    return res === "*" && s !== undefined && s === sub;
+  });
+}
