@@ -29,3 +29,4 @@ export {
 } from "./webhook/server.ts";
 export { kubernetesCelCheck } from "./cel-check.ts";
 export { evaluateValidatingPolicy, type AdmissionRequestInput, type PolicyVerdict } from "./evaluate.ts";
+export { evaluateMutatingPolicy, type MutationVerdict } from "./evaluate-mutating.ts";

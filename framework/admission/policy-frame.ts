@@ -29,8 +29,11 @@ export type FramedResult = { value: unknown } | { refused: string };
 /** The request matched: run the policy's own expressions (with `object` ... `variables` bound). */
 export interface PolicyFrame {
   kind: "matched";
-  /** Evaluates `expression` with the declared variables `declared` (plus `variables`). */
-  run(expression: string, declared: readonly string[]): FramedResult;
+  /**
+   * Evaluates `expression` with the declared variables `declared` (plus `variables`); `object`,
+   * when given, replaces the request's object (a mutation sees the earlier mutations' result).
+   */
+  run(expression: string, declared: readonly string[], object?: KubeObject): FramedResult;
 }
 
 /** The variables of admission expressions; `variables` is added once the policy's variables exist. */
@@ -80,11 +83,19 @@ export function policyFrame(
     return { kind: "refused", reason: (err as Error).message };
   }
   const variables = new Map<string, CelInput>();
-  const run = (expression: string, declared: readonly string[]): FramedResult => {
+  const run = (expression: string, declared: readonly string[], object?: KubeObject): FramedResult => {
     const p = program(policy, expression, declared, env);
     if (p.refusal) return { refused: `${JSON.stringify(expression)}: ${p.refusal}` };
     if (p.references.has("authorizer")) return { refused: `${JSON.stringify(expression)}: authorizer checks need the API server's authorizer` };
-    const r = p.evaluate({ ...bindings, variables });
+    let current = bindings;
+    if (object) {
+      try {
+        current = { ...bindings, object: celObject(object, schema) };
+      } catch (err) {
+        return { refused: (err as Error).message };
+      }
+    }
+    const r = p.evaluate({ ...current, variables });
     if (r.kind === "refused") return { refused: `${JSON.stringify(expression)}: ${r.reason}` };
     if (r.kind === "error") return { refused: `${JSON.stringify(expression)} failed to evaluate (${r.message}); the API server's error path (failurePolicy, message) is not reproduced` };
     return { value: r.value };
@@ -114,9 +125,17 @@ function defaultNamespace(name: string): KubeObject {
   return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "kubernetes.io/metadata.name": name } } };
 }
 
+/**
+ * `object` / `oldObject`: typed by `schema` (a CRD's structural schema) except `metadata`, which
+ * admission sees whole (the resource's OpenAPI has the full ObjectMeta there), untyped.
+ */
 function celObject(obj: KubeObject | null | undefined, schema: SchemaNode | undefined): CelInput {
   if (obj === null || obj === undefined) return null;
-  return toCelValue(obj, schema);
+  if (!schema) return toCelValue(obj, undefined);
+  const { metadata, ...rest } = obj;
+  const typed = toCelValue(rest, schema);
+  if (metadata !== undefined && typed instanceof Map) typed.set("metadata", toCelValue(metadata, undefined));
+  return typed;
 }
 
 /** `request` as k8s.io/apiserver/pkg/admission/plugin/cel `CreateAdmissionRequest` builds it. */

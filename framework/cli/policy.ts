@@ -1,16 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
+import fastJsonPatch from "fast-json-patch";
 import {
-  evaluateValidatingPolicy, type AdmissionRequestInput, type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding,
+  evaluateMutatingPolicy, evaluateValidatingPolicy, type AdmissionRequestInput, type MutatingAdmissionPolicy, type MutatingAdmissionPolicyBinding,
+  type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding,
 } from "../admission/index.ts";
 import { guessResourceName, type KubeObject } from "../meta/index.ts";
 
 const usage = `usage: kubeloop policy test <policies.yaml> <objects.yaml> [options]
 
-  Evaluates the ValidatingAdmissionPolicies (and their bindings) of the first file against each
-  object of the second, offline, as kube-apiserver v1.36 would admit them, and prints each verdict
-  with the API server's message. Exit code: 0 every object admitted, 1 some object denied,
+  Evaluates the admission policies (and their bindings) of the first file against each object of
+  the second, offline, as kube-apiserver v1.36 would admit them: MutatingAdmissionPolicies first
+  (each change printed as a JSON Patch), then ValidatingAdmissionPolicies on the mutated object,
+  each verdict with the API server's message. Exit code: 0 every object admitted, 1 some object denied,
   3 none denied but some verdict could not be given exactly (the reason is printed), 2 usage.
 
 options:
@@ -73,9 +76,13 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
   const policies = policyObjects.filter((o): o is ValidatingAdmissionPolicy => o.kind === "ValidatingAdmissionPolicy")
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const bindings = policyObjects.filter((o): o is ValidatingAdmissionPolicyBinding => o.kind === "ValidatingAdmissionPolicyBinding");
+  const mutating = policyObjects.filter((o): o is MutatingAdmissionPolicy => o.kind === "MutatingAdmissionPolicy")
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const mutatingBindings = policyObjects.filter((o): o is MutatingAdmissionPolicyBinding => o.kind === "MutatingAdmissionPolicyBinding");
+  const evaluated = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"]);
   for (const o of policyObjects) {
-    if (o.kind !== "ValidatingAdmissionPolicy" && o.kind !== "ValidatingAdmissionPolicyBinding") {
-      process.stdout.write(`note: ${o.kind} ${o.metadata?.name ?? "?"} is not evaluated (only ValidatingAdmissionPolicies and their bindings are)\n`);
+    if (!evaluated.has(o.kind ?? "")) {
+      process.stdout.write(`note: ${o.kind} ${o.metadata?.name ?? "?"} is not evaluated (only admission policies and their bindings are)\n`);
     }
   }
   const namespaceLabels = parseLabels(values["namespace-labels"]);
@@ -95,6 +102,19 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     const lines: string[] = [];
     let first: string | undefined;
     let unknown = false;
+    for (const policy of mutating) {
+      for (const binding of mutatingBindings.filter((b) => b.spec.policyName === policy.metadata.name)) {
+        const verdict = evaluateMutatingPolicy(policy, binding, request);
+        if (verdict.kind === "refused") {
+          unknown = true;
+          lines.push(`  cannot tell what ${policy.metadata.name} / ${binding.metadata.name} changes: ${verdict.reason}`);
+        } else if (verdict.kind === "mutated" && verdict.changed && verdict.object) {
+          lines.push(`  mutated by ${policy.metadata.name} / ${binding.metadata.name}: ${JSON.stringify(fastJsonPatch.compare(request.object!, verdict.object))}`);
+          request.object = verdict.object;
+          if (operation === "UPDATE") request.oldObject = obj;
+        }
+      }
+    }
     for (const policy of policies) {
       for (const binding of bindings.filter((b) => b.spec.policyName === policy.metadata.name)) {
         const verdict = evaluateValidatingPolicy(policy, binding, request);

@@ -66,13 +66,17 @@ test("property names escape as the API server escapes them", () => {
   assert.equal(escapePropertyName("a b"), undefined);
 });
 
-test("admission environments: policy variables, authorizer and constructions refused in-process", async () => {
+test("admission environments: policy variables; authorizer refused in-process; constructions only in the mutating one", async () => {
   const { VALIDATING_POLICY_ENVIRONMENT, MUTATING_POLICY_ENVIRONMENT } = await import("../../../framework/cel/index.ts");
   const p = compile("object.spec.replicas <= params.max && request.operation == 'CREATE'", VALIDATING_POLICY_ENVIRONMENT);
   assert.equal(p.refusal, undefined);
   assert.equal(p.evaluate({ object: new Map([["spec", new Map([["replicas", 3n]])]]), params: new Map([["max", 5n]]), request: new Map([["operation", "CREATE"]]) }).kind, "value");
   assert.match(compile("authorizer.group('apps').resource('deployments').check('create').allowed()", VALIDATING_POLICY_ENVIRONMENT).refusal ?? "", /authz/);
-  assert.ok(compile("[JSONPatch{op: 'add', path: '/x', value: 1}]", MUTATING_POLICY_ENVIRONMENT).refusal);
+  const patch = compile("[JSONPatch{op: 'add', path: '/x', value: 1}]", MUTATING_POLICY_ENVIRONMENT);
+  assert.equal(patch.refusal, undefined);
+  assert.equal(patch.evaluate({}).kind, "value");
+  assert.match(compile("[JSONPatch{op: 'add', path: '/x', value: 1}]", VALIDATING_POLICY_ENVIRONMENT).refusal ?? "", /message construction/);
+  assert.match(compile("[JSONPatch{op: 'add', path: '/x', extra: 1}]", MUTATING_POLICY_ENVIRONMENT).refusal ?? "", /JSONPatch has no field extra/);
   assert.throws(() => compile("objec.x", VALIDATING_POLICY_ENVIRONMENT), CelCompileError);
 });
 
