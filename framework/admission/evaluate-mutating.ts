@@ -27,8 +27,8 @@ import fastJsonPatch from "fast-json-patch";
 import { isCelList, isCelMap } from "@bufbuild/cel";
 import { MUTATING_POLICY_ENVIRONMENT, type SchemaNode } from "../cel/index.ts";
 import type { KubeObject } from "../meta/index.ts";
-import type { AdmissionRequestInput } from "./evaluate.ts";
-import { ADMISSION_VARIABLES, policyFrame } from "./policy-frame.ts";
+import type { AdmissionRequestInput, EvaluationOptions } from "./evaluate.ts";
+import { ADMISSION_VARIABLES, configurationErrorMessage, policyFrame, requestMatch, resolveParams } from "./policy-frame.ts";
 import type { MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding } from "./types.ts";
 
 /** What one mutating policy and binding did to one request's object. */
@@ -41,6 +41,11 @@ export type MutationVerdict =
     /** Whether any mutation changed it. */
     changed: boolean;
   }
+  | {
+    kind: "denied";
+    /** A configuration error under failurePolicy Fail (params not found, ...): the Status message; 403 Forbidden. */
+    message: string;
+  }
   | { kind: "refused"; reason: string };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -49,14 +54,27 @@ class Refusal extends Error {}
 
 /**
  * Evaluates `policy` through `binding` for `request` (see the module comment for the rules).
- * @param schema structural schema of the request's kind (a CRD's `openAPIV3Schema`): types
- *   `object` and says which fields a mutation may write.
+ * `options.schema`: the structural schema of the request's kind (a CRD's `openAPIV3Schema`),
+ * typing `object` and saying which fields a mutation may write; `options.params`: the objects of
+ * the policy's `paramKind`, each param one invocation in turn (as for validating policies).
  * @throws CelCompileError when an expression does not compile (the API server would have refused the policy).
  */
 export function evaluateMutatingPolicy(
-  policy: MutatingAdmissionPolicy, binding: MutatingAdmissionPolicyBinding, request: AdmissionRequestInput, schema?: SchemaNode,
+  policy: MutatingAdmissionPolicy, binding: MutatingAdmissionPolicyBinding, request: AdmissionRequestInput, options: EvaluationOptions = {},
 ): MutationVerdict {
-  const frame = policyFrame(policy, binding, request, schema, MUTATING_POLICY_ENVIRONMENT);
+  const { schema, params } = options;
+  const matched = requestMatch(policy, binding, request);
+  if (matched.kind !== "matched") return matched;
+  const resolved = resolveParams(policy, binding, request, params);
+  if ("refused" in resolved) return { kind: "refused", reason: resolved.refused };
+  if ("configurationError" in resolved) {
+    const message = configurationErrorMessage(policy, binding, resolved.configurationError);
+    return message ? { kind: "denied", message } : { kind: "mutated", object: request.object ?? null, changed: false };
+  }
+  // No params found with parameterNotFoundAction Allow: no invocation at all.
+  if (resolved.params.length === 0) return { kind: "mutated", object: request.object ?? null, changed: false };
+  if (resolved.params.length > 1) return { kind: "refused", reason: "several params: the API server applies them in its cache's order, which is not reproduced" };
+  const frame = policyFrame(policy, binding, request, schema, MUTATING_POLICY_ENVIRONMENT, resolved.params[0] ?? null);
   if (frame.kind !== "matched") return frame;
   if (!request.object) return { kind: "mutated", object: null, changed: false };
   if (schema && hasDefaults(schema)) {

@@ -16,8 +16,15 @@
  *   warning (`Validation failed for ValidatingAdmissionPolicy '<policy>' with binding
  *   '<binding>': <message>`) or an audit record.
  *
+ * - with `paramKind` and a binding's `paramRef`, each param object (by name or selector, in the
+ *   paramRef's namespace or the request's) is one evaluation with `params` bound; none found
+ *   with `parameterNotFoundAction: Deny` denies with `<resource> "<name>" is forbidden:
+ *   ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied request: failed to
+ *   configure binding: no params found ...` (422, under failurePolicy Fail).
+ *
  * What this cannot answer exactly is refused with the reason rather than answered differently:
- * policies with `paramKind`, `matchPolicy: Equivalent` requests that name another version of
+ * params not given (`params` option), several params whose denials differ (the API server's
+ * order of params is its cache's), `matchPolicy: Equivalent` requests that name another version of
  * the rule's resource, any CEL evaluation error (the API server's error text and the
  * failurePolicy path are not reproduced), an expression `kubeloop/cel` refuses, and
  * `authorizer` checks. `object` and `oldObject` are typed by `schema` when given (a CRD's
@@ -26,7 +33,7 @@
  */
 import { VALIDATING_POLICY_ENVIRONMENT, type SchemaNode } from "../cel/index.ts";
 import type { KubeObject } from "../meta/index.ts";
-import { ADMISSION_VARIABLES, policyFrame } from "./policy-frame.ts";
+import { ADMISSION_VARIABLES, policyFrame, requestMatch, resolveParams, type ParamObjects } from "./policy-frame.ts";
 import type { ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidationReason } from "./types.ts";
 
 /** One admission request, as the API server hands it to validating admission. */
@@ -60,8 +67,13 @@ export type PolicyVerdict =
   | { kind: "not-matched"; why: string }
   | {
     kind: "evaluated";
-    /** The rejection the API server would send: its Status message, reason and code; undefined when admitted. */
-    denied?: { message: string; reason: ValidationReason; code: number };
+    /**
+     * The rejection the API server would send: its Status message, reason and code; undefined
+     * when admitted. `configurationError` when it comes from the binding's params (no params
+     * found with `parameterNotFoundAction: Deny`, ...), which the API server reports only when no
+     * policy's validation denied the request.
+     */
+    denied?: { message: string; reason: ValidationReason; code: number; configurationError?: true };
     /** Warnings the API server would return (`Warn` action). */
     warnings: string[];
     /** Messages of failed validations recorded for audit (`Audit` action). */
@@ -72,38 +84,66 @@ export type PolicyVerdict =
 const MAX_MESSAGE_BYTES = 5000;
 const CODES: Record<ValidationReason, number> = { Invalid: 422, Forbidden: 403, RequestEntityTooLarge: 413 };
 
+/** Options of `evaluateValidatingPolicy`. */
+export interface EvaluationOptions {
+  /** Structural schema of the request's kind (a CRD's `openAPIV3Schema`), typing `object` and `oldObject`. */
+  schema?: SchemaNode;
+  /** The objects of the policy's `paramKind` (needed when the binding has a `paramRef`). */
+  params?: ParamObjects;
+}
+
 /**
  * Evaluates `policy` through `binding` for `request` (see the module comment for the rules).
- * @param schema structural schema of the request's kind, typing `object` and `oldObject`.
  * @throws CelCompileError when an expression does not compile (the API server would have refused the policy).
  */
 export function evaluateValidatingPolicy(
-  policy: ValidatingAdmissionPolicy, binding: ValidatingAdmissionPolicyBinding, request: AdmissionRequestInput, schema?: SchemaNode,
+  policy: ValidatingAdmissionPolicy, binding: ValidatingAdmissionPolicyBinding, request: AdmissionRequestInput, options: EvaluationOptions = {},
 ): PolicyVerdict {
-  const frame = policyFrame(policy, binding, request, schema, VALIDATING_POLICY_ENVIRONMENT);
-  if (frame.kind !== "matched") return frame;
-  const run = frame.run;
+  const { schema, params } = options;
+  const matched = requestMatch(policy, binding, request);
+  if (matched.kind !== "matched") return matched;
+  const resolved = resolveParams(policy, binding, request, params);
+  if ("refused" in resolved) return { kind: "refused", reason: resolved.refused };
+  if ("configurationError" in resolved) {
+    // Under failurePolicy Fail: a denial of reason Invalid (validating/dispatcher.go), dropped under Ignore.
+    if (policy.spec.failurePolicy === "Ignore") return { kind: "evaluated", warnings: [], audit: [] };
+    const message = `${admissionTarget(request)} is forbidden: ValidatingAdmissionPolicy '${policy.metadata.name}' with binding '${binding.metadata.name}' denied request: failed to configure binding: ${resolved.configurationError}`;
+    return { kind: "evaluated", warnings: [], audit: [], denied: { message, reason: "Invalid", code: 422, configurationError: true } };
+  }
   const withVariables = [...ADMISSION_VARIABLES, "variables"];
-
   const denials: Array<{ message: string; reason: ValidationReason }> = [];
-  for (const validation of policy.spec.validations ?? []) {
-    const r = run(validation.expression, withVariables);
-    if ("refused" in r) return { kind: "refused", reason: `validation: ${r.refused}` };
-    if (r.value === true) continue;
-    let message = "";
-    if (validation.messageExpression) {
-      // messageExpression has no authorizer; its errors only fall back to the message.
-      const m = run(validation.messageExpression, ["object", "oldObject", "request", "namespaceObject", "variables"]);
-      if ("value" in m && typeof m.value === "string") {
-        message = m.value.trim();
-        if (Buffer.byteLength(message) > MAX_MESSAGE_BYTES || message.includes("\n")) message = "";
-      } else if ("refused" in m && !/failed to evaluate/.test(m.refused)) {
-        return { kind: "refused", reason: `messageExpression: ${m.refused}` };
-      }
+  const denyingParams = new Set<string>();
+  for (const param of resolved.params) {
+    const frame = policyFrame(policy, binding, request, schema, VALIDATING_POLICY_ENVIRONMENT, param);
+    if (frame.kind === "refused") return frame;
+    if (frame.kind === "not-matched") {
+      if (resolved.params.length === 1) return frame;
+      continue;
     }
-    if (message === "" && validation.message) message = validation.message.trim();
-    if (message === "") message = `failed expression: ${validation.expression.trim()}`;
-    denials.push({ message, reason: validation.reason ?? "Invalid" });
+    const run = frame.run;
+    for (const validation of policy.spec.validations ?? []) {
+      const r = run(validation.expression, withVariables);
+      if ("refused" in r) return { kind: "refused", reason: `validation: ${r.refused}` };
+      if (r.value === true) continue;
+      let message = "";
+      if (validation.messageExpression) {
+        // messageExpression has no authorizer; its errors only fall back to the message.
+        const m = run(validation.messageExpression, ["object", "oldObject", "request", "params", "namespaceObject", "variables"]);
+        if ("value" in m && typeof m.value === "string") {
+          message = m.value.trim();
+          if (Buffer.byteLength(message) > MAX_MESSAGE_BYTES || message.includes("\n")) message = "";
+        } else if ("refused" in m && !/failed to evaluate/.test(m.refused)) {
+          return { kind: "refused", reason: `messageExpression: ${m.refused}` };
+        }
+      }
+      if (message === "" && validation.message) message = validation.message.trim();
+      if (message === "") message = `failed expression: ${validation.expression.trim()}`;
+      denials.push({ message, reason: validation.reason ?? "Invalid" });
+      denyingParams.add(param?.metadata?.name ?? "");
+    }
+  }
+  if (denyingParams.size > 1 && new Set(denials.map((d) => d.message)).size > 1) {
+    return { kind: "refused", reason: "several params deny with different messages; the API server reports the first in its cache's order, which is not reproduced" };
   }
 
   const prefix = `ValidatingAdmissionPolicy '${policy.metadata.name}' with binding '${binding.metadata.name}'`;

@@ -8,19 +8,73 @@
 import { compile, toCelValue, type CelProgram, type CompileEnvironment, type SchemaNode } from "../cel/index.ts";
 import type { CelInput } from "@bufbuild/cel";
 import { labelSelectorAsSelector, type KubeObject } from "../meta/index.ts";
-import type { LabelSelector, MatchCondition, MatchResources, NamedRuleWithOperations, Variable } from "./types.ts";
+import type { FailurePolicy, LabelSelector, MatchCondition, MatchResources, NamedRuleWithOperations, ParamRef, Variable } from "./types.ts";
 import type { AdmissionRequestInput } from "./evaluate.ts";
 
 /** The parts of a policy the frame reads. */
 export interface FramedPolicy {
   metadata: { name: string };
-  spec: { paramKind?: unknown; matchConstraints?: MatchResources; matchConditions?: MatchCondition[]; variables?: Variable[] };
+  spec: { paramKind?: unknown; matchConstraints?: MatchResources; matchConditions?: MatchCondition[]; variables?: Variable[]; failurePolicy?: FailurePolicy };
 }
 
 /** The parts of a binding the frame reads. */
 export interface FramedBinding {
   metadata: { name: string };
-  spec: { policyName: string; matchResources?: MatchResources };
+  spec: { policyName: string; matchResources?: MatchResources; paramRef?: ParamRef };
+}
+
+/**
+ * The parameter objects an in-process evaluation may use: every object of the policy's
+ * `paramKind` that the API server's informer would hold (all namespaces), and whether that kind
+ * is namespaced.
+ */
+export interface ParamObjects {
+  namespaced: boolean;
+  objects: readonly KubeObject[];
+}
+
+/**
+ * The params the API server hands one invocation each (policy/generic `CollectParams`): `[null]`
+ * without paramKind or paramRef; the object named by `paramRef.name`, or those `paramRef.selector`
+ * selects, in `paramRef.namespace` or else the request's namespace (namespaced kinds). A
+ * `configurationError` is what the API server reports under the policy's failurePolicy
+ * (`failed to configure binding: <error>`); refused when params are needed and not given.
+ */
+export function resolveParams(
+  policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput, given: ParamObjects | undefined,
+): { params: Array<KubeObject | null> } | { configurationError: string } | { refused: string } {
+  const ref = binding.spec.paramRef;
+  if (!policy.spec.paramKind || !ref) return { params: [null] };
+  if (!given) return { refused: "the policy takes params (paramKind): give the objects of that kind to evaluate it in-process" };
+  let namespace: string | undefined;
+  if (given.namespaced) {
+    namespace = ref.namespace || request.namespace;
+    if (!namespace) return { configurationError: "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources" };
+  } else if (ref.namespace) {
+    return { configurationError: "paramRef.namespace must not be provided for a cluster-scoped `paramKind`" };
+  }
+  const candidates = given.objects.filter((o) => (o.metadata?.namespace || undefined) === namespace);
+  let params: KubeObject[];
+  if (ref.name) {
+    if (ref.selector) return { configurationError: "paramRef.name and paramRef.selector are mutually exclusive" };
+    params = candidates.filter((o) => o.metadata?.name === ref.name);
+  } else if (ref.selector) {
+    params = candidates.filter((o) => selects(ref.selector, o.metadata?.labels));
+  } else {
+    return { configurationError: "one of name or selector must be provided" };
+  }
+  if (params.length === 0 && ref.parameterNotFoundAction === "Deny") return { configurationError: "no params found for policy binding with `Deny` parameterNotFoundAction" };
+  return { params };
+}
+
+/**
+ * The Status message of a configuration error under failurePolicy Fail, as MutatingAdmissionPolicy
+ * reports it (policy/generic `PolicyError`: no `<resource> is forbidden` prefix); undefined under
+ * Ignore, where the API server drops it. Validating policies word it as their denials.
+ */
+export function configurationErrorMessage(policy: FramedPolicy, binding: FramedBinding, error: string): string | undefined {
+  if (policy.spec.failurePolicy === "Ignore") return undefined;
+  return `policy '${policy.metadata.name}' with binding '${binding.metadata.name}' denied request: failed to configure binding: ${error}`;
 }
 
 /** An expression's value, or why the in-process evaluator does not give it. */
@@ -37,7 +91,7 @@ export interface PolicyFrame {
 }
 
 /** The variables of admission expressions; `variables` is added once the policy's variables exist. */
-export const ADMISSION_VARIABLES = ["object", "oldObject", "request", "namespaceObject", "authorizer"] as const;
+export const ADMISSION_VARIABLES = ["object", "oldObject", "request", "params", "namespaceObject", "authorizer"] as const;
 
 /** Compiled programs per policy object (policies are immutable once built). */
 const compiledByPolicy = new WeakMap<object, Map<string, CelProgram>>();
@@ -52,17 +106,11 @@ function program(policy: object, expression: string, variables: readonly string[
 }
 
 /**
- * Matches `request` against `policy` through `binding`, evaluates the matchConditions and the
- * variables, and returns the frame to run the policy's own expressions in; or why it did not
- * match, or why it is refused (params, `matchPolicy: Equivalent` through another version, an
- * expression refused in-process or failing to evaluate, `authorizer` checks).
- * @throws CelCompileError when an expression does not compile.
+ * Whether `request` is for `policy` through `binding` at all: the binding names the policy, and
+ * the policy's `matchConstraints` and the binding's `matchResources` select the request.
  */
-export function policyFrame(
-  policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput, schema: SchemaNode | undefined, env: CompileEnvironment,
-): PolicyFrame | { kind: "not-matched"; why: string } | { kind: "refused"; reason: string } {
+export function requestMatch(policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput): { kind: "matched" } | { kind: "not-matched"; why: string } | { kind: "refused"; reason: string } {
   if (binding.spec.policyName !== policy.metadata.name) return { kind: "not-matched", why: `binding ${binding.metadata.name} is for policy ${binding.spec.policyName}` };
-  if (policy.spec.paramKind) return { kind: "refused", reason: "policies with paramKind (params) are not evaluated in-process" };
   const namespaceObject = request.namespace ? (request.namespaceObject ?? defaultNamespace(request.namespace)) : undefined;
   for (const [what, match] of [["policy", policy.spec.matchConstraints], ["binding", binding.spec.matchResources]] as const) {
     if (!match) continue;
@@ -70,6 +118,24 @@ export function policyFrame(
     if (miss === "refused") return { kind: "refused", reason: `the ${what}'s matchPolicy Equivalent could match ${resourceString(request)} through another version, which is not reproduced` };
     if (miss) return { kind: "not-matched", why: `${what}: ${miss}` };
   }
+  return { kind: "matched" };
+}
+
+/**
+ * Matches `request` against `policy` through `binding` (`requestMatch`), evaluates the
+ * matchConditions and the variables with `param` as `params`, and returns the frame to run the
+ * policy's own expressions in; or why it did not match, or why it is refused (`matchPolicy:
+ * Equivalent` through another version, an expression refused in-process or failing to
+ * evaluate, `authorizer` checks).
+ * @throws CelCompileError when an expression does not compile.
+ */
+export function policyFrame(
+  policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput, schema: SchemaNode | undefined, env: CompileEnvironment,
+  param: KubeObject | null = null,
+): PolicyFrame | { kind: "not-matched"; why: string } | { kind: "refused"; reason: string } {
+  const matched = requestMatch(policy, binding, request);
+  if (matched.kind !== "matched") return matched;
+  const namespaceObject = request.namespace ? (request.namespaceObject ?? defaultNamespace(request.namespace)) : undefined;
 
   let bindings: Record<string, CelInput>;
   try {
@@ -78,6 +144,7 @@ export function policyFrame(
       oldObject: celObject(request.oldObject, schema),
       request: requestValue(request),
       namespaceObject: namespaceObject ? toCelValue(namespaceObject, undefined) : null,
+      params: param ? toCelValue(param, undefined) : null,
     };
   } catch (err) {
     return { kind: "refused", reason: (err as Error).message };

@@ -101,6 +101,8 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     const what = `${obj.kind} ${namespace ? `${namespace}/` : ""}${obj.metadata?.name ?? "?"}`;
     const lines: string[] = [];
     let first: string | undefined;
+    // The API server reports a binding's configuration error (params not found) only when no validation denied.
+    let configurationError: string | undefined;
     let unknown = false;
     for (const policy of mutating) {
       for (const binding of mutatingBindings.filter((b) => b.spec.policyName === policy.metadata.name)) {
@@ -108,6 +110,8 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
         if (verdict.kind === "refused") {
           unknown = true;
           lines.push(`  cannot tell what ${policy.metadata.name} / ${binding.metadata.name} changes: ${verdict.reason}`);
+        } else if (verdict.kind === "denied") {
+          first ??= `denied (403 Forbidden): ${verdict.message}`;
         } else if (verdict.kind === "mutated" && verdict.changed && verdict.object) {
           lines.push(`  mutated by ${policy.metadata.name} / ${binding.metadata.name}: ${JSON.stringify(fastJsonPatch.compare(request.object!, verdict.object))}`);
           request.object = verdict.object;
@@ -122,12 +126,15 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
           unknown = true;
           lines.push(`  cannot tell for ${policy.metadata.name} / ${binding.metadata.name}: ${verdict.reason}`);
         } else if (verdict.kind === "evaluated") {
-          if (verdict.denied && first === undefined) first = `denied (${verdict.denied.code} ${verdict.denied.reason}): ${verdict.denied.message}`;
+          const denial = verdict.denied ? `denied (${verdict.denied.code} ${verdict.denied.reason}): ${verdict.denied.message}` : undefined;
+          if (verdict.denied?.configurationError) configurationError ??= denial;
+          else if (denial) first ??= denial;
           for (const w of verdict.warnings) lines.push(`  warning: ${w}`);
           for (const a of verdict.audit) lines.push(`  audit (${policy.metadata.name} / ${binding.metadata.name}): ${a}`);
         }
       }
     }
+    first ??= configurationError;
     if (first !== undefined) denied++;
     else if (unknown) refused++;
     process.stdout.write(`${what}: ${first ?? (unknown ? "admitted unless a policy that cannot be evaluated here denies it" : "admitted")}\n${lines.map((l) => `${l}\n`).join("")}`);

@@ -18,6 +18,8 @@ import {
 import { defineCustomResource, installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import type { SchemaNode } from "../../../framework/cel/index.ts";
 import { ConfigMaps, Namespaces, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { ApiError } from "../../../framework/client/index.ts";
+import type { ParamRef } from "../../../framework/admission/index.ts";
 import { waitFor } from "../../../framework/testing/index.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
 
@@ -65,12 +67,20 @@ interface Case {
 }
 
 type Build = ReturnType<typeof mutatingPolicy>;
-function policyFor(name: string, rules: typeof configMaps, build: (p: Build) => Build): MutatingPolicySet {
+function policyFor(name: string, rules: typeof configMaps, build: (p: Build) => Build, paramRef?: ParamRef): MutatingPolicySet {
   return build(mutatingPolicy(`map-eval-${name}-${suffix}`).forResources(rules).when("this-case", `object.metadata.name == '${name}'`))
     .reinvocationPolicy("Never")
-    .bind({ matchResources: { namespaceSelector: { matchLabels: selected } } })
+    // With params, the binding itself selects the case's object: the API server collects params
+    // (and reports their absence) before it evaluates matchConditions.
+    .bind({
+      matchResources: { namespaceSelector: { matchLabels: selected }, ...(paramRef ? { objectSelector: { matchLabels: { "map-eval-case": name } } } : {}) },
+      ...(paramRef ? { paramRef } : {}),
+    })
     .build({ cel: kubernetesCelCheck });
 }
+
+/** The param objects of the cases with params (ConfigMaps in the test namespace), as the API server's informer holds them. */
+const paramObjects: KubeObject[] = [];
 
 function cm(name: string, data?: Record<string, string>, labels?: Record<string, string>, annotations?: Record<string, string>): KubeObject {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, ...(data ? { data } : {}) } as KubeObject;
@@ -79,7 +89,8 @@ function gadget(name: string, spec: Record<string, unknown>, labels?: Record<str
   return { apiVersion: "mapeval.kubeloop.dev/v1", kind: "Gadget", metadata: { name, ...(labels ? { labels } : {}) }, spec } as KubeObject;
 }
 
-const cmCase = (name: string, object: KubeObject, build: (p: Build) => Build, refused?: RegExp): Case => ({ name, object, set: policyFor(name, configMaps, build), ...(refused ? { refused } : {}) });
+const cmCase = (name: string, object: KubeObject, build: (p: Build) => Build, refused?: RegExp, paramRef?: ParamRef): Case =>
+  ({ name, object, set: policyFor(name, configMaps, build, paramRef), ...(refused ? { refused } : {}) });
 const gadgetCase = (name: string, object: KubeObject, build: (p: Build) => Build, refused?: RegExp): Case => ({ name, object, set: policyFor(name, gadgets, build), ...(refused ? { refused } : {}) });
 
 const cases: Case[] = [
@@ -109,6 +120,12 @@ const cases: Case[] = [
     `object.data.map(k, JSONPatch{op: "add", path: "/metadata/annotations", value: {}}).slice(0, 1) + object.data.map(k, JSONPatch{op: "add", path: "/metadata/annotations/key-" + k, value: object.data[k]})`)),
   cmCase("two-mutations", cm("two-mutations"), (p) => p.applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": "infra"}}}`)
     .jsonPatch(`[JSONPatch{op: "add", path: "/metadata/annotations", value: {"seen-team": object.metadata.labels["team"]}}]`)),
+  cmCase("param-apply", cm("param-apply", undefined, { "map-eval-case": "param-apply" }), (p) => p.params({ apiVersion: "v1", kind: "ConfigMap" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.data["team"]}}}`), undefined, { name: "map-eval-params", parameterNotFoundAction: "Deny" }),
+  cmCase("param-missing", cm("param-missing", undefined, { "map-eval-case": "param-missing" }), (p) => p.params({ apiVersion: "v1", kind: "ConfigMap" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.data["team"]}}}`), undefined, { name: "no-such-params", parameterNotFoundAction: "Deny" }),
+  cmCase("param-missing-allowed", cm("param-missing-allowed", undefined, { "map-eval-case": "param-missing-allowed" }), (p) => p.params({ apiVersion: "v1", kind: "ConfigMap" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.data["team"]}}}`), undefined, { name: "no-such-params", parameterNotFoundAction: "Allow" }),
   cmCase("condition-false", cm("condition-false", { k: "v" }), (p) => p.when("never", "object.metadata.name == 'another'")
     .applyConfiguration(`Object{metadata: Object.metadata{labels: {"touched": "yes"}}}`)),
   gadgetCase("gadget-apply", gadget("gadget-apply", { replicas: 1, nested: { b: 2 }, settings: { a: "1" } }), (p) => p.applyConfiguration(
@@ -148,6 +165,7 @@ test("in-process MutatingAdmissionPolicy results equal kube-apiserver's dry-run 
     group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false,
   }), { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
   const userInfo = { username: review.status!.userInfo!.username!, groups: review.status!.userInfo!.groups ?? [] };
+  paramObjects.push(await client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "map-eval-params", namespace }, data: { team: "from-params" } }));
   await installAdmissionPolicies(client, cases.map((c) => c.set), { fieldManager: "kubeloop-map-eval" });
 
   const inProcess = (c: Case) => {
@@ -157,14 +175,20 @@ test("in-process MutatingAdmissionPolicy results equal kube-apiserver's dry-run 
       operation: "CREATE", resource: gvr, kind: { group: gvr.group, version: "v1", kind: object.kind! }, namespace, name: object.metadata.name!,
       object, dryRun: true, namespaceObject, userInfo,
     };
-    let result: KubeObject = object;
+    // Every policy in name order on the object the earlier ones left; a configuration error
+    // (params not found) denies the request after all of them ran, as the API server reports it.
+    let current: KubeObject = object;
+    let denial: string | undefined;
     const refusals: string[] = [];
-    for (const other of cases) {
-      const v = evaluateMutatingPolicy(other.set.policy, other.set.bindings[0]!, request, object.kind === "Gadget" ? gadgetSchema : configMapSchema);
+    for (const other of [...cases].sort((a, b) => a.set.policy.metadata.name.localeCompare(b.set.policy.metadata.name))) {
+      const v = evaluateMutatingPolicy(other.set.policy, other.set.bindings[0]!, { ...request, object: current }, {
+        schema: object.kind === "Gadget" ? gadgetSchema : configMapSchema, params: { namespaced: true, objects: paramObjects },
+      });
       if (v.kind === "refused") refusals.push(v.reason);
-      if (v.kind === "mutated" && v.object) result = v.object;
+      if (v.kind === "mutated" && v.object) current = v.object;
+      if (v.kind === "denied") denial ??= `denied (403): ${v.message}`;
     }
-    return { result, refusals };
+    return { result: denial ?? current, refusals };
   };
 
   // The API server applies a new policy once its informer has it, each on its own schedule:
@@ -192,12 +216,13 @@ test("in-process MutatingAdmissionPolicy results equal kube-apiserver's dry-run 
       try {
         server = mutable(await serverObject(c));
       } catch (err) {
-        differences.push(`${c.name}: the dry-run create failed: ${(err as Error).message}`);
-        continue;
+        if (!(err instanceof ApiError)) throw err;
+        server = `denied (${err.statusCode}): ${err.status.message}`;
       }
+      const ours = typeof local.result === "string" ? local.result : mutable(local.result);
       if (server !== mutable(c.object)) changedOnServer++;
-      if (server !== mutable(local.result)) {
-        differences.push(`${c.name}:\n  server     ${server}\n  in-process ${mutable(local.result)}`);
+      if (server !== ours) {
+        differences.push(`${c.name}:\n  server     ${server}\n  in-process ${ours}`);
       }
     }
     return { differences, refused, changedOnServer };

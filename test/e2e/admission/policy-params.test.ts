@@ -1,13 +1,14 @@
 /**
  * A policy with parameters, built with `params()` and bound with `paramRef`, enforced by the real
  * kube-apiserver: the limit comes from a ConfigMap; a missing parameter object follows
- * `parameterNotFoundAction`; a Warn binding admits; the audit annotation compiles.
+ * `parameterNotFoundAction`; a Warn binding admits; the audit annotation compiles. Each answer
+ * equals the in-process evaluation (`evaluateValidatingPolicy` with the param objects).
  * Needs a cluster: `KUBELOOP_CLUSTER_DIR` or `KUBECONFIG` (see `testControlPlane`).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  installAdmissionPolicies, kubernetesCelCheck, ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings, validatingPolicy,
+  evaluateValidatingPolicy, installAdmissionPolicies, kubernetesCelCheck, ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings, validatingPolicy,
   type ValidatingPolicySet,
 } from "../../../framework/admission/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
@@ -35,14 +36,29 @@ function cm(name: string, keys: number, labels: Record<string, string>): ConfigM
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels }, data: Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, "v"])) };
 }
 
+/** The param objects the API server's informer holds for the policy's paramKind (ConfigMaps). */
+const paramObjects: ConfigMap[] = [];
+
 async function refusal(obj: ConfigMap): Promise<ApiError | undefined> {
+  let answer: ApiError | undefined;
   try {
     await client.create(ConfigMaps, obj, { dryRun: true });
-    return undefined;
   } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
+    if (!(e instanceof ApiError)) throw e;
+    answer = e;
   }
+  // In-process, every binding, validation denials before configuration errors (as the API server reports them).
+  const request = {
+    operation: "CREATE" as const, resource: { group: "", version: "v1", resource: "configmaps" }, kind: { group: "", version: "v1", kind: "ConfigMap" },
+    namespace, name: obj.metadata!.name!, object: obj,
+  };
+  const verdicts = set.bindings.map((b) => evaluateValidatingPolicy(set.policy, b, request, { params: { namespaced: true, objects: paramObjects } }));
+  const denials = verdicts.flatMap((v) => (v.kind === "evaluated" && v.denied ? [v.denied] : []));
+  const local = denials.find((d) => !d.configurationError) ?? denials[0];
+  assert.ok(verdicts.every((v) => v.kind !== "refused"), JSON.stringify(verdicts));
+  assert.deepEqual(local ? { code: local.code, message: local.message } : undefined, answer ? { code: answer.statusCode, message: answer.status.message } : undefined,
+    `${obj.metadata!.name} (${JSON.stringify(obj.metadata!.labels)}): in-process and API server answers`);
+  return answer;
 }
 
 test("the limit comes from the parameter object; a missing one follows parameterNotFoundAction", async () => {
@@ -77,15 +93,18 @@ test("the limit comes from the parameter object; a missing one follows parameter
       matchResources: { objectSelector: { matchLabels: { binding: "warn" } } },
     })
     .build({ cel: kubernetesCelCheck });
-  await client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "limits", namespace }, data: { maxKeys: "2" } });
+  paramObjects.push(await client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "limits", namespace }, data: { maxKeys: "2" } }));
   await installAdmissionPolicies(client, [set]);
 
-  let denied: ApiError | undefined;
+  // Enforced once the API server's policy and param informers both have their objects: until
+  // then it admits, or reports the param as not found.
   const deadline = Date.now() + 30_000;
-  while (!(denied = await refusal(cm("big", 3, { binding: "deny" })))) {
-    assert.ok(Date.now() < deadline, "the policy was never enforced");
+  while (!(await client.create(ConfigMaps, cm("big", 3, { binding: "deny" }), { dryRun: true }).then(() => "", (e: ApiError) => e.status.message ?? "")).includes("at most 2 keys")) {
+    assert.ok(Date.now() < deadline, "the policy was never enforced with its param");
     await new Promise((r) => setTimeout(r, 250));
   }
+  const denied = await refusal(cm("big", 3, { binding: "deny" }));
+  assert.ok(denied);
   assert.equal(denied.statusCode, 422);
   assert.equal(denied.status.message, `configmaps "big" is forbidden: ValidatingAdmissionPolicy '${name}' with binding '${name}-deny' denied request: at most 2 keys, not 3`);
   assert.equal(await refusal(cm("small", 2, { binding: "deny" })), undefined);

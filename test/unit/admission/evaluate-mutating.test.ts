@@ -23,7 +23,7 @@ function deployment(labels?: Record<string, string>, spec: Record<string, unknow
 const spec: SchemaNode = { type: "object", properties: { spec: { type: "object", properties: { replicas: { type: "integer" }, tags: { type: "array", items: { type: "string" } } } } } };
 
 function mutated(set: MutatingPolicySet, request: AdmissionRequestInput, schema?: SchemaNode) {
-  const v = evaluateMutatingPolicy(set.policy, set.bindings[0]!, request, schema);
+  const v = evaluateMutatingPolicy(set.policy, set.bindings[0]!, request, { schema });
   assert.equal(v.kind, "mutated", JSON.stringify(v));
   return v as Extract<typeof v, { kind: "mutated" }>;
 }
@@ -47,7 +47,7 @@ test("a failing JSON Patch test operation leaves the object unchanged; a false m
 
 test("refused, never answered differently: lists in an apply configuration, fields of unknown type, a value of the wrong type, run-time type mismatches", () => {
   const reason = (set: MutatingPolicySet, schema?: SchemaNode) => {
-    const v = evaluateMutatingPolicy(set.policy, set.bindings[0]!, deployment(), schema);
+    const v = evaluateMutatingPolicy(set.policy, set.bindings[0]!, deployment(), { schema });
     assert.equal(v.kind, "refused", JSON.stringify(v));
     return (v as { reason: string }).reason;
   };

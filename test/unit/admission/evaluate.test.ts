@@ -83,3 +83,26 @@ test("a binding's matchResources without resourceRules constrains only by its se
   assert.equal(evaluateValidatingPolicy(bound.policy, binding, deployment(1)).kind, "evaluated");
   assert.equal(evaluateValidatingPolicy(bound.policy, binding, deployment(1, "other")).kind, "not-matched");
 });
+
+test("params: by name or selector in the request's namespace, one evaluation each; none found follows parameterNotFoundAction", () => {
+  const limits = (name: string, max: string, labels: Record<string, string> = {}, namespace = "default") =>
+    ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels }, data: { max } });
+  const policy = (ref: { name?: string; selector?: { matchLabels: Record<string, string> }; parameterNotFoundAction: "Allow" | "Deny" }) =>
+    validatingPolicy("limit").forResources(deployments).params({ apiVersion: "v1", kind: "ConfigMap" })
+      .validate({ expression: "object.spec.replicas <= int(params.data.max)", messageExpression: "'at most ' + params.data.max" })
+      .bind({ validationActions: ["Deny"], paramRef: ref }).build();
+  const params = { namespaced: true, objects: [limits("small", "2", { tier: "a" }), limits("large", "20", { tier: "b" }), limits("small", "1", {}, "other")] };
+  const denied = (set: ReturnType<typeof policy>, replicas: number) => {
+    const v = evaluateValidatingPolicy(set.policy, set.bindings[0]!, deployment(replicas), { params });
+    assert.equal(v.kind, "evaluated", JSON.stringify(v));
+    return v.kind === "evaluated" ? v.denied?.message : undefined;
+  };
+  assert.match(denied(policy({ name: "small", parameterNotFoundAction: "Deny" }), 3) ?? "", /denied request: at most 2$/, "the request's namespace, not other/small");
+  assert.equal(denied(policy({ name: "large", parameterNotFoundAction: "Deny" }), 3), undefined);
+  assert.match(denied(policy({ selector: { matchLabels: { tier: "a" } }, parameterNotFoundAction: "Deny" }), 3) ?? "", /at most 2$/);
+  assert.equal(denied(policy({ name: "none", parameterNotFoundAction: "Allow" }), 99), undefined, "no params, Allow: no evaluation");
+  assert.equal(denied(policy({ name: "none", parameterNotFoundAction: "Deny" }), 1),
+    `deployments.apps "web" is forbidden: ValidatingAdmissionPolicy 'limit' with binding 'limit' denied request: failed to configure binding: no params found for policy binding with \`Deny\` parameterNotFoundAction`);
+  const set = policy({ name: "small", parameterNotFoundAction: "Deny" });
+  assert.equal(evaluateValidatingPolicy(set.policy, set.bindings[0]!, deployment(1)).kind, "refused", "params needed and not given");
+});
