@@ -24,6 +24,9 @@ options:
   --user NAME            request.userInfo.username (default kubernetes-admin)
   --groups G             request.userInfo.groups, comma-separated (default
                          system:masters,system:authenticated)
+  --params FILE          the objects of the policies' paramKind (bindings with paramRef pick
+                         theirs by name or selector); without it such policies cannot be told
+  --params-cluster-scoped  the paramKind is cluster-scoped (default: namespaced)
 `;
 
 async function readObjects(path: string): Promise<KubeObject[]> {
@@ -60,7 +63,10 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: rest, allowPositionals: true, strict: true,
-      options: { operation: { type: "string", default: "CREATE" }, "namespace-labels": { type: "string" }, user: { type: "string" }, groups: { type: "string" } },
+      options: {
+        operation: { type: "string", default: "CREATE" }, "namespace-labels": { type: "string" }, user: { type: "string" }, groups: { type: "string" },
+        params: { type: "string" }, "params-cluster-scoped": { type: "boolean", default: false },
+      },
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}`);
@@ -86,6 +92,8 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     }
   }
   const namespaceLabels = parseLabels(values["namespace-labels"]);
+  const params = values.params ? { namespaced: !values["params-cluster-scoped"], objects: await readObjects(values.params) } : undefined;
+  const options = params ? { params } : {};
   const userInfo = { username: values.user ?? "kubernetes-admin", groups: (values.groups ?? "system:masters,system:authenticated").split(",").filter(Boolean) };
 
   let denied = 0;
@@ -106,7 +114,7 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     let unknown = false;
     for (const policy of mutating) {
       for (const binding of mutatingBindings.filter((b) => b.spec.policyName === policy.metadata.name)) {
-        const verdict = evaluateMutatingPolicy(policy, binding, request);
+        const verdict = evaluateMutatingPolicy(policy, binding, request, options);
         if (verdict.kind === "refused") {
           unknown = true;
           lines.push(`  cannot tell what ${policy.metadata.name} / ${binding.metadata.name} changes: ${verdict.reason}`);
@@ -121,7 +129,7 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     }
     for (const policy of policies) {
       for (const binding of bindings.filter((b) => b.spec.policyName === policy.metadata.name)) {
-        const verdict = evaluateValidatingPolicy(policy, binding, request);
+        const verdict = evaluateValidatingPolicy(policy, binding, request, options);
         if (verdict.kind === "refused") {
           unknown = true;
           lines.push(`  cannot tell for ${policy.metadata.name} / ${binding.metadata.name}: ${verdict.reason}`);

@@ -74,3 +74,21 @@ test("kubeloop policy test applies mutating policies first, prints each change a
     "",
   ].join("\n"));
 });
+
+test("kubeloop policy test --params gives a policy with paramRef its param objects", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kubeloop-policy-test-"));
+  const fromParams = mutatingPolicy("owner").forResources(deployments).params({ apiVersion: "v1", kind: "ConfigMap" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"owner": params.data["owner"]}}}`)
+    .reinvocationPolicy("Never").bind({ paramRef: { name: "owners", parameterNotFoundAction: "Deny" } }).build();
+  writeFileSync(join(dir, "policies.yaml"), [fromParams.policy, ...fromParams.bindings].map((o) => JSON.stringify(o)).join("\n---\n"));
+  writeFileSync(join(dir, "objects.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec: {replicas: 3}\n");
+  writeFileSync(join(dir, "params.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owners, namespace: default}\ndata: {owner: team-a}\n");
+  const cli = fileURLToPath(new URL("../../../framework/cli/main.ts", import.meta.url));
+  const args = [cli, "policy", "test", join(dir, "policies.yaml"), join(dir, "objects.yaml")];
+  const withParams = spawnSync(process.execPath, [...args, "--params", join(dir, "params.yaml")], { encoding: "utf8" });
+  assert.equal(withParams.status, 0, withParams.stdout + withParams.stderr);
+  assert.match(withParams.stdout, /mutated by owner \/ owner: \[\{"op":"add","path":"\/metadata\/labels","value":\{"owner":"team-a"\}\}\]/);
+  const without = spawnSync(process.execPath, args, { encoding: "utf8" });
+  assert.equal(without.status, 3, "without the params the change cannot be told");
+  assert.match(without.stdout, /cannot tell what owner \/ owner changes: the policy takes params/);
+});
