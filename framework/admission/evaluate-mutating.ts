@@ -219,8 +219,10 @@ function applyJsonPatch(obj: KubeObject, value: Json, schema: SchemaNode | undef
       throw new Refusal(`${where}: the type of ${op["path"]} is not known in-process (give the kind's schema)`);
     }
     if (typeof op["from"] === "string") {
-      pointerSegments(op["from"], where);
-      if (!schemaAt(schema, pointerSegments(op["from"], where))) throw new Refusal(`${where}: the type of ${op["from"]} is not known in-process`);
+      const source = schemaAt(schema, pointerSegments(op["from"], where));
+      if (!source) throw new Refusal(`${where}: the type of ${op["from"]} is not known in-process (give the kind's schema)`);
+      const target = schemaAt(schema, path);
+      if (target && JSON.stringify(source) !== JSON.stringify(target)) throw new Refusal(`${where}: ${op["op"]} from ${op["from"]} to ${op["path"]}, whose schemas differ; the API server's decoding of the result is not reproduced`);
     }
     return op as unknown as fastJsonPatch.Operation;
   });
