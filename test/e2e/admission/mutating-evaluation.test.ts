@@ -79,7 +79,7 @@ function policyFor(name: string, rules: typeof configMaps, build: (p: Build) => 
     .build({ cel: kubernetesCelCheck });
 }
 
-/** The param objects of the cases with params (ConfigMaps in the test namespace), as the API server's informer holds them. */
+/** The param objects of the cases with params (Gadgets in the test namespace), as the API server's informer holds them. */
 const paramObjects: KubeObject[] = [];
 
 function cm(name: string, data?: Record<string, string>, labels?: Record<string, string>, annotations?: Record<string, string>): KubeObject {
@@ -120,12 +120,12 @@ const cases: Case[] = [
     `object.data.map(k, JSONPatch{op: "add", path: "/metadata/annotations", value: {}}).slice(0, 1) + object.data.map(k, JSONPatch{op: "add", path: "/metadata/annotations/key-" + k, value: object.data[k]})`)),
   cmCase("two-mutations", cm("two-mutations"), (p) => p.applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": "infra"}}}`)
     .jsonPatch(`[JSONPatch{op: "add", path: "/metadata/annotations", value: {"seen-team": object.metadata.labels["team"]}}]`)),
-  cmCase("param-apply", cm("param-apply", undefined, { "map-eval-case": "param-apply" }), (p) => p.params({ apiVersion: "v1", kind: "ConfigMap" })
-    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.data["team"]}}}`), undefined, { name: "map-eval-params", parameterNotFoundAction: "Deny" }),
-  cmCase("param-missing", cm("param-missing", undefined, { "map-eval-case": "param-missing" }), (p) => p.params({ apiVersion: "v1", kind: "ConfigMap" })
-    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.data["team"]}}}`), undefined, { name: "no-such-params", parameterNotFoundAction: "Deny" }),
-  cmCase("param-missing-allowed", cm("param-missing-allowed", undefined, { "map-eval-case": "param-missing-allowed" }), (p) => p.params({ apiVersion: "v1", kind: "ConfigMap" })
-    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.data["team"]}}}`), undefined, { name: "no-such-params", parameterNotFoundAction: "Allow" }),
+  cmCase("param-apply", cm("param-apply", undefined, { "map-eval-case": "param-apply" }), (p) => p.params({ apiVersion: "mapeval.kubeloop.dev/v1", kind: "Gadget" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.spec.mode}}}`), undefined, { name: "map-eval-params", parameterNotFoundAction: "Deny" }),
+  cmCase("param-missing", cm("param-missing", undefined, { "map-eval-case": "param-missing" }), (p) => p.params({ apiVersion: "mapeval.kubeloop.dev/v1", kind: "Gadget" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.spec.mode}}}`), undefined, { name: "no-such-params", parameterNotFoundAction: "Deny" }),
+  cmCase("param-missing-allowed", cm("param-missing-allowed", undefined, { "map-eval-case": "param-missing-allowed" }), (p) => p.params({ apiVersion: "mapeval.kubeloop.dev/v1", kind: "Gadget" })
+    .applyConfiguration(`Object{metadata: Object.metadata{labels: {"team": params.spec.mode}}}`), undefined, { name: "no-such-params", parameterNotFoundAction: "Allow" }),
   cmCase("condition-false", cm("condition-false", { k: "v" }), (p) => p.when("never", "object.metadata.name == 'another'")
     .applyConfiguration(`Object{metadata: Object.metadata{labels: {"touched": "yes"}}}`)),
   gadgetCase("gadget-apply", gadget("gadget-apply", { replicas: 1, nested: { b: 2 }, settings: { a: "1" } }), (p) => p.applyConfiguration(
@@ -165,7 +165,9 @@ test("in-process MutatingAdmissionPolicy results equal kube-apiserver's dry-run 
     group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false,
   }), { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
   const userInfo = { username: review.status!.userInfo!.username!, groups: review.status!.userInfo!.groups ?? [] };
-  paramObjects.push(await client.create(ConfigMaps, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "map-eval-params", namespace }, data: { team: "from-params" } }));
+  // Params of kind Gadget: with ConfigMap params here, the validating policy of policy-params.test.ts
+  // (ConfigMap params too), run at the same time, found no params on the API server for 90 s.
+  paramObjects.push(await client.create(Gadgets.resource, Gadgets.make({ metadata: { name: "map-eval-params", namespace }, spec: { mode: "from-params" } })));
   await installAdmissionPolicies(client, cases.map((c) => c.set), { fieldManager: "kubeloop-map-eval" });
 
   const inProcess = (c: Case) => {
