@@ -28,7 +28,7 @@ import { isCelList, isCelMap } from "@bufbuild/cel";
 import { MUTATING_POLICY_ENVIRONMENT, type SchemaNode } from "../cel/index.ts";
 import type { KubeObject } from "../meta/index.ts";
 import type { AdmissionRequestInput, EvaluationOptions } from "./evaluate.ts";
-import { ADMISSION_VARIABLES, configurationErrorMessage, policyFrame, requestMatch, resolveParams } from "./policy-frame.ts";
+import { ADMISSION_VARIABLES, configurationErrorMessage, matchAndResolveParams, policyFrame } from "./policy-frame.ts";
 import type { MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding } from "./types.ts";
 
 /** What one mutating policy and binding did to one request's object. */
@@ -63,12 +63,10 @@ export function evaluateMutatingPolicy(
   policy: MutatingAdmissionPolicy, binding: MutatingAdmissionPolicyBinding, request: AdmissionRequestInput, options: EvaluationOptions = {},
 ): MutationVerdict {
   const { schema, params } = options;
-  const matched = requestMatch(policy, binding, request);
-  if (matched.kind !== "matched") return matched;
-  const resolved = resolveParams(policy, binding, request, params);
-  if ("refused" in resolved) return { kind: "refused", reason: resolved.refused };
-  if ("configurationError" in resolved) {
-    const message = configurationErrorMessage(policy, binding, resolved.configurationError);
+  const resolved = matchAndResolveParams(policy, binding, request, params);
+  if (resolved.kind === "not-matched" || resolved.kind === "refused") return resolved;
+  if (resolved.kind === "configuration-error") {
+    const message = configurationErrorMessage(policy, binding, resolved.error);
     return message ? { kind: "denied", message } : { kind: "mutated", object: request.object ?? null, changed: false };
   }
   // No params found with parameterNotFoundAction Allow: no invocation at all.

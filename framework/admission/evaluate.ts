@@ -33,7 +33,7 @@
  */
 import { VALIDATING_POLICY_ENVIRONMENT, type SchemaNode } from "../cel/index.ts";
 import type { KubeObject } from "../meta/index.ts";
-import { ADMISSION_VARIABLES, policyFrame, requestMatch, resolveParams, type ParamObjects } from "./policy-frame.ts";
+import { ADMISSION_VARIABLES, matchAndResolveParams, policyFrame, type ParamObjects } from "./policy-frame.ts";
 import type { ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidationReason } from "./types.ts";
 
 /** One admission request, as the API server hands it to validating admission. */
@@ -100,14 +100,12 @@ export function evaluateValidatingPolicy(
   policy: ValidatingAdmissionPolicy, binding: ValidatingAdmissionPolicyBinding, request: AdmissionRequestInput, options: EvaluationOptions = {},
 ): PolicyVerdict {
   const { schema, params } = options;
-  const matched = requestMatch(policy, binding, request);
-  if (matched.kind !== "matched") return matched;
-  const resolved = resolveParams(policy, binding, request, params);
-  if ("refused" in resolved) return { kind: "refused", reason: resolved.refused };
-  if ("configurationError" in resolved) {
+  const resolved = matchAndResolveParams(policy, binding, request, params);
+  if (resolved.kind === "not-matched" || resolved.kind === "refused") return resolved;
+  if (resolved.kind === "configuration-error") {
     // Under failurePolicy Fail: a denial of reason Invalid (validating/dispatcher.go), dropped under Ignore.
     if (policy.spec.failurePolicy === "Ignore") return { kind: "evaluated", warnings: [], audit: [] };
-    const message = `${admissionTarget(request)} is forbidden: ValidatingAdmissionPolicy '${policy.metadata.name}' with binding '${binding.metadata.name}' denied request: failed to configure binding: ${resolved.configurationError}`;
+    const message = `${admissionTarget(request)} is forbidden: ValidatingAdmissionPolicy '${policy.metadata.name}' with binding '${binding.metadata.name}' denied request: failed to configure binding: ${resolved.error}`;
     return { kind: "evaluated", warnings: [], audit: [], denied: { message, reason: "Invalid", code: 422, configurationError: true } };
   }
   const withVariables = [...ADMISSION_VARIABLES, "variables"];

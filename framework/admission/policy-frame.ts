@@ -68,6 +68,21 @@ export function resolveParams(
 }
 
 /**
+ * `requestMatch`, then `resolveParams`: what both policy kinds do before their first expression.
+ * A refusal comes back as `{ kind: "refused" }`.
+ */
+export function matchAndResolveParams(
+  policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput, given: ParamObjects | undefined,
+): { kind: "not-matched"; why: string } | { kind: "refused"; reason: string } | { kind: "configuration-error"; error: string } | { kind: "params"; params: Array<KubeObject | null> } {
+  const matched = requestMatch(policy, binding, request);
+  if (matched.kind !== "matched") return matched;
+  const resolved = resolveParams(policy, binding, request, given);
+  if ("refused" in resolved) return { kind: "refused", reason: resolved.refused };
+  if ("configurationError" in resolved) return { kind: "configuration-error", error: resolved.configurationError };
+  return { kind: "params", params: resolved.params };
+}
+
+/**
  * The Status message of a configuration error under failurePolicy Fail, as MutatingAdmissionPolicy
  * reports it (policy/generic `PolicyError`: no `<resource> is forbidden` prefix); undefined under
  * Ignore, where the API server drops it. Validating policies word it as their denials.
