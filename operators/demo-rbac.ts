@@ -8,7 +8,7 @@
 import { createClient, isNotFound, type KubeClient, type KubeConfig } from "../framework/client/index.ts";
 import { Manager } from "../framework/manager/index.ts";
 import { resourceType, ServiceAccounts, type KubeObject } from "../framework/meta/index.ts";
-import type { Permission, PolicyRule } from "../framework/rbac/index.ts";
+import { PermissionSet, type Permission, type PolicyRule } from "../framework/rbac/index.ts";
 import { setupOperators } from "./registry.ts";
 
 const ClusterRoles = resourceType<KubeObject & { rules: PolicyRule[] }>({ group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false });
@@ -37,10 +37,9 @@ export async function leastPrivilegeClient(
   admin: KubeClient, kubeConfig: KubeConfig, namespace: string, operators: readonly string[], viewerReads: readonly Permission[],
 ): Promise<LeastPrivilege> {
   const operatorRules = Manager.policyRulesOf((mgr) => setupOperators(mgr, operators));
-  const rules = Manager.policyRulesOf((mgr) => {
-    setupOperators(mgr, operators);
-    mgr.permit(...viewerReads);
-  });
+  const viewer = new PermissionSet();
+  viewer.add(...viewerReads);
+  const rules = [...operatorRules, ...viewer.rules()];
   const apply = <T extends KubeObject>(type: Parameters<KubeClient["patch"]>[0], obj: T) =>
     admin.patch(type, { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }, { type: "apply", body: obj, fieldManager: "kubeloop-demo", force: true });
   await apply(ServiceAccounts, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: DEMO_IDENTITY, namespace } });

@@ -14,7 +14,7 @@
  * types), may reinvoke policies (`reinvocationPolicy`), and validates it.
  *
  * What this cannot answer exactly is refused with the reason rather than answered differently:
- * anything the validating evaluation refuses (params, authorizer, ...), a CEL evaluation or
+ * anything the validating evaluation refuses (params not given, authorizer, ...), several params, a CEL evaluation or
  * patch error (the API server's message and its failurePolicy path are not reproduced), lists in
  * an apply configuration (list-type merges are not reproduced), several mutations in a policy
  * with variables (upstream evaluates variables lazily, on the object of the mutation that first
@@ -28,7 +28,7 @@ import { isCelList, isCelMap } from "@bufbuild/cel";
 import { MUTATING_POLICY_ENVIRONMENT, type SchemaNode } from "../cel/index.ts";
 import type { KubeObject } from "../meta/index.ts";
 import type { AdmissionRequestInput, EvaluationOptions } from "./evaluate.ts";
-import { ADMISSION_VARIABLES, configurationErrorMessage, matchAndResolveParams, policyFrame } from "./policy-frame.ts";
+import { configurationErrorMessage, matchAndResolveParams, policyFrame, POLICY_EXPRESSION_VARIABLES } from "./policy-frame.ts";
 import type { MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding } from "./types.ts";
 
 /** What one mutating policy and binding did to one request's object. */
@@ -72,7 +72,7 @@ export function evaluateMutatingPolicy(
   // No params found with parameterNotFoundAction Allow: no invocation at all.
   if (resolved.params.length === 0) return { kind: "mutated", object: request.object ?? null, changed: false };
   if (resolved.params.length > 1) return { kind: "refused", reason: "several params: the API server applies them in its cache's order, which is not reproduced" };
-  const frame = policyFrame(policy, binding, request, schema, MUTATING_POLICY_ENVIRONMENT, resolved.params[0] ?? null);
+  const frame = policyFrame(policy, request, schema, MUTATING_POLICY_ENVIRONMENT, resolved.params[0] ?? null);
   if (frame.kind !== "matched") return frame;
   if (!request.object) return { kind: "mutated", object: null, changed: false };
   if (schema && hasDefaults(schema)) {
@@ -81,13 +81,12 @@ export function evaluateMutatingPolicy(
   if (policy.spec.mutations.length > 1 && (policy.spec.variables?.length ?? 0) > 0) {
     return { kind: "refused", reason: "several mutations with variables: the API server evaluates a variable on the object of the mutation that first reads it, which is not reproduced" };
   }
-  const declared = [...ADMISSION_VARIABLES, "variables"];
   let current = structuredClone(request.object) as KubeObject;
   let changed = false;
   try {
     for (const [i, mutation] of policy.spec.mutations.entries()) {
       const expression = mutation.patchType === "JSONPatch" ? mutation.jsonPatch.expression : mutation.applyConfiguration.expression;
-      const r = frame.run(expression, declared, i === 0 ? undefined : current);
+      const r = frame.run(expression, POLICY_EXPRESSION_VARIABLES, i === 0 ? undefined : current);
       if ("refused" in r) return { kind: "refused", reason: `mutation ${i}: ${r.refused}` };
       const value = celToJson(r.value, `mutation ${i}`);
       const next = mutation.patchType === "JSONPatch"

@@ -33,7 +33,7 @@
  */
 import { VALIDATING_POLICY_ENVIRONMENT, type SchemaNode } from "../cel/index.ts";
 import type { KubeObject } from "../meta/index.ts";
-import { ADMISSION_VARIABLES, matchAndResolveParams, policyFrame, type ParamObjects } from "./policy-frame.ts";
+import { matchAndResolveParams, policyFrame, POLICY_EXPRESSION_VARIABLES, type ParamObjects } from "./policy-frame.ts";
 import type { ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding, ValidationReason } from "./types.ts";
 
 /** One admission request, as the API server hands it to validating admission. */
@@ -108,11 +108,10 @@ export function evaluateValidatingPolicy(
     const message = `${admissionTarget(request)} is forbidden: ValidatingAdmissionPolicy '${policy.metadata.name}' with binding '${binding.metadata.name}' denied request: failed to configure binding: ${resolved.error}`;
     return { kind: "evaluated", warnings: [], audit: [], denied: { message, reason: "Invalid", code: 422, configurationError: true } };
   }
-  const withVariables = [...ADMISSION_VARIABLES, "variables"];
   const denials: Array<{ message: string; reason: ValidationReason }> = [];
   const denyingParams = new Set<string>();
   for (const param of resolved.params) {
-    const frame = policyFrame(policy, binding, request, schema, VALIDATING_POLICY_ENVIRONMENT, param);
+    const frame = policyFrame(policy, request, schema, VALIDATING_POLICY_ENVIRONMENT, param);
     if (frame.kind === "refused") return frame;
     if (frame.kind === "not-matched") {
       if (resolved.params.length === 1) return frame;
@@ -120,7 +119,7 @@ export function evaluateValidatingPolicy(
     }
     const run = frame.run;
     for (const validation of policy.spec.validations ?? []) {
-      const r = run(validation.expression, withVariables);
+      const r = run(validation.expression, POLICY_EXPRESSION_VARIABLES);
       if ("refused" in r) return { kind: "refused", reason: `validation: ${r.refused}` };
       if (r.value === true) continue;
       let message = "";

@@ -108,6 +108,9 @@ export interface PolicyFrame {
 /** The variables of admission expressions; `variables` is added once the policy's variables exist. */
 export const ADMISSION_VARIABLES = ["object", "oldObject", "request", "params", "namespaceObject", "authorizer"] as const;
 
+/** The variables of a policy's variables, validations and mutations: `ADMISSION_VARIABLES` and `variables`. */
+export const POLICY_EXPRESSION_VARIABLES = [...ADMISSION_VARIABLES, "variables"] as const;
+
 /** Compiled programs per policy object (policies are immutable once built). */
 const compiledByPolicy = new WeakMap<object, Map<string, CelProgram>>();
 
@@ -137,19 +140,16 @@ export function requestMatch(policy: FramedPolicy, binding: FramedBinding, reque
 }
 
 /**
- * Matches `request` against `policy` through `binding` (`requestMatch`), evaluates the
- * matchConditions and the variables with `param` as `params`, and returns the frame to run the
- * policy's own expressions in; or why it did not match, or why it is refused (`matchPolicy:
- * Equivalent` through another version, an expression refused in-process or failing to
- * evaluate, `authorizer` checks).
+ * For a request that `matchAndResolveParams` matched: evaluates the matchConditions and the
+ * variables with `param` as `params`, and returns the frame to run the policy's own expressions
+ * in; or why a matchCondition excludes the request, or why it is refused (an expression refused
+ * in-process or failing to evaluate, `authorizer` checks, a value not converted exactly).
  * @throws CelCompileError when an expression does not compile.
  */
 export function policyFrame(
-  policy: FramedPolicy, binding: FramedBinding, request: AdmissionRequestInput, schema: SchemaNode | undefined, env: CompileEnvironment,
+  policy: FramedPolicy, request: AdmissionRequestInput, schema: SchemaNode | undefined, env: CompileEnvironment,
   param: KubeObject | null = null,
 ): PolicyFrame | { kind: "not-matched"; why: string } | { kind: "refused"; reason: string } {
-  const matched = requestMatch(policy, binding, request);
-  if (matched.kind !== "matched") return matched;
   const namespaceObject = request.namespace ? (request.namespaceObject ?? defaultNamespace(request.namespace)) : undefined;
 
   let bindings: Record<string, CelInput>;
@@ -188,9 +188,8 @@ export function policyFrame(
     if ("refused" in r) return { kind: "refused", reason: `matchCondition ${condition.name}: ${r.refused}` };
     if (r.value !== true) return { kind: "not-matched", why: `matchCondition ${condition.name} is false` };
   }
-  const withVariables = [...ADMISSION_VARIABLES, "variables"];
   for (const variable of policy.spec.variables ?? []) {
-    const r = run(variable.expression, withVariables);
+    const r = run(variable.expression, POLICY_EXPRESSION_VARIABLES);
     if ("refused" in r) return { kind: "refused", reason: `variable ${variable.name}: ${r.refused}` };
     variables.set(variable.name, r.value as CelInput);
   }

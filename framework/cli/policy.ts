@@ -123,7 +123,6 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
         } else if (verdict.kind === "mutated" && verdict.changed && verdict.object) {
           lines.push(`  mutated by ${policy.metadata.name} / ${binding.metadata.name}: ${JSON.stringify(fastJsonPatch.compare(request.object!, verdict.object))}`);
           request.object = verdict.object;
-          if (operation === "UPDATE") request.oldObject = obj;
         }
       }
     }

@@ -17,11 +17,11 @@ import {
 } from "../../../framework/admission/index.ts";
 import { defineCustomResource, installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import type { SchemaNode } from "../../../framework/cel/index.ts";
-import { ConfigMaps, Namespaces, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { ConfigMaps, Namespaces, type KubeObject } from "../../../framework/meta/index.ts";
 import { ApiError } from "../../../framework/client/index.ts";
 import type { ParamRef } from "../../../framework/admission/index.ts";
-import { waitFor } from "../../../framework/testing/index.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
+import { compareUntilAgreed, selfSubject } from "../support/self-subject.ts";
 
 const Gadgets = defineCustomResource({
   group: "mapeval.kubeloop.dev", version: "v1", kind: "Gadget", plural: "gadgets", scope: "Namespaced",
@@ -161,10 +161,7 @@ test("in-process MutatingAdmissionPolicy results equal kube-apiserver's dry-run 
   const ns = await client.get(Namespaces, { name: namespace });
   await client.patch(Namespaces, { name: namespace }, { type: "merge", body: { metadata: { labels: selected } } });
   const namespaceObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { ...ns.metadata?.labels, ...selected } } };
-  const review = await client.create(resourceType<KubeObject & { status?: { userInfo?: { username?: string; groups?: string[] } } }>({
-    group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false,
-  }), { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
-  const userInfo = { username: review.status!.userInfo!.username!, groups: review.status!.userInfo!.groups ?? [] };
+  const userInfo = await selfSubject(client);
   // Params of kind Gadget: with ConfigMap params here, the validating policy of policy-params.test.ts
   // (ConfigMap params too), run at the same time, found no params on the API server for 90 s.
   paramObjects.push(await client.create(Gadgets.resource, Gadgets.make({ metadata: { name: "map-eval-params", namespace }, spec: { mode: "from-params" } })));
@@ -229,13 +226,7 @@ test("in-process MutatingAdmissionPolicy results equal kube-apiserver's dry-run 
     }
     return { differences, refused, changedOnServer };
   };
-  let last: Awaited<ReturnType<typeof compareCorpus>> | undefined;
-  await waitFor(async () => {
-    last = await compareCorpus();
-    return last.differences.length === 0;
-  }, { timeoutMs: 60_000, intervalMs: 500, description: "the API server to apply every new policy" }).catch(() => undefined);
-  if (!last) throw new Error("the corpus was never compared");
-  const { differences, refused, changedOnServer } = last;
+  const { differences, refused, changedOnServer } = await compareUntilAgreed(compareCorpus, "the API server to apply every new policy");
   t.diagnostic(`${cases.length} cases: ${cases.length - refused.length} compared, ${changedOnServer} of them mutated by the server; refused in-process: ${refused.join(" | ")}`);
   assert.deepEqual(differences, [], `in-process results differ from the API server's:\n${differences.join("\n")}`);
   assert.ok(changedOnServer >= cases.length - refused.length - 3, `most cases mutate the object (${changedOnServer})`);

@@ -14,9 +14,9 @@ import {
   evaluateValidatingPolicy, installAdmissionPolicies, kubernetesCelCheck, validatingPolicy, ValidatingAdmissionPolicies,
   ValidatingAdmissionPolicyBindings, type AdmissionRequestInput, type ValidatingPolicySet,
 } from "../../../framework/admission/index.ts";
-import { Namespaces, resourceType, type ConfigMap, type KubeObject } from "../../../framework/meta/index.ts";
-import { waitFor } from "../../../framework/testing/index.ts";
+import { Namespaces, type ConfigMap, type KubeObject } from "../../../framework/meta/index.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
+import { compareUntilAgreed, selfSubject, type UserInfo } from "../support/self-subject.ts";
 
 const env = useTestNamespace("kubeloop-vap-eval", {
   cleanup: async ({ client }) => {
@@ -26,13 +26,6 @@ const env = useTestNamespace("kubeloop-vap-eval", {
     }
   },
 });
-
-/** authentication.k8s.io/v1 SelfSubjectReview: who the API server says the test's client is. */
-type SelfSubjectReview = KubeObject & { status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } } };
-const SelfSubjectReviews = resourceType<SelfSubjectReview>({
-  group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false,
-});
-type UserInfo = { username: string; uid?: string; groups?: string[] };
 
 const configMaps = { apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], operations: ["CREATE" as const, "UPDATE" as const] };
 const suffix = Math.random().toString(16).slice(2, 8);
@@ -140,8 +133,7 @@ function inProcessAnswer(obj: ConfigMap, namespaceLabels: Record<string, string>
 
 test("in-process ValidatingAdmissionPolicy verdicts, messages, codes and warnings equal kube-apiserver's on a corpus of ConfigMaps", { timeout: 180_000 }, async () => {
   const { client, namespace } = env;
-  const review = await client.create(SelfSubjectReviews, { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" } as SelfSubjectReview);
-  const user: UserInfo = { username: review.status!.userInfo!.username!, groups: review.status!.userInfo!.groups ?? [], ...(review.status?.userInfo?.uid ? { uid: review.status.userInfo.uid } : {}) };
+  const user = await selfSubject(client);
   const ns = await client.get(Namespaces, { name: namespace });
   await client.patch(Namespaces, { name: namespace }, { type: "merge", body: { metadata: { labels: selected.matchLabels } } });
   const namespaceLabels = { ...ns.metadata?.labels, ...selected.matchLabels };
@@ -164,13 +156,7 @@ test("in-process ValidatingAdmissionPolicy verdicts, messages, codes and warning
     }
     return { differences, denied, warned };
   };
-  let last: Awaited<ReturnType<typeof compareCorpus>> | undefined;
-  await waitFor(async () => {
-    last = await compareCorpus();
-    return last.differences.length === 0;
-  }, { timeoutMs: 60_000, intervalMs: 500, description: "the API server to enforce every new policy" }).catch(() => undefined);
-  if (!last) throw new Error("the corpus was never compared");
-  const { differences, denied, warned } = last;
+  const { differences, denied, warned } = await compareUntilAgreed(compareCorpus, "the API server to enforce every new policy");
   assert.deepEqual(differences, [], `in-process answers differ from the API server's:\n${differences.join("\n")}`);
   assert.ok(denied >= 6 && warned >= 2, `the corpus exercises denials (${denied}) and warnings (${warned})`);
 

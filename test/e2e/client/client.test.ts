@@ -11,16 +11,9 @@ import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import {
   ApiError, createClient, isAlreadyExists, isConflict, isForbidden, isInvalid, isNotFound, KubeConfig, type KubeClient, type TransportProtocol,
 } from "../../../framework/client/index.ts";
-import { AppsReplicaSets, ConfigMaps, Namespaces, Pods, type AppsReplicaSet, type KubeObject, type Pod, type ResourceType } from "../../../framework/meta/index.ts";
+import { AppsReplicaSets, ConfigMaps, Namespaces, Pods, type AppsReplicaSet, type Pod } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
-
-/** `authentication.k8s.io/v1` SelfSubjectReview: the API server's view of the caller. */
-interface SelfSubjectReview extends KubeObject {
-  status?: { userInfo?: { username?: string; groups?: string[] } };
-}
-const SelfSubjectReviews: ResourceType<SelfSubjectReview> = {
-  group: "authentication.k8s.io", version: "v1", apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false,
-};
+import { selfSubject } from "../support/self-subject.ts";
 
 for (const transport of ["http2", "http1"] as const satisfies readonly TransportProtocol[]) {
   describe(`over ${transport === "http2" ? "HTTP/2" : "HTTP/1.1"}`, () => {
@@ -68,9 +61,9 @@ for (const transport of ["http2", "http1"] as const satisfies readonly Transport
       const impersonating = createClient({ kubeConfig, transport, impersonate: { userName, groups: ["kubeloop-e2e-a", "kubeloop-e2e-b"] } });
       try {
         // SelfSubjectReview answers who the API server thinks the caller is (any authenticated user may ask).
-        const review = await impersonating.create(SelfSubjectReviews, { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
-        assert.equal(review.status?.userInfo?.username, userName);
-        assert.deepEqual(review.status?.userInfo?.groups?.filter((g) => g.startsWith("kubeloop-e2e-")), ["kubeloop-e2e-a", "kubeloop-e2e-b"]);
+        const seen = await selfSubject(impersonating);
+        assert.equal(seen.username, userName);
+        assert.deepEqual(seen.groups.filter((g) => g.startsWith("kubeloop-e2e-")), ["kubeloop-e2e-a", "kubeloop-e2e-b"]);
         await assert.rejects(impersonating.list(ConfigMaps, { namespace }), (err: unknown) => {
           assert.ok(isForbidden(err), `expected 403 Forbidden, got ${String(err)}`);
           assert.match((err as Error).message, new RegExp(`User "${userName}" cannot list resource "configmaps"`));

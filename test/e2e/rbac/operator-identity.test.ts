@@ -11,11 +11,8 @@ import { resourceType, type KubeObject } from "../../../framework/meta/index.ts"
 import { testEnvironment, type TestEnvironment } from "../../../framework/testing/index.ts";
 import { operators } from "../../../operators/registry.ts";
 import { OPERATOR_IDENTITY_NAMESPACE, operatorClient } from "../support/chart-rbac.ts";
+import { selfSubject } from "../support/self-subject.ts";
 
-interface SelfSubjectReview extends KubeObject {
-  status?: { userInfo?: { username?: string } };
-}
-const SelfSubjectReviews = resourceType<SelfSubjectReview>({ group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", plural: "selfsubjectreviews", namespaced: false });
 /** Nothing any operator is granted: the identity must be refused it. */
 const Secrets = resourceType<KubeObject>({ group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true });
 
@@ -31,8 +28,7 @@ for (const name of Object.keys(operators)) {
     }
     const client: KubeClient = await operatorClient(env, name);
     try {
-      const review = await client.create(SelfSubjectReviews, { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
-      assert.equal(review.status?.userInfo?.username, `system:serviceaccount:${OPERATOR_IDENTITY_NAMESPACE}:e2e-${name}-kubeloop`);
+      assert.equal((await selfSubject(client)).username, `system:serviceaccount:${OPERATOR_IDENTITY_NAMESPACE}:e2e-${name}-kubeloop`);
       await assert.rejects(client.list(Secrets, {}), (err: unknown) => isForbidden(err), "secrets are granted to no operator");
       // Its own custom resources it lists (its informers do).
       for (const definition of operators[name]!.definitions) {
