@@ -10,7 +10,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { isForbidden, isNotFound } from "../../../framework/client/index.ts";
 import { CustomResourceDefinitions, Namespaces, Pods, type KubeObject, type Pod } from "../../../framework/meta/index.ts";
@@ -18,19 +17,15 @@ import { ensureBinaries, waitFor } from "../../../framework/testing/index.ts";
 import { allDefinitions } from "../../../operators/registry.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
 import { manifestObjects, manifestResourceType } from "../support/manifest.ts";
+import { runBinary } from "../support/run-binary.ts";
 
 const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
 const env = useTestNamespace("kubeloop-helm");
 const helmBinary = (await ensureBinaries({ components: ["helm"] })).helm;
 
-/** Runs helm against the test cluster; resolves with stdout, rejects with stderr in the message. */
+/** Runs helm against the test cluster (5 min at most); resolves with stdout, rejects with stderr in the message. */
 function helm(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(helmBinary, [...args, "--kubeconfig", env.kubeconfigPath], { timeout: 300_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`helm ${args.join(" ")}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
+  return runBinary(helmBinary, [...args, "--kubeconfig", env.kubeconfigPath], 300_000);
 }
 
 async function releaseObjects(release: string, namespace: string): Promise<KubeObject[]> {

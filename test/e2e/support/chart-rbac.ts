@@ -4,12 +4,12 @@
  * operator. A request a suite's operator makes that its generated rules do not allow is refused
  * with 403 Forbidden, and the suite fails, so the rules cannot lag behind the code.
  */
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createClient, type KubeClient, type KubeConfig } from "../../../framework/client/index.ts";
 import type { KubeObject } from "../../../framework/meta/index.ts";
 import { ensureBinaries } from "../../../framework/testing/index.ts";
 import { manifestObjects, manifestResourceType } from "./manifest.ts";
+import { runBinary } from "./run-binary.ts";
 
 const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
 
@@ -18,16 +18,6 @@ const RBAC_KINDS = new Set(["ServiceAccount", "ClusterRole", "ClusterRoleBinding
 
 /** Where the operators' identities (ServiceAccounts, leader-election Roles) live on the test cluster. */
 export const OPERATOR_IDENTITY_NAMESPACE = "kubeloop-e2e-operators";
-
-/** Runs a binary; resolves to its stdout. Rejects with its stderr (120 s timeout). */
-export function runBinary(binary: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(binary, args, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${binary} ${args.join(" ")}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /**
  * The RBAC objects (ServiceAccount, ClusterRole, ClusterRoleBinding, leader-election Role and
