@@ -3,7 +3,10 @@
  * Helm chart's `charts/kubeloop/crds/`, and each operator's RBAC rules, derived from its code
  * (`operators/rbac.ts`), into `charts/kubeloop/templates/_rbac-rules.tpl`, and the shipped
  * admission policies (`operators/policies`) into `charts/kubeloop/policies/`; with `--check`,
- * writes nothing and exits 1 when a file is stale, missing or left over.
+ * writes nothing and exits 1 when a file is stale, missing or left over. Either way it first
+ * validates every CRD with kube-apiserver v1.36.3's own code, offline (CEL type errors and the
+ * estimated cost limits included), and exits 1 naming the field, reason and rule of each
+ * problem; the harness builds that binary on first use.
  *
  *   node operators/generate.ts [--check]
  *
@@ -15,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
+import { customResourceDefinitionProblems } from "../framework/testing/index.ts";
 import { allDefinitions } from "./registry.ts";
 import { RBAC_TEMPLATE_PATH, renderRbacTemplate } from "./rbac.ts";
 import { samplePolicies } from "./policies/index.ts";
@@ -112,16 +116,36 @@ export function writeGeneratedFiles(root = repoRoot): string[] {
   return written;
 }
 
+/**
+ * The problems kube-apiserver v1.36.3 would refuse the generated CRDs for (CEL type errors and
+ * estimated cost limits included), from its own validation code run offline
+ * (`validateCustomResourceDefinitions` of kubeloop/testing); one line per problem, naming the
+ * CRD, the field path, the reason and the rule. Empty when every CRD would be accepted.
+ */
+export async function apiServerProblems(onProgress?: (line: string) => void): Promise<string[]> {
+  return customResourceDefinitionProblems(
+    definitions.map((d) => d.crd()),
+    onProgress ? { onProgress } : {},
+  );
+}
+
 if (import.meta.main) {
-  if (process.argv.includes("--check")) {
-    const problems = staleFiles();
-    if (problems.length > 0) {
-      console.error(`generated files are out of date:\n  ${problems.join("\n  ")}\nRun \`npm run generate\` and commit the result.`);
+  const check = process.argv.includes("--check");
+  const problems = await apiServerProblems((line) => console.error(line));
+  if (problems.length > 0) {
+    console.error(`kube-apiserver would refuse these CRDs (its own validation, run offline):\n  ${problems.join("\n  ")}`);
+    process.exit(1);
+  }
+  if (check) {
+    const stale = staleFiles();
+    if (stale.length > 0) {
+      console.error(`generated files are out of date:\n  ${stale.join("\n  ")}\nRun \`npm run generate\` and commit the result.`);
       process.exit(1);
     }
-    console.log(`crds and RBAC rules up to date (${definitions.length} definitions)`);
+    console.log(`crds and RBAC rules up to date (${definitions.length} definitions), and accepted by kube-apiserver's validation`);
   } else {
     const written = writeGeneratedFiles();
     console.log(written.length ? `wrote:\n  ${written.join("\n  ")}` : "crds and RBAC rules already up to date");
+    console.log(`${definitions.length} CRDs accepted by kube-apiserver v1.36.3's validation (run offline)`);
   }
 }

@@ -9,7 +9,9 @@ const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValue
  * schema, escaped property names), and checks the fields the API server checks on a rule
  * (reason, fieldPath, optionalOldSelf only with oldSelf, message without line breaks).
  * Mirrors the rule checks of apiextensions-apiserver `ValidateCustomResourceDefinition` in
- * Kubernetes v1.36 (estimated cost limits are not computed).
+ * Kubernetes v1.36, without cel-go's full type checker and the estimated cost limits: those are
+ * checked by `npm run generate`, which runs the API server's own validation on the CRDs
+ * (`validateCustomResourceDefinitions` of kubeloop/testing).
  * Returns one line per problem: the JSON path, the expression, the position and the reason.
  */
 export function celRuleProblems(schema: JSONSchemaProps, path = "<root>"): string[] {

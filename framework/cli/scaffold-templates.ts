@@ -81,13 +81,21 @@ export function clusterRolePath(name: string): string {
 
 export function generateTs(name: string): string {
   return `// \`npm run generate\`: every API's CustomResourceDefinition into crds/<plural>.<group>.yaml, and
-// the chart's ClusterRole from what the controllers declare (RBAC from the code).
+// the chart's ClusterRole from what the controllers declare (RBAC from the code). Each CRD is
+// first validated with kube-apiserver's own code, offline (CEL type errors and the estimated
+// cost limits included): a CRD the API server would refuse fails here, naming field and rule.
 import { mkdir, writeFile } from "node:fs/promises";
 import YAML from "yaml";
 import { Manager } from "kubeloop/manager";
 import { clusterRoleYaml } from "kubeloop/rbac";
+import { customResourceDefinitionProblems } from "kubeloop/testing";
 import { definitions, setupControllers } from "./apis/index.ts";
 
+const problems = await customResourceDefinitionProblems(definitions.map((d) => d.crd()), { onProgress: (line) => console.error(line) });
+if (problems.length > 0) {
+  console.error(\`kube-apiserver would refuse these CRDs:\\n  \${problems.join("\\n  ")}\`);
+  process.exit(1);
+}
 await mkdir(new URL("./crds/", import.meta.url), { recursive: true });
 for (const definition of definitions) {
   await writeFile(new URL(\`./crds/\${definition.name}.yaml\`, import.meta.url), YAML.stringify(definition.crd(), { lineWidth: 0 }));

@@ -15,7 +15,8 @@ export type Component =
   | "kube-scheduler"
   | "kubectl"
   | "kwok"
-  | "helm";
+  | "helm"
+  | "validate-crd";
 
 /** The programs a local control plane runs. */
 export type ControlPlaneComponent = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok";
@@ -68,6 +69,7 @@ export function buildOf(component: Component): GoBuild {
     case "kube-apiserver":
     case "kube-controller-manager":
     case "kube-scheduler":
+    case "validate-crd":
     case "kwok":
       return "kubernetes";
     default:
@@ -88,15 +90,17 @@ export function buildsFor(components: readonly Component[]): GoBuild[] {
 /**
  * Layout generation of the Kubernetes entry. Bump it whenever what the entry holds changes, so
  * a cache written by an older harness is not taken for the new layout. 1 was one file per
- * component (`kube-apiserver-v1.36.3`, ..., `kwok-v0.8.0`); 2 is the multi-call directory.
+ * component (`kube-apiserver-v1.36.3`, ..., `kwok-v0.8.0`); 2 is the multi-call directory; 3
+ * adds `validate-crd` to it.
  */
-const kubernetesLayout = 2;
+const kubernetesLayout = 3;
 
 /**
  * Name of a build's entry in the binary cache: a file for etcd, kubectl and helm
  * (`etcd-v3.6.10`), a directory for the Kubernetes build
- * (`kubernetes-v1.36.3-kwok-v0.8.0-layout2/`, holding `kubernetes`, the symlinks
- * `kube-apiserver`, `kube-controller-manager`, `kube-scheduler` to it, and `kwok`).
+ * (`kubernetes-v1.36.3-kwok-v0.8.0-layout3/`, holding `kubernetes`, the symlinks
+ * `kube-apiserver`, `kube-controller-manager`, `kube-scheduler` and `validate-crd` to it, and
+ * `kwok`).
  */
 export function cacheEntryOf(build: GoBuild): string {
   switch (build) {
@@ -111,8 +115,12 @@ export function cacheEntryOf(build: GoBuild): string {
   }
 }
 
-/** The names the multi-call binary answers to (its symlinks in the Kubernetes entry). */
-export const multiCallComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+/**
+ * The names the multi-call binary answers to (its symlinks in the Kubernetes entry): the three
+ * control-plane components and `validate-crd` (kube-apiserver's CustomResourceDefinition
+ * create validation without a server, {@link validateCustomResourceDefinitions}).
+ */
+export const multiCallComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "validate-crd"] as const;
 
 /** Where a component lives in the binary cache `cacheDir` once built. */
 export function cachedPathOf(component: Component, cacheDir: string): string {

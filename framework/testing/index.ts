@@ -35,6 +35,7 @@ export {
   type StartControlPlaneOptions,
 } from "./controlplane.ts";
 export { AUDITED_NAMESPACE } from "./flags.ts";
+export { customResourceDefinitionProblems, validateCustomResourceDefinitions, type CrdFieldError, type CrdVerdict } from "./crd-validation.ts";
 export {
   allComponents,
   componentVersions,

@@ -4,7 +4,8 @@
 // it was started under (a symlink `kube-apiserver` -> `kubernetes`), or else by its first
 // argument (`kubernetes kube-apiserver --secure-port=...`). Each component's entry point is
 // the same call its upstream main package makes (app.New...Command run by cli.Run), with the
-// union of their blank imports.
+// union of their blank imports. A fourth name, validate-crd (validate_crd.go), runs
+// kube-apiserver's CustomResourceDefinition create validation on CRDs read from stdin.
 package main
 
 import (
@@ -30,6 +31,7 @@ var commands = map[string]func() *cobra.Command{
 	"kube-apiserver":          apiserver.NewAPIServerCommand,
 	"kube-controller-manager": controllermanager.NewControllerManagerCommand,
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
+	"validate-crd":            newValidateCRDCommand,
 }
 
 func main() {
