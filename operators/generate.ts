@@ -6,9 +6,10 @@
  * writes nothing and exits 1 when a file is stale, missing or left over. Either way it first
  * validates every CRD with kube-apiserver v1.36.3's own code, offline (CEL type errors and the
  * estimated cost limits included), and exits 1 naming the field, reason and rule of each
- * problem; the harness builds that binary on first use.
+ * problem; the harness builds that binary on first use (it needs Go). With
+ * `--validate-with-cluster` the API server of KUBECONFIG validates them instead (dry-run creates).
  *
- *   node operators/generate.ts [--check]
+ *   node operators/generate.ts [--check] [--validate-with-cluster]
  *
  * To add an operator's API, list its definition in its entry of `operators/registry.ts`.
  */
@@ -18,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
+import { createClient, type KubeClient } from "../framework/client/index.ts";
 import { customResourceDefinitionProblems } from "../framework/testing/index.ts";
 import { allDefinitions } from "./registry.ts";
 import { RBAC_TEMPLATE_PATH, renderRbacTemplate } from "./rbac.ts";
@@ -119,21 +121,32 @@ export function writeGeneratedFiles(root = repoRoot): string[] {
 /**
  * The problems kube-apiserver v1.36.3 would refuse the generated CRDs for (CEL type errors and
  * estimated cost limits included), from its own validation code run offline
- * (`validateCustomResourceDefinitions` of kubeloop/testing); one line per problem, naming the
- * CRD, the field path, the reason and the rule. Empty when every CRD would be accepted.
+ * (`validateCustomResourceDefinitions` of kubeloop/testing), or, with `server`, from that API
+ * server's answers to dry-run creates; one line per problem, naming the CRD, the field path, the
+ * reason and the rule. Empty when every CRD would be accepted.
  */
-export async function apiServerProblems(onProgress?: (line: string) => void): Promise<string[]> {
-  return customResourceDefinitionProblems(
-    definitions.map((d) => d.crd()),
-    onProgress ? { onProgress } : {},
-  );
+export async function apiServerProblems(opts: { onProgress?: (line: string) => void; server?: KubeClient } = {}): Promise<string[]> {
+  return customResourceDefinitionProblems(definitions.map((d) => d.crd()), opts);
 }
+
+const VALIDATE_WITH_CLUSTER = "--validate-with-cluster";
 
 if (import.meta.main) {
   const check = process.argv.includes("--check");
-  const problems = await apiServerProblems((line) => console.error(line));
+  const server = process.argv.includes(VALIDATE_WITH_CLUSTER) ? createClient() : undefined;
+  let problems: string[];
+  try {
+    problems = await apiServerProblems({ onProgress: (line) => console.error(line), ...(server ? { server } : {}) });
+  } catch (err) {
+    console.error(`could not validate the CRDs: ${(err as Error).message}`);
+    if (!server) console.error(`Without Go, \`npm run generate -- ${VALIDATE_WITH_CLUSTER}\` has the API server of KUBECONFIG validate them (dry-run creates) instead.`);
+    process.exit(1);
+  } finally {
+    server?.close();
+  }
+  const by = server ? "the API server of KUBECONFIG (dry run)" : "kube-apiserver v1.36.3's validation (run offline)";
   if (problems.length > 0) {
-    console.error(`kube-apiserver would refuse these CRDs (its own validation, run offline):\n  ${problems.join("\n  ")}`);
+    console.error(`${by} refuses these CRDs:\n  ${problems.join("\n  ")}`);
     process.exit(1);
   }
   if (check) {
@@ -142,10 +155,10 @@ if (import.meta.main) {
       console.error(`generated files are out of date:\n  ${stale.join("\n  ")}\nRun \`npm run generate\` and commit the result.`);
       process.exit(1);
     }
-    console.log(`crds and RBAC rules up to date (${definitions.length} definitions), and accepted by kube-apiserver's validation`);
+    console.log(`crds and RBAC rules up to date (${definitions.length} definitions), and accepted by ${by}`);
   } else {
     const written = writeGeneratedFiles();
     console.log(written.length ? `wrote:\n  ${written.join("\n  ")}` : "crds and RBAC rules already up to date");
-    console.log(`${definitions.length} CRDs accepted by kube-apiserver v1.36.3's validation (run offline)`);
+    console.log(`${definitions.length} CRDs accepted by ${by}`);
   }
 }

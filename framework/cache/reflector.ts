@@ -107,7 +107,7 @@ export function isTooLargeResourceVersionError(err: unknown): boolean {
   if (!(err instanceof ApiError)) return false;
   const causes = err.status.details?.causes ?? [];
   // metav1.StatusCause's type travels as "reason" on the wire.
-  if (causes.some((c) => ((c as { reason?: string }).reason ?? c.type) === "ResourceVersionTooLarge")) return true;
+  if (causes.some((c) => c.reason === "ResourceVersionTooLarge")) return true;
   if (err.reason !== "Timeout" && err.statusCode !== 504) return false;
   if (causes.some((c) => c.message === "Too large resource version")) return true;
   return (err.status.message ?? "").includes("Too large resource version");

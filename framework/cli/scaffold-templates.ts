@@ -83,15 +83,20 @@ export function generateTs(name: string): string {
   return `// \`npm run generate\`: every API's CustomResourceDefinition into crds/<plural>.<group>.yaml, and
 // the chart's ClusterRole from what the controllers declare (RBAC from the code). Each CRD is
 // first validated with kube-apiserver's own code, offline (CEL type errors and the estimated
-// cost limits included): a CRD the API server would refuse fails here, naming field and rule.
+// cost limits included; the binary is built with Go on first use): a CRD the API server would
+// refuse fails here, naming field and rule. \`npm run generate -- --validate-with-cluster\` asks
+// the API server of KUBECONFIG instead (dry-run creates), for machines without Go.
 import { mkdir, writeFile } from "node:fs/promises";
 import YAML from "yaml";
+import { createClient } from "kubeloop/client";
 import { Manager } from "kubeloop/manager";
 import { clusterRoleYaml } from "kubeloop/rbac";
 import { customResourceDefinitionProblems } from "kubeloop/testing";
 import { definitions, setupControllers } from "./apis/index.ts";
 
-const problems = await customResourceDefinitionProblems(definitions.map((d) => d.crd()), { onProgress: (line) => console.error(line) });
+const server = process.argv.includes("--validate-with-cluster") ? createClient() : undefined;
+const problems = await customResourceDefinitionProblems(definitions.map((d) => d.crd()), { onProgress: (line) => console.error(line), ...(server ? { server } : {}) })
+  .finally(() => server?.close());
 if (problems.length > 0) {
   console.error(\`kube-apiserver would refuse these CRDs:\\n  \${problems.join("\\n  ")}\`);
   process.exit(1);

@@ -56,7 +56,7 @@ export interface Status {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: Array<{ type?: string; message?: string; field?: string }> };
+  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: Array<{ reason?: string; message?: string; field?: string }> };
 }
 
 /** A patch and its content type. */

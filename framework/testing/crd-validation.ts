@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { ApiError, isAlreadyExists, type KubeClient } from "../client/index.ts";
+import { CustomResourceDefinitions, type KubeObject } from "../meta/index.ts";
 import { ensureBinaries, type EnsureBinariesOptions } from "./binaries.ts";
 
 /** One field error of kube-apiserver's CustomResourceDefinition validation. */
@@ -47,14 +49,60 @@ export async function validateCustomResourceDefinitions(
 }
 
 /**
+ * The same verdicts from a running API server instead of the binary, for machines without Go:
+ * each CRD is sent as a dry-run create (`?dryRun=All`, nothing is stored); a 422 Invalid gives
+ * its causes, an accepted create or a 409 AlreadyExists (the API server validates before it
+ * looks for the name) gives no error. Exact for a v1.36 API server; another version answers
+ * with its own rules. Warnings are not collected (empty).
+ *
+ * @throws ApiError for any other answer (403 when the client may not create CRDs, ...).
+ */
+export async function validateCustomResourceDefinitionsOnServer(client: KubeClient, crds: readonly object[]): Promise<CrdVerdict[]> {
+  const verdicts: CrdVerdict[] = [];
+  for (const crd of crds) {
+    const name = (crd as { metadata?: { name?: string } }).metadata?.name ?? "";
+    try {
+      await client.create(CustomResourceDefinitions, crd as KubeObject as never, { dryRun: true });
+      verdicts.push({ name, errors: [], warnings: [] });
+    } catch (err) {
+      if (isAlreadyExists(err)) {
+        verdicts.push({ name, errors: [], warnings: [] });
+        continue;
+      }
+      if (!(err instanceof ApiError) || err.statusCode !== 422) throw err;
+      const causes = err.status.details?.causes ?? [];
+      verdicts.push({
+        name,
+        errors: causes.map((c) => ({
+          field: c.field ?? "",
+          type: c.reason ?? "",
+          detail: (c.message ?? "").replace(/^(?:Invalid value: (?:"(?:[^"\\]|\\.)*"|\{.*?\}|\S+): |[A-Z][A-Za-z ]*: )/s, ""),
+          message: c.message ?? "",
+        })),
+        warnings: [],
+      });
+    }
+  }
+  return verdicts;
+}
+
+/** Options of {@link customResourceDefinitionProblems}. */
+export interface CrdProblemsOptions extends Omit<EnsureBinariesOptions<"validate-crd">, "components"> {
+  /** Ask this API server (dry-run creates, {@link validateCustomResourceDefinitionsOnServer}) instead of the offline binary. */
+  server?: KubeClient;
+}
+
+/**
  * The problems kube-apiserver would refuse `crds` for, one line each:
  * `<crd name>: <field>: <reason>`, followed by ` (rule: <expression>)` when the field is a CEL
- * rule or messageExpression of the schema. Empty when every create would be accepted.
+ * rule or messageExpression of the schema. Empty when every create would be accepted. Offline
+ * (the binary) unless `opts.server` is given.
  *
- * @throws Error as {@link validateCustomResourceDefinitions}.
+ * @throws Error as {@link validateCustomResourceDefinitions}, or {@link validateCustomResourceDefinitionsOnServer} with `server`.
  */
-export async function customResourceDefinitionProblems(crds: readonly object[], opts: Omit<EnsureBinariesOptions<"validate-crd">, "components"> = {}): Promise<string[]> {
-  const verdicts = await validateCustomResourceDefinitions(crds, opts);
+export async function customResourceDefinitionProblems(crds: readonly object[], opts: CrdProblemsOptions = {}): Promise<string[]> {
+  const { server, ...binary } = opts;
+  const verdicts = server ? await validateCustomResourceDefinitionsOnServer(server, crds) : await validateCustomResourceDefinitions(crds, binary);
   const lines: string[] = [];
   verdicts.forEach((verdict, i) => {
     for (const e of verdict.errors) {

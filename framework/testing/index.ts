@@ -35,7 +35,14 @@ export {
   type StartControlPlaneOptions,
 } from "./controlplane.ts";
 export { AUDITED_NAMESPACE } from "./flags.ts";
-export { customResourceDefinitionProblems, validateCustomResourceDefinitions, type CrdFieldError, type CrdVerdict } from "./crd-validation.ts";
+export {
+  customResourceDefinitionProblems,
+  validateCustomResourceDefinitions,
+  validateCustomResourceDefinitionsOnServer,
+  type CrdFieldError,
+  type CrdProblemsOptions,
+  type CrdVerdict,
+} from "./crd-validation.ts";
 export {
   allComponents,
   componentVersions,

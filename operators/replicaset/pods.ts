@@ -86,5 +86,5 @@ export async function slowStartBatch(count: number, initialBatchSize: number, fn
  * fail the same way until the namespace is gone.
  */
 export function isNamespaceTerminating(err: unknown): boolean {
-  return err instanceof ApiError && (err.status.details?.causes ?? []).some((c) => c.type === "NamespaceTerminating");
+  return err instanceof ApiError && (err.status.details?.causes ?? []).some((c) => c.reason === "NamespaceTerminating");
 }

@@ -3,9 +3,10 @@
  * (`validateCustomResourceDefinitions` of kubeloop/testing, the `validate-crd` command of the
  * harness' Kubernetes binary): a CEL rule whose estimated cost the API server would refuse, or
  * that cel-go's type checker refuses, fails generation with the field path, the reason and the
- * rule; bounding the zod schema (`.max()`) makes the same rule pass. Needs the harness' binary
- * (built on first use), not a running control plane. That the offline answer equals the API
- * server's on a real create is checked on the CEL corpus (`test/e2e/cel/crd-rules.test.ts`).
+ * rule; bounding the zod schema (`.max()`) makes the same rule pass. `--validate-with-cluster`'s
+ * path (dry-run creates on the API server) gives the same errors. Needs the harness' binary
+ * (built on first use) and a cluster for the last test. That the offline answer equals the API
+ * server's is also checked on the whole CEL corpus (`test/e2e/cel/crd-rules.test.ts`).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { defineCustomResource, withCel } from "../../../framework/api/index.ts";
-import { customResourceDefinitionProblems, validateCustomResourceDefinitions } from "../../../framework/testing/index.ts";
+import {
+  customResourceDefinitionProblems, testControlPlane, testEnvironment, validateCustomResourceDefinitions, validateCustomResourceDefinitionsOnServer,
+} from "../../../framework/testing/index.ts";
 import { repoRoot } from "../../../operators/generate.ts";
 
 const NESTED = "self.tags.all(a, self.tags.all(b, self.tags.all(c, a + b + c != '')))";
@@ -30,9 +33,15 @@ function widgetDefinition(tags: z.ZodType, rule: string) {
   });
 }
 
-test("npm run generate --check: every operator CRD is accepted by kube-apiserver's validation", { timeout: 20 * 60_000 }, async () => {
+test("npm run generate --check: every operator CRD is accepted by kube-apiserver's validation, offline and with --validate-with-cluster", { timeout: 20 * 60_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["operators/generate.ts", "--check"], { cwd: repoRoot, timeout: 20 * 60_000 });
-  assert.match(stdout, /accepted by kube-apiserver's validation/);
+  assert.match(stdout, /up to date \(\d+ definitions\), and accepted by kube-apiserver v1\.36\.3's validation \(run offline\)/);
+  // Without Go: the API server of KUBECONFIG answers dry-run creates instead.
+  const { kubeconfigPath } = await testControlPlane();
+  const withCluster = await promisify(execFile)(process.execPath, ["operators/generate.ts", "--check", "--validate-with-cluster"], {
+    cwd: repoRoot, timeout: 5 * 60_000, env: { ...process.env, KUBECONFIG: kubeconfigPath },
+  });
+  assert.match(withCluster.stdout, /accepted by the API server of KUBECONFIG \(dry run\)/);
 });
 
 test("a rule over unbounded lists is refused for its estimated cost, with field, reason and rule; zod bounds make it pass", { timeout: 20 * 60_000 }, async () => {
@@ -59,4 +68,25 @@ test("a rule cel-go's type checker refuses is refused, naming the overload and t
   assert.equal(lines.length, 1, lines.join("\n"));
   assert.match(lines[0]!, /x-kubernetes-validations\[0\]\.rule: compilation failed: ERROR: <input>:1:11: found no matching overload for '_==_' applied to '\(list\(string\), int\)'/);
   assert.ok(lines[0]!.endsWith(`(rule: "self.tags == 1")`), lines[0]);
+});
+
+test("the API server's dry-run creates (generate --validate-with-cluster) give the same errors as the offline validation", { timeout: 20 * 60_000 }, async () => {
+  const crds = [
+    widgetDefinition(z.array(z.string()), NESTED).crd(),
+    widgetDefinition(z.array(z.string().max(64)).max(16), NESTED).crd(),
+    widgetDefinition(z.array(z.string().max(8)).max(4), "self.tags == 1").crd(),
+  ];
+  const offline = await validateCustomResourceDefinitions(crds);
+  const { client } = await testEnvironment();
+  try {
+    const server = await validateCustomResourceDefinitionsOnServer(client, crds);
+    const shape = (verdicts: typeof offline) => verdicts.map((v) => ({ name: v.name, errors: v.errors.map((e) => `${e.field} ${e.type}: ${e.message}`).sort() }));
+    assert.deepEqual(shape(server), shape(offline));
+    assert.deepEqual(server.map((v) => v.errors.length > 0), [true, false, true]);
+    const lines = await customResourceDefinitionProblems(crds, { server: client });
+    assert.ok(lines.some((l) => l.includes("estimated rule cost exceeds budget") && l.endsWith(`(rule: ${JSON.stringify(NESTED)})`)), lines.join("\n"));
+    assert.ok(lines.some((l) => l.includes("found no matching overload") && l.endsWith(`(rule: "self.tags == 1")`)), lines.join("\n"));
+  } finally {
+    client.close();
+  }
 });

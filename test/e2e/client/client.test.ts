@@ -13,6 +13,7 @@ import {
 } from "../../../framework/client/index.ts";
 import { AppsReplicaSets, ConfigMaps, Namespaces, Pods, type AppsReplicaSet, type Pod } from "../../../framework/meta/index.ts";
 import { testControlPlane, waitFor } from "../../../framework/testing/index.ts";
+import { isNamespaceTerminating } from "../../../operators/replicaset/pods.ts";
 import { selfSubject } from "../support/self-subject.ts";
 
 for (const transport of ["http2", "http1"] as const satisfies readonly TransportProtocol[]) {
@@ -99,10 +100,39 @@ for (const transport of ["http2", "http1"] as const satisfies readonly Transport
         return true;
       });
 
-      await assert.rejects(client.create(ConfigMaps, configMap("Not_A_Valid_Name")), (err: unknown) => isInvalid(err));
+      await assert.rejects(client.create(ConfigMaps, configMap("Not_A_Valid_Name")), (err: unknown) => {
+        assert.ok(isInvalid(err), String(err));
+        // metav1.StatusCause's type travels as "reason" on the wire.
+        assert.deepEqual((err as ApiError).status.details?.causes?.map((c) => [c.reason, c.field]), [["FieldValueInvalid", "metadata.name"]]);
+        return true;
+      });
       await client.delete(ConfigMaps, { namespace, name: "crud" });
       await assert.rejects(client.get(ConfigMaps, { namespace, name: "crud" }), (err: unknown) => err instanceof ApiError && isNotFound(err));
       await assert.rejects(client.delete(ConfigMaps, { namespace, name: "crud" }), (err: unknown) => isNotFound(err));
+    });
+
+    test("a create in a terminating namespace: 403 whose cause reason is NamespaceTerminating (what the ReplicaSet operator counts as done)", async () => {
+      const terminating = `${namespace}-terminating`;
+      await client.create(Namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: terminating } });
+      // A finalizer nobody removes keeps the namespace in Terminating until the test removes it.
+      const held = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "held", namespace: terminating, finalizers: ["kubeloop.dev/e2e-hold"] } } as IConfigMap;
+      await client.create(ConfigMaps, held);
+      try {
+        await client.delete(Namespaces, { name: terminating });
+        const pod = { ...idlePod("late"), metadata: { name: "late", namespace: terminating } };
+        const err = await waitFor(async () => {
+          try {
+            await client.create(Pods, pod, { dryRun: true });
+            return undefined;
+          } catch (e) {
+            return e instanceof ApiError && isForbidden(e) ? e : undefined;
+          }
+        }, { timeoutMs: 30_000, description: "a create in the terminating namespace to be refused" });
+        assert.deepEqual(err.status.details?.causes?.map((c) => c.reason), ["NamespaceTerminating"]);
+        assert.equal(isNamespaceTerminating(err), true);
+      } finally {
+        await client.patch(ConfigMaps, { namespace: terminating, name: "held" }, { type: "merge", body: { metadata: { finalizers: null } } }).catch(() => {});
+      }
     });
 
     test("merge, strategic, JSON and server-side apply patches", async () => {

@@ -16,7 +16,7 @@ const fastBackoff = () => new Backoff({ initialMs: 1, maxMs: 5, jitter: 0 });
 const tooLarge: Status = {
   kind: "Status", apiVersion: "v1", status: "Failure", code: 504, reason: "Timeout",
   message: "Too large resource version: 999, current: 3",
-  details: { causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" } as { type?: string; message?: string }], retryAfterSeconds: 1 } as Status["details"],
+  details: { causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }], retryAfterSeconds: 1 } as Status["details"],
 };
 
 test("an event the store cannot apply (index function throws) changes nothing, does not advance the resourceVersion, is reported, and relists", async (t) => {

@@ -63,7 +63,7 @@ test("podFromTemplate copies labels, annotations, finalizers and spec and sets t
 });
 
 test("isNamespaceTerminating reads the NamespaceTerminating cause", () => {
-  const err = new ApiError(403, { reason: "Forbidden", message: "namespace is being terminated", details: { causes: [{ type: "NamespaceTerminating" }] } }, { verb: "create" });
+  const err = new ApiError(403, { reason: "Forbidden", message: "namespace is being terminated", details: { causes: [{ reason: "NamespaceTerminating" }] } }, { verb: "create" });
   assert.equal(isNamespaceTerminating(err), true);
   assert.equal(isNamespaceTerminating(new ApiError(403, { reason: "Forbidden" }, { verb: "create" })), false);
   assert.equal(isNamespaceTerminating(new Error("x")), false);

@@ -109,7 +109,7 @@ test("slow start: the first failing batch stops creation, the rest is skipped an
 
 test("namespace terminating: the create counts as done, no error", async () => {
   const t = setup(makeReplicaSet({ replicas: 2 }));
-  t.api.failCreate(() => new ApiError(403, { reason: "Forbidden", details: { causes: [{ type: "NamespaceTerminating" }] } }, { verb: "create" }));
+  t.api.failCreate(() => new ApiError(403, { reason: "Forbidden", details: { causes: [{ reason: "NamespaceTerminating" }] } }, { verb: "create" }));
   await t.run();
   assert.equal(t.events.length, 0);
 });
