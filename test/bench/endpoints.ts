@@ -12,22 +12,22 @@
  * expected ready/not-ready counts. Writes: object changes seen by a watch on each side's
  * Endpoints and EndpointSlices (the same measure for both), and our client's non-GET requests.
  * Then a no-change resync: a fresh operator process (a new manager) lists everything and must
- * write nothing.
+ * write nothing. Our operator runs in a child process (`endpoints-operator.ts`), as
+ * kube-controller-manager runs in its own, not on this process's event loop.
  */
-import { spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Registry } from "prom-client";
-import { createClient, type KubeClient } from "../../framework/client/index.ts";
+import type { OperatorMessage } from "./endpoints-operator.ts";
+import type { KubeClient } from "../../framework/client/index.ts";
 import { InformerCache } from "../../framework/cache/index.ts";
-import { Manager } from "../../framework/manager/index.ts";
 import { EndpointsResource, Pods, Services, type KubeObject, type Pod, type ResourceType } from "../../framework/meta/index.ts";
 import { sleep } from "../../framework/flowcontrol/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
 import {
-  BuiltinEndpointSlices, EndpointsDefinition, EndpointSliceDefinition, KubeloopEndpoints, KubeloopEndpointSlices, setupEndpointsControllers,
+  BuiltinEndpointSlices, EndpointsDefinition, EndpointSliceDefinition, KubeloopEndpoints, KubeloopEndpointSlices,
 } from "../../operators/endpoints/index.ts";
 import { installCustomResourceDefinitions } from "../../framework/api/index.ts";
-import { benchPodSpec, ensureNamespace, runParallel, type BenchCluster } from "./cluster.ts";
+import { apiServerRequestDurations, benchPodSpec, ensureNamespace, meanRequestMs, runParallel, type BenchCluster } from "./cluster.ts";
 import { latencySummary, type Latency } from "./latency.ts";
 
 /** What one change kind measured, per side. */
@@ -54,6 +54,12 @@ export interface EndpointsBenchResult {
   objectWritesPerChange: { ours: number; builtIn: number };
   /** Our client's POST/PUT/PATCH/DELETE requests per pod change during the churn. */
   oursRequestsPerChange: number;
+  /**
+   * kube-apiserver's own mean milliseconds per create and update during the churn
+   * (`apiserver_request_duration_seconds`): ours on our custom resources, the built-in's on core
+   * Endpoints and discovery.k8s.io EndpointSlices. Tells the API server's share of each side's latency.
+   */
+  serverMsPerWrite: { ours: number | undefined; builtIn: number | undefined };
   /** Non-GET requests of a fresh operator over a resync with nothing to change (target 0). */
   noChangeResyncWrites: number;
   /** The seeded randomized differential run on the same cluster: scenarios passed / run (target all). */
@@ -124,30 +130,48 @@ function watchSide<T extends KubeObject>(cache: InformerCache, side: Side, names
   });
 }
 
-async function nonGetRequests(registry: Registry): Promise<number> {
-  const metric = registry.getSingleMetric("rest_client_requests_total");
-  if (!metric) return 0;
-  let n = 0;
-  for (const v of (await metric.get()).values) if (String(v.labels.method ?? "GET") !== "GET") n += v.value;
-  return n;
+const OPERATOR_PROCESS = fileURLToPath(new URL("./endpoints-operator.ts", import.meta.url));
+
+/** Our operator running as a child process (`endpoints-operator.ts`). */
+interface OperatorProcess {
+  /** Its non-GET API requests so far. */
+  requests(): Promise<number>;
+  stop(): Promise<void>;
 }
 
-/** Our operator in this process: a manager over its own client (limited to qps/burst), for one namespace. */
-async function startOurs(cluster: BenchCluster, namespace: string, qps: number, burst: number): Promise<{ registry: Registry; stop(): Promise<void> }> {
-  const registry = new Registry();
-  const client = createClient({ kubeConfig: cluster.kubeConfig, metrics: registry, qps, burst });
-  const mgr = new Manager({ client, name: "kubeloop-bench-endpoints", metricsBindAddress: "0", healthProbeBindAddress: "0", cache: { defaultNamespace: namespace } });
-  setupEndpointsControllers(mgr);
-  const stop = new AbortController();
-  const running = mgr.start(stop.signal);
-  running.catch(() => {});
-  await mgr.cache.waitForSync(stop.signal);
+/**
+ * Our operator in its own process, as kube-controller-manager runs in its own (in this
+ * process it would share the event loop with the benchmark's watches and clients): a manager
+ * over its own client (limited to qps/burst), for one namespace. Resolves once its caches synced.
+ */
+async function startOurs(cluster: BenchCluster, namespace: string, qps: number, burst: number): Promise<OperatorProcess> {
+  const child = fork(OPERATOR_PROCESS, [], {
+    env: { ...process.env, KUBECONFIG: cluster.plane.kubeconfigPath, KUBELOOP_BENCH_NAMESPACE: namespace, KUBELOOP_BENCH_QPS: String(qps), KUBELOOP_BENCH_BURST: String(burst) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const next = (type: OperatorMessage["type"]) => new Promise<OperatorMessage>((resolve, reject) => {
+    const onMessage = (m: OperatorMessage) => {
+      if (m.type !== type) return;
+      child.off("message", onMessage);
+      child.off("exit", onExit);
+      resolve(m);
+    };
+    const onExit = (code: number | null) => reject(new Error(`the benchmark's Endpoints operator exited (${code}) before answering ${type}`));
+    child.on("message", onMessage);
+    child.once("exit", onExit);
+  });
+  await next("ready");
   return {
-    registry,
+    async requests() {
+      const answer = next("requests");
+      child.send({ type: "requests" } satisfies OperatorMessage);
+      const m = await answer;
+      return m.type === "requests" ? (m.n ?? 0) : 0;
+    },
     async stop() {
-      stop.abort();
-      await running.catch(() => {});
-      client.close();
+      if (child.exitCode === null) child.send({ type: "stop" } satisfies OperatorMessage);
+      await exited;
     },
   };
 }
@@ -225,7 +249,8 @@ export async function runEndpointsBench(cluster: BenchCluster, opts: {
     opts.say(`    initial: ours ${oursSeconds.toFixed(1)} s from its start to all ${services} Endpoints complete (built-in had them ${builtInSeconds.toFixed(1)} s after the pods were Ready)`);
     await sleep(2_000);
 
-    const writesBefore = { ours: ours.objectWrites, builtIn: builtIn.objectWrites, requests: await nonGetRequests(op.registry) };
+    const writesBefore = { ours: ours.objectWrites, builtIn: builtIn.objectWrites, requests: await op.requests() };
+    const serverBefore = await apiServerRequestDurations(cluster.kubeConfig);
     const latencies: EndpointsChangeLatency[] = [];
     const counts = new Map<number, { ready: number; notReady: number }>(Array.from({ length: services }, (_, s) => [s, { ...full }]));
     let changes = 0;
@@ -277,19 +302,25 @@ export async function runEndpointsBench(cluster: BenchCluster, opts: {
       ours: (ours.objectWrites - writesBefore.ours) / changes,
       builtIn: (builtIn.objectWrites - writesBefore.builtIn) / changes,
     };
-    const oursRequestsPerChange = ((await nonGetRequests(op.registry)) - writesBefore.requests) / changes;
+    const serverAfter = await apiServerRequestDurations(cluster.kubeConfig);
+    const writeKeys = (resources: string[]) => resources.flatMap((r) => [`${r} PUT`, `${r} POST`]);
+    const serverMsPerWrite = {
+      ours: meanRequestMs(serverBefore, serverAfter, writeKeys([`${EndpointsDefinition.options.group}/endpoints`, `${EndpointSliceDefinition.options.group}/endpointslices`])),
+      builtIn: meanRequestMs(serverBefore, serverAfter, writeKeys(["/endpoints", "discovery.k8s.io/endpointslices"])),
+    };
+    const oursRequestsPerChange = ((await op.requests()) - writesBefore.requests) / changes;
     await op.stop();
     op = undefined;
 
     // A fresh operator over an unchanged namespace: it lists everything and must write nothing.
     const fresh = await startOurs(cluster, namespace, qps, burst);
     await sleep(10_000);
-    const noChangeResyncWrites = await nonGetRequests(fresh.registry);
+    const noChangeResyncWrites = await fresh.requests();
     await fresh.stop();
     opts.say(`    writes per change (objects changed, seen by watches): ours ${objectWritesPerChange.ours.toFixed(2)}, built-in ${objectWritesPerChange.builtIn.toFixed(2)}; ours ${oursRequestsPerChange.toFixed(2)} write requests per change; a fresh operator over unchanged Services wrote ${noChangeResyncWrites}`);
     return {
       setting: opts.setting, qps: cluster.kubeApiQps, burst: cluster.kubeApiBurst, services, pods: services * podsPerService,
-      initialSeconds: { ours: oursSeconds, builtIn: builtInSeconds }, latencies, objectWritesPerChange, oursRequestsPerChange, noChangeResyncWrites,
+      initialSeconds: { ours: oursSeconds, builtIn: builtInSeconds }, latencies, objectWritesPerChange, oursRequestsPerChange, serverMsPerWrite, noChangeResyncWrites,
     };
   } finally {
     await op?.stop();
@@ -307,6 +338,8 @@ export function formatEndpointsReport(results: readonly EndpointsBenchResult[]):
       lines.push(`  ${l.change.padEnd(10)} ${String(l.changes).padStart(3)}   ${l.ours.p50.toFixed(0).padStart(5)} / ${l.ours.p99.toFixed(0).padEnd(6)}    ${l.builtIn.p50.toFixed(0).padStart(5)} / ${l.builtIn.p99.toFixed(0).padEnd(6)}        ${(l.ours.p99 / l.builtIn.p99).toFixed(2)}`);
     }
     lines.push(`  object writes per change (seen by watches): ours ${r.objectWritesPerChange.ours.toFixed(2)}, built-in ${r.objectWritesPerChange.builtIn.toFixed(2)}; our write requests per change ${r.oursRequestsPerChange.toFixed(2)}`);
+    const ms = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(1)} ms`);
+    lines.push(`  kube-apiserver's own time per create/update during the churn: ours ${ms(r.serverMsPerWrite.ours)} (custom resources), built-in ${ms(r.serverMsPerWrite.builtIn)} (core Endpoints, EndpointSlices)`);
     lines.push(`  no-change resync (a fresh operator): ${r.noChangeResyncWrites} writes`);
     if (r.randomized) lines.push(`  randomized differential (seed ${r.randomized.seed}): ${r.randomized.passed} of ${r.randomized.scenarios} scenarios equal kube-controller-manager's after every step, ${r.randomized.failed} differ (${r.randomized.seconds.toFixed(0)} s)`);
     const worstP99 = Math.max(...r.latencies.map((l) => l.ours.p99 / l.builtIn.p99));
