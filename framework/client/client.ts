@@ -195,6 +195,7 @@ function writeQuery(opts: WriteOptions | undefined): URLSearchParams {
   const q = new URLSearchParams();
   if (opts?.fieldManager) q.set("fieldManager", opts.fieldManager);
   if (opts?.dryRun) q.set("dryRun", "All");
+  if (opts?.fieldValidation) q.set("fieldValidation", opts.fieldValidation);
   return q;
 }
 

@@ -80,6 +80,12 @@ export interface WriteOptions extends RequestOptions {
   fieldManager?: string;
   /** `dryRun=All`. */
   dryRun?: boolean;
+  /**
+   * `fieldValidation`: what the API server does with unknown or duplicate fields in the body.
+   * `Strict` refuses the write (400 BadRequest naming the fields), `Warn` (the server's default
+   * when unset) accepts it with a `Warning` header per field, `Ignore` drops them silently.
+   */
+  fieldValidation?: "Ignore" | "Warn" | "Strict";
 }
 
 /** Options of a DELETE. */

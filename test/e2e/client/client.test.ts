@@ -135,6 +135,17 @@ for (const transport of ["http2", "http1"] as const satisfies readonly Transport
       }
     });
 
+    test("fieldValidation: Strict refuses an unknown field with 400 naming it, Ignore drops it", async () => {
+      const withUnknown = { ...configMap("field-validation"), unknownField: "x" } as IConfigMap;
+      await assert.rejects(client.create(ConfigMaps, withUnknown, { fieldValidation: "Strict", dryRun: true }), (err: unknown) => {
+        assert.ok(err instanceof ApiError && err.statusCode === 400, String(err));
+        assert.match(err.status.message ?? "", /unknown field "unknownField"/);
+        return true;
+      });
+      const created = await client.create(ConfigMaps, withUnknown, { fieldValidation: "Ignore", dryRun: true });
+      assert.equal((created as unknown as Record<string, unknown>)["unknownField"], undefined);
+    });
+
     test("merge, strategic, JSON and server-side apply patches", async () => {
       await client.create(ConfigMaps, configMap("patched", { a: "1", b: "1" }));
       const key = { namespace, name: "patched" };
