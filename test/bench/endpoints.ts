@@ -12,12 +12,12 @@
  * expected ready/not-ready counts. Writes: object changes seen by a watch on each side's
  * Endpoints and EndpointSlices (the same measure for both), and our client's non-GET requests.
  * Then a no-change resync: a fresh operator process (a new manager) lists everything and must
- * write nothing. Our operator runs in a child process (`endpoints-operator.ts`), as
+ * write nothing. Our operator runs in a child process (`operator-process.ts`), as
  * kube-controller-manager runs in its own, not on this process's event loop.
  */
-import { fork, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { OperatorMessage } from "./endpoints-operator.ts";
+import { nonGetRequests, startOperatorProcess, type OperatorProcess } from "./operator-process.ts";
 import type { KubeClient } from "../../framework/client/index.ts";
 import { InformerCache } from "../../framework/cache/index.ts";
 import { EndpointsResource, Pods, Services, type KubeObject, type Pod, type ResourceType } from "../../framework/meta/index.ts";
@@ -130,50 +130,10 @@ function watchSide<T extends KubeObject>(cache: InformerCache, side: Side, names
   });
 }
 
-const OPERATOR_PROCESS = fileURLToPath(new URL("./endpoints-operator.ts", import.meta.url));
-
-/** Our operator running as a child process (`endpoints-operator.ts`). */
-interface OperatorProcess {
-  /** Its non-GET API requests so far. */
-  requests(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/**
- * Our operator in its own process, as kube-controller-manager runs in its own (in this
- * process it would share the event loop with the benchmark's watches and clients): a manager
- * over its own client (limited to qps/burst), for one namespace. Resolves once its caches synced.
- */
-async function startOurs(cluster: BenchCluster, namespace: string, qps: number, burst: number): Promise<OperatorProcess> {
-  const child = fork(OPERATOR_PROCESS, [], {
-    env: { ...process.env, KUBECONFIG: cluster.plane.kubeconfigPath, KUBELOOP_BENCH_NAMESPACE: namespace, KUBELOOP_BENCH_QPS: String(qps), KUBELOOP_BENCH_BURST: String(burst) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const next = (type: OperatorMessage["type"]) => new Promise<OperatorMessage>((resolve, reject) => {
-    const onMessage = (m: OperatorMessage) => {
-      if (m.type !== type) return;
-      child.off("message", onMessage);
-      child.off("exit", onExit);
-      resolve(m);
-    };
-    const onExit = (code: number | null) => reject(new Error(`the benchmark's Endpoints operator exited (${code}) before answering ${type}`));
-    child.on("message", onMessage);
-    child.once("exit", onExit);
-  });
-  await next("ready");
-  return {
-    async requests() {
-      const answer = next("requests");
-      child.send({ type: "requests" } satisfies OperatorMessage);
-      const m = await answer;
-      return m.type === "requests" ? (m.n ?? 0) : 0;
-    },
-    async stop() {
-      if (child.exitCode === null) child.send({ type: "stop" } satisfies OperatorMessage);
-      await exited;
-    },
-  };
+/** Our operator in a process of its own (`operator-process.ts`), its cache on one namespace. */
+async function startOurs(cluster: BenchCluster, namespace: string, qps: number, burst: number): Promise<OperatorProcess & { requests(): Promise<number> }> {
+  const child = await startOperatorProcess({ operator: "endpoints", kubeconfigPath: cluster.plane.kubeconfigPath, namespace, qps, burst });
+  return { ...child, requests: async () => nonGetRequests(await child.scrape()) };
 }
 
 const podName = (svc: number, i: number) => `s${svc}-p${i}`;

@@ -10,14 +10,13 @@
  *   same way on both sides).
  */
 import { request } from "node:https";
-import { Registry } from "prom-client";
-import { createClient, isNotFound, type KubeClient, type TransportProtocol } from "../../framework/client/index.ts";
-import { Manager } from "../../framework/manager/index.ts";
+import { isNotFound, type KubeClient, type TransportProtocol } from "../../framework/client/index.ts";
 import { AppsReplicaSets, Events, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
-import { ReplicaSets, setupReplicaSetController, type ReplicaSet } from "../../operators/replicaset/index.ts";
+import { ReplicaSets, type ReplicaSet } from "../../operators/replicaset/index.ts";
 import { sleep } from "../../framework/flowcontrol/index.ts";
 import { benchPodSpec, deleteAllPods, ensureNamespace, followPods, type BenchCluster, type Placement } from "./cluster.ts";
+import { startOperatorProcess } from "./operator-process.ts";
 
 /** Which controller reconciled. */
 export type ReplicaSetSide = "ours" | "built-in";
@@ -186,33 +185,28 @@ function scrapeDeltas(before: Scrape | undefined, after: Scrape | undefined, pod
 
 /**
  * Our operator: a fresh Manager with the ReplicaSet controller (5 workers, like
- * `--concurrent-replicaset-syncs`), its client limited to `qps`/`burst`, or with our client's
- * default (no client-side limit) when they are undefined. Afterwards the manager is stopped and
- * the pods and the ReplicaSet deleted.
+ * `--concurrent-replicaset-syncs`) in a process of its own (`operator-process.ts`), as
+ * kube-controller-manager runs in its own, its client limited to `qps`/`burst`, or with our
+ * client's default (no client-side limit) when they are undefined. Afterwards the process is
+ * stopped and the pods and the ReplicaSet deleted.
  */
 export async function runOurs(
   cluster: BenchCluster, opts: ReplicaSetRunOptions & { qps: number | undefined; burst: number | undefined; transport: TransportProtocol; http2Connections?: number },
 ): Promise<ReplicaSetResult> {
   const { admin } = cluster;
   await ensureNamespace(admin, opts.namespace);
-  const registry = new Registry();
-  const client = createClient({
-    kubeConfig: cluster.kubeConfig, metrics: registry, transport: opts.transport,
+  const key = { namespace: opts.namespace, name: "ours" };
+  let creates: CreateWatch | undefined;
+  const ours = await startOperatorProcess({
+    operator: "replicaset", kubeconfigPath: cluster.plane.kubeconfigPath, transport: opts.transport,
     ...(opts.http2Connections !== undefined ? { http2Connections: opts.http2Connections } : {}),
     ...(opts.qps !== undefined ? { qps: opts.qps } : {}),
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
   });
-  const mgr = new Manager({ client, name: "kubeloop-bench", metricsBindAddress: "0", healthProbeBindAddress: "0" });
-  setupReplicaSetController(mgr, { maxConcurrentReconciles: 5 });
-  const stop = new AbortController();
-  const running = mgr.start(stop.signal);
-  const key = { namespace: opts.namespace, name: "ours" };
-  let creates: CreateWatch | undefined;
   try {
-    await mgr.cache.waitForSync(stop.signal);
     await sleep(1_000); // let the controller's workers start
     creates = await watchPodCreates(admin, opts.namespace);
-    const scrape = async () => `${await registry.metrics()}\n${await mgr.metrics.metrics()}`;
+    const scrape = () => ours.scrape();
     const before = await scrape();
     const started = performance.now();
     const rs: ReplicaSet = {
@@ -231,9 +225,7 @@ export async function runOurs(
     };
   } finally {
     creates?.stop();
-    stop.abort(new Error("benchmark run finished"));
-    await running.catch((err: Error) => opts.say(`    manager: ${err.message}`));
-    client.close();
+    await ours.stop();
     await deleteAllPods(admin, opts.namespace);
     await admin.delete(ReplicaSets, key).catch((err) => { if (!isNotFound(err)) throw err; });
     await sleep(3_000);

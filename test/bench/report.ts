@@ -139,7 +139,7 @@ export function formatReport(results: BenchResults): string {
 
   parts.push("\n(b) ReplicaSet 0 → N pods (clocks from the ReplicaSet's create: created = the N-th pod ADDED seen by a watch; Ready = status.readyReplicas == N)");
   parts.push("    creates/s = N / (last − first pod ADDED seen by the watch): the controller's own rate, not capped by kwok's Ready rate");
-  parts.push("    syncs/pod: the replicaset work queue's items processed per pod; CPU s: process CPU during the run (ours: this benchmark process, watch included; built-in: all of kube-controller-manager)");
+  parts.push("    syncs/pod: the replicaset work queue's items processed per pod; CPU s: process CPU during the run (ours: the operator's own process; built-in: all of kube-controller-manager)");
   parts.push("settings: " + results.settings.map((s) =>
     `${s.label}: kube-controller-manager ${s.kubeApiQps}/${s.kubeApiBurst}, kube-scheduler ${s.schedulerApiQps}/${s.schedulerApiBurst}, ours ${s.oursClient}`).join("; "));
   const side = (r: ReplicaSetResult): string => (r.side === "ours" ? `ours ${r.transport === "http1" ? "HTTP/1.1" : "HTTP/2"}` : "built-in");
