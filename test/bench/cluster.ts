@@ -4,10 +4,11 @@
  * measurements share. Everything talks to 127.0.0.1 only.
  */
 import { rm } from "node:fs/promises";
-import https from "node:https";
+import type { RequestOptions } from "node:https";
 import { createClient, isAlreadyExists, isNotFound, KubeConfig, type KubeClient } from "../../framework/client/index.ts";
 import { Namespaces, Pods, ServiceAccounts, type Pod } from "../../framework/meta/index.ts";
 import { createFakeNodes, startControlPlane, waitFor, type ControlPlane } from "../../framework/testing/index.ts";
+import { fetchMetricsText, sumSamples } from "./prometheus-text.ts";
 
 /** The fake node pre-bound pods go to: tainted so that kube-scheduler never picks it. */
 export const PREBOUND_NODE = "bench-prebound";
@@ -198,55 +199,31 @@ export async function deleteAllPods(client: KubeClient, namespace: string): Prom
   }, { timeoutMs: 300_000, intervalMs: 500, description: `every pod of namespace ${namespace} to be deleted` });
 }
 
-/** Sum (seconds) and count of kube-apiserver's `apiserver_request_duration_seconds`, keyed `<group>/<resource> <verb>` (core group ""). */
-export type ApiServerRequestDurations = Map<string, { sum: number; count: number }>;
-
 /**
- * kube-apiserver's own request durations from its `/metrics` (`apiserver_request_duration_seconds`:
- * from the request's arrival to the response, server side), so a benchmark can tell the API
- * server's time from a client's. Dry-run requests are left out.
+ * kube-apiserver's `/metrics` text, read with the kubeconfig's credentials, for its own request
+ * durations (`apiserver_request_duration_seconds`: from the request's arrival to the response,
+ * server side), so a benchmark can tell the API server's time from a client's.
  *
  * @throws Error when `/metrics` does not answer 200.
  */
-export async function apiServerRequestDurations(kubeConfig: KubeConfig): Promise<ApiServerRequestDurations> {
+export async function apiServerMetrics(kubeConfig: KubeConfig): Promise<string> {
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error("the kubeconfig names no server");
-  const options: https.RequestOptions = {};
+  const options: RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(options);
-  const body = await new Promise<string>((resolve, reject) => {
-    https.get(new URL("/metrics", server), options, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET /metrics: ${res.statusCode}`))));
-    }).on("error", reject);
-  });
-  const durations: ApiServerRequestDurations = new Map();
-  for (const line of body.split("\n")) {
-    const m = /^apiserver_request_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
-    if (labels.dry_run) continue;
-    const key = `${labels.group ?? ""}/${labels.resource ?? ""} ${labels.verb ?? ""}`;
-    const entry = durations.get(key) ?? { sum: 0, count: 0 };
-    entry[m[1] as "sum" | "count"] += Number(m[3]);
-    durations.set(key, entry);
-  }
-  return durations;
+  const text = await fetchMetricsText(new URL("/metrics", server), options);
+  if (text === undefined) throw new Error(`GET ${server}/metrics did not answer 200`);
+  return text;
 }
 
 /**
- * Mean server-side milliseconds per request between two snapshots, over the `keys` given
- * (`<group>/<resource> <verb>`); undefined when none happened.
+ * Mean server-side milliseconds per request between two `apiServerMetrics` texts, over the
+ * requests whose `group`, `resource` and `verb` labels match one of `requests` (core group "");
+ * dry-run requests are left out. Undefined when none happened.
  */
-export function meanRequestMs(before: ApiServerRequestDurations, after: ApiServerRequestDurations, keys: readonly string[]): number | undefined {
-  let sum = 0;
-  let count = 0;
-  for (const key of keys) {
-    const a = after.get(key);
-    const b = before.get(key);
-    sum += (a?.sum ?? 0) - (b?.sum ?? 0);
-    count += (a?.count ?? 0) - (b?.count ?? 0);
-  }
-  return count > 0 ? (1000 * sum) / count : undefined;
+export function meanRequestMs(before: string, after: string, requests: ReadonlyArray<{ group: string; resource: string; verb: string }>): number | undefined {
+  const total = (text: string, series: "sum" | "count") =>
+    requests.reduce((n, labels) => n + sumSamples(text, `apiserver_request_duration_seconds_${series}`, { ...labels, dry_run: "" }), 0);
+  const count = total(after, "count") - total(before, "count");
+  return count > 0 ? (1000 * (total(after, "sum") - total(before, "sum"))) / count : undefined;
 }

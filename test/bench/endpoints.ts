@@ -17,7 +17,8 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { nonGetRequests, startOperatorProcess, type OperatorProcess } from "./operator-process.ts";
+import { startOperatorProcess, type OperatorProcess } from "./operator-process.ts";
+import { nonGetRequests } from "./prometheus-text.ts";
 import type { KubeClient } from "../../framework/client/index.ts";
 import { InformerCache } from "../../framework/cache/index.ts";
 import { EndpointsResource, Pods, Services, type KubeObject, type Pod, type ResourceType } from "../../framework/meta/index.ts";
@@ -27,7 +28,7 @@ import {
   BuiltinEndpointSlices, EndpointsDefinition, EndpointSliceDefinition, KubeloopEndpoints, KubeloopEndpointSlices,
 } from "../../operators/endpoints/index.ts";
 import { installCustomResourceDefinitions } from "../../framework/api/index.ts";
-import { apiServerRequestDurations, benchPodSpec, ensureNamespace, meanRequestMs, runParallel, type BenchCluster } from "./cluster.ts";
+import { apiServerMetrics, benchPodSpec, ensureNamespace, meanRequestMs, runParallel, type BenchCluster } from "./cluster.ts";
 import { latencySummary, type Latency } from "./latency.ts";
 
 /** What one change kind measured, per side. */
@@ -210,7 +211,7 @@ export async function runEndpointsBench(cluster: BenchCluster, opts: {
     await sleep(2_000);
 
     const writesBefore = { ours: ours.objectWrites, builtIn: builtIn.objectWrites, requests: await op.requests() };
-    const serverBefore = await apiServerRequestDurations(cluster.kubeConfig);
+    const serverBefore = await apiServerMetrics(cluster.kubeConfig);
     const latencies: EndpointsChangeLatency[] = [];
     const counts = new Map<number, { ready: number; notReady: number }>(Array.from({ length: services }, (_, s) => [s, { ...full }]));
     let changes = 0;
@@ -262,11 +263,13 @@ export async function runEndpointsBench(cluster: BenchCluster, opts: {
       ours: (ours.objectWrites - writesBefore.ours) / changes,
       builtIn: (builtIn.objectWrites - writesBefore.builtIn) / changes,
     };
-    const serverAfter = await apiServerRequestDurations(cluster.kubeConfig);
-    const writeKeys = (resources: string[]) => resources.flatMap((r) => [`${r} PUT`, `${r} POST`]);
+    const serverAfter = await apiServerMetrics(cluster.kubeConfig);
+    const writes = (endpointsGroup: string, slicesGroup: string) => ["PUT", "POST"].flatMap((verb) => [
+      { group: endpointsGroup, resource: "endpoints", verb }, { group: slicesGroup, resource: "endpointslices", verb },
+    ]);
     const serverMsPerWrite = {
-      ours: meanRequestMs(serverBefore, serverAfter, writeKeys([`${EndpointsDefinition.options.group}/endpoints`, `${EndpointSliceDefinition.options.group}/endpointslices`])),
-      builtIn: meanRequestMs(serverBefore, serverAfter, writeKeys(["/endpoints", "discovery.k8s.io/endpointslices"])),
+      ours: meanRequestMs(serverBefore, serverAfter, writes(EndpointsDefinition.options.group, EndpointSliceDefinition.options.group)),
+      builtIn: meanRequestMs(serverBefore, serverAfter, writes("", "discovery.k8s.io")),
     };
     const oursRequestsPerChange = ((await op.requests()) - writesBefore.requests) / changes;
     await op.stop();

@@ -38,15 +38,6 @@ export interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-/** Non-GET API requests in a scrape (`rest_client_requests_total` without method GET). */
-export function nonGetRequests(scrape: string): number {
-  let n = 0;
-  for (const m of scrape.matchAll(/^rest_client_requests_total\{([^}]*)\} (\S+)$/gm)) {
-    if (!/method="GET"/.test(m[1]!)) n += Number(m[2]);
-  }
-  return n;
-}
-
 /** Forks this module with `opts` and resolves once the operator's caches synced. @throws Error when the process exits first. */
 export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
   const child = fork(fileURLToPath(import.meta.url), [], {

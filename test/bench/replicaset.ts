@@ -9,7 +9,6 @@
  * - Ready: a GET shows `status.readyReplicas == N` (polled every 200 ms by the admin client, the
  *   same way on both sides).
  */
-import { request } from "node:https";
 import { isNotFound, type KubeClient, type TransportProtocol } from "../../framework/client/index.ts";
 import { AppsReplicaSets, Events, type KubeObject, type ResourceType } from "../../framework/meta/index.ts";
 import { waitFor } from "../../framework/testing/index.ts";
@@ -17,6 +16,7 @@ import { ReplicaSets, type ReplicaSet } from "../../operators/replicaset/index.t
 import { sleep } from "../../framework/flowcontrol/index.ts";
 import { benchPodSpec, deleteAllPods, ensureNamespace, followPods, type BenchCluster, type Placement } from "./cluster.ts";
 import { startOperatorProcess } from "./operator-process.ts";
+import { fetchMetricsText, requestsByMethod, sumSamples } from "./prometheus-text.ts";
 
 /** Which controller reconciled. */
 export type ReplicaSetSide = "ours" | "built-in";
@@ -140,29 +140,6 @@ async function replicaSetEvents(admin: KubeClient, namespace: string, name: stri
 /** One scrape of a Prometheus text exposition. */
 type Scrape = string;
 
-/** Sum of the samples of `metric` whose labels include `labels` (all when empty). */
-function sumSamples(scrape: Scrape, metric: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of scrape.split("\n")) {
-    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (Number.isFinite(value)) sum += value;
-  }
-  return sum;
-}
-
-/** `rest_client_requests_total` by method. */
-function requestsByMethod(scrape: Scrape): Map<string, number> {
-  const byMethod = new Map<string, number>();
-  for (const line of scrape.split("\n")) {
-    if (!line.startsWith("rest_client_requests_total{")) continue;
-    const method = /method="([A-Z]+)"/.exec(line)?.[1] ?? "?";
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (Number.isFinite(value)) byMethod.set(method, (byMethod.get(method) ?? 0) + value);
-  }
-  return byMethod;
-}
 
 /** What a run reports from the scrapes of the controller's metrics before and after it. */
 function scrapeDeltas(before: Scrape | undefined, after: Scrape | undefined, pods: number): Pick<ReplicaSetResult, "requestsPerPod" | "requestsPerPodByMethod" | "syncsPerPod" | "cpuSeconds"> {
@@ -206,8 +183,7 @@ export async function runOurs(
   try {
     await sleep(1_000); // let the controller's workers start
     creates = await watchPodCreates(admin, opts.namespace);
-    const scrape = () => ours.scrape();
-    const before = await scrape();
+    const before = await ours.scrape();
     const started = performance.now();
     const rs: ReplicaSet = {
       apiVersion: `${ReplicaSets.group}/${ReplicaSets.version}`, kind: ReplicaSets.kind,
@@ -216,7 +192,7 @@ export async function runOurs(
     };
     await admin.create(ReplicaSets, rs);
     const seconds = await waitAllReady(admin, ReplicaSets, key, opts.pods, started, opts);
-    const after = await scrape();
+    const after = await ours.scrape();
     return {
       side: "ours", pods: opts.pods, placement: opts.placement, qps: opts.qps, burst: opts.burst, transport: opts.transport,
       ...createdTimes(creates, opts.pods, started),
@@ -282,21 +258,5 @@ async function kubeControllerManagerMetrics(cluster: BenchCluster): Promise<Scra
   if (!kcm) return undefined;
   const url = new URL("/metrics", kcm.healthUrl);
   if (url.hostname !== "127.0.0.1") return undefined;
-  const text = await new Promise<string | undefined>((resolve) => {
-    const req = request(url, { rejectUnauthorized: false, timeout: 5_000 }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return resolve(undefined);
-      }
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve(body));
-      res.on("error", () => resolve(undefined));
-    });
-    req.on("error", () => resolve(undefined));
-    req.on("timeout", () => req.destroy());
-    req.end();
-  });
-  return text;
+  return fetchMetricsText(url, { rejectUnauthorized: false });
 }
