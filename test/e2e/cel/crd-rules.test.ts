@@ -14,7 +14,7 @@ import type { ICustomResourceDefinition } from "kubernetes-models/apiextensions.
 import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import { CelCompileError, compile, invalidMessage, validateCustomResource, type SchemaNode } from "../../../framework/cel/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
-import { resourceType, type KubeObject } from "../../../framework/meta/index.ts";
+import { CustomResourceDefinitions, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { testEnvironment, validateCustomResourceDefinitions } from "../../../framework/testing/index.ts";
 import { libraryCases } from "./corpus/libraries.ts";
 import { errorCases, ruleCases } from "./corpus/rules.ts";
@@ -106,12 +106,12 @@ test("CRD rules: in-process verdicts and messages equal the API server's", { tim
     // Install; drop the cases whose rules the API server does not compile.
     let cases = group.cases;
     for (let attempt = 0; attempt < 20; attempt++) {
-      const schema = rootSchema(group, cases);
+      const crd = crdOf(group, rootSchema(group, cases));
       // The same CRD through kube-apiserver's validation run offline (what `npm run generate` does).
-      const [verdict] = await validateCustomResourceDefinitions([crdOf(group, schema)]);
+      const [verdict] = await validateCustomResourceDefinitions([crd]);
       const offline = comparableCauses(verdict!.errors.map((err) => `${err.field}: ${err.message}`));
       try {
-        await client.create(resourceType<KubeObject>({ group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false }), crdOf(group, schema) as KubeObject, { dryRun: true, fieldManager });
+        await client.create(CustomResourceDefinitions, crd, { dryRun: true, fieldManager });
         offlineValidation.compared++;
         if (offline.length > 0) offlineValidation.mismatches.push(`${group.kind}: accepted by the API server, refused offline: ${offline.join("; ")}`);
         break;
