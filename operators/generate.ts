@@ -6,8 +6,12 @@
  * writes nothing and exits 1 when a file is stale, missing or left over. Either way it first
  * validates every CRD with kube-apiserver v1.36.3's own code, offline (CEL type errors and the
  * estimated cost limits included), and exits 1 naming the field, reason and rule of each
- * problem; the harness builds that binary on first use (it needs Go). With
- * `--validate-with-cluster` the API server of KUBECONFIG validates them instead (dry-run creates).
+ * problem; the harness builds that binary on first use (it needs Go). It also type-checks the
+ * shipped ValidatingAdmissionPolicies against the kinds they match (the operators' CRDs
+ * included) with kube-controller-manager v1.36.3's type checker, offline, and exits 1 on any
+ * expression warning. With `--validate-with-cluster` the API server of KUBECONFIG validates the
+ * CRDs instead (dry-run creates); the policies are then type-checked when installed
+ * (`installAdmissionPolicies` fails on expression warnings).
  *
  *   node operators/generate.ts [--check] [--validate-with-cluster]
  *
@@ -20,7 +24,7 @@ import YAML from "yaml";
 import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
 import { createClient, type KubeClient } from "../framework/client/index.ts";
-import { customResourceDefinitionProblems } from "../framework/testing/index.ts";
+import { admissionPolicyTypeProblems, customResourceDefinitionProblems } from "../framework/testing/index.ts";
 import { allDefinitions } from "./registry.ts";
 import { RBAC_TEMPLATE_PATH, renderRbacTemplate } from "./rbac.ts";
 import { samplePolicies } from "./policies/index.ts";
@@ -118,15 +122,26 @@ export function writeGeneratedFiles(root = repoRoot): string[] {
   return written;
 }
 
+/** The shipped ValidatingAdmissionPolicies (operators/policies), the objects `npm run generate` type-checks. */
+export function shippedValidatingPolicies(): object[] {
+  return samplePolicies().map((s) => s.policy).filter((p) => p.kind === "ValidatingAdmissionPolicy");
+}
+
 /**
  * The problems kube-apiserver v1.36.3 would refuse the generated CRDs for (CEL type errors and
  * estimated cost limits included), from its own validation code run offline
  * (`validateCustomResourceDefinitions` of kubeloop/testing), or, with `server`, from that API
  * server's answers to dry-run creates; one line per problem, naming the CRD, the field path, the
- * reason and the rule. Empty when every CRD would be accepted.
+ * reason and the rule. Offline, followed by the expression warnings kube-controller-manager's
+ * type checker would give the shipped ValidatingAdmissionPolicies
+ * (`admissionPolicyTypeProblems`), one entry each. Empty when there is no problem.
  */
 export async function apiServerProblems(opts: { onProgress?: (line: string) => void; server?: KubeClient } = {}): Promise<string[]> {
-  return customResourceDefinitionProblems(definitions.map((d) => d.crd()), opts);
+  const crds = definitions.map((d) => d.crd());
+  const problems = await customResourceDefinitionProblems(crds, opts);
+  if (opts.server) return problems;
+  const policyProblems = await admissionPolicyTypeProblems(shippedValidatingPolicies(), crds, opts.onProgress ? { onProgress: opts.onProgress } : {});
+  return [...problems, ...policyProblems.map((p) => `ValidatingAdmissionPolicy ${p}`)];
 }
 
 const VALIDATE_WITH_CLUSTER = "--validate-with-cluster";
@@ -138,15 +153,17 @@ if (import.meta.main) {
   try {
     problems = await apiServerProblems({ onProgress: (line) => console.error(line), ...(server ? { server } : {}) });
   } catch (err) {
-    console.error(`could not validate the CRDs: ${(err as Error).message}`);
+    console.error(`could not validate the CRDs and policies: ${(err as Error).message}`);
     if (!server) console.error(`Without Go, \`npm run generate -- ${VALIDATE_WITH_CLUSTER}\` has the API server of KUBECONFIG validate them (dry-run creates) instead.`);
     process.exit(1);
   } finally {
     server?.close();
   }
   const by = server ? "the API server of KUBECONFIG (dry run)" : "kube-apiserver v1.36.3's validation (run offline)";
+  const policies = server ? "policies not type-checked (installing them does)" :
+    `${shippedValidatingPolicies().length} ValidatingAdmissionPolicies type-checked by kube-controller-manager v1.36.3's checker (offline) without warnings`;
   if (problems.length > 0) {
-    console.error(`${by} refuses these CRDs:\n  ${problems.join("\n  ")}`);
+    console.error(`${by}${server ? "" : " and type checking"} find these problems:\n  ${problems.join("\n  ")}`);
     process.exit(1);
   }
   if (check) {
@@ -155,10 +172,10 @@ if (import.meta.main) {
       console.error(`generated files are out of date:\n  ${stale.join("\n  ")}\nRun \`npm run generate\` and commit the result.`);
       process.exit(1);
     }
-    console.log(`crds and RBAC rules up to date (${definitions.length} definitions), and accepted by ${by}`);
+    console.log(`crds and RBAC rules up to date (${definitions.length} definitions), and accepted by ${by}; ${policies}`);
   } else {
     const written = writeGeneratedFiles();
     console.log(written.length ? `wrote:\n  ${written.join("\n  ")}` : "crds and RBAC rules already up to date");
-    console.log(`${definitions.length} CRDs accepted by ${by}`);
+    console.log(`${definitions.length} CRDs accepted by ${by}; ${policies}`);
   }
 }

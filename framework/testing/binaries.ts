@@ -16,7 +16,8 @@ export type Component =
   | "kubectl"
   | "kwok"
   | "helm"
-  | "validate-crd";
+  | "validate-crd"
+  | "typecheck-policy";
 
 /** The programs a local control plane runs. */
 export type ControlPlaneComponent = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok";
@@ -70,6 +71,7 @@ export function buildOf(component: Component): GoBuild {
     case "kube-controller-manager":
     case "kube-scheduler":
     case "validate-crd":
+    case "typecheck-policy":
     case "kwok":
       return "kubernetes";
     default:
@@ -91,15 +93,16 @@ export function buildsFor(components: readonly Component[]): GoBuild[] {
  * Layout generation of the Kubernetes entry. Bump it whenever what the entry holds changes, so
  * a cache written by an older harness is not taken for the new layout. 1 was one file per
  * component (`kube-apiserver-v1.36.3`, ..., `kwok-v0.8.0`); 2 is the multi-call directory; 3
- * adds `validate-crd` to it.
+ * adds `validate-crd` to it; 4 adds `typecheck-policy`.
  */
-const kubernetesLayout = 3;
+const kubernetesLayout = 4;
 
 /**
  * Name of a build's entry in the binary cache: a file for etcd, kubectl and helm
  * (`etcd-v3.6.10`), a directory for the Kubernetes build
- * (`kubernetes-v1.36.3-kwok-v0.8.0-layout3/`, holding `kubernetes`, the symlinks
- * `kube-apiserver`, `kube-controller-manager`, `kube-scheduler` and `validate-crd` to it, and
+ * (`kubernetes-v1.36.3-kwok-v0.8.0-layout4/`, holding `kubernetes`, the symlinks
+ * `kube-apiserver`, `kube-controller-manager`, `kube-scheduler`, `validate-crd` and
+ * `typecheck-policy` to it, and
  * `kwok`).
  */
 export function cacheEntryOf(build: GoBuild): string {
@@ -117,10 +120,12 @@ export function cacheEntryOf(build: GoBuild): string {
 
 /**
  * The names the multi-call binary answers to (its symlinks in the Kubernetes entry): the three
- * control-plane components and `validate-crd` (kube-apiserver's CustomResourceDefinition
- * create validation without a server, {@link validateCustomResourceDefinitions}).
+ * control-plane components, `validate-crd` (kube-apiserver's CustomResourceDefinition create
+ * validation without a server, `validateCustomResourceDefinitions`) and `typecheck-policy`
+ * (kube-controller-manager's ValidatingAdmissionPolicy type checking without a server,
+ * `typeCheckValidatingAdmissionPolicies`).
  */
-export const multiCallComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "validate-crd"] as const;
+export const multiCallComponents = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "validate-crd", "typecheck-policy"] as const;
 
 /** Where a component lives in the binary cache `cacheDir` once built. */
 export function cachedPathOf(component: Component, cacheDir: string): string {

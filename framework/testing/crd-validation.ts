@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { ApiError, isAlreadyExists, type KubeClient } from "../client/index.ts";
 import { CustomResourceDefinitions, type KubeObject } from "../meta/index.ts";
 import { ensureBinaries, type EnsureBinariesOptions } from "./binaries.ts";
+import { runWithInput } from "./run-with-input.ts";
 
 /** One field error of kube-apiserver's CustomResourceDefinition validation. */
 export interface CrdFieldError {
@@ -131,20 +131,4 @@ export function schemaExpressionAt(crd: object, field: string): string | undefin
   const rule = (node?.["x-kubernetes-validations"] as Array<Record<string, unknown>> | undefined)?.[Number(m[2])];
   const expression = rule?.[m[3]!];
   return typeof expression === "string" ? expression : undefined;
-}
-
-function runWithInput(binary: string, input: string, signal?: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, [], { stdio: ["pipe", "pipe", "pipe"], ...(signal ? { signal } : {}) });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
-      else reject(new Error(`${binary} exited with ${code}: ${Buffer.concat(err).toString("utf8").trim()}`));
-    });
-    child.stdin.end(input);
-  });
 }

@@ -44,6 +44,12 @@ export {
   type CrdVerdict,
 } from "./crd-validation.ts";
 export {
+  admissionPolicyTypeProblems,
+  typeCheckValidatingAdmissionPolicies,
+  type PolicyExpressionWarning,
+  type PolicyTypeCheckVerdict,
+} from "./policy-typecheck.ts";
+export {
   allComponents,
   componentVersions,
   defaultBinaryCacheDir,

@@ -35,7 +35,7 @@ function widgetDefinition(tags: z.ZodType, rule: string) {
 
 test("npm run generate --check: every operator CRD is accepted by kube-apiserver's validation, offline and with --validate-with-cluster", { timeout: 20 * 60_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["operators/generate.ts", "--check"], { cwd: repoRoot, timeout: 20 * 60_000 });
-  assert.match(stdout, /up to date \(\d+ definitions\), and accepted by kube-apiserver v1\.36\.3's validation \(run offline\)/);
+  assert.match(stdout, /up to date \(\d+ definitions\), and accepted by kube-apiserver v1\.36\.3's validation \(run offline\); [1-9]\d* ValidatingAdmissionPolicies type-checked by kube-controller-manager v1\.36\.3's checker \(offline\) without warnings/);
   // Without Go: the API server of KUBECONFIG answers dry-run creates instead.
   const { kubeconfigPath } = await testControlPlane();
   const withCluster = await promisify(execFile)(process.execPath, ["operators/generate.ts", "--check", "--validate-with-cluster"], {

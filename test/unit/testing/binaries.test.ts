@@ -69,7 +69,7 @@ describe("build plan", () => {
     assert.equal(helm.args.at(-1), `helm.sh/helm/v3/cmd/helm@${componentVersions.helm}`);
   });
 
-  it("keeps kube-apiserver, kube-controller-manager, kube-scheduler, validate-crd and kwok in one cache entry named apart from the old one-file-per-component layout", () => {
+  it("keeps kube-apiserver, kube-controller-manager, kube-scheduler, validate-crd, typecheck-policy and kwok in one cache entry named apart from the old one-file-per-component layout", () => {
     const entry = cacheEntryOf("kubernetes");
     for (const c of [...multiCallComponents, "kwok"] as const) assert.equal(cachedPathOf(c, "/cache"), join("/cache", entry, c));
     assert.match(entry, /v1\.36\.3/);
@@ -170,7 +170,7 @@ esac
     const cache = join(root, "fake-cache");
     const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root };
     const lines: string[] = [];
-    const paths = await ensureBinaries({ cacheDir: cache, env, components: [...allComponents, "validate-crd"], onProgress: (l) => lines.push(l) });
+    const paths = await ensureBinaries({ cacheDir: cache, env, components: [...allComponents, "validate-crd", "typecheck-policy"], onProgress: (l) => lines.push(l) });
 
     const invocations = (await readFile(log, "utf8")).trim().split("\n");
     assert.equal(invocations.length, 2, `two go builds, got:\n${invocations.join("\n")}`);

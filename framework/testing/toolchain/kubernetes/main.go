@@ -5,7 +5,9 @@
 // argument (`kubernetes kube-apiserver --secure-port=...`). Each component's entry point is
 // the same call its upstream main package makes (app.New...Command run by cli.Run), with the
 // union of their blank imports. A fourth name, validate-crd (validate_crd.go), runs
-// kube-apiserver's CustomResourceDefinition create validation on CRDs read from stdin.
+// kube-apiserver's CustomResourceDefinition create validation on CRDs read from stdin; a fifth,
+// typecheck-policy (typecheck_policy.go), kube-controller-manager's type checking of
+// ValidatingAdmissionPolicies read from stdin.
 package main
 
 import (
@@ -32,6 +34,7 @@ var commands = map[string]func() *cobra.Command{
 	"kube-controller-manager": controllermanager.NewControllerManagerCommand,
 	"kube-scheduler":          func() *cobra.Command { return scheduler.NewSchedulerCommand() },
 	"validate-crd":            newValidateCRDCommand,
+	"typecheck-policy":        newTypecheckPolicyCommand,
 }
 
 func main() {
