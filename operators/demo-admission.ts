@@ -3,22 +3,37 @@
  * as a copy bound to the demo's namespace only (the rest of a shared cluster is untouched), is
  * installed on the API server; a pod of a PodGroup that names another scheduler is refused by the
  * API server, and `kubeloop/admission`'s in-process evaluation of the same policy gives the same
- * verdict and message; a pod naming kubeloop-scheduler is admitted by both.
+ * verdict and message; a pod naming kubeloop-scheduler is admitted by both. Then the shipped
+ * `gpu-toleration` MutatingAdmissionPolicy, copied and bound the same way, adds the
+ * `nvidia.com/gpu` NoSchedule toleration to a pod that requests a GPU (a dry-run create shows the
+ * object the API server would store); the in-process evaluation of that policy is printed beside
+ * it, with its reason when it declines to answer.
  */
 import {
-  evaluateValidatingPolicy, installAdmissionPolicies, ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings,
-  type AdmissionRequestInput, type ValidatingPolicySet,
+  evaluateMutatingPolicy, evaluateValidatingPolicy, installAdmissionPolicies, MutatingAdmissionPolicies, MutatingAdmissionPolicyBindings,
+  ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings, type AdmissionRequestInput, type MutatingPolicySet, type ValidatingPolicySet,
 } from "../framework/admission/index.ts";
 import { ApiError, isNotFound, type KubeClient } from "../framework/client/index.ts";
 import { Pods, type Pod } from "../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
 import { waitFor } from "../framework/testing/index.ts";
 import { POD_GROUP_LABEL } from "./gang-scheduling/index.ts";
-import { podGroupSchedulerPolicy } from "./policies/index.ts";
+import { gpuTolerationPolicy, podGroupSchedulerPolicy } from "./policies/index.ts";
 
 /** The demo's copy of `pod-group-scheduler`: named `<name>-demo`, its binding limited to `namespace`. */
 export function demoPodGroupPolicy(namespace: string): ValidatingPolicySet {
-  const shipped = podGroupSchedulerPolicy();
+  return demoCopy(podGroupSchedulerPolicy(), namespace);
+}
+
+/** The demo's copy of `gpu-toleration`: named `<name>-demo`, its binding limited to `namespace`. */
+export function demoGpuTolerationPolicy(namespace: string): MutatingPolicySet {
+  return demoCopy(gpuTolerationPolicy(), namespace);
+}
+
+/** A shipped policy set renamed `<name>-demo`, with one binding whose match is limited to `namespace`. */
+function demoCopy<P extends { metadata: { name: string } }, B extends { metadata: { name: string }; spec: object }>(
+  shipped: { policy: P; bindings: B[] }, namespace: string,
+): { policy: P; bindings: B[] } {
   const name = `${shipped.policy.metadata.name}-demo`;
   const binding = shipped.bindings[0]!;
   return {
@@ -37,6 +52,19 @@ function groupPod(namespace: string, name: string, schedulerName: string): Pod {
     spec: { schedulerName, containers: [{ name: "main", image: "registry.k8s.io/pause:3.10" }] },
   };
 }
+
+function gpuPod(namespace: string): Pod {
+  const gpu = { "nvidia.com/gpu": "1" };
+  return {
+    apiVersion: "v1", kind: "Pod",
+    metadata: { name: "gpu-worker", namespace },
+    spec: { containers: [{ name: "main", image: "registry.k8s.io/pause:3.10", resources: { requests: gpu, limits: gpu } }] },
+  };
+}
+
+/** The pod's `nvidia.com/gpu` tolerations as `key:effect (operator)`; other admission plugins (DefaultTolerationSeconds) add their own, which are left out. */
+const gpuTolerations = (pod: Pod | undefined): string =>
+  (pod?.spec?.tolerations ?? []).filter((t) => t.key === "nvidia.com/gpu").map((t) => `${t.key}:${t.effect ?? ""} (${t.operator ?? "Equal"})`).join(", ") || "none";
 
 /** The API server's answer to a dry-run create: undefined when admitted, else the Status message. */
 async function serverVerdict(client: KubeClient, pod: Pod): Promise<string | undefined> {
@@ -79,6 +107,26 @@ export async function admissionStory(client: KubeClient, namespace: string, say:
   const [serverRight, localRight] = [await serverVerdict(client, right), inProcessVerdict(set, right, namespace)];
   if (serverRight !== undefined || localRight !== undefined) throw new Error(`step 8: a pod naming ${DEFAULT_SCHEDULER_NAME} was refused: ${serverRight ?? localRight}`);
   say(`step 8: with schedulerName ${DEFAULT_SCHEDULER_NAME}: admitted by both; same verdicts and message`);
+
+  const mutating = demoGpuTolerationPolicy(namespace);
+  say(`step 8: install MutatingAdmissionPolicy ${mutating.policy.metadata.name} (operators/policies gpu-toleration, bound to ${namespace}): ` +
+    "a pod that requests nvidia.com/gpu gets the nvidia.com/gpu NoSchedule toleration, as the ExtendedResourceToleration admission plugin adds it");
+  await installAdmissionPolicies(client, [mutating], { fieldManager: "kubeloop-demo", signal });
+  const pod = gpuPod(namespace);
+  const stored = await waitFor(async () => {
+    const dryRun = await client.create(Pods, pod, { dryRun: true, signal });
+    return gpuTolerations(dryRun) !== "none" ? dryRun : undefined;
+  }, { timeoutMs, intervalMs: 250, description: "step 8: the API server to apply the mutating policy", signal });
+  const mutation = evaluateMutatingPolicy(mutating.policy, mutating.bindings[0]!, {
+    operation: "CREATE", resource: { group: "", version: "v1", resource: "pods" }, kind: { group: "", version: "v1", kind: "Pod" },
+    namespace, name: pod.metadata!.name!, object: pod, dryRun: true,
+  });
+  const inProcess = mutation.kind === "mutated" ? `nvidia.com/gpu tolerations ${gpuTolerations(mutation.object as Pod)}`
+    : mutation.kind === "refused" ? `not evaluated: ${mutation.reason}` : mutation.kind;
+  say(`step 8: a pod requesting nvidia.com/gpu: 1 with no toleration (dry run):\n  kube-apiserver: nvidia.com/gpu tolerations ${gpuTolerations(stored)}\n  in-process:     ${inProcess}`);
+  if (mutation.kind === "mutated" && gpuTolerations(mutation.object as Pod) !== gpuTolerations(stored)) {
+    throw new Error("step 8: the in-process mutation differs from the API server's");
+  }
 }
 
 /** Deletes what step 8 installed (on a cluster the demo did not start). */
@@ -89,4 +137,7 @@ export async function removeAdmissionStory(client: KubeClient, namespace: string
   };
   await client.delete(ValidatingAdmissionPolicyBindings, { name: set.bindings[0]!.metadata.name }).catch(ignoreGone);
   await client.delete(ValidatingAdmissionPolicies, { name: set.policy.metadata.name }).catch(ignoreGone);
+  const mutating = demoGpuTolerationPolicy(namespace);
+  await client.delete(MutatingAdmissionPolicyBindings, { name: mutating.bindings[0]!.metadata.name }).catch(ignoreGone);
+  await client.delete(MutatingAdmissionPolicies, { name: mutating.policy.metadata.name }).catch(ignoreGone);
 }

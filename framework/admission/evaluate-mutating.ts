@@ -153,6 +153,16 @@ function schemaAt(schema: SchemaNode | undefined, path: readonly string[]): Sche
   return node;
 }
 
+/**
+ * The refusal for a write to a field whose type is not known: without a schema only labels and
+ * annotations are. A custom resource's schema can be given; a built-in kind's cannot make the
+ * answer exact, since the API server also defaults built-in objects with Go code.
+ */
+function unknownType(where: string, path: string): Refusal {
+  return new Refusal(`${where}: the type of ${path} is not known in-process (give the schema of a custom resource; ` +
+    "for built-in kinds the API server's Go defaulting is not reproduced)");
+}
+
 const STRING_MAP: SchemaNode = { type: "object", additionalProperties: { type: "string" } };
 
 function hasDefaults(schema: SchemaNode): boolean {
@@ -210,14 +220,14 @@ function applyJsonPatch(obj: KubeObject, value: Json, schema: SchemaNode | undef
     if (op["op"] !== "test" && op["op"] !== "remove") {
       const target = schemaAt(schema, path);
       const v = op["op"] === "add" || op["op"] === "replace" ? op["value"] : undefined;
-      if (!target) throw new Refusal(`${where}: the type of ${op["path"]} is not known in-process (give the kind's schema)`);
+      if (!target) throw unknownType(where, op["path"]);
       if (v !== undefined && !fits(v, target)) throw new Refusal(`${where}: the value for ${op["path"]} does not have its schema's type; the API server's decoding error is not reproduced`);
     } else if (op["op"] === "remove" && !schemaAt(schema, path)) {
-      throw new Refusal(`${where}: the type of ${op["path"]} is not known in-process (give the kind's schema)`);
+      throw unknownType(where, op["path"]);
     }
     if (typeof op["from"] === "string") {
       const source = schemaAt(schema, pointerSegments(op["from"], where));
-      if (!source) throw new Refusal(`${where}: the type of ${op["from"]} is not known in-process (give the kind's schema)`);
+      if (!source) throw unknownType(where, op["from"]);
       const target = schemaAt(schema, path);
       if (target && JSON.stringify(source) !== JSON.stringify(target)) throw new Refusal(`${where}: ${op["op"]} from ${op["from"]} to ${op["path"]}, whose schemas differ; the API server's decoding of the result is not reproduced`);
     }
@@ -245,7 +255,7 @@ function merge(live: { [key: string]: Json }, patch: { [key: string]: Json }, pa
     const at = [...path, key];
     const shown = `.${at.join(".")}`;
     const node = schemaAt(schema, at);
-    if (!node) throw new Refusal(`${where}: the type of ${shown} is not known in-process (give the kind's schema)`);
+    if (!node) throw unknownType(where, shown);
     if (value === null) throw new Refusal(`${where}: null at ${shown} in an apply configuration is not handled in-process`);
     if (Array.isArray(value)) throw new Refusal(`${where}: a list at ${shown}: list merges (atomic, set, map by keys) are not reproduced in-process`);
     if (typeof value === "object") {

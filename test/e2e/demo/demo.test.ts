@@ -3,14 +3,14 @@
  * it installs the CRDs, runs the operators, applies the samples and walks every step (converge,
  * scale up through /scale, heal a deleted pod, scale down) to convergence, the scheduling steps,
  * and step 8 (the API server and the in-process evaluation refuse the same pod with the same
- * message), then exits 0 and leaves nothing of its own on a cluster it did not start.
+ * message; the API server's MutatingAdmissionPolicy adds the GPU toleration), then exits 0 and leaves nothing of its own on a cluster it did not start.
  * Needs a cluster with schedulable nodes: `KUBECONFIG` (set by `test/run.ts`).
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ValidatingAdmissionPolicies } from "../../../framework/admission/index.ts";
+import { MutatingAdmissionPolicies, ValidatingAdmissionPolicies } from "../../../framework/admission/index.ts";
 import { Nodes, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { GPUPlacementPolicies } from "../../../operators/gpu-placement/index.ts";
@@ -53,7 +53,10 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   // Step 8: the API server and the in-process evaluation refuse the same pod with the same message.
   assert.match(output, /step 8: a pod of PodGroup trainer with schedulerName default-scheduler \(dry run\):\n  kube-apiserver: (pods "trainer-wrong-scheduler" is forbidden: [^\n]+)\n  in-process: +\1\n/, `step 8 printed two equal verdicts:\n${output}`);
   assert.match(output, /step 8: with schedulerName kubeloop-scheduler: admitted by both/);
+  // Step 8, mutating: the API server's copy of gpu-toleration added the toleration to the dry-run pod.
+  assert.match(output, /step 8: a pod requesting nvidia\.com\/gpu: 1 with no toleration \(dry run\):\n  kube-apiserver: nvidia\.com\/gpu tolerations nvidia\.com\/gpu:NoSchedule \(Exists\)\n  in-process: +(nvidia\.com\/gpu tolerations nvidia\.com\/gpu:NoSchedule \(Exists\)|not evaluated: [^\n]+)\n/, `step 8 printed the mutation:\n${output}`);
   assert.equal((await client.list(ValidatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "pod-group-scheduler-demo"), false, "the demo's admission policy is gone");
+  assert.equal((await client.list(MutatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "gpu-toleration-demo"), false, "the demo's mutating policy is gone");
   const clusterRoles = resourceType<KubeObject>({ group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false });
   assert.equal((await client.list(clusterRoles)).items.some((r) => r.metadata?.name === "kubeloop-demo-operators"), false, "the operators' demo ClusterRole is gone");
   client.close();
