@@ -11,15 +11,16 @@ import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { isConflict, isNotFound, type KubeClient } from "../../../../framework/client/index.ts";
 import { installCustomResourceDefinitions } from "../../../../framework/api/index.ts";
+import { SharedInformer } from "../../../../framework/cache/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
 import {
-  EndpointsResource, Nodes, Pods, Services, type CustomResourceDefinition, type Pod, type Service,
+  EndpointsResource, Nodes, Pods, Services, type CustomResourceDefinition, type DeepReadonly, type Pod, type Service,
 } from "../../../../framework/meta/index.ts";
 import { createTestNamespace, deleteTestNamespace, testEnvironment, waitFor } from "../../../../framework/testing/index.ts";
 import {
   BuiltinEndpointSlices, canonicalSliceEndpoints, canonicalSubsets, KubeloopEndpoints, KubeloopEndpointSlices, OVER_CAPACITY_ANNOTATION,
-  setupEndpointsControllers, stableJson, type EndpointsControllersHandle, type EndpointsObject,
+  isPodReady, setupEndpointsControllers, stableJson, type EndpointSliceObject, type EndpointsControllersHandle, type EndpointsObject,
 } from "../../../../operators/endpoints/index.ts";
 import { operatorClient } from "../../support/chart-rbac.ts";
 
@@ -50,6 +51,8 @@ export async function connect(): Promise<Cluster> {
 /** The operator running in this process, its cache scoped to one namespace. */
 export interface Operator {
   handle: EndpointsControllersHandle;
+  /** The manager's cache: the informers the controllers read. */
+  cache: Manager["cache"];
   stop(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function startOperator(client: KubeClient, namespace: string, opts:
   await mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
   return {
     handle,
+    cache: mgr.cache,
     async stop() {
       stop.abort();
       await running;
@@ -277,6 +281,95 @@ export async function expectSame(client: KubeClient, ns: string, names: string[]
   }
   await new Promise((r) => setTimeout(r, 1000));
   if (!(await compareAll())) throw last;
+}
+
+/** An endpoint or address as far as `contradictions` looks at it: the pod it names and, for slices, its conditions. */
+export interface PublishedEndpoint {
+  targetRef?: { kind?: string; name?: string; uid?: string } | null;
+  conditions?: { serving?: boolean | null; terminating?: boolean | null } | null;
+}
+
+/**
+ * The published endpoints (slice endpoints, or Endpoints addresses without `conditions`) that
+ * contradict the pods the API server holds now: the target pod is gone (or is another pod of
+ * that name), or a slice endpoint's `terminating` is not whether the pod has a
+ * deletionTimestamp, or its `serving` is not the pod's Ready condition. One line each.
+ */
+export function contradictions(pods: ReadonlyMap<string, Pod>, published: ReadonlyArray<PublishedEndpoint>): string[] {
+  const out: string[] = [];
+  for (const ep of published) {
+    const ref = ep.targetRef;
+    if (!ref || ref.kind !== "Pod" || !ref.name) continue;
+    const pod = pods.get(ref.name);
+    if (!pod || pod.metadata?.uid !== ref.uid) {
+      out.push(`pod ${ref.name} is gone`);
+      continue;
+    }
+    if (!ep.conditions) continue;
+    if ((ep.conditions.terminating ?? false) !== !!pod.metadata?.deletionTimestamp) out.push(`pod ${ref.name}: terminating ${ep.conditions.terminating}, deletionTimestamp ${pod.metadata?.deletionTimestamp ?? "unset"}`);
+    if ((ep.conditions.serving ?? false) !== isPodReady(pod)) out.push(`pod ${ref.name}: serving ${ep.conditions.serving}, Ready ${isPodReady(pod)}`);
+  }
+  return out;
+}
+
+/**
+ * Where each side's Endpoints and slices of `ns/name` contradict the API server's pods now
+ * (`contradictions`), for telling a controller that lags behind the API server from one that
+ * computes a different answer. kube-controller-manager lags like this when a sync finds its own
+ * slice cache stale ("EndpointSlice informer cache is out of date"): it retries only after the
+ * key's backoff, which a pod on a missing node (a failed sync each time) raises past a minute,
+ * and its own writes reaching its cache do not requeue the Service (`ShouldSync`); ours requeues
+ * on them.
+ */
+export async function sidesBehindServer(client: KubeClient, ns: string, name: string): Promise<{ builtin: string[]; ours: string[] }> {
+  const pods = new Map((await client.list(Pods, { namespace: ns })).items.map((p) => [p.metadata!.name!, p]));
+  const addresses = (subsets: ReadonlyArray<{ addresses?: ReadonlyArray<PublishedEndpoint> | null; notReadyAddresses?: ReadonlyArray<PublishedEndpoint> | null }> | null | undefined) =>
+    (subsets ?? []).flatMap((s) => [...(s.addresses ?? []), ...(s.notReadyAddresses ?? [])]).map((a) => ({ targetRef: a.targetRef ?? null }));
+  const builtinEndpoints = await client.get(EndpointsResource, { namespace: ns, name }).catch(() => undefined);
+  const ourEndpoints = await client.get(KubeloopEndpoints, { namespace: ns, name }).catch(() => undefined);
+  const builtinSlices = (await client.list(BuiltinEndpointSlices, { namespace: ns, labelSelector: `kubernetes.io/service-name=${name},endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io` })).items;
+  const ourSlices = (await client.list(KubeloopEndpointSlices, { namespace: ns, labelSelector: `kubernetes.io/service-name=${name}` })).items;
+  return {
+    builtin: contradictions(pods, [...addresses(builtinEndpoints?.subsets as EndpointsObject["spec"]["subsets"]), ...builtinSlices.flatMap((s) => s.endpoints ?? [])]),
+    ours: contradictions(pods, [...addresses(ourEndpoints?.spec?.subsets), ...ourSlices.flatMap((s) => s.spec.endpoints ?? [])]),
+  };
+}
+
+/**
+ * What the operator's caches and queues hold for the Service `ns/name`, against the API server:
+ * each pod of the namespace the Service selects (on the server or in our cache) with its
+ * resourceVersion, deletionTimestamp, phase and node on both sides, whether our Node cache has
+ * its node, our slices against the server's, the slice write tracker's verdict, each controller's
+ * requeue count for the key, and each informer's list count and last resourceVersion. For the
+ * failure message of a differential step, so a difference that does not replay can be explained.
+ */
+export async function describeOperatorState(client: KubeClient, op: Operator, ns: string, name: string): Promise<string> {
+  const key = `${ns}/${name}`;
+  const svc = await client.get(Services, { namespace: ns, name }).catch(() => undefined);
+  const selector = svc?.spec?.selector ?? {};
+  const selects = (p: DeepReadonly<Pod>) => Object.entries(selector).every(([k, v]) => p.metadata?.labels?.[k] === v);
+  const podInformer = op.cache.informerFor(Pods);
+  const nodeInformer = op.cache.informerFor(Nodes);
+  const sliceInformer = op.cache.informerFor(KubeloopEndpointSlices);
+  const serverPods = new Map((await client.list(Pods, { namespace: ns })).items.filter(selects).map((p) => [p.metadata!.name!, p]));
+  const cachedPods = new Map(podInformer.store.list(ns).filter(selects).map((p) => [p.metadata!.name!, p]));
+  const brief = (p: DeepReadonly<Pod> | undefined) => p
+    ? `rv=${p.metadata?.resourceVersion} del=${p.metadata?.deletionTimestamp ?? "-"} phase=${p.status?.phase ?? "-"} node=${p.spec?.nodeName ?? "-"} ready=${p.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "-"}`
+    : "absent";
+  const lines = [`operator state for Service ${key} (selector ${JSON.stringify(selector)}):`];
+  for (const pod of new Set([...serverPods.keys(), ...cachedPods.keys()])) {
+    const node = serverPods.get(pod)?.spec?.nodeName ?? cachedPods.get(pod)?.spec?.nodeName;
+    lines.push(`  pod ${pod}: server ${brief(serverPods.get(pod))}; ours ${brief(cachedPods.get(pod))}; node in our cache: ${node ? nodeInformer.store.get(node) !== undefined : "-"}`);
+  }
+  const serverSlices = (await client.list(KubeloopEndpointSlices, { namespace: ns, labelSelector: `kubernetes.io/service-name=${name}` })).items;
+  const cachedSlices = sliceInformer.store.list(ns).filter((s) => s.metadata?.labels?.["kubernetes.io/service-name"] === name);
+  const rvs = (xs: ReadonlyArray<DeepReadonly<EndpointSliceObject>>) => xs.map((s) => `${s.metadata?.name}@${s.metadata?.resourceVersion}(${s.spec.endpoints?.length ?? 0})`).sort().join(" ") || "none";
+  lines.push(`  slices: server ${rvs(serverSlices)}; ours ${rvs(cachedSlices)}`);
+  const slices = op.handle.endpointSlices;
+  if (slices) lines.push(`  slice tracker stale: ${slices.reconciler.tracker.isStale(key, cachedSlices as EndpointSliceObject[])}; slice queue: requeues ${slices.controller.queue.numRequeues(key)}, depth ${slices.controller.queue.len()}`);
+  if (op.handle.endpoints) lines.push(`  endpoints queue: requeues ${op.handle.endpoints.controller.queue.numRequeues(key)}, depth ${op.handle.endpoints.controller.queue.len()}`);
+  for (const inf of [podInformer, nodeInformer, sliceInformer]) if (inf instanceof SharedInformer) lines.push(`  informer ${inf.name}: lists ${inf.listCount}, last resourceVersion ${inf.lastSyncResourceVersion}, apply errors ${inf.applyErrorCount}`);
+  return lines.join("\n");
 }
 
 /** A short account of how two views differ (the first few differing entries of each part). */
