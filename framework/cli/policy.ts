@@ -7,6 +7,7 @@ import {
   type ValidatingAdmissionPolicy, type ValidatingAdmissionPolicyBinding,
 } from "../admission/index.ts";
 import { guessResourceName, type KubeObject } from "../meta/index.ts";
+import { admissionPolicyTypeProblems } from "../testing/policy-typecheck.ts";
 
 const usage = `usage: kubeloop policy test <policies.yaml> <objects.yaml> [options]
 
@@ -14,7 +15,8 @@ const usage = `usage: kubeloop policy test <policies.yaml> <objects.yaml> [optio
   the second, offline, as kube-apiserver v1.36 would admit them: MutatingAdmissionPolicies first
   (each change printed as a JSON Patch), then ValidatingAdmissionPolicies on the mutated object,
   each verdict with the API server's message. Exit code: 0 every object admitted, 1 some object denied,
-  3 none denied but some verdict could not be given exactly (the reason is printed), 2 usage.
+  3 none denied but some verdict could not be given exactly (the reason is printed), 4 the type
+  checker warned (--typecheck; the verdicts are printed too), 2 usage.
 
 options:
   --operation OP         CREATE (default) or UPDATE (the object is then also the old object)
@@ -27,6 +29,14 @@ options:
   --params FILE          the objects of the policies' paramKind (bindings with paramRef pick
                          theirs by name or selector); without it such policies cannot be told
   --params-cluster-scoped  the paramKind is cluster-scoped (default: namespaced)
+  --typecheck            first type-check the ValidatingAdmissionPolicies against the kinds they
+                         match with kube-controller-manager v1.36.3's own checker, as it fills
+                         status.typeChecking (the kubeloop/testing binary, built with Go on first
+                         use); prints each expression warning, which the in-process evaluation
+                         may not see
+  --crds FILE            CustomResourceDefinitions of the custom kinds the policies match, for
+                         --typecheck (a custom kind without its CRD is not checked, as on a
+                         cluster without it)
 `;
 
 async function readObjects(path: string): Promise<KubeObject[]> {
@@ -66,6 +76,7 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
       options: {
         operation: { type: "string", default: "CREATE" }, "namespace-labels": { type: "string" }, user: { type: "string" }, groups: { type: "string" },
         params: { type: "string" }, "params-cluster-scoped": { type: "boolean", default: false },
+        typecheck: { type: "boolean", default: false }, crds: { type: "string" },
       },
     });
   } catch (err) {
@@ -95,6 +106,15 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
   const params = values.params ? { namespaced: !values["params-cluster-scoped"], objects: await readObjects(values.params) } : undefined;
   const options = params ? { params } : {};
   const userInfo = { username: values.user ?? "kubernetes-admin", groups: (values.groups ?? "system:masters,system:authenticated").split(",").filter(Boolean) };
+
+  let typeWarnings = 0;
+  if (values.typecheck) {
+    const crds = values.crds ? await readObjects(values.crds) : [];
+    for (const problem of await admissionPolicyTypeProblems(policies, crds)) {
+      typeWarnings++;
+      process.stdout.write(`type check: ${problem}\n`);
+    }
+  }
 
   let denied = 0;
   let refused = 0;
@@ -146,5 +166,5 @@ export async function runPolicyCommand(argv: string[]): Promise<number> {
     else if (unknown) refused++;
     process.stdout.write(`${what}: ${first ?? (unknown ? "admitted unless a policy that cannot be evaluated here denies it" : "admitted")}\n${lines.map((l) => `${l}\n`).join("")}`);
   }
-  return denied > 0 ? 1 : refused > 0 ? 3 : 0;
+  return typeWarnings > 0 ? 4 : denied > 0 ? 1 : refused > 0 ? 3 : 0;
 }

@@ -11,6 +11,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ValidatingAdmissionPolicies, type ValidatingAdmissionPolicy } from "../../../framework/admission/index.ts";
 import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
 import type { KubeClient } from "../../../framework/client/index.ts";
@@ -162,4 +167,34 @@ test("offline type checking gives kube-controller-manager's expression warnings,
   assert.deepEqual(more, []);
   assert.equal(line, `${prefix}-pod-overload: spec.validations[0].expression: /v1, Kind=Pod: ERROR: <input>:1:32: found no matching overload for '_==_' applied to '(string, int)'\n` +
     "   | object.spec.containers[0].name == 1\n   | ...............................^");
+});
+
+test("kubeloop policy test --typecheck prints the checker's warnings first and exits 4; --crds gives it the custom kinds", { timeout: 5 * 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "kubeloop-policy-typecheck-"));
+  const binding = (policyName: string) => ({
+    apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding",
+    metadata: { name: policyName }, spec: { policyName, validationActions: ["Deny"] },
+  });
+  const overload = corpus().find((p) => p.metadata.name.endsWith("-pod-overload"))!;
+  const onReplicaSets = corpus().find((p) => p.metadata.name.endsWith("-crd-replicaset"))!;
+  writeFileSync(join(dir, "policies.yaml"), [overload, binding(overload.metadata.name), onReplicaSets, binding(onReplicaSets.metadata.name)].map((o) => JSON.stringify(o)).join("\n---\n"));
+  writeFileSync(join(dir, "objects.yaml"), "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec: {containers: [{name: main, image: nginx}]}\n");
+  const cli = fileURLToPath(new URL("../../../framework/cli/main.ts", import.meta.url));
+  const crds = fileURLToPath(new URL("../../../crds/replicasets.apps.kubeloop.dev.yaml", import.meta.url));
+  const run = (...extra: string[]) => spawnSync(process.execPath, [cli, "policy", "test", join(dir, "policies.yaml"), join(dir, "objects.yaml"), "--typecheck", ...extra], { encoding: "utf8", timeout: 4 * 60_000 });
+
+  const withoutCrds = run();
+  assert.equal(withoutCrds.status, 4, withoutCrds.stderr);
+  const typeLines = (out: string) => out.split("\n").filter((l) => l.startsWith("type check: "));
+  assert.deepEqual(typeLines(withoutCrds.stdout), [
+    `type check: ${prefix}-pod-overload: spec.validations[0].expression: /v1, Kind=Pod: ERROR: <input>:1:32: found no matching overload for '_==_' applied to '(string, int)'`,
+  ]);
+  assert.match(withoutCrds.stdout, /^Pod default\/web: /m, "the verdicts follow");
+
+  const withCrds = run("--crds", crds);
+  assert.equal(withCrds.status, 4, withCrds.stderr);
+  assert.deepEqual(typeLines(withCrds.stdout).map((l) => l.split(": ERROR: ")[0]), [
+    `type check: ${prefix}-crd-replicaset: spec.validations[1].expression: apps.kubeloop.dev/v1alpha1, Kind=ReplicaSet`,
+    `type check: ${prefix}-pod-overload: spec.validations[0].expression: /v1, Kind=Pod`,
+  ]);
 });
