@@ -77,13 +77,17 @@ async function serverVerdict(client: KubeClient, pod: Pod): Promise<string | und
   }
 }
 
-/** The in-process answer for the same request: undefined when admitted, else the message. @throws Error when the evaluation is refused. */
-function inProcessVerdict(set: ValidatingPolicySet, pod: Pod, namespace: string): string | undefined {
-  const request: AdmissionRequestInput = {
+/** The admission request of a dry-run create of `pod` in `namespace`, as the API server builds it. */
+function dryRunCreate(pod: Pod, namespace: string): AdmissionRequestInput {
+  return {
     operation: "CREATE", resource: { group: "", version: "v1", resource: "pods" }, kind: { group: "", version: "v1", kind: "Pod" },
     namespace, name: pod.metadata!.name!, object: pod, dryRun: true,
   };
-  const verdict = evaluateValidatingPolicy(set.policy, set.bindings[0]!, request);
+}
+
+/** The in-process answer for the same request: undefined when admitted, else the message. @throws Error when the evaluation is refused. */
+function inProcessVerdict(set: ValidatingPolicySet, pod: Pod, namespace: string): string | undefined {
+  const verdict = evaluateValidatingPolicy(set.policy, set.bindings[0]!, dryRunCreate(pod, namespace));
   if (verdict.kind === "refused") throw new Error(`step 8: the in-process evaluation refused: ${verdict.reason}`);
   return verdict.kind === "evaluated" ? verdict.denied?.message : undefined;
 }
@@ -117,10 +121,7 @@ export async function admissionStory(client: KubeClient, namespace: string, say:
     const dryRun = await client.create(Pods, pod, { dryRun: true, signal });
     return gpuTolerations(dryRun) !== "none" ? dryRun : undefined;
   }, { timeoutMs, intervalMs: 250, description: "step 8: the API server to apply the mutating policy", signal });
-  const mutation = evaluateMutatingPolicy(mutating.policy, mutating.bindings[0]!, {
-    operation: "CREATE", resource: { group: "", version: "v1", resource: "pods" }, kind: { group: "", version: "v1", kind: "Pod" },
-    namespace, name: pod.metadata!.name!, object: pod, dryRun: true,
-  });
+  const mutation = evaluateMutatingPolicy(mutating.policy, mutating.bindings[0]!, dryRunCreate(pod, namespace));
   const inProcess = mutation.kind === "mutated" ? `nvidia.com/gpu tolerations ${gpuTolerations(mutation.object as Pod)}`
     : mutation.kind === "refused" ? `not evaluated: ${mutation.reason}` : mutation.kind;
   say(`step 8: a pod requesting nvidia.com/gpu: 1 with no toleration (dry run):\n  kube-apiserver: nvidia.com/gpu tolerations ${gpuTolerations(stored)}\n  in-process:     ${inProcess}`);
