@@ -1,7 +1,8 @@
 /**
  * Writes the CustomResourceDefinitions of every operator API as YAML into `crds/` and into the
  * Helm chart's `charts/kubeloop/crds/`, and each operator's RBAC rules, derived from its code
- * (`operators/rbac.ts`), into `charts/kubeloop/templates/_rbac-rules.tpl`, and the shipped
+ * (`operators/rbac.ts`), into `charts/kubeloop/templates/_rbac-rules.tpl`, their admission
+ * webhooks (`operators/webhooks.ts`) into `charts/kubeloop/templates/_webhooks.tpl`, and the shipped
  * admission policies (`operators/policies`) into `charts/kubeloop/policies/`; with `--check`,
  * writes nothing and exits 1 when a file is stale, missing or left over. Either way it first
  * validates every CRD with kube-apiserver v1.36.3's own code, offline (CEL type errors and the
@@ -27,6 +28,7 @@ import { createClient, type KubeClient } from "../framework/client/index.ts";
 import { admissionPolicyTypeProblems, customResourceDefinitionProblems } from "../framework/testing/index.ts";
 import { allDefinitions } from "./registry.ts";
 import { RBAC_TEMPLATE_PATH, renderRbacTemplate } from "./rbac.ts";
+import { WEBHOOK_TEMPLATE_PATH, renderWebhookTemplate } from "./webhooks.ts";
 import { samplePolicies } from "./policies/index.ts";
 
 /** Every operator API whose CRD is generated: each operator lists its own in `registry.ts`. */
@@ -61,6 +63,12 @@ function generatedFolders(): Array<{ dir: string; files: Map<string, string>; he
   return [...crdDirectories.map((dir) => ({ dir, files: crds, header: HEADER })), { dir: policyDirectory, files: renderPolicies(), header: POLICY_HEADER }];
 }
 
+/** The chart's generated named templates: each operator's RBAC rules and admission webhooks, derived from its code. */
+const generatedTemplates: ReadonlyArray<{ path: string; render: () => string; source: string }> = [
+  { path: RBAC_TEMPLATE_PATH, render: renderRbacTemplate, source: "RBAC declarations" },
+  { path: WEBHOOK_TEMPLATE_PATH, render: renderWebhookTemplate, source: "webhooks" },
+];
+
 /** The file name and YAML text of each CRD: `<plural>.<group>.yaml`. */
 export function renderCrds(): Map<string, string> {
   const files = new Map<string, string>();
@@ -74,9 +82,11 @@ export function renderCrds(): Map<string, string> {
 /** What differs between the generated files (CRDs, RBAC rules, policies) and the files under `root`: one line per stale, missing or extra file. */
 export function staleFiles(root = repoRoot): string[] {
   const problems: string[] = [];
-  const rbac = join(root, RBAC_TEMPLATE_PATH);
-  if (!existsSync(rbac)) problems.push(`${RBAC_TEMPLATE_PATH}: missing`);
-  else if (readFileSync(rbac, "utf8") !== renderRbacTemplate()) problems.push(`${RBAC_TEMPLATE_PATH}: stale (the operators' RBAC declarations changed)`);
+  for (const { path: file, render, source } of generatedTemplates) {
+    const path = join(root, file);
+    if (!existsSync(path)) problems.push(`${file}: missing`);
+    else if (readFileSync(path, "utf8") !== render()) problems.push(`${file}: stale (the operators' ${source} changed)`);
+  }
   for (const { dir, files } of generatedFolders()) {
     const abs = join(root, dir);
     for (const [name, text] of files) {
@@ -96,11 +106,13 @@ export function staleFiles(root = repoRoot): string[] {
 /** Writes every CRD, the RBAC rules and the policies, and removes generated-looking YAML no definition produces. Returns the paths written. */
 export function writeGeneratedFiles(root = repoRoot): string[] {
   const written: string[] = [];
-  const rbac = join(root, RBAC_TEMPLATE_PATH);
-  const rbacText = renderRbacTemplate();
-  if (!existsSync(rbac) || readFileSync(rbac, "utf8") !== rbacText) {
-    writeFileSync(rbac, rbacText);
-    written.push(RBAC_TEMPLATE_PATH);
+  for (const { path: file, render } of generatedTemplates) {
+    const path = join(root, file);
+    const text = render();
+    if (!existsSync(path) || readFileSync(path, "utf8") !== text) {
+      writeFileSync(path, text);
+      written.push(file);
+    }
   }
   for (const { dir, files, header } of generatedFolders()) {
     const abs = join(root, dir);

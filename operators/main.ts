@@ -7,6 +7,8 @@
  *     [--leader-election-id=kubeloop-operators] [--leader-election-namespace=NS]
  *     [--lease-duration-seconds=15] [--renew-deadline-seconds=10] [--retry-period-seconds=2]
  *     [--kube-api-qps=0] [--kube-api-burst=0] [--log-level=info]
+ *     [--webhook-bind-address=0] [--webhook-service=NAME] [--webhook-configuration-name=kubeloop-webhooks]
+ *     [--webhook-cert-secret=kubeloop-webhook-certificates]
  *
  * `--operators` defaults to every operator; gang-scheduling and gpu-placement add their plugins to
  * ONE kubeloop scheduler (`schedulerName: kubeloop-scheduler`) in this process.
@@ -16,13 +18,21 @@
  * client-side limit, as controller-runtime. Leader election has its own client and is never
  * held by that limit.
  *
+ * `--webhook-bind-address` (`:9443`; default `0`, off) serves the operators' admission webhooks
+ * (gpu-placement's scheduler-name webhook) over TLS. The certificates live in the Secret
+ * `--webhook-cert-secret` of the pod's namespace (POD_NAMESPACE, else the service account's) and
+ * are injected into the MutatingWebhookConfiguration `--webhook-configuration-name`, which the
+ * Helm chart creates; the certificate names the Service `--webhook-service` of that namespace
+ * (without it: 127.0.0.1, for a process the local control plane calls directly).
+ *
  * The cluster comes from `KUBECONFIG`, else the in-cluster service account. Exits 0 after a
  * graceful shutdown on SIGTERM, 1 on failure (leader lease lost included), 2 on bad flags.
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { rootLogger } from "../framework/log/index.ts";
-import { Manager, runManager } from "../framework/manager/index.ts";
+import { addWebhookServer, type WebhookServer } from "../framework/admission/index.ts";
+import { Manager, parseBindAddress, runManager } from "../framework/manager/index.ts";
 import { operators, setupOperators } from "./registry.ts";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -43,6 +53,12 @@ export interface OperatorFlags {
   /** Burst of that limit; 0 for `kubeApiQps`. */
   kubeApiBurst: number;
   logLevel: string;
+  /** `host:port` of the webhook server, or "0" for none. */
+  webhookBindAddress: string;
+  /** The Service in front of the webhook server, in the pod's namespace (undefined: URL on 127.0.0.1). */
+  webhookService: string | undefined;
+  webhookConfigurationName: string;
+  webhookCertSecret: string;
 }
 
 /**
@@ -66,6 +82,10 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
       "kube-api-qps": { type: "string", default: "0" },
       "kube-api-burst": { type: "string", default: "0" },
       "log-level": { type: "string", default: "info" },
+      "webhook-bind-address": { type: "string", default: "0" },
+      "webhook-service": { type: "string" },
+      "webhook-configuration-name": { type: "string", default: "kubeloop-webhooks" },
+      "webhook-cert-secret": { type: "string", default: "kubeloop-webhook-certificates" },
     },
     strict: true,
     allowPositionals: false,
@@ -84,6 +104,14 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
   };
   const leaderElect = values["leader-elect"];
   if (leaderElect !== "true" && leaderElect !== "false") throw new Error(`--leader-elect=${leaderElect}: want true or false`);
+  const webhookBindAddress = values["webhook-bind-address"];
+  if (webhookBindAddress !== "0") {
+    try {
+      parseBindAddress(webhookBindAddress);
+    } catch (err) {
+      throw new Error(`--webhook-bind-address: ${(err as Error).message}`);
+    }
+  }
   return {
     operators: values.operators.split(",").map((s) => s.trim()).filter(Boolean),
     metricsBindAddress: values["metrics-bind-address"],
@@ -97,17 +125,39 @@ export function parseOperatorFlags(argv: string[]): OperatorFlags {
     kubeApiQps: nonNegative("kube-api-qps", false),
     kubeApiBurst: nonNegative("kube-api-burst", true),
     logLevel: values["log-level"],
+    webhookBindAddress,
+    webhookService: values["webhook-service"],
+    webhookConfigurationName: values["webhook-configuration-name"],
+    webhookCertSecret: values["webhook-cert-secret"],
   };
 }
 
-function leaseNamespace(flags: OperatorFlags): string {
-  if (flags.leaderElectionNamespace) return flags.leaderElectionNamespace;
+/** The pod's namespace: POD_NAMESPACE, else the service account's. @throws Error saying what `needs` it when neither exists. */
+function podNamespace(needs: string): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
   try {
     return readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, "utf8").trim();
   } catch {
-    throw new Error("--leader-elect needs --leader-election-namespace (or POD_NAMESPACE, or running in a pod)");
+    throw new Error(`${needs} (or POD_NAMESPACE, or running in a pod)`);
   }
+}
+
+function leaseNamespace(flags: OperatorFlags): string {
+  return flags.leaderElectionNamespace || podNamespace("--leader-elect needs --leader-election-namespace");
+}
+
+/** The webhook server the flags ask for, added to `mgr`, or undefined when `--webhook-bind-address=0`. */
+function webhookServer(mgr: Manager, flags: OperatorFlags): { server: WebhookServer; namespace: string } | undefined {
+  if (flags.webhookBindAddress === "0") return undefined;
+  const namespace = podNamespace("--webhook-bind-address needs the pod's namespace for the certificate Secret: set POD_NAMESPACE");
+  const { host, port } = parseBindAddress(flags.webhookBindAddress);
+  const { server } = addWebhookServer(mgr, {
+    host, port,
+    secret: { namespace, name: flags.webhookCertSecret },
+    configurationName: flags.webhookConfigurationName,
+    ...(flags.webhookService ? { service: { namespace, name: flags.webhookService } } : {}),
+  });
+  return { server, namespace };
 }
 
 /** Builds the manager the flags describe, with the named operators set up on it. */
@@ -131,7 +181,8 @@ export function operatorManager(flags: OperatorFlags): Manager {
         }
       : {}),
   });
-  setupOperators(mgr, flags.operators);
+  const webhooks = webhookServer(mgr, flags);
+  setupOperators(mgr, flags.operators, webhooks ? { webhooks: webhooks.server, webhookExcludedNamespaces: [webhooks.namespace] } : {});
   return mgr;
 }
 

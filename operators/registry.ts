@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { CustomResourceDefinitionOf } from "../framework/api/index.ts";
+import type { WebhookServer } from "../framework/admission/index.ts";
 import type { Manager } from "../framework/manager/index.ts";
 import { addExtendedScheduler, type DeferredSchedulerExtension, type Profile, type Scheduler, type SchedulerExtension } from "../framework/scheduling/index.ts";
 import { defaultProfile, type PodBinder } from "../framework/scheduling/plugins/index.ts";
@@ -20,7 +21,15 @@ export interface Operator {
    * Sets up its controllers on `mgr`; returns the plugins it adds to the kubeloop scheduler, if
    * any (deferred when they exist only once the manager runs).
    */
-  setup(mgr: Manager): void | SchedulerExtension | DeferredSchedulerExtension;
+  setup(mgr: Manager, ctx: OperatorContext): void | SchedulerExtension | DeferredSchedulerExtension;
+}
+
+/** What the process offers the operators besides the manager. */
+export interface OperatorContext {
+  /** The admission webhook server, when the process serves webhooks (`--webhook-bind-address`). */
+  webhooks?: WebhookServer;
+  /** Namespaces the webhooks must never see, besides kube-system (the operator's own, so it can always start). */
+  webhookExcludedNamespaces?: readonly string[];
 }
 
 /** Every operator this process can run, by the name `--operators` takes. One entry per operator. */
@@ -46,7 +55,10 @@ export const operators: Readonly<Record<string, Operator>> = {
   },
   "gpu-placement": {
     definitions: [GPUPlacementPolicyDefinition],
-    setup: (mgr) => setupGPUPlacement(mgr).scheduler,
+    setup: (mgr, ctx) => setupGPUPlacement(mgr, {
+      ...(ctx.webhooks ? { webhooks: ctx.webhooks } : {}),
+      ...(ctx.webhookExcludedNamespaces ? { webhookExcludedNamespaces: ctx.webhookExcludedNamespaces } : {}),
+    }).scheduler,
   },
   // kubeloop:operators (`kubeloop create api` adds new operators above this line)
 };
@@ -56,7 +68,7 @@ export const allDefinitions: ReadonlyArray<CustomResourceDefinitionOf<z.ZodType,
   Object.values(operators).flatMap((op) => op.definitions);
 
 /** Options of `setupOperators`. */
-export interface SetupOperatorsOptions {
+export interface SetupOperatorsOptions extends OperatorContext {
   /** Called with the kubeloop scheduler and its composed profile once it exists (tests, the demo). */
   onScheduler?: (scheduler: Scheduler, profile: Profile) => void;
 }
@@ -73,7 +85,10 @@ export function setupOperators(mgr: Manager, names: readonly string[], opts: Set
   }
   const extensions: Array<SchedulerExtension | DeferredSchedulerExtension> = [];
   for (const name of names) {
-    const extension = operators[name]!.setup(mgr);
+    const extension = operators[name]!.setup(mgr, {
+      ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
+      ...(opts.webhookExcludedNamespaces ? { webhookExcludedNamespaces: opts.webhookExcludedNamespaces } : {}),
+    });
     if (extension) extensions.push(extension);
   }
   if (extensions.length === 0) return;

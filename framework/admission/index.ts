@@ -27,6 +27,7 @@ export {
 export {
   WebhookServer, WebhookBuilder, webhookFor, type WebhookServerOptions, type AdmissionHandler, type HandlerContext,
 } from "./webhook/server.ts";
+export { addWebhookServer, type ManagedWebhookServer, type ManagedWebhookServerOptions } from "./webhook/managed-server.ts";
 export { kubernetesCelCheck } from "./cel-check.ts";
 export { evaluateValidatingPolicy, type AdmissionRequestInput, type PolicyVerdict } from "./evaluate.ts";
 export { evaluateMutatingPolicy, type MutationVerdict } from "./evaluate-mutating.ts";

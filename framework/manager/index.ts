@@ -8,4 +8,5 @@ export { Manager, LeaderElectionLostError, type ManagerOptions, type Runnable } 
 export { LeaderElector, type LeaderElectionOptions, type LeaderElectorDeps, type LeadingOutcome } from "./leader-election.ts";
 export { fencedClient } from "./fence.ts";
 export type { Checker } from "./health.ts";
+export { parseBindAddress } from "./server.ts";
 export { handleSignals, runManager } from "./signals.ts";

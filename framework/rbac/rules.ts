@@ -14,10 +14,12 @@ export interface Permission {
   readonly verbs: readonly Verb[];
 }
 
-/** An `rbac.authorization.k8s.io/v1` PolicyRule without resourceNames or nonResourceURLs. */
+/** An `rbac.authorization.k8s.io/v1` PolicyRule without nonResourceURLs. */
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  /** When present, only objects of these names (RBAC never matches a list or a create to it). */
+  resourceNames?: string[];
   verbs: Verb[];
 }
 
@@ -72,10 +74,16 @@ export interface ResourceRequest {
   /** The plural, with `/<subresource>` for a subresource. */
   resource: string;
   verb: string;
+  /** The object's name, for a request on one object (get, update, delete, ...). */
+  name?: string;
 }
 
-/** Whether `rules` allow `request` (`*` matches any group, resource or verb, as RBAC's `RuleAllows`). */
+/**
+ * Whether `rules` allow `request` (`*` matches any group, resource or verb; a rule with
+ * `resourceNames` only a request naming one of them), as RBAC's `RuleAllows`.
+ */
 export function rulesAllow(rules: readonly PolicyRule[], request: ResourceRequest): boolean {
   const matches = (values: readonly string[], value: string) => values.includes("*") || values.includes(value);
-  return rules.some((r) => matches(r.apiGroups, request.group) && matches(r.resources, request.resource) && matches(r.verbs, request.verb));
+  return rules.some((r) => matches(r.apiGroups, request.group) && matches(r.resources, request.resource) && matches(r.verbs, request.verb) &&
+    (!r.resourceNames?.length || (request.name !== undefined && r.resourceNames.includes(request.name))));
 }

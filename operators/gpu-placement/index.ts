@@ -24,4 +24,7 @@ export { draGpus, allocatedDevices, ResourceSlices, ResourceClaims, NVIDIA_DRA_D
 export { computeStatus, statusChanged, ConditionTypes } from "./status.ts";
 export { registerGpuMetrics, type GpuMetricsSource } from "./metrics.ts";
 export { setupGPUInventoryController, GpuInventory, type GPUInventoryHandle, type GPUInventoryOptions, type GPUPlacementHost } from "./controller.ts";
+export {
+  registerSchedulerNameWebhook, routeToKubeloopScheduler, SCHEDULER_NAME_WEBHOOK, GOVERNING_POLICY_ANNOTATION, KUBE_SCHEDULER_NAME, type SchedulerNameWebhookOptions,
+} from "./scheduler-name-webhook.ts";
 export { setupGPUPlacement, type GPUPlacementSetup, type GPUPlacementSetupOptions } from "./setup.ts";

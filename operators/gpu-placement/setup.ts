@@ -8,13 +8,19 @@ import type { KubeObject } from "../../framework/meta/index.ts";
 import type { Manager } from "../../framework/manager/index.ts";
 import type { Informer } from "../../framework/cache/index.ts";
 import type { ClusterEventSource } from "../../framework/scheduling/index.ts";
+import type { WebhookServer } from "../../framework/admission/index.ts";
 import { GPUPlacementPolicies } from "./api.ts";
+import { registerSchedulerNameWebhook } from "./scheduler-name-webhook.ts";
 import { setupGPUInventoryController, type GPUInventoryHandle, type GPUInventoryOptions } from "./controller.ts";
 import { GPUPlacementPlugin, GPU_PLACEMENT_PLUGIN, GPU_PLACEMENT_SCORE_WEIGHT } from "./plugin.ts";
 
 /** Options of `setupGPUPlacement`. */
 export interface GPUPlacementSetupOptions {
   inventory?: GPUInventoryOptions;
+  /** Registers the scheduler-name webhook (`scheduler-name-webhook.ts`) on this server, over the same policy cache. */
+  webhooks?: WebhookServer;
+  /** Namespaces the webhook never sees, besides kube-system (the operator's own). */
+  webhookExcludedNamespaces?: readonly string[];
 }
 
 /** What `setupGPUPlacement` set up. */
@@ -32,12 +38,13 @@ export interface GPUPlacementSetup {
 
 /**
  * Sets up the inventory controller on `mgr` and builds the `GPUPlacement` plugin over its policy
- * cache.
+ * cache; with `webhooks`, registers the scheduler-name webhook on it.
  * @throws Error when the manager already has a controller of the same name.
  */
 export function setupGPUPlacement(mgr: Manager, opts: GPUPlacementSetupOptions = {}): GPUPlacementSetup {
   const inventory = setupGPUInventoryController(mgr, opts.inventory);
   const plugin = new GPUPlacementPlugin(inventory.policies);
+  if (opts.webhooks) registerSchedulerNameWebhook(opts.webhooks, inventory.policies, { excludedNamespaces: opts.webhookExcludedNamespaces ?? [] });
   const policyInformer = mgr.cache.informerFor(GPUPlacementPolicies) as unknown as Informer<KubeObject>;
   return {
     inventory,

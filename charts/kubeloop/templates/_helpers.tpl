@@ -37,3 +37,19 @@ app.kubernetes.io/component: operator
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* "true" when webhooks are enabled and a listed operator registers a webhook of kind "validating" or "mutating" (templates/_webhooks.tpl). */}}
+{{- define "kubeloop.webhooks.of" -}}
+{{- $root := index . 0 }}
+{{- $kind := index . 1 }}
+{{- if $root.Values.webhooks.enabled }}
+{{- range $root.Values.operators }}
+{{- if include (printf "kubeloop.webhooks.%s.%s" $kind .) $root }}true{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the operator pods serve webhooks. */}}
+{{- define "kubeloop.webhooks.serve" -}}
+{{- if or (include "kubeloop.webhooks.of" (list . "validating")) (include "kubeloop.webhooks.of" (list . "mutating")) }}true{{ end }}
+{{- end }}

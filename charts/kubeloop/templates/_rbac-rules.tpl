@@ -78,3 +78,14 @@
   resources: [leases]
   verbs: [get, create, update]
 {{- end }}
+{{- define "kubeloop.rbac.rules.webhook-certificates" -}}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, create, update]
+{{- end }}
+{{- define "kubeloop.rbac.rules.webhook-configurations" -}}
+- apiGroups: [admissionregistration.k8s.io]
+  resources: [mutatingwebhookconfigurations]
+  resourceNames: [{{ include "kubeloop.fullname" . }}]
+  verbs: [get, update]
+{{- end }}

@@ -17,7 +17,8 @@
  * resumes from the Secret.
  */
 import type { Client } from "../../client/index.ts";
-import { isConflict, isNotFound } from "../../client/index.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../../client/index.ts";
+import { PermissionSet, permission, type PolicyRule } from "../../rbac/index.ts";
 import { MutatingWebhookConfigurations, Secrets, ValidatingWebhookConfigurations, type Secret } from "../types.ts";
 import {
   certificateInfo, createCertificateAuthority, createServingCertificate, isSignedBy, splitPemBundle, type KeyPair, type ServingNames,
@@ -130,6 +131,20 @@ export class CertificateManager implements CertificateSource {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The RBAC rules a `CertificateManager` needs: in the Secret's namespace, get, create and update
+   * on Secrets; cluster-wide, get and update on the webhook configuration kinds it injects the
+   * caBundle into (`WebhookServer` readiness reads them too). For a chart's Role and ClusterRole.
+   */
+  static policyRules(kinds: ReadonlyArray<"validating" | "mutating">): { namespaced: PolicyRule[]; cluster: PolicyRule[] } {
+    const namespaced = new PermissionSet();
+    namespaced.add(permission(Secrets, ["get", "create", "update"]));
+    const cluster = new PermissionSet();
+    if (kinds.includes("validating")) cluster.add(permission(ValidatingWebhookConfigurations, ["get", "update"]));
+    if (kinds.includes("mutating")) cluster.add(permission(MutatingWebhookConfigurations, ["get", "update"]));
+    return { namespaced: namespaced.rules(), cluster: cluster.rules() };
+  }
+
   /** Adds webhook configurations that get the caBundle (e.g. the ones a WebhookServer generated). */
   injectInto(configs: { validating?: string[]; mutating?: string[] }): void {
     for (const n of configs.validating ?? []) if (!this.#opts.validatingConfigurations.includes(n)) this.#opts.validatingConfigurations.push(n);
@@ -162,9 +177,12 @@ export class CertificateManager implements CertificateSource {
     return run;
   }
 
-  /** Checks every `checkIntervalMs` until `signal` aborts (a manager Runnable). Errors are retried on the next tick. */
+  /**
+   * Checks every `checkIntervalMs` until `signal` aborts (a manager Runnable). Errors, the first
+   * check's included, are retried on the next tick; call `ensure()` first to wait for a certificate.
+   */
   async start(signal: AbortSignal, _hardStop?: AbortSignal): Promise<void> {
-    await this.ensure();
+    await this.ensure().catch(() => {});
     while (!signal.aborted) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.#opts.checkIntervalMs);
@@ -177,7 +195,7 @@ export class CertificateManager implements CertificateSource {
     }
   }
 
-  async #ensure(now: number): Promise<void> {
+  async #ensure(now: number, attempt = 0): Promise<void> {
     const { client, secret } = this.#opts;
     let stored: Secret | undefined;
     try {
@@ -189,8 +207,18 @@ export class CertificateManager implements CertificateSource {
     if (!loaded) {
       const ca = await createCertificateAuthority(this.#opts.caCommonName, this.#opts.caValidityMs, now);
       const leaf = await createServingCertificate(ca, this.#opts.names, this.#opts.certValidityMs, now);
+      const previous = this.#state;
       this.#state = { ca, leaf, bundle: [ca.certPem] };
-      await this.#save();
+      try {
+        // Create only when there was none: an update would overwrite what a replica created since.
+        await this.#save({ create: !stored });
+      } catch (err) {
+        // Another replica created the Secret first: use its certificates.
+        this.#state = previous;
+        if (!isAlreadyExists(err)) throw err;
+        if (attempt >= 3) throw err;
+        return this.#ensure(now, attempt + 1);
+      }
       await this.#inject();
       this.#emit();
       return;
@@ -256,15 +284,18 @@ export class CertificateManager implements CertificateSource {
     for (const l of this.#listeners) l(cert);
   }
 
-  async #save(): Promise<void> {
+  /** Writes the state to the Secret; with `create`, only creates it (AlreadyExists when another replica did first). */
+  async #save(opts: { create?: boolean } = {}): Promise<void> {
     const { client, secret } = this.#opts;
     const s = this.#state!;
     const data = { "ca.crt": b64(s.ca.certPem), "ca.key": b64(s.ca.keyPem), "tls.crt": b64(s.leaf.certPem), "tls.key": b64(s.leaf.keyPem), "ca-bundle.crt": b64(s.bundle.join("")) };
     let existing: Secret | undefined;
-    try {
-      existing = await client.get(Secrets, secret);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    if (!opts.create) {
+      try {
+        existing = await client.get(Secrets, secret);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
     if (!existing) {
       await client.create(Secrets, { apiVersion: "v1", kind: "Secret", metadata: { name: secret.name, namespace: secret.namespace }, type: "kubernetes.io/tls", data });

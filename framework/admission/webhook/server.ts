@@ -60,6 +60,13 @@ export interface WebhookServerOptions {
   port?: number;
   /** Host in the generated `clientConfig.url` (default `host`). */
   advertiseHost?: string;
+  /**
+   * Generate `clientConfig.service` (the Service in front of the server's pods, port default 443)
+   * instead of `clientConfig.url`: what a chart installs in a cluster, where the API server
+   * reaches the pods through the Service. The serving certificate must then name
+   * `<name>.<namespace>.svc` (`CertificateManager`'s `names.dns`).
+   */
+  service?: { namespace: string; name: string; port?: number };
   /** Name of the generated Validating/MutatingWebhookConfiguration (default `kubeloop-webhooks`). */
   configurationName?: string;
   /** Reads the configurations for `/readyz`; without it readiness means "serving a certificate". */
@@ -233,15 +240,21 @@ export class WebhookServer implements Runnable {
   }
 
   #webhook(reg: Registration): WebhookCommon & { reinvocationPolicy?: ReinvocationPolicy } {
+    const bundle = this.#opts.certificates.caBundle();
+    const caBundle = bundle ? { caBundle: Buffer.from(bundle).toString("base64") } : {};
+    const service = this.#opts.service;
+    if (service) {
+      return { ...reg.webhook, clientConfig: { service: { namespace: service.namespace, name: service.name, path: reg.path, port: service.port ?? 443 }, ...caBundle } };
+    }
     const host = this.#opts.advertiseHost ?? this.#opts.host ?? "127.0.0.1";
     const hostPart = host.includes(":") ? `[${host}]` : host;
-    return {
-      ...reg.webhook,
-      clientConfig: { url: `https://${hostPart}:${this.port()}${reg.path}`, caBundle: Buffer.from(this.#opts.certificates.caBundle()).toString("base64") },
-    };
+    return { ...reg.webhook, clientConfig: { url: `https://${hostPart}:${this.port()}${reg.path}`, ...caBundle } };
   }
 
-  /** The ValidatingWebhookConfiguration of the validating webhooks registered (undefined when none). */
+  /**
+   * The ValidatingWebhookConfiguration of the validating webhooks registered (undefined when
+   * none). Without `service`, the URL names the port listened on. @throws Error then before `listen()`.
+   */
   validatingWebhookConfiguration(): ValidatingWebhookConfiguration | undefined {
     const regs = this.#registrations.filter((r) => r.type === "validating");
     if (regs.length === 0) return undefined;

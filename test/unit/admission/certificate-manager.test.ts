@@ -104,3 +104,14 @@ test("a CA rotation cut short after step 1 is finished by the next ensure()", as
   assert.ok(isSignedBy(restarted.current().certPem, next.certPem), "serves a certificate of the new CA");
   assert.deepEqual(await configBundle(client), [next.certPem.trim()]);
 });
+
+test("two replicas starting at once end with one Secret and serve the same certificate (the one that lost the create loads the other's)", async () => {
+  const client = new FakeClient();
+  await client.create(ValidatingWebhookConfigurations, config());
+  const [a, b] = [manager(client), manager(client)];
+  await Promise.all([a.ensure(), b.ensure()]);
+  assert.equal(a.current().certPem, b.current().certPem);
+  const stored = await client.get(Secrets, secret);
+  assert.equal(Buffer.from(stored.data!["tls.crt"]!, "base64").toString(), a.current().certPem);
+  assert.deepEqual(await configBundle(client), [a.current().caPem.trim()]);
+});

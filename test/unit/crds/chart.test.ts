@@ -15,6 +15,7 @@ import { renderCrds, repoRoot } from "../../../operators/generate.ts";
 import { ensureBinaries } from "../../../framework/testing/index.ts";
 import { operators } from "../../../operators/registry.ts";
 import { operatorPolicyRules } from "../../../operators/rbac.ts";
+import { operatorWebhooks, webhookPolicyRules } from "../../../operators/webhooks.ts";
 import { samplePolicies } from "../../../operators/policies/index.ts";
 import { policyObjects } from "../../../framework/admission/index.ts";
 import { Manager } from "../../../framework/manager/index.ts";
@@ -31,6 +32,7 @@ interface Rendered {
 interface PolicyRule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -94,11 +96,12 @@ test("the Deployment runs the operators with probes, ports, security context and
   assert.equal(container.securityContext.allowPrivilegeEscalation, false);
   assert.deepEqual(container.securityContext.capabilities.drop, ["ALL"]);
   const ports = Object.fromEntries(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
-  assert.deepEqual(ports, { metrics: 8080, health: 8081 });
+  assert.deepEqual(ports, { metrics: 8080, health: 8081, webhook: 9443 });
   assert.deepEqual([container.livenessProbe.httpGet.path, container.livenessProbe.httpGet.port], ["/healthz", "health"]);
   assert.deepEqual([container.readinessProbe.httpGet.path, container.readinessProbe.httpGet.port], ["/readyz", "health"]);
   assert.ok(container.resources.requests.cpu);
-  for (const arg of ["--operators=replicaset,endpoints,gang-scheduling,gpu-placement", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"]) {
+  for (const arg of ["--operators=replicaset,endpoints,gang-scheduling,gpu-placement", "--leader-elect=true", "--leader-election-namespace=kubeloop-system", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+    "--webhook-bind-address=:9443", "--webhook-service=kl-kubeloop-webhook", "--webhook-configuration-name=kl-kubeloop", "--webhook-cert-secret=kl-kubeloop-webhook-certificates"]) {
     assert.ok(container.args.includes(arg), `args lack ${arg}: ${container.args.join(" ")}`);
   }
   const selector = deployment.spec.selector.matchLabels;
@@ -109,11 +112,18 @@ test("the ClusterRole grants exactly the generated rules of the listed operators
   const objects = render();
   const clusterRole = one(objects, "ClusterRole") as Rendered & { rules: PolicyRule[] };
   const defaults = (YAML.parse(readFileSync(join(chartDir, "values.yaml"), "utf8")) as { operators: string[] }).operators;
-  assert.deepEqual(clusterRole.rules, defaults.flatMap((name) => operatorPolicyRules(name)));
+  // The webhook server's rule comes last: get and update on the chart's own configuration, by name.
+  const webhookRules = webhookPolicyRules().cluster.map((r) => ({ ...r, resourceNames: ["kl-kubeloop"] }));
+  assert.deepEqual(webhookRules, [{ apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["kl-kubeloop"], verbs: ["get", "update"] }]);
+  assert.deepEqual(clusterRole.rules, [...defaults.flatMap((name) => operatorPolicyRules(name)), ...webhookRules]);
   const all = (one(render(`operators={${Object.keys(operators).join(",")}}`), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
-  assert.deepEqual(all, Object.keys(operators).flatMap((name) => operatorPolicyRules(name)), "every operator of the registry has its rules in the chart");
+  assert.deepEqual(all, [...Object.keys(operators).flatMap((name) => operatorPolicyRules(name)), ...webhookRules], "every operator of the registry has its rules in the chart");
   assert.ok(!grants(clusterRole.rules, "coordination.k8s.io", "leases", "update"), "leases belong in the namespaced Role");
   const role = one(objects, "Role", "-leader-election") as Rendered & { rules: PolicyRule[] };
+  const secrets = one(objects, "Role", "-webhook") as Rendered & { rules: PolicyRule[] };
+  assert.equal(secrets.metadata.namespace, "kubeloop-system");
+  assert.deepEqual(secrets.rules, webhookPolicyRules().namespaced, "the webhook certificates' Secret: get, create, update in the release namespace");
+  assert.ok(!grants(clusterRole.rules, "", "secrets", "get"), "Secrets belong in the namespaced Role");
   assert.equal(role.metadata.namespace, "kubeloop-system");
   assert.deepEqual(role.rules, Manager.leaderElectionRules());
   const binding = one(objects, "ClusterRoleBinding") as Rendered & { subjects: Array<{ name: string; namespace: string }>; roleRef: { name: string } };
@@ -144,7 +154,7 @@ test("admissionPolicies.enabled renders exactly the shipped policies and binding
 
 test("leader election can be turned off", () => {
   const objects = render("leaderElection.enabled=false", "replicaCount=1");
-  assert.equal(objects.filter((o) => o.kind === "Role" || o.kind === "RoleBinding").length, 0);
+  assert.deepEqual(objects.filter((o) => o.kind === "Role" || o.kind === "RoleBinding").map((o) => o.metadata.name), ["kl-kubeloop-webhook", "kl-kubeloop-webhook"], "only the webhook certificates' Role and binding");
   const deployment = one(objects, "Deployment") as Rendered & { spec: any };
   assert.ok(deployment.spec.template.spec.containers[0].args.includes("--leader-elect=false"));
 });
@@ -191,10 +201,10 @@ test("optional objects: ServiceMonitor, NetworkPolicy and the Grafana dashboard 
   const on = render("serviceMonitor.enabled=true", "networkPolicy.enabled=true", "grafanaDashboard.enabled=true");
   const monitor = one(on, "ServiceMonitor") as unknown as { spec: { endpoints: Array<{ port: string }> } };
   assert.equal(monitor.spec.endpoints[0]?.port, "metrics", "the ServiceMonitor scrapes the metrics Service's port by name");
-  const service = one(on, "Service") as unknown as { spec: { ports: Array<{ name: string }> } };
+  const service = one(on, "Service", "-metrics") as unknown as { spec: { ports: Array<{ name: string }> } };
   assert.ok(service.spec.ports.some((p) => p.name === "metrics"));
   const policy = one(on, "NetworkPolicy") as unknown as { spec: { ingress: Array<{ ports: Array<{ port: string }> }> } };
-  assert.deepEqual(policy.spec.ingress.map((r) => r.ports[0]?.port), ["metrics", "health"]);
+  assert.deepEqual(policy.spec.ingress.map((r) => r.ports[0]?.port), ["metrics", "health", "webhook"]);
 
   const dashboardMap = one(on, "ConfigMap", "-dashboard") as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
   assert.equal(dashboardMap.metadata.labels["grafana_dashboard"], "1", "the label Grafana's sidecar looks for");
@@ -214,6 +224,38 @@ test("optional objects: ServiceMonitor, NetworkPolicy and the Grafana dashboard 
     const registered = name.replace(/_bucket$/, "");
     assert.ok(sources.includes(`"${registered}"`), `the dashboard queries ${name}, which nothing registers`);
   }
+});
+
+test("webhooks: the gpu-placement operator's scheduler-name webhook behind a Service, as generated from its code; none when disabled or when no listed operator has one", () => {
+  const objects = render();
+  const service = one(objects, "Service", "-webhook") as Rendered & { spec: { ports: Array<{ port: number; targetPort: string }>; selector: Record<string, string> } };
+  assert.deepEqual(service.spec.ports.map((p) => [p.port, p.targetPort]), [[443, "webhook"]]);
+  const deployment = one(objects, "Deployment") as Rendered & { spec: any };
+  assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels, "the Service selects the operator pods");
+  const configuration = one(objects, "MutatingWebhookConfiguration") as Rendered & { webhooks: Array<Record<string, any>> };
+  assert.equal(configuration.metadata.name, "kl-kubeloop");
+  assert.equal(objects.filter((o) => o.kind === "ValidatingWebhookConfiguration").length, 0, "no operator registers a validating webhook");
+  // The generated webhook, with the release's Service and namespace put in; no caBundle (the operator pods inject it).
+  const expected = structuredClone(operatorWebhooks("gpu-placement").mutating) as Array<Record<string, any>>;
+  for (const w of expected) {
+    w.clientConfig.service = { ...w.clientConfig.service, namespace: "kubeloop-system", name: "kl-kubeloop-webhook" };
+    w.namespaceSelector.matchExpressions[0].values = ["kube-system", "kubeloop-system"];
+  }
+  assert.deepEqual(configuration.webhooks, expected);
+  assert.equal(configuration.webhooks[0]!.name, "scheduler-name.gpu-placement.kubeloop.dev");
+  assert.equal(configuration.webhooks[0]!.failurePolicy, "Ignore");
+  assert.equal(configuration.webhooks[0]!.clientConfig.caBundle, undefined);
+
+  for (const off of [render("webhooks.enabled=false"), render("operators={replicaset,endpoints,gang-scheduling}")]) {
+    const kinds = off.map((o) => `${o.kind}/${o.metadata.name}`).filter((k) => /webhook/i.test(k));
+    assert.deepEqual(kinds, [], "no webhook objects");
+    const args: string[] = (one(off, "Deployment") as Rendered & { spec: any }).spec.template.spec.containers[0].args;
+    assert.ok(!args.some((a) => a.startsWith("--webhook")), `no webhook flags: ${args.join(" ")}`);
+    const rules = (one(off, "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
+    assert.ok(!grants(rules, "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update"));
+  }
+  const port = one(render("webhooks.port=10250"), "Deployment") as Rendered & { spec: any };
+  assert.ok(port.spec.template.spec.containers[0].args.includes("--webhook-bind-address=:10250"));
 });
 
 test("kind-config.yaml labels its workers as GPU nodes, one of them eligible for the train-binpack sample; scripts/kind.sh parses", () => {

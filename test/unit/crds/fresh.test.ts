@@ -1,13 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
 import { crdDirectories, definitions, policyDirectory, renderCrds, repoRoot, staleFiles } from "../../../operators/generate.ts";
 import { RBAC_TEMPLATE_PATH } from "../../../operators/rbac.ts";
+import { WEBHOOK_TEMPLATE_PATH } from "../../../operators/webhooks.ts";
 
-test("crds/, charts/kubeloop/crds/, the chart's RBAC rules and its policies match the code (run `npm run generate` if not)", () => {
+test("crds/, charts/kubeloop/crds/, the chart's RBAC rules, webhooks and policies match the code (run `npm run generate` if not)", () => {
   assert.deepEqual(staleFiles(), []);
 });
 
@@ -21,12 +22,18 @@ test("one YAML file per definition, parsing back to its CRD", () => {
   }
 });
 
-test("the check notices a stale, a missing and an extra file, and stale RBAC rules", () => {
+test("the check notices a stale, a missing and an extra file, stale RBAC rules and stale webhooks", () => {
   const root = mkdtempSync(join(tmpdir(), "kubeloop-crds-"));
   try {
     for (const dir of [...crdDirectories, policyDirectory]) cpSync(join(repoRoot, dir), join(root, dir), { recursive: true });
     cpSync(join(repoRoot, RBAC_TEMPLATE_PATH), join(root, RBAC_TEMPLATE_PATH));
+    assert.deepEqual(staleFiles(root), [`${WEBHOOK_TEMPLATE_PATH}: missing`]);
+    cpSync(join(repoRoot, WEBHOOK_TEMPLATE_PATH), join(root, WEBHOOK_TEMPLATE_PATH));
     assert.deepEqual(staleFiles(root), []);
+    // A webhook edited by hand is stale too.
+    writeFileSync(join(root, WEBHOOK_TEMPLATE_PATH), readFileSync(join(root, WEBHOOK_TEMPLATE_PATH), "utf8").replace("failurePolicy: Ignore", "failurePolicy: Fail"));
+    assert.deepEqual(staleFiles(root), [`${WEBHOOK_TEMPLATE_PATH}: stale (the operators' webhooks changed)`]);
+    cpSync(join(repoRoot, WEBHOOK_TEMPLATE_PATH), join(root, WEBHOOK_TEMPLATE_PATH));
     // A rule granted by hand that no code declares is stale.
     appendFileSync(join(root, RBAC_TEMPLATE_PATH), "{{- define \"kubeloop.rbac.rules.extra\" }}\n- apiGroups: [\"\"]\n{{- end }}\n");
     assert.deepEqual(staleFiles(root), [`${RBAC_TEMPLATE_PATH}: stale (the operators' RBAC declarations changed)`]);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Events, Pods, Services } from "../../../framework/meta/index.ts";
-import { PermissionSet, permission, rulesAllow } from "../../../framework/rbac/index.ts";
+import { PermissionSet, permission, rulesAllow, type Verb } from "../../../framework/rbac/index.ts";
 
 test("permissions merge per resource; resources of one group with equal verbs share a rule; output sorted", () => {
   const set = new PermissionSet();
@@ -28,4 +28,9 @@ test("rulesAllow: exact group, resource (subresource included) and verb, or a wi
   assert.equal(rulesAllow(rules, { group: "", resource: "pods/status", verb: "update" }), false);
   assert.equal(rulesAllow(rules, { group: "apps", resource: "pods", verb: "list" }), false);
   assert.equal(rulesAllow([{ apiGroups: ["*"], resources: ["*"], verbs: ["get"] }], { group: "apps", resource: "deployments", verb: "get" }), true);
+  // resourceNames: only a request on one of those objects (RBAC never matches a list or a create to them).
+  const named = [{ apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["mine"], verbs: ["get", "update"] as Verb[] }];
+  assert.equal(rulesAllow(named, { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", verb: "update", name: "mine" }), true);
+  assert.equal(rulesAllow(named, { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", verb: "update", name: "theirs" }), false);
+  assert.equal(rulesAllow(named, { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", verb: "get" }), false);
 });

@@ -1,0 +1,100 @@
+/**
+ * A webhook server run by a manager, with its certificates: what controller-runtime's manager
+ * does with `Options.WebhookServer` plus open-policy-agent/cert-controller's rotator, in one call.
+ *
+ * On every replica (not only the leader), once the informer caches have synced, so a handler that
+ * reads the cache never answers from an empty one:
+ * 1. the `CertificateManager` loads or creates the Secret (retried with backoff while the API
+ *    server refuses or another replica is creating it);
+ * 2. it injects the caBundle into the configuration named `configurationName` (made by a Helm
+ *    chart or by `installConfigurations`), then renews before expiry;
+ * 3. the server listens; the manager's `/readyz` includes `webhook-certificate`, ready when the
+ *    served certificate's CA is in that configuration's caBundle.
+ */
+import type { Manager } from "../../manager/index.ts";
+import { CertificateManager } from "./certificate-manager.ts";
+import { WebhookServer } from "./server.ts";
+
+/** Options of `addWebhookServer`. */
+export interface ManagedWebhookServerOptions {
+  /** Listen address (default 0.0.0.0 with `service`, else 127.0.0.1). */
+  host?: string;
+  /** Port (controller-runtime's default is 9443; 0 picks a free one). */
+  port: number;
+  /** The Secret that holds the CA and the serving certificate. */
+  secret: { namespace: string; name: string };
+  /**
+   * The Service in front of the pods (in-cluster): `clientConfig.service` in the generated
+   * configurations, and the serving certificate names `<name>.<namespace>.svc` and
+   * `<name>.<namespace>.svc.cluster.local`. Without it: `clientConfig.url` on `advertiseHost`,
+   * with that host as the certificate's SAN (the local control plane calls `https://127.0.0.1:<port>`).
+   */
+  service?: { namespace: string; name: string; port?: number };
+  /** Host in the generated URL without `service` (default 127.0.0.1). */
+  advertiseHost?: string;
+  /** Name of the Validating/MutatingWebhookConfiguration the caBundle goes into (default `kubeloop-webhooks`). */
+  configurationName?: string;
+  /** First and largest wait between attempts to load the Secret, in milliseconds (default 1000 and 60000). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** What `addWebhookServer` added to the manager. */
+export interface ManagedWebhookServer {
+  server: WebhookServer;
+  certificates: CertificateManager;
+}
+
+/**
+ * Adds a webhook server and its certificate manager to `mgr` as one Runnable that runs on every
+ * replica, and `webhook-certificate` to its ready checks. Register webhooks on `server` (with
+ * `webhookFor`) before the manager starts.
+ * @throws Error when `mgr` already has a `webhook-certificate` ready check.
+ */
+export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions): ManagedWebhookServer {
+  const service = opts.service;
+  const advertiseHost = opts.advertiseHost ?? "127.0.0.1";
+  const names = service
+    ? { dns: [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`] }
+    : /^[\d.]+$|:/.test(advertiseHost) ? { ips: [advertiseHost] } : { dns: [advertiseHost] };
+  const certificates = new CertificateManager({ client: mgr.client, secret: opts.secret, names });
+  const server = new WebhookServer({
+    certificates, client: mgr.client, port: opts.port, host: opts.host ?? (service ? "0.0.0.0" : "127.0.0.1"),
+    ...(service ? { service } : { advertiseHost }),
+    ...(opts.configurationName ? { configurationName: opts.configurationName } : {}),
+  });
+  const retryBaseMs = opts.retryBaseMs ?? 1000;
+  const retryMaxMs = opts.retryMaxMs ?? 60_000;
+  mgr.add({
+    needLeaderElection: false,
+    async start(signal: AbortSignal): Promise<void> {
+      certificates.injectInto({
+        ...(server.registered("validating") > 0 ? { validating: [server.configurationName()] } : {}),
+        ...(server.registered("mutating") > 0 ? { mutating: [server.configurationName()] } : {}),
+      });
+      for (let waitMs = retryBaseMs; !signal.aborted; waitMs = Math.min(retryMaxMs, waitMs * 2)) {
+        try {
+          await certificates.ensure();
+          break;
+        } catch (err) {
+          mgr.log.error({ err: (err as Error).message, secret: `${opts.secret.namespace}/${opts.secret.name}`, retryInMs: waitMs }, "webhook certificates not ready");
+          await sleep(waitMs, signal);
+        }
+      }
+      if (signal.aborted) return;
+      await Promise.all([certificates.start(signal), server.start(signal)]);
+    },
+  });
+  mgr.addReadyCheck("webhook-certificate", server.readyCheck());
+  return { server, certificates };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
