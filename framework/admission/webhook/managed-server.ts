@@ -9,7 +9,8 @@
  * 2. it injects the caBundle into the configuration named `configurationName` (made by a Helm
  *    chart or by `installConfigurations`), then renews before expiry;
  * 3. the server listens; the manager's `/readyz` includes `webhook-certificate`, ready when the
- *    served certificate's CA is in that configuration's caBundle.
+ *    served certificate's CA is in that configuration's caBundle. When it is not (the
+ *    configuration was created or replaced since), the check injects it again.
  */
 import type { Manager } from "../../manager/index.ts";
 import { CertificateManager } from "./certificate-manager.ts";
@@ -37,6 +38,8 @@ export interface ManagedWebhookServerOptions {
   /** First and largest wait between attempts to load the Secret, in milliseconds (default 1000 and 60000). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Least time between two caBundle injections the ready check starts, in milliseconds (default 10000). */
+  reinjectAfterMs?: number;
 }
 
 /** What `addWebhookServer` added to the manager. */
@@ -85,7 +88,20 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
       await Promise.all([certificates.start(signal), server.start(signal)]);
     },
   });
-  mgr.addReadyCheck("webhook-certificate", server.readyCheck());
+  // A configuration created or replaced after the injection (a `helm upgrade --force`, or one
+  // created after the pods started) lacks the CA: the ready check injects again, at most every
+  // `reinjectAfterMs`, as cert-controller re-injects when it sees the configuration change.
+  const reinjectAfterMs = opts.reinjectAfterMs ?? 10_000;
+  let lastInjectionMs = -Infinity;
+  mgr.addReadyCheck("webhook-certificate", async () => {
+    let reason = await server.readiness();
+    if (reason?.includes("caBundle") && performance.now() - lastInjectionMs >= reinjectAfterMs) {
+      lastInjectionMs = performance.now();
+      await certificates.ensure();
+      reason = await server.readiness();
+    }
+    if (reason !== undefined) throw new Error(reason);
+  });
   return { server, certificates };
 }
 
