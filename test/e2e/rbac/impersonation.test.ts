@@ -4,7 +4,9 @@
  * kubeconfig: `Impersonate-User: system:serviceaccount:<ns>:<sa>`), bound to the ClusterRole and
  * leader-election Role that `helm template` renders from the generated rules. Every operator
  * reconciles a sample (a ReplicaSet scaled up and down, a Service's Endpoints and slices, a
- * gang bound by the kubeloop scheduler, a GPU policy's status), so a missing rule fails here
+ * gang bound by the kubeloop scheduler, a GPU policy's status, a GPU pod sent to the kubeloop
+ * scheduler by the gpu-placement webhook, whose certificates the process keeps in a Secret and
+ * whose CA it injects into the chart's configuration), so a missing rule fails here
  * (the operator's log names the refused verb and resource). Then the API server's audit log says
  * what the identity really did: every request must be allowed by the rendered rules, and every
  * granted verb that was never used is reported; one not in `NOT_EXERCISED` (each with its
@@ -37,6 +39,10 @@ import { startOperator } from "../support/operator-process.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
 import { manifestResourceType } from "../support/manifest.ts";
 import { renderChartRbac, serviceAccountUser } from "../support/chart-rbac.ts";
+import { MutatingWebhookConfigurations } from "../../../framework/admission/index.ts";
+import { operatorWebhooks, webhookPolicyRules } from "../../../operators/webhooks.ts";
+import { freePort } from "../support/free-port.ts";
+
 
 const env = useTestNamespace("kubeloop-rbac");
 const RELEASE = "rbac-e2e";
@@ -52,6 +58,7 @@ const NOT_EXERCISED: Record<string, string> = {
   "discovery.kubeloop.dev endpointslices delete": "only when a port set or address family goes away",
   "scheduling.k8s.io podgroups/status patch": "written only for native PodGroups, which this run does not create",
   "events.k8s.io events patch": "an Event repeated within the correlator's window",
+  " secrets update": "the webhook certificates' Secret, written again only to renew a certificate or rotate the CA",
 };
 
 /** The operators this test reconciles a sample of. */
@@ -76,20 +83,20 @@ async function freshAuditedNamespace(client: KubeClient): Promise<void> {
 }
 
 /** One request of the audit log, as RBAC sees it. */
-interface AuditedRequest { group: string; resource: string; verb: string; code: number; uri: string }
+interface AuditedRequest { group: string; resource: string; verb: string; code: number; uri: string; name?: string }
 
 function auditedRequests(path: string, username: string): AuditedRequest[] {
   const out: AuditedRequest[] = [];
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (!line) continue;
     const e = JSON.parse(line) as {
-      impersonatedUser?: { username?: string }; objectRef?: { apiGroup?: string; resource?: string; subresource?: string };
+      impersonatedUser?: { username?: string }; objectRef?: { apiGroup?: string; resource?: string; subresource?: string; name?: string };
       verb: string; responseStatus?: { code?: number }; requestURI: string; stage: string;
     };
     if (e.stage !== "ResponseComplete" && e.stage !== "ResponseStarted") continue;
     if (e.impersonatedUser?.username !== username || !e.objectRef?.resource) continue;
     const resource = e.objectRef.subresource ? `${e.objectRef.resource}/${e.objectRef.subresource}` : e.objectRef.resource;
-    out.push({ group: e.objectRef.apiGroup ?? "", resource, verb: e.verb, code: e.responseStatus?.code ?? 0, uri: e.requestURI });
+    out.push({ group: e.objectRef.apiGroup ?? "", resource, verb: e.verb, code: e.responseStatus?.code ?? 0, uri: e.requestURI, ...(e.objectRef.name ? { name: e.objectRef.name } : {}) });
   }
   return out;
 }
@@ -135,9 +142,22 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
       contexts: [{ name: "c", context: { cluster: "c", user: "operator" } }], "current-context": "c",
     }), { mode: 0o600 });
 
+    // The chart's webhook configuration, as Helm creates it (no caBundle), but on 127.0.0.1 (the
+    // local control plane reaches no Service) and only for this test's namespace.
+    const webhookPort = await freePort();
+    const [webhook] = operatorWebhooks("gpu-placement").mutating;
+    await deleteIfPresent(client, { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: `${RELEASE}-kubeloop` } });
+    await client.create(MutatingWebhookConfigurations, {
+      apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: `${RELEASE}-kubeloop` },
+      webhooks: [{ ...webhook!, clientConfig: { url: `https://127.0.0.1:${webhookPort}${webhook!.clientConfig.service!.path}` }, namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }],
+    });
+
     operator = startOperator({
       kubeconfigPath: operatorKubeconfig, namespace: AUDITED_NAMESPACE, leaseId: "kubeloop-rbac-e2e", identity: "rbac-e2e-0",
       operators: Object.keys(operators).join(","),
+      // The chart's webhook flags, without --webhook-service (URL mode).
+      extraArgs: [`--webhook-bind-address=127.0.0.1:${webhookPort}`, `--webhook-configuration-name=${RELEASE}-kubeloop`, `--webhook-cert-secret=${RELEASE}-kubeloop-webhook-certificates`],
+      env: { POD_NAMESPACE: AUDITED_NAMESPACE },
     });
     // A refused request fails the test at once, naming it (the controller logs the verb and resource).
     const forbiddenLines = () => operator!.stderr.split("\n").filter((l) => /forbidden/i.test(l)).slice(0, 5).join("\n");
@@ -187,6 +207,16 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
     await client.create(GPUPlacementPolicies, policy);
     await waitFor(async () => (await client.get(GPUPlacementPolicies, { name: "rbac-e2e" })).status?.eligibleNodes !== undefined, { timeoutMs: TIMEOUT_MS, signal, description: "GPUPlacementPolicy rbac-e2e status written" });
 
+    // The scheduler-name webhook: its certificates in the Secret, its CA injected, and a GPU pod
+    // the policy selects (app=train) sent to kubeloop-scheduler.
+    const gpuPod: Pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "gpu-train", namespace, labels: { app: "train" } },
+      spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", resources: { limits: { "nvidia.com/gpu": "1" } } }] } };
+    const routed = await waitFor(async () => {
+      const dry = await client.create(Pods, gpuPod, { dryRun: true });
+      return dry.spec?.schedulerName === DEFAULT_SCHEDULER_NAME ? dry : undefined;
+    }, { timeoutMs: TIMEOUT_MS, signal, description: "a GPU pod of app=train sent to kubeloop-scheduler by the operator's webhook" });
+    assert.equal(routed.metadata?.annotations?.["scheduling.kubeloop.dev/gpu-placement-policy"], "rbac-e2e");
+
     assert.doesNotMatch(operator.stderr, /forbidden/i, `the operator was refused:\n${forbiddenLines()}`);
     operator.child.kill("SIGTERM");
     assert.equal(await operator.exited, 0, `the operator exits 0 on SIGTERM; its log ends:\n${operator.stderr.slice(-2000)}`);
@@ -210,7 +240,8 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
     t.diagnostic(`granted and not used in this run: ${[...new Set(unused)].sort().map((k) => `${k}${NOT_EXERCISED[k] ? ` (${NOT_EXERCISED[k]})` : ""}`).join("; ")}`);
     // Only the operators this test gives samples to must use every grant; a new operator's
     // rules (from `kubeloop create api`) are checked for refusals above, and listed here.
-    const sampled = new Set(grantKeys([...SAMPLED_OPERATORS.flatMap((name) => operatorPolicyRules(name)), ...Manager.leaderElectionRules()]));
+    const webhookRules = webhookPolicyRules();
+    const sampled = new Set(grantKeys([...SAMPLED_OPERATORS.flatMap((name) => operatorPolicyRules(name)), ...Manager.leaderElectionRules(), ...webhookRules.namespaced, ...webhookRules.cluster]));
     assert.deepEqual([...new Set(unused.filter((k) => sampled.has(k) && !NOT_EXERCISED[k]))].sort(), [], "granted verbs this run never used and no reason lists: extra grants");
   } finally {
     if (operator) {
@@ -218,6 +249,7 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
       await operator.exited;
     }
     await client.delete(GPUPlacementPolicies, { name: "rbac-e2e" }).catch(() => undefined);
+    await client.delete(MutatingWebhookConfigurations, { name: `${RELEASE}-kubeloop` }).catch(() => undefined);
     for (const obj of rbacObjects.filter((o) => o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding")) await deleteIfPresent(client, obj);
     await client.delete(Namespaces, { name: AUDITED_NAMESPACE }).catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });

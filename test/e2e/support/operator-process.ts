@@ -26,6 +26,8 @@ export interface OperatorProcessOptions {
   operators?: string;
   /** More flags, after the chart's (e.g. `--kube-api-qps=20`). */
   extraArgs?: readonly string[];
+  /** More environment variables (e.g. `POD_NAMESPACE`, which the chart sets). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A running operator: its process, what it wrote to stderr so far, and its exit. */
@@ -46,7 +48,7 @@ export function startOperator(opts: OperatorProcessOptions): OperatorProcess {
     `--health-probe-bind-address=${opts.healthProbeBindAddress ?? "0"}`, "--leader-elect=true", `--leader-election-id=${opts.leaseId}`,
     `--leader-election-namespace=${opts.namespace}`, "--lease-duration-seconds=15", "--renew-deadline-seconds=10",
     "--retry-period-seconds=2", ...(opts.extraArgs ?? []), "--log-level=info",
-  ], { env: { ...process.env, KUBECONFIG: opts.kubeconfigPath, POD_NAME: opts.identity }, stdio: ["ignore", "ignore", "pipe"] });
+  ], { env: { ...process.env, KUBECONFIG: opts.kubeconfigPath, POD_NAME: opts.identity, ...opts.env }, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   let exitedAtMs: number | undefined;
   child.stderr!.on("data", (chunk: Buffer) => { stderr += chunk.toString("utf8"); });

@@ -17,7 +17,7 @@
  * - With the operator stopped, a GPU pod is still admitted, on default-scheduler (failurePolicy Ignore).
  */
 import { after, before, test } from "node:test";
-import { createServer } from "node:net";
+import { freePort } from "../../support/free-port.ts";
 import { MutatingWebhookConfigurations, addWebhookServer, type MutatingWebhookConfiguration, type WebhookServer } from "../../../../framework/admission/index.ts";
 import { isNotFound } from "../../../../framework/client/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
@@ -46,13 +46,6 @@ let mgr: Manager;
 const stop = new AbortController();
 let running: Promise<void> | undefined;
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 async function deleteConfiguration(): Promise<void> {
   await cluster.client.delete(MutatingWebhookConfigurations, { name: CONFIGURATION }).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
