@@ -210,12 +210,13 @@ export class CertificateManager implements CertificateSource {
       const previous = this.#state;
       this.#state = { ca, leaf, bundle: [ca.certPem] };
       try {
-        // Create only when there was none: an update would overwrite what a replica created since.
-        await this.#save({ create: !stored });
+        // Create when there was none, else update the Secret read above (an empty one a chart
+        // made): either fails, rather than overwrite, when another replica wrote first.
+        await this.#save({ basedOn: stored ?? null });
       } catch (err) {
-        // Another replica created the Secret first: use its certificates.
+        // Another replica wrote the Secret first: use its certificates.
         this.#state = previous;
-        if (!isAlreadyExists(err)) throw err;
+        if (!isAlreadyExists(err) && !isConflict(err)) throw err;
         if (attempt >= 3) throw err;
         return this.#ensure(now, attempt + 1);
       }
@@ -284,13 +285,16 @@ export class CertificateManager implements CertificateSource {
     for (const l of this.#listeners) l(cert);
   }
 
-  /** Writes the state to the Secret; with `create`, only creates it (AlreadyExists when another replica did first). */
-  async #save(opts: { create?: boolean } = {}): Promise<void> {
+  /**
+   * Writes the state to the Secret. With `basedOn`, writes over exactly that read (null: creates),
+   * so a replica that wrote since makes this fail with AlreadyExists or Conflict.
+   */
+  async #save(opts: { basedOn?: Secret | null } = {}): Promise<void> {
     const { client, secret } = this.#opts;
     const s = this.#state!;
     const data = { "ca.crt": b64(s.ca.certPem), "ca.key": b64(s.ca.keyPem), "tls.crt": b64(s.leaf.certPem), "tls.key": b64(s.leaf.keyPem), "ca-bundle.crt": b64(s.bundle.join("")) };
-    let existing: Secret | undefined;
-    if (!opts.create) {
+    let existing: Secret | undefined = opts.basedOn ?? undefined;
+    if (opts.basedOn === undefined) {
       try {
         existing = await client.get(Secrets, secret);
       } catch (err) {

@@ -18,6 +18,8 @@ import { allDefinitions } from "../../../operators/registry.ts";
 import { useTestNamespace } from "../support/test-namespace.ts";
 import { manifestObjects, manifestResourceType } from "../support/manifest.ts";
 import { runBinary } from "../support/run-binary.ts";
+import type { RequestOptions } from "node:https";
+import { fetchMetricsText, sumSamples } from "../../bench/prometheus-text.ts";
 
 const chartDir = fileURLToPath(new URL("../../../charts/kubeloop/", import.meta.url));
 const env = useTestNamespace("kubeloop-helm");
@@ -32,7 +34,7 @@ async function releaseObjects(release: string, namespace: string): Promise<KubeO
   return manifestObjects(await helm("get", "manifest", release, "--namespace", namespace));
 }
 
-test("helm install into a restricted namespace, upgrade, uninstall: every object accepted, pods admitted and running, nothing left but the CRDs", { timeout: 600_000 }, async () => {
+test("helm install into a restricted namespace, upgrade, uninstall: every object accepted, pods admitted and running, nothing left but the CRDs", { timeout: 600_000 }, async (t) => {
   const { client } = env;
   const namespace = `${env.namespace}-rel`;
   const release = `kl-${env.namespace.slice(-6)}`;
@@ -51,12 +53,15 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
 
     // The optional NetworkPolicy, dashboard ConfigMap and admission policies too (the
     // ServiceMonitor needs the Prometheus Operator's CRD).
+    // The webhooks only for the test's namespace: the API server cannot reach the kwok pods behind
+    // the chart's webhook Service, and other test files create GPU pods at the same time.
     await helm("install", release, chartDir, "--namespace", namespace, "--set", "networkPolicy.enabled=true", "--set", "grafanaDashboard.enabled=true",
-      "--set", "admissionPolicies.enabled=true", "--wait", "--timeout", "4m");
+      "--set", "admissionPolicies.enabled=true", "--set-json", `webhooks.namespaceSelector={"matchLabels":{"kubernetes.io/metadata.name":"${env.namespace}"}}`,
+      "--wait", "--timeout", "4m");
     const objects = await releaseObjects(release, namespace);
     const kinds = objects.map((o) => o.kind).sort();
-    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount",
-      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"]) {
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount",
+      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration"]) {
       assert.ok(kinds.includes(kind), `the release has a ${kind} (has ${kinds.join(", ")})`);
     }
     for (const obj of objects) {
@@ -70,6 +75,23 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
     const denial = await waitFor(async () => client.create(Pods, groupPod, { dryRun: true }).then(() => undefined, (err: unknown) => (isForbidden(err) ? (err as Error).message : undefined)),
       { timeoutMs: 30_000, description: "the API server to enforce the chart's pod-group-scheduler policy" });
     assert.match(denial, /ValidatingAdmissionPolicy 'pod-group-scheduler' with binding 'pod-group-scheduler' denied request: pod of PodGroup g must set spec.schedulerName to kubeloop-scheduler, not default-scheduler/);
+    // The chart's scheduler-name webhook is failurePolicy Ignore: with no operator answering (kwok
+    // runs no process), a GPU pod is still admitted, on default-scheduler. The shipped
+    // gpu-toleration MutatingAdmissionPolicy adds its toleration all the same.
+    const failOpen = async () => {
+      const options: RequestOptions = {};
+      await env.kubeConfig.applyToHTTPSOptions(options);
+      const text = await fetchMetricsText(new URL("/metrics", env.kubeConfig.getCurrentCluster()!.server), options);
+      assert.ok(text, "kube-apiserver's /metrics answers");
+      return sumSamples(text, "apiserver_admission_webhook_fail_open_count", { name: "scheduler-name.gpu-placement.kubeloop.dev" });
+    };
+    const failedOpenBefore = await failOpen();
+    const gpuPodStart = performance.now();
+    const gpuPod = await client.create(Pods, { apiVersion: "v1", kind: "Pod", metadata: { name: "gpu-pod", namespace: env.namespace, labels: { app: "train" } },
+      spec: { containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", resources: { limits: { "nvidia.com/gpu": "1" } } }] } }, { dryRun: true });
+    t.diagnostic(`a GPU pod admitted past the unreachable webhook in ${Math.round(performance.now() - gpuPodStart)} ms (its timeoutSeconds is 5)`);
+    assert.equal(gpuPod.spec?.schedulerName, "default-scheduler");
+    assert.equal(await failOpen(), failedOpenBefore + 1, "the API server called the chart's webhook, failed, and admitted the pod (apiserver_admission_webhook_fail_open_count)");
     const pods = (await client.list(Pods, { namespace })).items;
     assert.equal(pods.length, 2, "two operator pods (replicaCount 2) were admitted under restricted");
     for (const pod of pods) {

@@ -114,4 +114,15 @@ test("two replicas starting at once end with one Secret and serve the same certi
   const stored = await client.get(Secrets, secret);
   assert.equal(Buffer.from(stored.data!["tls.crt"]!, "base64").toString(), a.current().certPem);
   assert.deepEqual(await configBundle(client), [a.current().caPem.trim()]);
+
+  // The same with an empty Secret already there (the chart creates one, so that uninstalling removes it).
+  const charted = new FakeClient();
+  await charted.create(ValidatingWebhookConfigurations, config());
+  await charted.create(Secrets, { apiVersion: "v1", kind: "Secret", metadata: { ...secret }, type: "Opaque" });
+  const [c, d] = [manager(charted), manager(charted)];
+  await Promise.all([c.ensure(), d.ensure()]);
+  assert.equal(c.current().certPem, d.current().certPem);
+  const filled = await charted.get(Secrets, secret);
+  assert.equal(filled.type, "Opaque", "the chart's Secret is filled in, not replaced");
+  assert.equal(Buffer.from(filled.data!["tls.crt"]!, "base64").toString(), c.current().certPem);
 });

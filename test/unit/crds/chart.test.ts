@@ -232,6 +232,10 @@ test("webhooks: the gpu-placement operator's scheduler-name webhook behind a Ser
   assert.deepEqual(service.spec.ports.map((p) => [p.port, p.targetPort]), [[443, "webhook"]]);
   const deployment = one(objects, "Deployment") as Rendered & { spec: any };
   assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels, "the Service selects the operator pods");
+  const secret = one(objects, "Secret", "-webhook-certificates") as Rendered & { data?: unknown; type: string };
+  assert.equal(secret.metadata.namespace, "kubeloop-system");
+  assert.equal(secret.data, undefined, "created empty (so that helm uninstall removes it); the pods fill it in");
+  assert.ok(deployment.spec.template.spec.containers[0].args.includes(`--webhook-cert-secret=${secret.metadata.name}`));
   const configuration = one(objects, "MutatingWebhookConfiguration") as Rendered & { webhooks: Array<Record<string, any>> };
   assert.equal(configuration.metadata.name, "kl-kubeloop");
   assert.equal(objects.filter((o) => o.kind === "ValidatingWebhookConfiguration").length, 0, "no operator registers a validating webhook");
@@ -254,6 +258,9 @@ test("webhooks: the gpu-placement operator's scheduler-name webhook behind a Ser
     const rules = (one(off, "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
     assert.ok(!grants(rules, "admissionregistration.k8s.io", "mutatingwebhookconfigurations", "update"));
   }
+  // webhooks.namespaceSelector replaces the generated one, and nothing else.
+  const optIn = one(render("webhooks.namespaceSelector.matchLabels.kubeloop\\.dev/webhooks=enabled"), "MutatingWebhookConfiguration") as Rendered & { webhooks: Array<Record<string, any>> };
+  assert.deepEqual(optIn.webhooks, expected.map((w) => ({ ...w, namespaceSelector: { matchLabels: { "kubeloop.dev/webhooks": "enabled" } } })));
   const port = one(render("webhooks.port=10250"), "Deployment") as Rendered & { spec: any };
   assert.ok(port.spec.template.spec.containers[0].args.includes("--webhook-bind-address=:10250"));
 });
