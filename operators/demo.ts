@@ -8,7 +8,8 @@
  * ours equal the built-in ones too. Then the kubeloop scheduler (one per process, with the
  * gang-scheduling and GPU placement plugins) plays its own: kwok GPU nodes of two products, a
  * BinPack GPUPlacementPolicy whose status shows the inventory, a PodGroup gang that waits for its
- * last member and then starts at once, and an 8-GPU pod on the whole node BinPack kept free. Then
+ * last member and then starts at once, and an 8-GPU pod that names no scheduler, sent to the
+ * kubeloop scheduler by the gpu-placement admission webhook, on the whole node BinPack kept free. Then
  * admission (step 8, `demo-admission.ts`): a shipped policy refuses a pod on the API server, and
  * its in-process evaluation gives the same message. Then it keeps reconciling until Ctrl-C, or
  * exits 0 with `--exit-after-convergence`.
@@ -29,10 +30,11 @@ import { EndpointsResource, Namespaces, Nodes, Pods, ServiceAccounts, Services, 
 import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
 import { createFakeNodes, deleteFakeNodes, existingControlPlane, startControlPlane, waitFor, type ControlPlane, type FakeNodeSpec } from "../framework/testing/index.ts";
 import { POD_GROUP_LABEL, PodGroups, type PodGroup } from "./gang-scheduling/index.ts";
-import { GPU_RESOURCE, GPUPlacementPolicies, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
+import { GOVERNING_POLICY_ANNOTATION, GPU_RESOURCE, GPUPlacementPolicies, SCHEDULER_NAME_WEBHOOK, type GPUPlacementPolicy } from "./gpu-placement/index.ts";
 import { admissionStory, removeAdmissionStory } from "./demo-admission.ts";
 import { permission } from "../framework/rbac/index.ts";
 import { leastPrivilegeClient, removeLeastPrivilege, rulesLines, type LeastPrivilege } from "./demo-rbac.ts";
+import { addDemoWebhookServer, DEMO_WEBHOOK_CONFIGURATION, installDemoWebhooks, removeDemoWebhooks } from "./demo-webhooks.ts";
 import { allDefinitions, setupOperators } from "./registry.ts";
 import { ReplicaSets, type ReplicaSet } from "./replicaset/index.ts";
 import {
@@ -194,13 +196,16 @@ async function showUntilConverged(mgr: Manager, step: string, signal: AbortSigna
   }
 }
 
-/** A pod of the gang or the big job: app=train (so the BinPack policy selects it), `gpus` whole GPUs (limit = request). */
-function trainPod(name: string, gpus: number, group?: string): Pod {
+/**
+ * A pod of the gang or the big job: app=train (so the BinPack policy selects it), `gpus` whole
+ * GPUs (limit = request), on kubeloop-scheduler unless `schedulerName` is false (none named).
+ */
+function trainPod(name: string, gpus: number, group?: string, schedulerName = true): Pod {
   return {
     apiVersion: "v1", kind: "Pod",
     metadata: { name, namespace: NAMESPACE, labels: { app: "train", ...(group ? { [POD_GROUP_LABEL]: group } : {}) } },
     spec: {
-      schedulerName: DEFAULT_SCHEDULER_NAME,
+      ...(schedulerName ? { schedulerName: DEFAULT_SCHEDULER_NAME } : {}),
       containers: [{
         name: "train", image: "registry.k8s.io/pause:3.10",
         resources: { requests: { cpu: "1", [GPU_RESOURCE]: String(gpus) }, limits: { [GPU_RESOURCE]: String(gpus) } },
@@ -312,8 +317,11 @@ async function schedulingStory(client: KubeClient, plane: ControlPlane, signal: 
     `BinPack packed them on ${new Set(bound.map((p) => p.spec!.nodeName)).size} node(s):\n${bound.map(podLine).join("\n")}`);
   await showInventory(client, policyName, "step 6", (p) => a100(p)?.allocated === 2 * GANG_SIZE, signal);
 
-  say("step 7: an 8-GPU pod (app=train): it needs a whole A100 node, which BinPack kept free");
-  await client.create(Pods, trainPod("trainer-8gpu", 8));
+  say("step 7: an 8-GPU pod (app=train) that names no scheduler: it needs a whole A100 node, which BinPack kept free");
+  const sent = await client.create(Pods, trainPod("trainer-8gpu", 8, undefined, false));
+  say(`step 7: admission webhook ${SCHEDULER_NAME_WEBHOOK} set schedulerName ${sent.spec?.schedulerName} ` +
+    `(${GOVERNING_POLICY_ANNOTATION}: ${sent.metadata?.annotations?.[GOVERNING_POLICY_ANNOTATION] ?? "none"})`);
+  if (sent.spec?.schedulerName !== DEFAULT_SCHEDULER_NAME) throw new Error(`step 7: the webhook did not send the pod to ${DEFAULT_SCHEDULER_NAME}`);
   const big = await waitFor(async () => {
     const p = await client.get(Pods, { namespace: NAMESPACE, name: "trainer-8gpu" });
     return p.spec?.nodeName && p.status?.phase === "Running" ? p : undefined;
@@ -346,14 +354,18 @@ async function main(): Promise<number> {
 
     // The table below compares with the built-in Endpoints and slices through the same cache.
     const viewerReads = [permission(EndpointsResource, ["list", "watch"]), permission(BuiltinEndpointSlices, ["list", "watch"])];
-    operatorIdentity = await leastPrivilegeClient(client, kubeConfig, NAMESPACE, OPERATORS, viewerReads);
+    operatorIdentity = await leastPrivilegeClient(client, kubeConfig, NAMESPACE, OPERATORS, viewerReads, { webhookConfiguration: DEMO_WEBHOOK_CONFIGURATION });
     say(`the operators act as ${operatorIdentity.user} (impersonated), allowed only the ${operatorIdentity.operatorRules.length} rules ` +
       `generated from their code, as the chart's ClusterRole is (and list/watch on built-in Endpoints and EndpointSlices for this table):\n` +
-      rulesLines(operatorIdentity.operatorRules));
+      rulesLines(operatorIdentity.operatorRules) + `\n  and in namespace ${NAMESPACE} only (the webhook certificates' Secret):\n` + rulesLines(operatorIdentity.namespacedRules));
     mgr = new Manager({ client: operatorIdentity.client, name: "kubeloop-demo", metricsBindAddress: "127.0.0.1:0", healthProbeBindAddress: "127.0.0.1:0" });
-    setupOperators(mgr, OPERATORS);
+    const webhooks = addDemoWebhookServer(mgr, NAMESPACE);
+    setupOperators(mgr, OPERATORS, { webhooks: webhooks.server });
     running = mgr.start(stop.signal);
     await mgr.cache.waitForSync(stop.signal);
+    await installDemoWebhooks(client, webhooks, NAMESPACE, stepTimeoutMs, stop.signal);
+    say(`admission webhook ${SCHEDULER_NAME_WEBHOOK} served on https://127.0.0.1:${webhooks.server.port()} ` +
+      `(MutatingWebhookConfiguration ${DEMO_WEBHOOK_CONFIGURATION}, for namespace ${NAMESPACE} only; CA and certificate in Secret ${NAMESPACE}/${DEMO_WEBHOOK_CONFIGURATION}-certificates)`);
     say(`operators running: ${OPERATORS.join(", ")} (in this process, one manager, one ${DEFAULT_SCHEDULER_NAME} with the gang and GPU plugins)`);
 
     say(`applying Service web (selector app=web) to namespace ${NAMESPACE}: its Endpoints and EndpointSlices, ours beside the built-in ones`);
@@ -419,6 +431,7 @@ async function main(): Promise<number> {
       await removeWhatTheStoryAdded(client, plane);
       await removeAdmissionStory(client, NAMESPACE).catch((err: Error) => say(`could not delete the step 8 policy: ${err.message}`));
       await removeLeastPrivilege(client).catch((err: Error) => say(`could not delete the operators' ClusterRole: ${err.message}`));
+      await removeDemoWebhooks(client).catch((err: Error) => say(`could not delete the demo's webhook configuration: ${err.message}`));
     }
     operatorIdentity?.client.close();
     client.close();

@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { MutatingAdmissionPolicies, ValidatingAdmissionPolicies } from "../../../framework/admission/index.ts";
+import { MutatingAdmissionPolicies, MutatingWebhookConfigurations, ValidatingAdmissionPolicies } from "../../../framework/admission/index.ts";
 import { Nodes, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { deleteTestNamespace, testEnvironment } from "../../../framework/testing/index.ts";
 import { GPUPlacementPolicies } from "../../../operators/gpu-placement/index.ts";
@@ -57,6 +57,10 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   assert.match(output, /step 8: a pod requesting nvidia\.com\/gpu: 1 with no toleration \(dry run\):\n  kube-apiserver: nvidia\.com\/gpu tolerations nvidia\.com\/gpu:NoSchedule \(Exists\)\n  in-process: +(nvidia\.com\/gpu tolerations nvidia\.com\/gpu:NoSchedule \(Exists\)|not evaluated: [^\n]+)\n/, `step 8 printed the mutation:\n${output}`);
   assert.equal((await client.list(ValidatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "pod-group-scheduler-demo"), false, "the demo's admission policy is gone");
   assert.equal((await client.list(MutatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "gpu-toleration-demo"), false, "the demo's mutating policy is gone");
+  // Step 7: the gpu-placement webhook, served by the demo's operators, sent a pod that named no scheduler to kubeloop-scheduler.
+  assert.match(output, /admission webhook scheduler-name\.gpu-placement\.kubeloop\.dev served on https:\/\/127\.0\.0\.1:\d+ /);
+  assert.match(output, /step 7: admission webhook scheduler-name\.gpu-placement\.kubeloop\.dev set schedulerName kubeloop-scheduler \(scheduling\.kubeloop\.dev\/gpu-placement-policy: train-binpack\)/, `step 7 printed the webhook's answer:\n${output}`);
+  assert.equal((await client.list(MutatingWebhookConfigurations)).items.some((c) => c.metadata?.name === "kubeloop-demo-webhooks"), false, "the demo's webhook configuration is gone");
   const clusterRoles = resourceType<KubeObject>({ group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false });
   assert.equal((await client.list(clusterRoles)).items.some((r) => r.metadata?.name === "kubeloop-demo-operators"), false, "the operators' demo ClusterRole is gone");
   client.close();
