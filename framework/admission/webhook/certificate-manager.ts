@@ -90,7 +90,10 @@ function fromSecret(secret: Secret): State | undefined {
 
 /** Keeps the Secret, the served certificate and the configurations' caBundle in step. */
 export class CertificateManager implements CertificateSource {
-  /** Runs on every replica: each serves, so each needs the certificate (see the README on several replicas). */
+  /**
+   * Runs on every replica: each serves, so each needs the certificate. A replica picks up what
+   * another renewed at its next `ensure()` (`addWebhookServer`'s ready check calls it every 10 s).
+   */
   readonly needLeaderElection = false;
   readonly #opts: Required<Omit<CertificateManagerOptions, "client" | "secret" | "names">> & Pick<CertificateManagerOptions, "client" | "secret"> & { names: ServingNames };
   #state?: State;

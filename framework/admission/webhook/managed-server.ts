@@ -9,8 +9,9 @@
  * 2. it injects the caBundle into the configuration named `configurationName` (made by a Helm
  *    chart or by `installConfigurations`), then renews before expiry;
  * 3. the server listens; the manager's `/readyz` includes `webhook-certificate`, ready when the
- *    served certificate's CA is in that configuration's caBundle. When it is not (the
- *    configuration was created or replaced since), the check injects it again.
+ *    served certificate's CA is in that configuration's caBundle. Every `resyncMs` the check also
+ *    re-reads the Secret (a certificate another replica renewed) and injects the CA again (a
+ *    configuration created or replaced since).
  */
 import type { Manager } from "../../manager/index.ts";
 import { CertificateManager } from "./certificate-manager.ts";
@@ -38,8 +39,14 @@ export interface ManagedWebhookServerOptions {
   /** First and largest wait between attempts to load the Secret, in milliseconds (default 1000 and 60000). */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Least time between two caBundle injections the ready check starts, in milliseconds (default 10000). */
-  reinjectAfterMs?: number;
+  /** Least time between two re-reads of the Secret (and caBundle injections) by the ready check, in milliseconds (default 10000). */
+  resyncMs?: number;
+  /**
+   * How long a CA rotation waits between its steps, in milliseconds (default 30000: above
+   * `resyncMs` plus a probe period, so every replica serves the new certificate before the old CA
+   * leaves the caBundle).
+   */
+  propagationDelayMs?: number;
 }
 
 /** What `addWebhookServer` added to the manager. */
@@ -60,7 +67,7 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
   const names = service
     ? { dns: [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`] }
     : /^[\d.]+$|:/.test(advertiseHost) ? { ips: [advertiseHost] } : { dns: [advertiseHost] };
-  const certificates = new CertificateManager({ client: mgr.client, secret: opts.secret, names });
+  const certificates = new CertificateManager({ client: mgr.client, secret: opts.secret, names, propagationDelayMs: opts.propagationDelayMs ?? 30_000 });
   const server = new WebhookServer({
     certificates, client: mgr.client, port: opts.port, host: opts.host ?? (service ? "0.0.0.0" : "127.0.0.1"),
     ...(service ? { service } : { advertiseHost }),
@@ -88,18 +95,19 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
       await Promise.all([certificates.start(signal), server.start(signal)]);
     },
   });
-  // A configuration created or replaced after the injection (a `helm upgrade --force`, or one
-  // created after the pods started) lacks the CA: the ready check injects again, at most every
-  // `reinjectAfterMs`, as cert-controller re-injects when it sees the configuration change.
-  const reinjectAfterMs = opts.reinjectAfterMs ?? 10_000;
-  let lastInjectionMs = -Infinity;
+  // The ready check (a kubelet probe every few seconds) also re-reads the Secret, at most every
+  // `resyncMs`: a certificate another replica renewed or rotated is served here well within the
+  // propagation delay, and a configuration created or replaced since (one created after the pods
+  // started, a `helm upgrade --force`) gets the CA again, as cert-controller re-injects when it
+  // sees the configuration change.
+  const resyncMs = opts.resyncMs ?? 10_000;
+  let lastResyncMs = performance.now();
   mgr.addReadyCheck("webhook-certificate", async () => {
-    let reason = await server.readiness();
-    if (reason?.includes("caBundle") && performance.now() - lastInjectionMs >= reinjectAfterMs) {
-      lastInjectionMs = performance.now();
-      await certificates.ensure();
-      reason = await server.readiness();
+    if (performance.now() - lastResyncMs >= resyncMs) {
+      lastResyncMs = performance.now();
+      await certificates.ensure().catch((err: unknown) => mgr.log.error({ err: (err as Error).message }, "webhook certificates: resync failed"));
     }
+    const reason = await server.readiness();
     if (reason !== undefined) throw new Error(reason);
   });
   return { server, certificates };

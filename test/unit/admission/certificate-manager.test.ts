@@ -114,6 +114,13 @@ test("two replicas starting at once end with one Secret and serve the same certi
   const stored = await client.get(Secrets, secret);
   assert.equal(Buffer.from(stored.data!["tls.crt"]!, "base64").toString(), a.current().certPem);
   assert.deepEqual(await configBundle(client), [a.current().caPem.trim()]);
+  // A certificate one replica renews reaches the other at its next ensure(), with a change event (the server reloads).
+  const reloaded: string[] = [];
+  b.onChange((cert) => reloaded.push(cert.certPem));
+  await a.rotate();
+  await b.ensure();
+  assert.deepEqual(reloaded, [a.current().certPem]);
+  assert.equal(b.current().certPem, a.current().certPem);
 
   // The same with an empty Secret already there (the chart creates one, so that uninstalling removes it).
   const charted = new FakeClient();

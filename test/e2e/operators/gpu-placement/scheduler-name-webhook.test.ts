@@ -81,7 +81,7 @@ before(async () => {
   await cluster.client.create(MutatingWebhookConfigurations, configuration);
 
   mgr = new Manager({ client: cluster.operatorClient, name: "gpu-webhook-e2e", metricsBindAddress: "0", healthProbeBindAddress: "127.0.0.1:0", log: rootLogger });
-  ({ server } = addWebhookServer(mgr, { port, secret: { namespace: OPERATOR_IDENTITY_NAMESPACE, name: SECRET }, configurationName: CONFIGURATION, reinjectAfterMs: 0 }));
+  ({ server } = addWebhookServer(mgr, { port, secret: { namespace: OPERATOR_IDENTITY_NAMESPACE, name: SECRET }, configurationName: CONFIGURATION, resyncMs: 0 }));
   setupOperators(mgr, ["gpu-placement"], { webhooks: server, webhookExcludedNamespaces: [OPERATOR_IDENTITY_NAMESPACE] });
   running = mgr.start(stop.signal);
   running.catch(() => {});
