@@ -8,7 +8,9 @@
 #      docs' "Advertise Extended Resources for a Node" does (kind has no device plugin);
 #   4. helm install of charts/kubeloop with that image, waiting for the rollout;
 #   5. the samples: two ReplicaSets and the train-binpack GPUPlacementPolicy, then waits until
-#      both ReplicaSets report their replicas ready.
+#      both ReplicaSets report their replicas ready;
+#   6. a 1-GPU pod of app=train that names no scheduler: the chart's scheduler-name webhook (the
+#      operator pods behind the webhook Service) sends it to kubeloop-scheduler, which binds it.
 # Needs docker, kind, kubectl and helm on PATH. KIND_CLUSTER (default kubeloop) names the cluster;
 # KEEP=1 keeps it afterwards (default: kept; `kind delete cluster --name kubeloop` removes it).
 set -euo pipefail
@@ -46,3 +48,17 @@ for rs in web api; do
   echo "ReplicaSet $rs: $ready/$want ready"
 done
 kubectl get gpuplacementpolicies train-binpack -o jsonpath='{.status}' && echo
+
+# The webhook answers once the operator pods have injected their CA (they are not ready before),
+# and the API server reloads the caBundle within seconds: dry-run until the answer comes.
+gpu_pod='{"apiVersion":"v1","kind":"Pod","metadata":{"name":"train-1gpu","labels":{"app":"train"}},
+  "spec":{"containers":[{"name":"train","image":"registry.k8s.io/pause:3.10","resources":{"limits":{"nvidia.com/gpu":"1"}}}]}}'
+for _ in $(seq 1 30); do
+  scheduler="$(echo "$gpu_pod" | kubectl create -n kubeloop-samples --dry-run=server -o jsonpath='{.spec.schedulerName}' -f -)"
+  [[ "$scheduler" == kubeloop-scheduler ]] && break
+  sleep 2
+done
+[[ "$scheduler" == kubeloop-scheduler ]] || { echo "the scheduler-name webhook did not answer: schedulerName $scheduler" >&2; exit 1; }
+echo "$gpu_pod" | kubectl apply -n kubeloop-samples -f -
+kubectl wait -n kubeloop-samples pod/train-1gpu --for=condition=PodScheduled --timeout=120s
+kubectl get -n kubeloop-samples pod train-1gpu -o jsonpath='{.spec.schedulerName} {.spec.nodeName} {.metadata.annotations}' && echo
