@@ -24,14 +24,13 @@ import { UNSCHEDULED_POD, unscheduledMemberSource } from "../../../../operators/
 import { gangProfile } from "../../../../operators/gang-scheduling/setup.ts";
 import { setupGPUPlacement } from "../../../../operators/gpu-placement/setup.ts";
 import { extendProfile } from "../../../../operators/registry.ts";
-import { A100, assert, bind, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, removeNodes, disconnect, TIMEOUT_MS, type Cluster } from "./harness.ts";
+import { A100, assert, bind, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, removeNodes, disconnect, TIMEOUT_MS, type Cluster, startManager } from "./harness.ts";
 
 let cluster: Cluster;
 let ns: string;
 let nodes: string[] = [];
 const policies: string[] = [];
-const stop = new AbortController();
-let running: Promise<void> | undefined;
+let stopManager: (() => Promise<void>) | undefined;
 
 before(async () => {
   cluster = await connect(["gpu-placement", "gang-scheduling"]);
@@ -55,14 +54,11 @@ before(async () => {
   ];
   const profile = extendProfile(gangProfile(gang, { client: cluster.operatorClient as unknown as PodBinder }), [gpu.scheduler]);
   addScheduler(mgr, { profiles: [profile], eventSources });
-  running = mgr.start(stop.signal);
-  running.catch(() => {});
-  await mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
+  ({ stop: stopManager } = await startManager(mgr));
 });
 
 after(async () => {
-  stop.abort();
-  await running?.catch(() => {});
+  await stopManager?.();
   for (const p of policies) await deletePolicy(cluster, p);
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);

@@ -115,17 +115,25 @@ export async function startOperator(cluster: Cluster, name: string, extra?: (mgr
   const mgr = new Manager({ client: cluster.operatorClient, name, metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   const setup = setupGPUPlacement(mgr, { inventory: { statusIntervalMs: 200 } });
   extra?.(mgr, setup);
+  const { stop } = await startManager(mgr);
+  return { mgr, setup, stop };
+}
+
+/**
+ * Starts `mgr` (set up already) and resolves once its caches synced; `stop()` stops it and waits.
+ * @throws Error when the manager stops, or its caches do not sync within TIMEOUT_MS.
+ */
+export async function startManager(mgr: Manager): Promise<{ stop: () => Promise<void> }> {
   const stop = new AbortController();
   const running = mgr.start(stop.signal);
   running.catch(() => {});
   await Promise.race([
     mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS)),
     running.then(() => {
-      throw new Error(`manager ${name} stopped before its cache synced`);
+      throw new Error(`manager ${mgr.name} stopped before its cache synced`);
     }),
   ]);
   return {
-    mgr, setup,
     async stop() {
       stop.abort();
       await running.catch(() => {});

@@ -28,7 +28,7 @@ import { GOVERNING_POLICY_ANNOTATION } from "../../../../operators/gpu-placement
 import { setupOperators } from "../../../../operators/registry.ts";
 import { operatorWebhooks } from "../../../../operators/webhooks.ts";
 import { OPERATOR_IDENTITY_NAMESPACE } from "../../support/chart-rbac.ts";
-import { assert, connect, createPolicy, deletePolicy, disconnect, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster } from "./harness.ts";
+import { assert, connect, createPolicy, deletePolicy, disconnect, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster, startManager } from "./harness.ts";
 
 // The chart's names for the release `e2e-gpu-placement` that `connect` renders the identity of.
 const CONFIGURATION = "e2e-gpu-placement-kubeloop";
@@ -43,8 +43,7 @@ let ns: string;
 let nodes: string[] = [];
 let server: WebhookServer;
 let mgr: Manager;
-const stop = new AbortController();
-let running: Promise<void> | undefined;
+let stopManager: (() => Promise<void>) | undefined;
 
 
 async function deleteConfiguration(): Promise<void> {
@@ -83,14 +82,11 @@ before(async () => {
   mgr = new Manager({ client: cluster.operatorClient, name: "gpu-webhook-e2e", metricsBindAddress: "0", healthProbeBindAddress: "127.0.0.1:0", log: rootLogger });
   ({ server } = addWebhookServer(mgr, { port, secret: { namespace: OPERATOR_IDENTITY_NAMESPACE, name: SECRET }, configurationName: CONFIGURATION, resyncMs: 0 }));
   setupOperators(mgr, ["gpu-placement"], { webhooks: server, webhookExcludedNamespaces: [OPERATOR_IDENTITY_NAMESPACE] });
-  running = mgr.start(stop.signal);
-  running.catch(() => {});
-  await mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
+  ({ stop: stopManager } = await startManager(mgr));
 });
 
 after(async () => {
-  stop.abort();
-  await running?.catch(() => {});
+  await stopManager?.();
   await deleteConfiguration().catch(() => {});
   await deletePolicy(cluster, POLICY).catch(() => {});
   if (ns) await deleteTestNamespace(cluster.client, ns);
@@ -147,8 +143,7 @@ test("left as sent: a GPU pod no policy selects, one naming another scheduler, o
 });
 
 test("with the operator stopped, GPU pods are still admitted, on default-scheduler (failurePolicy Ignore)", { timeout: 120_000 }, async () => {
-  stop.abort();
-  await running;
+  await stopManager!();
   const admitted = await cluster.client.create(Pods, pod("operator-down", 1));
   assert.equal(admitted.spec?.schedulerName, "default-scheduler");
   assert.equal(admitted.metadata?.annotations?.[GOVERNING_POLICY_ANNOTATION], undefined);

@@ -18,7 +18,7 @@ import { Manager } from "../../../../framework/manager/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
 import { GPUPlacementPolicies } from "../../../../operators/gpu-placement/api.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
-import { A100, assert, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, H100, removeNodes, disconnect, TIMEOUT_MS, type Cluster } from "./harness.ts";
+import { A100, assert, connect, createPolicy, deletePolicy, eventually, gpuNodes, gpuPod, H100, removeNodes, disconnect, type Cluster, startManager } from "./harness.ts";
 
 const GPU_TAINT = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" as const };
 const TOLERATE_GPU = [{ key: "nvidia.com/gpu", operator: "Exists" as const, effect: "NoSchedule" as const }];
@@ -27,8 +27,7 @@ let cluster: Cluster;
 let ns: string;
 const nodes: string[] = [];
 const policies: string[] = [];
-const stop = new AbortController();
-let running: Promise<void> | undefined;
+let stopManager: (() => Promise<void>) | undefined;
 
 before(async () => {
   cluster = await connect();
@@ -40,14 +39,11 @@ before(async () => {
   nodes.push(...await gpuNodes(cluster, "builtin-a100-", 3, { gpus: 8, gpuProduct: A100, gpuMemoryMiB: 81920, labels: { pool: "builtin", "gpu-type": "nvidia-a100" } }));
   const mgr = new Manager({ client: cluster.operatorClient, name: "gpu-sched-e2e", metricsBindAddress: "0", healthProbeBindAddress: "0", log: rootLogger });
   setupOperators(mgr, ["gpu-placement"]);
-  running = mgr.start(stop.signal);
-  running.catch(() => {});
-  await mgr.cache.waitForSync(AbortSignal.timeout(TIMEOUT_MS));
+  ({ stop: stopManager } = await startManager(mgr));
 });
 
 after(async () => {
-  stop.abort();
-  await running?.catch(() => {});
+  await stopManager?.();
   for (const p of policies) await deletePolicy(cluster, p);
   if (ns) await deleteTestNamespace(cluster.client, ns);
   await removeNodes(cluster, nodes);
