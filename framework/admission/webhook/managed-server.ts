@@ -14,7 +14,9 @@
  *    configuration created or replaced since).
  */
 import type { Manager } from "../../manager/index.ts";
+import { isIP } from "node:net";
 import { CertificateManager } from "./certificate-manager.ts";
+import type { ServingNames } from "./certificates.ts";
 import { WebhookServer } from "./server.ts";
 
 /** Options of `addWebhookServer`. */
@@ -64,9 +66,9 @@ export interface ManagedWebhookServer {
 export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions): ManagedWebhookServer {
   const service = opts.service;
   const advertiseHost = opts.advertiseHost ?? "127.0.0.1";
-  const names = service
-    ? { dns: [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`] }
-    : /^[\d.]+$|:/.test(advertiseHost) ? { ips: [advertiseHost] } : { dns: [advertiseHost] };
+  const names: ServingNames = service
+    ? { dnsNames: [`${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}.svc.cluster.local`] }
+    : isIP(advertiseHost) ? { ips: [advertiseHost] } : { dnsNames: [advertiseHost] };
   const certificates = new CertificateManager({ client: mgr.client, secret: opts.secret, names, propagationDelayMs: opts.propagationDelayMs ?? 30_000 });
   const server = new WebhookServer({
     certificates, client: mgr.client, port: opts.port, host: opts.host ?? (service ? "0.0.0.0" : "127.0.0.1"),

@@ -26,7 +26,7 @@ import {
   Namespaces, Pods, Services, type KubeObject, type Pod,
 } from "../../../framework/meta/index.ts";
 import { rulesAllow, type PolicyRule } from "../../../framework/rbac/index.ts";
-import { AUDITED_NAMESPACE, auditLogOf, waitFor } from "../../../framework/testing/index.ts";
+import { AUDITED_NAMESPACE, auditLogOf, pickFreePorts, waitFor } from "../../../framework/testing/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../../../framework/scheduling/index.ts";
 import { KubeloopEndpoints } from "../../../operators/endpoints/index.ts";
 import { POD_GROUP_LABEL, PodGroups } from "../../../operators/gang-scheduling/index.ts";
@@ -41,7 +41,6 @@ import { manifestResourceType } from "../support/manifest.ts";
 import { renderChartRbac, serviceAccountUser } from "../support/chart-rbac.ts";
 import { MutatingWebhookConfigurations } from "../../../framework/admission/index.ts";
 import { operatorWebhooks, webhookPolicyRules } from "../../../operators/webhooks.ts";
-import { freePort } from "../support/free-port.ts";
 
 
 const env = useTestNamespace("kubeloop-rbac");
@@ -144,7 +143,7 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
 
     // The chart's webhook configuration, as Helm creates it (no caBundle), but on 127.0.0.1 (the
     // local control plane reaches no Service) and only for this test's namespace.
-    const webhookPort = await freePort();
+    const webhookPort = (await pickFreePorts(1))[0]!;
     const [webhook] = operatorWebhooks("gpu-placement").mutating;
     await deleteIfPresent(client, { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: `${RELEASE}-kubeloop` } });
     await client.create(MutatingWebhookConfigurations, {

@@ -17,13 +17,12 @@
  * - With the operator stopped, a GPU pod is still admitted, on default-scheduler (failurePolicy Ignore).
  */
 import { after, before, test } from "node:test";
-import { freePort } from "../../support/free-port.ts";
 import { MutatingWebhookConfigurations, addWebhookServer, type MutatingWebhookConfiguration, type WebhookServer } from "../../../../framework/admission/index.ts";
 import { isNotFound } from "../../../../framework/client/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
 import { Pods, type Pod } from "../../../../framework/meta/index.ts";
-import { createTestNamespace, deleteTestNamespace, waitFor } from "../../../../framework/testing/index.ts";
+import { createTestNamespace, deleteTestNamespace, pickFreePorts, waitFor } from "../../../../framework/testing/index.ts";
 import { GOVERNING_POLICY_ANNOTATION } from "../../../../operators/gpu-placement/index.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
 import { operatorWebhooks } from "../../../../operators/webhooks.ts";
@@ -67,7 +66,7 @@ before(async () => {
   await createPolicy(cluster, POLICY, { selector: { matchLabels: { app: APP } }, strategy: "BinPack", requiredProducts: [PRODUCT], weight: 10 });
   // The Secret of an earlier run is left to be loaded (a restart); the configuration is made fresh, as `helm install` does.
   await deleteConfiguration();
-  const port = await freePort();
+  const port = (await pickFreePorts(1))[0]!;
   const [webhook] = operatorWebhooks("gpu-placement").mutating;
   const configuration: MutatingWebhookConfiguration = {
     apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: CONFIGURATION },
