@@ -60,7 +60,7 @@ test("helm install into a restricted namespace, upgrade, uninstall: every object
       "--wait", "--timeout", "4m");
     const objects = await releaseObjects(release, namespace);
     const kinds = objects.map((o) => o.kind).sort();
-    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount",
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Lease", "NetworkPolicy", "PodDisruptionBudget", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount",
       "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration"]) {
       assert.ok(kinds.includes(kind), `the release has a ${kind} (has ${kinds.join(", ")})`);
     }

@@ -152,8 +152,19 @@ test("admissionPolicies.enabled renders exactly the shipped policies and binding
   assert.deepEqual(rendered.sort(byName), (structuredClone(policyObjects(samplePolicies())) as unknown as Rendered[]).sort(byName));
 });
 
+test("the chart creates the leader-election Lease without a holder (so that uninstalling removes it), named as the operators' flag names it", () => {
+  const objects = render();
+  const lease = one(objects, "Lease") as Rendered & { spec: Record<string, unknown> };
+  assert.equal(lease.metadata.name, "kubeloop-operators");
+  assert.equal(lease.metadata.namespace, "kubeloop-system");
+  assert.deepEqual(lease.spec, {}, "no holder: the first operator pod takes it");
+  const args: string[] = (one(objects, "Deployment") as Rendered & { spec: any }).spec.template.spec.containers[0].args;
+  assert.ok(args.includes(`--leader-election-id=${lease.metadata.name}`) && args.includes("--leader-election-namespace=kubeloop-system"));
+});
+
 test("leader election can be turned off", () => {
   const objects = render("leaderElection.enabled=false", "replicaCount=1");
+  assert.equal(objects.filter((o) => o.kind === "Lease").length, 0, "no Lease");
   assert.deepEqual(objects.filter((o) => o.kind === "Role" || o.kind === "RoleBinding").map((o) => o.metadata.name), ["kl-kubeloop-webhook", "kl-kubeloop-webhook"], "only the webhook certificates' Role and binding");
   const deployment = one(objects, "Deployment") as Rendered & { spec: any };
   assert.ok(deployment.spec.template.spec.containers[0].args.includes("--leader-elect=false"));

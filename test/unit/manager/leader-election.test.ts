@@ -174,3 +174,16 @@ test("the health check fails when a leader's renew loop is stuck", async () => {
   assert.throws(() => a.elector.checkRenewal(0), /has not renewed the lease for 1[5-7]s/);
   a.stop.abort();
 });
+
+test("a Lease without a holder (as the Helm chart creates it) is taken at once", async () => {
+  const api = new FakeClient();
+  const clock = new FakeClock(0);
+  await api.create(Leases, { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { ...key, labels: { "app.kubernetes.io/managed-by": "Helm" } }, spec: {} });
+  const a = candidate(api, clock, "a");
+  assert.equal(await elapse(clock, 100, { until: () => a.state.ledAtMs !== undefined }), true, "a leads at once, without waiting a lease duration");
+  const held = await getLease(api);
+  assert.equal(held.spec?.holderIdentity, "a");
+  assert.equal(held.metadata?.labels?.["app.kubernetes.io/managed-by"], "Helm", "the chart's labels stay");
+  a.stop.abort();
+  await a.run;
+});
