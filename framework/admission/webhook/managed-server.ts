@@ -71,7 +71,7 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
     : isIP(advertiseHost) ? { ips: [advertiseHost] } : { dnsNames: [advertiseHost] };
   const certificates = new CertificateManager({ client: mgr.client, secret: opts.secret, names, propagationDelayMs: opts.propagationDelayMs ?? 30_000 });
   const server = new WebhookServer({
-    certificates, client: mgr.client, port: opts.port, host: opts.host ?? (service ? "0.0.0.0" : "127.0.0.1"),
+    certificates, client: mgr.client, port: opts.port, metrics: mgr.metrics, host: opts.host ?? (service ? "0.0.0.0" : "127.0.0.1"),
     ...(service ? { service } : { advertiseHost }),
     ...(opts.configurationName ? { configurationName: opts.configurationName } : {}),
   });

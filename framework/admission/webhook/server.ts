@@ -16,6 +16,7 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import express from "express";
+import type { Registry } from "prom-client";
 import type { Client } from "../../client/index.ts";
 import type { Runnable } from "../../manager/index.ts";
 import type { KubeObject, ResourceType } from "../../meta/index.ts";
@@ -30,6 +31,7 @@ import { kubernetesCelCheck } from "../cel-check.ts";
 import { validateMatchConditions, validateRuleOperations, type CelCheck } from "../validate.ts";
 import { splitPemBundle, type KeyPair } from "./certificates.ts";
 import type { CertificateSource, ServingCertificate } from "./certificate-manager.ts";
+import { noWebhookMetrics, webhookMetrics, type WebhookMetrics } from "./metrics.ts";
 import {
   MalformedReviewError, parseReview, parseTimeoutMs, reviewResponse, type AdmissionRequest, type AdmissionResult,
 } from "./review.ts";
@@ -77,6 +79,8 @@ export interface WebhookServerOptions {
   bodyLimitBytes?: number;
   /** Compiles webhooks' matchConditions at registration (default `kubernetesCelCheck`; `false`: only the API server does). */
   cel?: CelCheck | false;
+  /** Where to register controller-runtime's webhook metrics (`metrics.ts`; `addWebhookServer` gives the manager's registry). */
+  metrics?: Registry;
 }
 
 const defaultTimeoutSeconds = 10;
@@ -87,6 +91,7 @@ export class WebhookServer implements Runnable {
   readonly #opts: WebhookServerOptions;
   readonly #registrations: Registration[] = [];
   readonly #app = express();
+  readonly #metrics: WebhookMetrics;
   #server?: https.Server;
   #serving?: ServingCertificate;
   #unsubscribe?: () => void;
@@ -97,6 +102,7 @@ export class WebhookServer implements Runnable {
 
   constructor(opts: WebhookServerOptions) {
     this.#opts = opts;
+    this.#metrics = opts.metrics ? webhookMetrics(opts.metrics) : noWebhookMetrics;
     this.#app.disable("x-powered-by");
     this.#app.get("/healthz", (_req, res) => {
       res.type("text/plain").send("ok");
@@ -115,7 +121,12 @@ export class WebhookServer implements Runnable {
     if (this.#registrations.some((r) => r.webhook.name === reg.webhook.name && r.type === reg.type)) throw new Error(`webhook name ${reg.webhook.name} is registered twice`);
     this.#registrations.push(reg);
     const limit = this.#opts.bodyLimitBytes ?? 16 * 1024 * 1024;
-    this.#app.post(reg.path, express.text({ type: () => true, limit }), (req: express.Request, res: express.Response) => {
+    this.#app.post(reg.path, (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+      const finished = this.#metrics.start(reg.path);
+      res.once("finish", () => finished(res.statusCode));
+      res.once("close", () => finished(res.statusCode));
+      next();
+    }, express.text({ type: () => true, limit }), (req: express.Request, res: express.Response) => {
       void this.#serve(reg, req, res);
     }, (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       // The body parser's errors (413 too large, 400 bad encoding), answered as a Status.

@@ -3,7 +3,8 @@
  * API server refused it twice (retried with backoff, the manager keeps running), the CA injected
  * into the configuration, `/readyz` ready only then, the certificate verified for the Service's
  * name `<service>.<namespace>.svc` as the API server verifies it, and the ready check injecting
- * the CA again into a configuration that lost it.
+ * the CA again into a configuration that lost it; controller-runtime's webhook metrics in the
+ * manager's registry.
  */
 import { test } from "node:test";
 import { request } from "node:https";
@@ -29,6 +30,19 @@ function getAs(port: number, serverName: string, ca: string): Promise<string> {
     });
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** POSTs `body` as JSON to the webhook server on 127.0.0.1, trusting `ca`. */
+function postAs(port: number, path: string, body: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: "POST", ca, servername: "hooks.ops.svc", headers: { "content-type": "application/json" } }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
   });
 }
 
@@ -61,6 +75,19 @@ test("addWebhookServer: retries the Secret, injects the CA, is ready only then, 
     assert.equal(await getAs(server.port(), "hooks.ops.svc", certificates.caBundle()), "ok");
     await assert.rejects(getAs(server.port(), "other.ops.svc", certificates.caBundle()), /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/);
     assert.deepEqual(server.mutatingWebhookConfiguration()!.webhooks[0]!.clientConfig.service, { namespace: "ops", name: "hooks", path: "/mutate-core-v1-configmap", port: 443 });
+
+    // controller-runtime's webhook metrics, by path and HTTP code, in the manager's registry.
+    const review = JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: {
+      uid: "u1", kind: { group: "", version: "v1", kind: "ConfigMap" }, resource: { group: "", version: "v1", resource: "configmaps" },
+      operation: "CREATE", namespace: "ops", name: "c", userInfo: { username: "u" }, object: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "ops" } },
+    } });
+    assert.equal((await postAs(server.port(), "/mutate-core-v1-configmap", review, certificates.caBundle())).status, 200);
+    assert.equal((await postAs(server.port(), "/mutate-core-v1-configmap", "not json", certificates.caBundle())).status, 400);
+    const text = await mgr.metrics.metrics();
+    assert.match(text, /controller_runtime_webhook_requests_total\{webhook="\/mutate-core-v1-configmap",code="200"\} 1/);
+    assert.match(text, /controller_runtime_webhook_requests_total\{webhook="\/mutate-core-v1-configmap",code="400"\} 1/);
+    assert.match(text, /controller_runtime_webhook_latency_seconds_count\{webhook="\/mutate-core-v1-configmap",code="200"\} 1/);
+    assert.match(text, /controller_runtime_webhook_requests_in_flight\{webhook="\/mutate-core-v1-configmap"\} 0/);
 
     // A configuration replaced without the CA: not ready, until the check injects it again.
     await client.update(MutatingWebhookConfigurations, { ...injected, webhooks: injected.webhooks.map((w) => ({ ...w, clientConfig: { ...w.clientConfig, caBundle: undefined } })) });

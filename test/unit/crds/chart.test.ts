@@ -221,13 +221,13 @@ test("optional objects: ServiceMonitor, NetworkPolicy and the Grafana dashboard 
   assert.equal(dashboardMap.metadata.labels["grafana_dashboard"], "1", "the label Grafana's sidecar looks for");
   const dashboard = JSON.parse(dashboardMap.data["kubeloop.json"]!) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
   const titles = dashboard.panels.map((p) => p.title).join(" | ");
-  for (const topic of [/Reconciles per second/, /Reconcile errors/, /queue depth/, /queue latency/, /Leader/, /Scheduling attempts/, /scheduling latency/, /GPUs per product/]) {
+  for (const topic of [/Reconciles per second/, /Reconcile errors/, /queue depth/, /queue latency/, /Leader/, /Scheduling attempts/, /scheduling latency/, /GPUs per product/, /Webhook requests/, /Webhook latency/]) {
     assert.match(titles, topic);
   }
   // Every metric a panel queries is one the framework or an operator registers (no typo, no rename left behind).
   const sources = [
     "framework/controller/metrics.ts", "framework/queue/metrics.ts", "framework/manager/leader-election.ts", "framework/manager/metrics.ts",
-    "framework/scheduling/metrics.ts", "operators/gpu-placement/metrics.ts",
+    "framework/scheduling/metrics.ts", "operators/gpu-placement/metrics.ts", "framework/admission/webhook/metrics.ts",
   ].map((f) => { try { return readFileSync(join(repoRoot, f), "utf8"); } catch { return ""; } }).join("\n");
   const names = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => [...t.expr.matchAll(/\b([a-z_]+)(?:\{|\[)/g)].map((m) => m[1]!))));
   for (const name of names) {
