@@ -13,6 +13,7 @@
  *    re-reads the Secret (a certificate another replica renewed) and injects the CA again (a
  *    configuration created or replaced since).
  */
+import { sleep } from "../../flowcontrol/index.ts";
 import type { Manager } from "../../manager/index.ts";
 import { isIP } from "node:net";
 import { CertificateManager } from "./certificate-manager.ts";
@@ -104,10 +105,12 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
   // sees the configuration change.
   const resyncMs = opts.resyncMs ?? 10_000;
   let lastResyncMs = performance.now();
+  // The resync is started, not awaited: a renewal it starts (a CA rotation waits
+  // `propagationDelayMs` twice) must not hold the probe past its timeout; the next probe sees it.
   mgr.addReadyCheck("webhook-certificate", async () => {
     if (performance.now() - lastResyncMs >= resyncMs) {
       lastResyncMs = performance.now();
-      await certificates.ensure().catch((err: unknown) => mgr.log.error({ err: (err as Error).message }, "webhook certificates: resync failed"));
+      void certificates.ensure().catch((err: unknown) => mgr.log.error({ err: (err as Error).message }, "webhook certificates: resync failed"));
     }
     const reason = await server.readiness();
     if (reason !== undefined) throw new Error(reason);
@@ -115,12 +118,3 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
   return { server, certificates };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-}
