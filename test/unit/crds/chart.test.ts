@@ -197,6 +197,8 @@ test("values.schema.json refuses a wrong value with the field and the reason", (
   assert.match(refused("replicaCount=0"), /at '\/replicaCount': minimum: got 0, want 1/);
   assert.match(refused("logLevel=verbose"), /at '\/logLevel': value must be one of 'trace'/);
   assert.match(refused("leaderElection.leaseDurationSecond=15"), /at '\/leaderElection': additional properties 'leaseDurationSecond' not allowed/);
+  assert.match(refused("webhooks.port=0"), /at '\/webhooks\/port': minimum: got 0, want 1/);
+  assert.match(refused("webhooks.namespaceSelector.matchLabel.a=b"), /at '\/webhooks\/namespaceSelector': additional properties 'matchLabel' not allowed/);
 });
 
 test("the PodDisruptionBudget keeps one operator pod when there are standbys, and is absent with one replica", () => {
