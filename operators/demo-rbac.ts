@@ -48,8 +48,8 @@ export async function leastPrivilegeClient(
   viewer.add(...viewerReads);
   // With webhooks, the chart's webhook grants: the certificates' Secret in the namespace (a Role),
   // get/update on the one configuration (by name).
-  const webhookRules = opts.webhookConfiguration ? webhookPolicyRules() : undefined;
-  const configurationRules = (webhookRules?.cluster ?? []).map((r) => ({ ...r, resourceNames: [opts.webhookConfiguration!] }));
+  const webhookRules = opts.webhookConfiguration ? webhookPolicyRules(opts.webhookConfiguration) : undefined;
+  const configurationRules = webhookRules?.cluster ?? [];
   const rules = [...operatorRules, ...configurationRules, ...viewer.rules()];
   const apply = <T extends KubeObject>(type: Parameters<KubeClient["patch"]>[0], obj: T) =>
     admin.patch(type, { namespace: obj.metadata?.namespace, name: obj.metadata!.name! }, { type: "apply", body: obj, fieldManager: "kubeloop-demo", force: true });

@@ -55,10 +55,7 @@ export const operators: Readonly<Record<string, Operator>> = {
   },
   "gpu-placement": {
     definitions: [GPUPlacementPolicyDefinition],
-    setup: (mgr, ctx) => setupGPUPlacement(mgr, {
-      ...(ctx.webhooks ? { webhooks: ctx.webhooks } : {}),
-      ...(ctx.webhookExcludedNamespaces ? { webhookExcludedNamespaces: ctx.webhookExcludedNamespaces } : {}),
-    }).scheduler,
+    setup: (mgr, ctx) => setupGPUPlacement(mgr, ctx).scheduler,
   },
   // kubeloop:operators (`kubeloop create api` adds new operators above this line)
 };
@@ -85,10 +82,7 @@ export function setupOperators(mgr: Manager, names: readonly string[], opts: Set
   }
   const extensions: Array<SchedulerExtension | DeferredSchedulerExtension> = [];
   for (const name of names) {
-    const extension = operators[name]!.setup(mgr, {
-      ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
-      ...(opts.webhookExcludedNamespaces ? { webhookExcludedNamespaces: opts.webhookExcludedNamespaces } : {}),
-    });
+    const extension = operators[name]!.setup(mgr, opts);
     if (extension) extensions.push(extension);
   }
   if (extensions.length === 0) return;

@@ -43,11 +43,12 @@ function kindsInUse(): Array<"validating" | "mutating"> {
 
 /**
  * The RBAC of an operator process that serves webhooks (`CertificateManager.policyRules`): the
- * Secret in the release namespace, and get/update on the chart's configurations only.
+ * Secret in its namespace, and get/update on the configuration `configurationName` only (default:
+ * the chart's, as a stand-in for `withHelmExpressions`).
  */
-export function webhookPolicyRules(): { namespaced: PolicyRule[]; cluster: PolicyRule[] } {
+export function webhookPolicyRules(configurationName = CONFIGURATION_NAME): { namespaced: PolicyRule[]; cluster: PolicyRule[] } {
   const { namespaced, cluster } = CertificateManager.policyRules(kindsInUse());
-  return { namespaced, cluster: cluster.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, resourceNames: [CONFIGURATION_NAME], verbs: r.verbs })) };
+  return { namespaced, cluster: cluster.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, resourceNames: [configurationName], verbs: r.verbs })) };
 }
 
 /** `text` with the stand-ins replaced by Helm expressions. @throws Error when `text` already holds `{{` (a CEL string Helm would read). */

@@ -25,7 +25,7 @@ export {
   type AdmissionRequest, type AdmissionResponse, type AdmissionResult, type ResponseStatus,
 } from "./webhook/review.ts";
 export {
-  WebhookServer, WebhookBuilder, webhookFor, type WebhookServerOptions, type AdmissionHandler, type HandlerContext,
+  WebhookServer, WebhookBuilder, webhookFor, type WebhookServerOptions, type AdmissionHandler, type HandlerContext, type ConfigurationNames,
 } from "./webhook/server.ts";
 export { addWebhookServer, type ManagedWebhookServer, type ManagedWebhookServerOptions } from "./webhook/managed-server.ts";
 export { kubernetesCelCheck } from "./cel-check.ts";

@@ -81,10 +81,7 @@ export function addWebhookServer(mgr: Manager, opts: ManagedWebhookServerOptions
   mgr.add({
     needLeaderElection: false,
     async start(signal: AbortSignal): Promise<void> {
-      certificates.injectInto({
-        ...(server.registered("validating") > 0 ? { validating: [server.configurationName()] } : {}),
-        ...(server.registered("mutating") > 0 ? { mutating: [server.configurationName()] } : {}),
-      });
+      certificates.injectInto(server.configurationNames());
       for (let waitMs = retryBaseMs; !signal.aborted; waitMs = Math.min(retryMaxMs, waitMs * 2)) {
         try {
           await certificates.ensure();

@@ -66,7 +66,7 @@ export interface WebhookServerOptions {
    * Generate `clientConfig.service` (the Service in front of the server's pods, port default 443)
    * instead of `clientConfig.url`: what a chart installs in a cluster, where the API server
    * reaches the pods through the Service. The serving certificate must then name
-   * `<name>.<namespace>.svc` (`CertificateManager`'s `names.dns`).
+   * `<name>.<namespace>.svc` (`CertificateManager`'s `names.dnsNames`).
    */
   service?: { namespace: string; name: string; port?: number };
   /** Name of the generated Validating/MutatingWebhookConfiguration (default `kubeloop-webhooks`). */
@@ -84,6 +84,12 @@ export interface WebhookServerOptions {
 }
 
 const defaultTimeoutSeconds = 10;
+
+/** Names of webhook configurations by kind. */
+export interface ConfigurationNames {
+  validating?: string[];
+  mutating?: string[];
+}
 
 /** The server. Register webhooks with `webhookFor(server, Type)`, then `listen()` or run it as a manager Runnable. */
 export class WebhookServer implements Runnable {
@@ -240,6 +246,12 @@ export class WebhookServer implements Runnable {
     return this.#opts.configurationName ?? "kubeloop-webhooks";
   }
 
+  /** The configurations this server's webhooks go into, by kind (a kind without webhooks left out): what `CertificateManager.injectInto` takes. */
+  configurationNames(): ConfigurationNames {
+    const name = [this.configurationName()];
+    return { ...(this.registered("validating") > 0 ? { validating: name } : {}), ...(this.registered("mutating") > 0 ? { mutating: name } : {}) };
+  }
+
   /** The CEL check registrations use (undefined: none). */
   celCheck(): CelCheck | undefined {
     return this.#opts.cel === false ? undefined : this.#opts.cel ?? kubernetesCelCheck;
@@ -296,8 +308,8 @@ export class WebhookServer implements Runnable {
     const fieldManager = opts.fieldManager ?? "kubeloop-webhooks";
     const v = this.validatingWebhookConfiguration();
     const m = this.mutatingWebhookConfiguration();
-    const source = this.#opts.certificates as CertificateSource & { injectInto?: (c: { validating?: string[]; mutating?: string[] }) => void };
-    source.injectInto?.({ ...(v ? { validating: [v.metadata.name] } : {}), ...(m ? { mutating: [m.metadata.name] } : {}) });
+    const source = this.#opts.certificates as CertificateSource & { injectInto?: (c: ConfigurationNames) => void };
+    source.injectInto?.(this.configurationNames());
     if (v) await client.patch(ValidatingWebhookConfigurations, { name: v.metadata.name }, { type: "apply", body: v, fieldManager, force: true });
     if (m) await client.patch(MutatingWebhookConfigurations, { name: m.metadata.name }, { type: "apply", body: m, fieldManager, force: true });
   }

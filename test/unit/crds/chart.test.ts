@@ -113,7 +113,7 @@ test("the ClusterRole grants exactly the generated rules of the listed operators
   const clusterRole = one(objects, "ClusterRole") as Rendered & { rules: PolicyRule[] };
   const defaults = (YAML.parse(readFileSync(join(chartDir, "values.yaml"), "utf8")) as { operators: string[] }).operators;
   // The webhook server's rule comes last: get and update on the chart's own configuration, by name.
-  const webhookRules = webhookPolicyRules().cluster.map((r) => ({ ...r, resourceNames: ["kl-kubeloop"] }));
+  const webhookRules = webhookPolicyRules("kl-kubeloop").cluster;
   assert.deepEqual(webhookRules, [{ apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["kl-kubeloop"], verbs: ["get", "update"] }]);
   assert.deepEqual(clusterRole.rules, [...defaults.flatMap((name) => operatorPolicyRules(name)), ...webhookRules]);
   const all = (one(render(`operators={${Object.keys(operators).join(",")}}`), "ClusterRole") as Rendered & { rules: PolicyRule[] }).rules;
