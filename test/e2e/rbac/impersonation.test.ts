@@ -40,7 +40,8 @@ import { useTestNamespace } from "../support/test-namespace.ts";
 import { manifestResourceType } from "../support/manifest.ts";
 import { renderChartRbac, serviceAccountUser } from "../support/chart-rbac.ts";
 import { MutatingWebhookConfigurations } from "../../../framework/admission/index.ts";
-import { operatorWebhooks, webhookPolicyRules } from "../../../operators/webhooks.ts";
+import { webhookPolicyRules } from "../../../operators/webhooks.ts";
+import { localWebhookConfiguration } from "../support/local-webhooks.ts";
 
 
 const env = useTestNamespace("kubeloop-rbac");
@@ -147,12 +148,8 @@ test("the operators run as the chart's ServiceAccount (impersonated) with the ge
     // The chart's webhook configuration, as Helm creates it (no caBundle), but on 127.0.0.1 (the
     // local control plane reaches no Service) and only for this test's namespace.
     const webhookPort = (await pickFreePorts(1))[0]!;
-    const [webhook] = operatorWebhooks("gpu-placement").mutating;
     await deleteIfPresent(client, { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: `${RELEASE}-kubeloop` } });
-    await client.create(MutatingWebhookConfigurations, {
-      apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: `${RELEASE}-kubeloop` },
-      webhooks: [{ ...webhook!, clientConfig: { url: `https://127.0.0.1:${webhookPort}${webhook!.clientConfig.service!.path}` }, namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }],
-    });
+    await client.create(MutatingWebhookConfigurations, localWebhookConfiguration("gpu-placement", `${RELEASE}-kubeloop`, webhookPort, namespace));
 
     operator = startOperator({
       kubeconfigPath: operatorKubeconfig, namespace: AUDITED_NAMESPACE, leaseId: "kubeloop-rbac-e2e", identity: "rbac-e2e-0",

@@ -17,7 +17,7 @@
  * - With the operator stopped, a GPU pod is still admitted, on default-scheduler (failurePolicy Ignore).
  */
 import { after, before, test } from "node:test";
-import { MutatingWebhookConfigurations, addWebhookServer, type MutatingWebhookConfiguration, type WebhookServer } from "../../../../framework/admission/index.ts";
+import { MutatingWebhookConfigurations, addWebhookServer, type WebhookServer } from "../../../../framework/admission/index.ts";
 import { isNotFound } from "../../../../framework/client/index.ts";
 import { rootLogger } from "../../../../framework/log/index.ts";
 import { Manager } from "../../../../framework/manager/index.ts";
@@ -25,7 +25,7 @@ import { Pods, type Pod } from "../../../../framework/meta/index.ts";
 import { createTestNamespace, deleteTestNamespace, pickFreePorts, waitFor } from "../../../../framework/testing/index.ts";
 import { GOVERNING_POLICY_ANNOTATION } from "../../../../operators/gpu-placement/index.ts";
 import { setupOperators } from "../../../../operators/registry.ts";
-import { operatorWebhooks } from "../../../../operators/webhooks.ts";
+import { localWebhookConfiguration } from "../../support/local-webhooks.ts";
 import { OPERATOR_IDENTITY_NAMESPACE } from "../../support/chart-rbac.ts";
 import { assert, connect, createPolicy, deletePolicy, disconnect, gpuNodes, gpuPod, removeNodes, TIMEOUT_MS, type Cluster, startManager } from "./harness.ts";
 
@@ -67,16 +67,7 @@ before(async () => {
   // The Secret of an earlier run is left to be loaded (a restart); the configuration is made fresh, as `helm install` does.
   await deleteConfiguration();
   const port = (await pickFreePorts(1))[0]!;
-  const [webhook] = operatorWebhooks("gpu-placement").mutating;
-  const configuration: MutatingWebhookConfiguration = {
-    apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: CONFIGURATION },
-    webhooks: [{
-      ...webhook!,
-      clientConfig: { url: `https://127.0.0.1:${port}${webhook!.clientConfig.service!.path}` },
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } },
-    }],
-  };
-  await cluster.client.create(MutatingWebhookConfigurations, configuration);
+  await cluster.client.create(MutatingWebhookConfigurations, localWebhookConfiguration("gpu-placement", CONFIGURATION, port, ns));
 
   mgr = new Manager({ client: cluster.operatorClient, name: "gpu-webhook-e2e", metricsBindAddress: "0", healthProbeBindAddress: "127.0.0.1:0", log: rootLogger });
   ({ server } = addWebhookServer(mgr, { port, secret: { namespace: OPERATOR_IDENTITY_NAMESPACE, name: SECRET }, configurationName: CONFIGURATION, resyncMs: 0 }));
