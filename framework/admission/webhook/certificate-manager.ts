@@ -14,7 +14,10 @@
  *    `setSecureContext`, connections stay open);
  * 3. after `propagationDelayMs` more, the old CA leaves the bundle.
  * At every moment the certificate served chains to a CA in the bundle. A restart between steps
- * resumes from the Secret.
+ * resumes from the Secret. Every write of the Secret is conditional on the version this replica
+ * last read or wrote: when replicas renew at once, one write wins and the others reload it (and
+ * finish the winner's rotation if it is cut short), so no replica serves a certificate of a CA
+ * that another replica's write dropped from the bundle.
  */
 import type { Client } from "../../client/index.ts";
 import { isAlreadyExists, isConflict, isNotFound } from "../../client/index.ts";
@@ -25,6 +28,14 @@ import {
 } from "./certificates.ts";
 
 const day = 24 * 60 * 60 * 1000;
+
+/** How often one `ensure()` or `rotate()` starts over after losing a write to another replica. */
+const maxSecretRaces = 3;
+
+/** The Secret changed since this replica read it: a create that found one, or a stale update. */
+function isSecretRace(err: unknown): boolean {
+  return isAlreadyExists(err) || isConflict(err);
+}
 
 /** What the server serves: the leaf, its key, and the CA that signed it. */
 export interface ServingCertificate extends KeyPair {
@@ -96,7 +107,10 @@ export class CertificateManager implements CertificateSource {
    */
   readonly needLeaderElection = false;
   readonly #opts: Required<Omit<CertificateManagerOptions, "client" | "secret" | "names">> & Pick<CertificateManagerOptions, "client" | "secret"> & { names: ServingNames };
+  /** What this replica serves and injects: the Secret's content as last read or written. */
   #state?: State;
+  /** The Secret as last read or written: the base of the next conditional write. */
+  #stored?: Secret;
   readonly #listeners = new Set<(cert: ServingCertificate) => void>();
   #busy: Promise<void> = Promise.resolve();
 
@@ -172,9 +186,17 @@ export class CertificateManager implements CertificateSource {
   /** Rotates now: the serving certificate, or the CA too (`{ ca: true }`), as `ensure` does near expiry. */
   rotate(opts: { ca?: boolean } = {}): Promise<void> {
     const run = this.#busy.then(async () => {
-      if (!this.#state) await this.#ensure(Date.now());
-      if (opts.ca) await this.#rotateCa();
-      else await this.#rotateLeaf();
+      for (let attempt = 0; ; attempt++) {
+        if (!this.#state || attempt > 0) await this.#ensure(Date.now());
+        try {
+          if (opts.ca) await this.#rotateCa(Date.now());
+          else await this.#issueLeaf(Date.now());
+          return;
+        } catch (err) {
+          // Another replica wrote the Secret meanwhile: load its state, then rotate from there.
+          if (!isSecretRace(err) || attempt >= maxSecretRaces) throw err;
+        }
+      }
     });
     this.#busy = run.catch(() => {});
     return run;
@@ -198,31 +220,31 @@ export class CertificateManager implements CertificateSource {
     }
   }
 
-  async #ensure(now: number, attempt = 0): Promise<void> {
+  /** `#sync`, again from a fresh read when another replica's write made one of its writes fail. */
+  async #ensure(now: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#sync(now);
+      } catch (err) {
+        if (!isSecretRace(err) || attempt >= maxSecretRaces) throw err;
+      }
+    }
+  }
+
+  async #sync(now: number): Promise<void> {
     const { client, secret } = this.#opts;
-    let stored: Secret | undefined;
     try {
-      stored = await client.get(Secrets, secret);
+      this.#stored = await client.get(Secrets, secret);
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      this.#stored = undefined;
     }
-    const loaded = stored ? fromSecret(stored) : undefined;
+    const loaded = this.#stored ? fromSecret(this.#stored) : undefined;
     if (!loaded) {
+      // None yet, or an empty one a chart made.
       const ca = await createCertificateAuthority(this.#opts.caCommonName, this.#opts.caValidityMs, now);
       const leaf = await createServingCertificate(ca, this.#opts.names, this.#opts.certValidityMs, now);
-      const previous = this.#state;
-      this.#state = { ca, leaf, bundle: [ca.certPem] };
-      try {
-        // Create when there was none, else update the Secret read above (an empty one a chart
-        // made): either fails, rather than overwrite, when another replica wrote first.
-        await this.#save({ basedOn: stored ?? null });
-      } catch (err) {
-        // Another replica wrote the Secret first: use its certificates.
-        this.#state = previous;
-        if (!isAlreadyExists(err) && !isConflict(err)) throw err;
-        if (attempt >= 3) throw err;
-        return this.#ensure(now, attempt + 1);
-      }
+      await this.#save({ ca, leaf, bundle: [ca.certPem] });
       await this.#inject();
       this.#emit();
       return;
@@ -230,52 +252,46 @@ export class CertificateManager implements CertificateSource {
     const changed = !this.#state || this.#state.leaf.certPem !== loaded.leaf.certPem;
     this.#state = loaded;
     if (changed) this.#emit();
-    // A CA rotation interrupted between its steps.
+    // A CA rotation cut short between its steps (a restart), or under way on another replica.
     if (!isSignedBy(loaded.leaf.certPem, loaded.ca.certPem)) {
       await this.#inject();
       await this.#delay();
+      await this.#inject();
       await this.#issueLeaf(now);
     }
     if (this.#state.bundle.length > 1) {
       await this.#inject();
       await this.#delay();
-      this.#state.bundle = [this.#state.ca.certPem];
-      await this.#save();
+      await this.#save({ ...this.#state, bundle: [this.#state.ca.certPem] });
     }
     await this.#inject();
     const ca = certificateInfo(this.#state.ca.certPem);
     const leaf = certificateInfo(this.#state.leaf.certPem);
     if (ca.notAfterMs - now <= this.#opts.caRenewBeforeMs) await this.#rotateCa(now);
-    else if (leaf.notAfterMs - now <= this.#opts.certRenewBeforeMs) await this.#rotateLeaf(now);
+    else if (leaf.notAfterMs - now <= this.#opts.certRenewBeforeMs) await this.#issueLeaf(now);
   }
 
-  async #rotateLeaf(now = Date.now()): Promise<void> {
-    await this.#issueLeaf(now);
-  }
-
+  /** Serves a new leaf of the current CA. */
   async #issueLeaf(now: number): Promise<void> {
     const state = this.#state!;
-    state.leaf = await createServingCertificate(state.ca, this.#opts.names, this.#opts.certValidityMs, now);
-    await this.#save();
+    await this.#save({ ...state, leaf: await createServingCertificate(state.ca, this.#opts.names, this.#opts.certValidityMs, now) });
     this.#emit();
   }
 
-  async #rotateCa(now = Date.now()): Promise<void> {
-    const state = this.#state!;
-    const oldCa = state.ca;
+  async #rotateCa(now: number): Promise<void> {
+    const old = this.#state!;
     const newCa = await createCertificateAuthority(this.#opts.caCommonName, this.#opts.caValidityMs, now);
     // 1. Trust both, serve the old leaf.
-    state.ca = newCa;
-    state.bundle = [oldCa.certPem, newCa.certPem];
-    await this.#save();
+    await this.#save({ ca: newCa, leaf: old.leaf, bundle: [old.ca.certPem, newCa.certPem] });
     await this.#inject();
     await this.#delay();
-    // 2. Serve a leaf of the new CA.
+    // 2. Serve a leaf of the new CA (the bundle injected again first: a replica that read the
+    //    Secret before step 1 may have injected the old bundle since).
+    await this.#inject();
     await this.#issueLeaf(now);
     await this.#delay();
     // 3. Trust only the new CA.
-    state.bundle = [newCa.certPem];
-    await this.#save();
+    await this.#save({ ...this.#state!, bundle: [newCa.certPem] });
     await this.#inject();
   }
 
@@ -289,27 +305,16 @@ export class CertificateManager implements CertificateSource {
   }
 
   /**
-   * Writes the state to the Secret. With `basedOn`, writes over exactly that read (null: creates),
-   * so a replica that wrote since makes this fail with AlreadyExists or Conflict.
+   * Writes `next` over the Secret as last read or written (none: creates it) and makes it the
+   * state. @throws ApiError: Conflict or AlreadyExists when another replica wrote since (`isSecretRace`).
    */
-  async #save(opts: { basedOn?: Secret | null } = {}): Promise<void> {
+  async #save(next: State): Promise<void> {
     const { client, secret } = this.#opts;
-    const s = this.#state!;
-    const data = { "ca.crt": b64(s.ca.certPem), "ca.key": b64(s.ca.keyPem), "tls.crt": b64(s.leaf.certPem), "tls.key": b64(s.leaf.keyPem), "ca-bundle.crt": b64(s.bundle.join("")) };
-    let existing: Secret | undefined = opts.basedOn ?? undefined;
-    if (opts.basedOn === undefined) {
-      try {
-        existing = await client.get(Secrets, secret);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    if (!existing) {
-      await client.create(Secrets, { apiVersion: "v1", kind: "Secret", metadata: { name: secret.name, namespace: secret.namespace }, type: "kubernetes.io/tls", data });
-      return;
-    }
-    // Conditional on the resourceVersion read: a concurrent writer makes this a 409, not a lost update.
-    await client.update(Secrets, { ...existing, data });
+    const data = { "ca.crt": b64(next.ca.certPem), "ca.key": b64(next.ca.keyPem), "tls.crt": b64(next.leaf.certPem), "tls.key": b64(next.leaf.keyPem), "ca-bundle.crt": b64(next.bundle.join("")) };
+    this.#stored = this.#stored
+      ? await client.update(Secrets, { ...this.#stored, data })
+      : await client.create(Secrets, { apiVersion: "v1", kind: "Secret", metadata: { name: secret.name, namespace: secret.namespace }, type: "kubernetes.io/tls", data });
+    this.#state = next;
   }
 
   async #inject(): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * CertificateManager over the FakeClient: the Secret it writes, loading instead of re-creating,
  * renewal before expiry, the three steps of a CA rotation (the certificate served always chains
- * to a CA in the configurations' caBundle), and resuming a CA rotation cut short by a restart.
+ * to a CA in the configurations' caBundle), resuming a CA rotation cut short by a restart, and
+ * replicas that create or rotate at the same moment (conditional writes: one wins, the others
+ * load its state).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -132,4 +134,39 @@ test("two replicas starting at once end with one Secret and serve the same certi
   const filled = await charted.get(Secrets, secret);
   assert.equal(filled.type, "Opaque", "the chart's Secret is filled in, not replaced");
   assert.equal(Buffer.from(filled.data!["tls.crt"]!, "base64").toString(), c.current().certPem);
+});
+
+test("two replicas rotating the CA at once: neither serves a certificate whose CA left the caBundle, and both end on one CA and one certificate", async () => {
+  const client = new FakeClient();
+  await client.create(ValidatingWebhookConfigurations, config());
+  const [a, b] = [manager(client), manager(client)];
+  await a.ensure();
+  await b.ensure();
+  const firstCa = a.current().caPem.trim();
+  const served = new Map<string, string>([["a", firstCa], ["b", b.current().caPem.trim()]]);
+  const violations: string[] = [];
+  // Every 5 ms, and at each switch: the CA of what each replica serves must be in the bundle the API server has.
+  const check = async (when: string): Promise<void> => {
+    const bundle = await configBundle(client);
+    for (const [who, ca] of served) if (!bundle.includes(ca)) violations.push(`${when}: replica ${who} serves a certificate of a CA not in the caBundle`);
+  };
+  a.onChange((c) => { served.set("a", c.caPem.trim()); void check("a switched"); });
+  b.onChange((c) => { served.set("b", c.caPem.trim()); void check("b switched"); });
+  const timer = setInterval(() => void check("poll"), 5);
+  try {
+    const inRenewalWindow = Date.now() + 3000 * day; // the CA (10 years, renewed a quarter before) is due
+    await Promise.all([a.ensure(inRenewalWindow), b.ensure(inRenewalWindow)]);
+    await a.ensure(inRenewalWindow);
+    await b.ensure(inRenewalWindow);
+  } finally {
+    clearInterval(timer);
+  }
+  await check("end");
+  assert.deepEqual(violations, []);
+  assert.equal(a.current().certPem, b.current().certPem);
+  const stored = await client.get(Secrets, secret);
+  assert.equal(Buffer.from(stored.data!["tls.crt"]!, "base64").toString(), a.current().certPem);
+  assert.deepEqual(await configBundle(client), [a.current().caPem.trim()]);
+  assert.ok(isSignedBy(a.current().certPem, a.current().caPem));
+  assert.notEqual(a.current().caPem.trim(), firstCa, "the CA was rotated");
 });
