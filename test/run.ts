@@ -126,8 +126,12 @@ async function main(): Promise<number> {
         log(`leaving the control plane running: KUBECONFIG=${plane.kubeconfigPath} (stop it with \`npm run cluster -- down --dir ${dir}\`)`);
       } else {
         await plane.stop({ removeData: !keep }).catch((err: unknown) => log(`stopping the control plane: ${(err as Error).message}`));
-        if (keep) log(`control plane stopped; logs kept in ${join(dir, "logs")}`);
-        else await rm(dir, { recursive: true, force: true });
+        if (keep) {
+          // The logs (a few hundred KiB) explain a failed run; etcd's data (about 60 MiB) rarely
+          // does, and kept for every failed run it piled up in .kubeloop/.
+          await rm(join(dir, "etcd"), { recursive: true, force: true });
+          log(`control plane stopped; logs kept in ${join(dir, "logs")}`);
+        } else await rm(dir, { recursive: true, force: true });
       }
     }
   }
