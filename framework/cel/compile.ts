@@ -230,6 +230,61 @@ function scalarType(w: Walk, e: Expr, scope: ReadonlySet<string>): string | unde
   }
 }
 
+/**
+ * The static type of an operand when it is certain without cel-go's checker: a scalar
+ * (`scalarType`), or a schema-typed list of scalars (`list(int)`); undefined otherwise.
+ */
+function certainType(w: Walk, e: Expr, scope: ReadonlySet<string>): string | undefined {
+  const scalar = scalarType(w, e, scope);
+  if (scalar) return scalar;
+  if (e.exprKind.case !== "identExpr" && e.exprKind.case !== "selectExpr") return undefined;
+  const root = rootIdent(e);
+  if (!root || scope.has(root) || e.exprKind.case === "selectExpr" && e.exprKind.value.testOnly) return undefined;
+  let schema: SchemaNode | undefined;
+  try {
+    schema = schemaOfChain(w, e);
+  } catch {
+    return undefined;
+  }
+  if (!schema || schema.type !== "array" || schema["x-kubernetes-preserve-unknown-fields"] || schema["x-kubernetes-int-or-string"]) return undefined;
+  const items = schemaScalar(schema.items);
+  return items ? `list(${items})` : undefined;
+}
+
+/** The conversion functions: none takes a type value. */
+const CONVERSIONS = new Set(["string", "int", "uint", "double", "bool", "bytes", "duration", "timestamp"]);
+
+/**
+ * cel-go's type-check error ("found no matching overload for ...", its exact text) for the calls
+ * whose operand types are certain here (`certainType`): indexing a scalar (`self[5]` on a
+ * string), `size()` of a number or bool, a conversion of a type value (`string(type(self))`),
+ * and `flatten()` of a list of scalars. Undefined when the call may type-check.
+ */
+function certainOverloadError(w: Walk, name: string, target: Expr | undefined, args: readonly Expr[], scope: ReadonlySet<string>): string | undefined {
+  const noMatch = (applied: string) => `found no matching overload for '${name}' applied to '${applied}'`;
+  if (name === "_[_]" && !target && args.length === 2) {
+    const [operand, index] = [scalarType(w, args[0]!, scope), certainType(w, args[1]!, scope)];
+    if (operand && index) return noMatch(`(${operand}, ${index})`);
+  }
+  if (name === "size") {
+    const operand = target && args.length === 0 ? target : !target && args.length === 1 ? args[0]! : undefined;
+    const type = operand ? scalarType(w, operand, scope) : undefined;
+    if (type && ["int", "uint", "double", "bool"].includes(type)) return noMatch(target ? `${type}.()` : `(${type})`);
+  }
+  if (CONVERSIONS.has(name) && !target && args.length === 1) {
+    const arg = args[0]!;
+    if (arg.exprKind.case === "callExpr" && arg.exprKind.value.function === "type" && !arg.exprKind.value.target && arg.exprKind.value.args.length === 1) {
+      const type = certainType(w, arg.exprKind.value.args[0]!, scope);
+      if (type) return noMatch(`(type(${type}))`);
+    }
+  }
+  if (name === "flatten" && target && args.length === 0) {
+    const type = certainType(w, target, scope);
+    if (type?.startsWith("list(") && !type.startsWith("list(list(")) return noMatch(`${type}.()`);
+  }
+  return undefined;
+}
+
 function rootIdent(e: Expr): string | undefined {
   if (e.exprKind.case === "identExpr") return e.exprKind.value.name;
   if (e.exprKind.case === "selectExpr" && e.exprKind.value.operand) return rootIdent(e.exprKind.value.operand);
@@ -284,6 +339,8 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         const [l, r] = [scalarType(w, call.args[0]!, scope), scalarType(w, call.args[1]!, scope)];
         if (l && r && l !== r) fail(w, e, `found no matching overload for '${name}' applied to '(${l}, ${r})'`);
       }
+      const overloadError = certainOverloadError(w, name, target, call.args, scope);
+      if (overloadError) fail(w, e, overloadError);
       if ((name === "_==_" || name === "_!=_") && call.args.some((a) => mayBeOptional(w, a, scope))) {
         w.refusals.push("== and != between optional values are not implemented in-process");
       }
@@ -398,9 +455,11 @@ function constructionAsMap(w: Walk, e: Expr): void {
  *
  * What the API server refuses is thrown as a `CelCompileError` with its position and reason:
  * syntax errors, undeclared variables and functions, fields the schema of `self` does not have,
- * invalid regex/duration/timestamp literals, heterogeneous literals. Type errors that need
- * cel-go's full checker (e.g. `1 == 1.0`, a string field compared with an int) are not all
- * found: the program then evaluates to an error or is refused. An expression that is valid for
+ * invalid regex/duration/timestamp literals, heterogeneous literals, and the type errors whose
+ * operand types are certain without cel-go's full checker (literals and schema-typed fields:
+ * `self.replicas == 1.0`, `self[5]` on a string, `size()` of an int, `string(type(self))`,
+ * `flatten()` of a list of scalars), with cel-go's message and position. Other type errors are
+ * not all found: the program then evaluates to an error or is refused. An expression that is valid for
  * the API server but that the in-process evaluator cannot evaluate exactly (optional types,
  * two-variable comprehensions, the url, format, authz and jsonpatch libraries) compiles with
  * `refusal` set, and `evaluate` returns `{ kind: "refused" }`.

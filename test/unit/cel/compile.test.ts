@@ -86,3 +86,37 @@ test("== between operands of certainly different types is refused as cel-go's ch
   assert.match(compileError("self.s != 1", { self: schema }).reason, /applied to '\(string, int\)'/);
   compile("self.a == 1 && self.s == 'x' && self.a < 2.5", { ...env, schemas: { self: schema } });
 });
+
+test("calls whose operand types are certain are refused with cel-go's overload error, at its position", () => {
+  // Each message (the first line, position included) is what kube-apiserver v1.36.3 answered
+  // for the rule on a CRD field of that schema (the harness' validate-crd, 2026-12-04).
+  const cases: Array<[SchemaNode, string, string]> = [
+    [{ type: "string", maxLength: 10 }, "self[5] == 'a'", "ERROR: <input>:1:5: found no matching overload for '_[_]' applied to '(string, int)'"],
+    [{ type: "string", maxLength: 10 }, "self['a'] == 'a'", "ERROR: <input>:1:5: found no matching overload for '_[_]' applied to '(string, string)'"],
+    [{ type: "integer" }, "self[0] == 1", "ERROR: <input>:1:5: found no matching overload for '_[_]' applied to '(int, int)'"],
+    [{ type: "boolean" }, "self[0]", "ERROR: <input>:1:5: found no matching overload for '_[_]' applied to '(bool, int)'"],
+    [{ type: "number" }, "self[0] == 1.0", "ERROR: <input>:1:5: found no matching overload for '_[_]' applied to '(double, int)'"],
+    [{ type: "object", properties: { a: { type: "string", maxLength: 4 } } }, "self.a[0] == 'x'", "ERROR: <input>:1:7: found no matching overload for '_[_]' applied to '(string, int)'"],
+    [{ type: "string", maxLength: 10 }, "string(type(self)) == 'x'", "ERROR: <input>:1:7: found no matching overload for 'string' applied to '(type(string))'"],
+    [{ type: "integer" }, "string(type(self)) == 'x'", "ERROR: <input>:1:7: found no matching overload for 'string' applied to '(type(int))'"],
+    [{ type: "array", maxItems: 5, items: { type: "integer" } }, "string(type(self)) == 'x'", "ERROR: <input>:1:7: found no matching overload for 'string' applied to '(type(list(int)))'"],
+    [{ type: "array", maxItems: 5, items: { type: "integer" } }, "self.flatten().size() > 0", "ERROR: <input>:1:13: found no matching overload for 'flatten' applied to 'list(int).()'"],
+    [{ type: "array", maxItems: 5, items: { type: "string", maxLength: 5 } }, "self.flatten().size() > 0", "ERROR: <input>:1:13: found no matching overload for 'flatten' applied to 'list(string).()'"],
+    [{ type: "integer" }, "self.size() > 0", "ERROR: <input>:1:10: found no matching overload for 'size' applied to 'int.()'"],
+    [{ type: "integer" }, "size(self) > 0", "ERROR: <input>:1:5: found no matching overload for 'size' applied to '(int)'"],
+    [{ type: "boolean" }, "self.size() > 0", "ERROR: <input>:1:10: found no matching overload for 'size' applied to 'bool.()'"],
+  ];
+  for (const [schema, rule, message] of cases) {
+    assert.equal(compileError(rule, { self: schema }).message.split("\n")[0], message, rule);
+  }
+  // The API server accepts these: the types are lists, maps, dyn, or not certain here.
+  const accepted: Array<[SchemaNode, string]> = [
+    [{ type: "array", maxItems: 5, items: { type: "array", maxItems: 5, items: { type: "integer" } } }, "self.flatten().size() > 0"],
+    [{ type: "integer" }, "type(self) == int"],
+    [{ type: "array", maxItems: 5, items: { type: "string", maxLength: 5 } }, "self[0] == 'a' && self.size() > 0 && size(self[0]) > 0"],
+    [{ type: "object", maxProperties: 5, additionalProperties: { type: "integer" } }, "self['a'] == 1"],
+    [{ type: "string", maxLength: 10 }, "self.size() > 0 && [self].map(x, x)[0] == 'a'"],
+    [{ "x-kubernetes-int-or-string": true }, "string(self) == '1'"],
+  ];
+  for (const [schema, rule] of accepted) compile(rule, { ...env, schemas: { self: schema } });
+});
