@@ -1,4 +1,4 @@
-import { CelCompileError, compile, withTypeAndObjectMeta, type SchemaNode } from "../cel/index.ts";
+import { CelCompileError, compile, crdRuleEnvironment, withTypeAndObjectMeta, type SchemaNode } from "../cel/index.ts";
 import type { JSONSchemaProps } from "./structural.ts";
 
 const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]);
@@ -25,7 +25,7 @@ function visit(node: SchemaNode, path: string, problems: string[], root = false)
   const celNode = root ? withTypeAndObjectMeta(node) : node;
   rules.forEach((rule, i) => {
     const where = `${path} x-kubernetes-validations[${i}]`;
-    const env = { variables: ["self", "oldSelf"], schemas: { self: celNode, ...(rule.optionalOldSelf ? {} : { oldSelf: celNode }) }, ...(rule.optionalOldSelf ? { optional: ["oldSelf"] } : {}) };
+    const env = crdRuleEnvironment(celNode, rule);
     let usesOldSelf = false;
     for (const [key, expr] of [["rule", rule.rule], ["messageExpression", rule.messageExpression]] as const) {
       if (expr === undefined) continue;

@@ -41,7 +41,10 @@ export interface CompileEnvironment {
   schemas?: Readonly<Record<string, SchemaNode | undefined>>;
   /** Admission expressions have the authz library (refused in-process); CRD rules do not. */
   admission?: boolean;
-  /** Variables that hold optional values (`oldSelf` of an `optionalOldSelf` rule). */
+  /**
+   * Variables that hold optional values (`oldSelf` of an `optionalOldSelf` rule). Their entry in
+   * `schemas`, if any, is the schema of the value they may hold.
+   */
   optional?: readonly string[];
   /**
    * MutatingAdmissionPolicy expressions: `Object{...}`, `Object.<path>{...}` and `JSONPatch{...}`
@@ -201,9 +204,21 @@ function schemaScalar(schema: SchemaNode | undefined): string | undefined {
   }
 }
 
+/** Whether `root` is a variable that holds an optional value (not shadowed by a comprehension variable). */
+function isOptionalVariable(w: Walk, root: string, scope: ReadonlySet<string>): boolean {
+  return !scope.has(root) && (w.env.optional ?? []).includes(root);
+}
+
+/** `type`, or `optional_type(type)` when `e` reads through an optional variable (`oldSelf.a` is an optional int). */
+function throughOptional(w: Walk, e: Expr, scope: ReadonlySet<string>, type: string | undefined): string | undefined {
+  const root = rootIdent(e);
+  return type && root && isOptionalVariable(w, root, scope) ? `optional_type(${type})` : type;
+}
+
 /**
  * The static type of an operand when it is certain without cel-go's checker: a literal, a
- * schema-typed field (`self.replicas`), or `size(...)`; undefined otherwise.
+ * schema-typed field (`self.replicas`; `optional_type(int)` through an optional variable), or
+ * `size(...)`; undefined otherwise.
  */
 function scalarType(w: Walk, e: Expr, scope: ReadonlySet<string>): string | undefined {
   switch (e.exprKind.case) {
@@ -212,13 +227,13 @@ function scalarType(w: Walk, e: Expr, scope: ReadonlySet<string>): string | unde
       return k === "int64Value" ? "int" : k === "uint64Value" ? "uint" : k === "doubleValue" ? "double" : k === "stringValue" ? "string" : k === "boolValue" ? "bool" : undefined;
     }
     case "identExpr":
-      return scope.has(e.exprKind.value.name) ? undefined : schemaScalar(w.env.schemas?.[e.exprKind.value.name]);
+      return scope.has(e.exprKind.value.name) ? undefined : throughOptional(w, e, scope, schemaScalar(w.env.schemas?.[e.exprKind.value.name]));
     case "selectExpr": {
       if (e.exprKind.value.testOnly) return "bool";
       const root = rootIdent(e);
       if (!root || scope.has(root)) return undefined;
       try {
-        return schemaScalar(schemaOfChain(w, e));
+        return throughOptional(w, e, scope, schemaScalar(schemaOfChain(w, e)));
       } catch {
         return undefined;
       }
@@ -248,7 +263,7 @@ function certainType(w: Walk, e: Expr, scope: ReadonlySet<string>): string | und
   }
   if (!schema || schema.type !== "array" || schema["x-kubernetes-preserve-unknown-fields"] || schema["x-kubernetes-int-or-string"]) return undefined;
   const items = schemaScalar(schema.items);
-  return items ? `list(${items})` : undefined;
+  return throughOptional(w, e, scope, items ? `list(${items})` : undefined);
 }
 
 /** The conversion functions: none takes a type value. */
@@ -257,19 +272,25 @@ const CONVERSIONS = new Set(["string", "int", "uint", "double", "bool", "bytes",
 /**
  * cel-go's type-check error ("found no matching overload for ...", its exact text) for the calls
  * whose operand types are certain here (`certainType`): indexing a scalar (`self[5]` on a
- * string), `size()` of a number or bool, a conversion of a type value (`string(type(self))`),
- * and `flatten()` of a list of scalars. Undefined when the call may type-check.
+ * string), `size()` of a number, a bool or an optional, a conversion of a type value
+ * (`string(type(self))`) or of an optional (`string(oldSelf)` of an `optionalOldSelf` rule), and
+ * `flatten()` of a list of scalars. Undefined when the call may type-check.
  */
 function certainOverloadError(w: Walk, name: string, target: Expr | undefined, args: readonly Expr[], scope: ReadonlySet<string>): string | undefined {
   const noMatch = (applied: string) => `found no matching overload for '${name}' applied to '${applied}'`;
   if (name === "_[_]" && !target && args.length === 2) {
     const [operand, index] = [scalarType(w, args[0]!, scope), certainType(w, args[1]!, scope)];
-    if (operand && index) return noMatch(`(${operand}, ${index})`);
+    if (operand && !isOptionalType(operand) && index) return noMatch(`(${operand}, ${index})`);
   }
   if (name === "size") {
-    const operand = target && args.length === 0 ? target : !target && args.length === 1 ? args[0]! : undefined;
-    const type = operand ? scalarType(w, operand, scope) : undefined;
-    if (type && ["int", "uint", "double", "bool"].includes(type)) return noMatch(target ? `${type}.()` : `(${type})`);
+    const unsized = (type: string | undefined) => type !== undefined && ["int", "uint", "double", "bool"].includes(type);
+    if (target && args.length === 0) {
+      const type = scalarType(w, target, scope);
+      if (unsized(type)) return noMatch(`${type}.()`);
+    } else if (!target && args.length === 1) {
+      const type = certainType(w, args[0]!, scope);
+      if (type && (unsized(type) || isOptionalType(type))) return noMatch(`(${type})`);
+    }
   }
   if (CONVERSIONS.has(name) && !target && args.length === 1) {
     const arg = args[0]!;
@@ -277,12 +298,18 @@ function certainOverloadError(w: Walk, name: string, target: Expr | undefined, a
       const type = certainType(w, arg.exprKind.value.args[0]!, scope);
       if (type) return noMatch(`(type(${type}))`);
     }
+    const type = certainType(w, arg, scope);
+    if (type && isOptionalType(type)) return noMatch(`(${type})`);
   }
   if (name === "flatten" && target && args.length === 0) {
     const type = certainType(w, target, scope);
     if (type?.startsWith("list(") && !type.startsWith("list(list(")) return noMatch(`${type}.()`);
   }
   return undefined;
+}
+
+function isOptionalType(type: string): boolean {
+  return type.startsWith("optional_type(");
 }
 
 function rootIdent(e: Expr): string | undefined {
@@ -563,6 +590,15 @@ function refusedProgram(expression: string, reason: string): CelProgram {
 
 /** The environment of CRD `x-kubernetes-validations` rules: `self` and `oldSelf`. */
 export const CRD_RULE_ENVIRONMENT: CompileEnvironment = { variables: ["self", "oldSelf"] };
+
+/**
+ * The environment of one CRD `x-kubernetes-validations` rule, and of its messageExpression, on a
+ * node of schema `schema`: `self` and `oldSelf` typed by it, and `oldSelf` an optional of it
+ * with `optionalOldSelf` (apiextensions-apiserver v1.36 compiles both expressions so).
+ */
+export function crdRuleEnvironment(schema: SchemaNode, rule: { optionalOldSelf?: boolean | undefined }): CompileEnvironment {
+  return { variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema }, ...(rule.optionalOldSelf ? { optional: ["oldSelf"] } : {}) };
+}
 
 /**
  * The environment of ValidatingAdmissionPolicy expressions (validations, messageExpression,

@@ -1,5 +1,5 @@
 import type { CelInput } from "@bufbuild/cel";
-import { CelCompileError, compile, type CelProgram } from "./compile.ts";
+import { CelCompileError, compile, crdRuleEnvironment, type CelProgram } from "./compile.ts";
 import { formatGoFloat } from "./library/go-format.ts";
 import { optionalNone, optionalOf } from "./library/optional.ts";
 import { refusalOf } from "./library/refuse.ts";
@@ -49,17 +49,16 @@ const programs = new WeakMap<ValidationRule, { rule: CelProgram | CelCompileErro
 function compiled(rule: ValidationRule, schema: SchemaNode) {
   let c = programs.get(rule);
   if (!c) {
-    const env = { variables: ["self", "oldSelf"], schemas: { self: schema, ...(rule.optionalOldSelf ? {} : { oldSelf: schema }) }, ...(rule.optionalOldSelf ? { optional: ["oldSelf"] } : {}) };
-    const messageEnv = { variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema } };
-    const attempt = (expr: string, e: typeof env | typeof messageEnv = env) => {
+    const env = crdRuleEnvironment(schema, rule);
+    const attempt = (expr: string) => {
       try {
-        return compile(expr, e);
+        return compile(expr, env);
       } catch (e) {
         if (e instanceof CelCompileError) return e;
         throw e;
       }
     };
-    c = { rule: attempt(rule.rule), ...(rule.messageExpression ? { message: attempt(rule.messageExpression, messageEnv) } : {}) };
+    c = { rule: attempt(rule.rule), ...(rule.messageExpression ? { message: attempt(rule.messageExpression) } : {}) };
     programs.set(rule, c);
   }
   return c;
@@ -244,7 +243,10 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
       ctx.out.refused.push({ field, rule: rule.rule, reason: "==, != , + or in over a list with x-kubernetes-list-type set/map (order-insensitive semantics) is not reproduced" });
       continue;
     }
-    // The activation of the rule (oldSelf optional with optionalOldSelf) and of its messageExpression (never optional).
+    // The activation of the rule (oldSelf optional with optionalOldSelf) and of its
+    // messageExpression (never optional: the API server compiles a messageExpression with
+    // oldSelf optional, yet `oldSelf.hasValue() ? ... : ...` there falls back to the rule's
+    // message on create and on update alike, as the corpus shows).
     const bindings: Record<string, CelInput> = { self, ...(oldSelf !== undefined ? { oldSelf } : {}) };
     const ruleBindings: Record<string, CelInput> = rule.optionalOldSelf ? { self, oldSelf: oldSelf !== undefined ? optionalOf(oldSelf as never) : optionalNone() } : bindings;
     const result = program.evaluate(ruleBindings);

@@ -8,6 +8,7 @@ export {
   compile,
   CelCompileError,
   CRD_RULE_ENVIRONMENT,
+  crdRuleEnvironment,
   VALIDATING_POLICY_ENVIRONMENT,
   MUTATING_POLICY_ENVIRONMENT,
   type CelProgram, type CelEvaluation, type CelPosition, type CompileEnvironment } from "./compile.ts";

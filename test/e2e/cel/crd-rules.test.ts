@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ICustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition";
 import { installCustomResourceDefinitions } from "../../../framework/api/index.ts";
-import { CelCompileError, compile, invalidMessage, validateCustomResource, type SchemaNode } from "../../../framework/cel/index.ts";
+import { CelCompileError, compile, crdRuleEnvironment, invalidMessage, validateCustomResource, type SchemaNode } from "../../../framework/cel/index.ts";
 import { ApiError, type KubeClient } from "../../../framework/client/index.ts";
 import { CustomResourceDefinitions, resourceType, type KubeObject } from "../../../framework/meta/index.ts";
 import { testEnvironment, validateCustomResourceDefinitions } from "../../../framework/testing/index.ts";
@@ -78,7 +78,7 @@ function localCompiles(c: CelCase): boolean {
   for (const rule of c.schema["x-kubernetes-validations"] ?? []) {
     for (const expr of [rule.rule, rule.messageExpression].filter((e): e is string => !!e)) {
       try {
-        compile(expr, { variables: ["self", "oldSelf"], schemas: { self: c.schema, oldSelf: c.schema } });
+        compile(expr, crdRuleEnvironment(c.schema, rule));
       } catch (e) {
         if (e instanceof CelCompileError) return false;
         throw e;

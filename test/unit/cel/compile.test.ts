@@ -120,3 +120,28 @@ test("calls whose operand types are certain are refused with cel-go's overload e
   ];
   for (const [schema, rule] of accepted) compile(rule, { ...env, schemas: { self: schema } });
 });
+
+test("through an optional oldSelf (optionalOldSelf rules) types are optional_type, and fields are still checked, as cel-go does", () => {
+  // Messages from kube-apiserver v1.36.3 (validate-crd, 2026-12-04) for these rules with optionalOldSelf: true.
+  const optionalEnv = (schema: SchemaNode) => ({ variables: ["self", "oldSelf"], schemas: { self: schema, oldSelf: schema }, optional: ["oldSelf"] });
+  const firstLine = (rule: string, schema: SchemaNode): string => {
+    try {
+      compile(rule, optionalEnv(schema));
+    } catch (e) {
+      assert.ok(e instanceof CelCompileError);
+      return e.message.split("\n")[0]!;
+    }
+    return "compiled";
+  };
+  const object: SchemaNode = { type: "object", properties: { a: { type: "integer" } } };
+  const list: SchemaNode = { type: "array", maxItems: 3, items: { type: "integer" } };
+  assert.equal(firstLine("oldSelf.a == 1", object), "ERROR: <input>:1:11: found no matching overload for '_==_' applied to '(optional_type(int), int)'");
+  assert.equal(firstLine("oldSelf.b == 1", object), "ERROR: <input>:1:8: undefined field 'b'");
+  assert.equal(firstLine("oldSelf.value().a == 1", object), "compiled");
+  assert.equal(firstLine("int(oldSelf) == 1", { type: "integer" }), "ERROR: <input>:1:4: found no matching overload for 'int' applied to '(optional_type(int))'");
+  assert.equal(firstLine("size(oldSelf) == 1", { type: "integer" }), "ERROR: <input>:1:5: found no matching overload for 'size' applied to '(optional_type(int))'");
+  assert.equal(firstLine("string(oldSelf) == 'x'", { type: "integer" }), "ERROR: <input>:1:7: found no matching overload for 'string' applied to '(optional_type(int))'");
+  assert.equal(firstLine("string(oldSelf) == 'x'", { type: "string", maxLength: 10 }), "ERROR: <input>:1:7: found no matching overload for 'string' applied to '(optional_type(string))'");
+  assert.equal(firstLine("string(oldSelf) == 'x'", list), "ERROR: <input>:1:7: found no matching overload for 'string' applied to '(optional_type(list(int)))'");
+  assert.equal(firstLine("oldSelf.hasValue() ? 'had a value' : 'new'", { type: "integer" }), "compiled");
+});

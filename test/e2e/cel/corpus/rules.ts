@@ -75,6 +75,11 @@ export const ruleCases: CelCase[] = [
   ruleCase("rules", INT, "self >= oldSelf.orValue(10)", 15, { optionalOldSelf: true }, 12),
   ruleCase("rules", INT, "self >= oldSelf.orValue(10)", 11, { optionalOldSelf: true }, 12),
   ruleCase("rules", INT, "oldSelf.hasValue()", 5, { optionalOldSelf: true, messageExpression: "'old: ' + string(oldSelf)" }),
+  // The messageExpression of an optionalOldSelf rule is compiled with oldSelf optional (the
+  // string(oldSelf) above is refused), but the API server does not evaluate it with an optional:
+  // these fall back to the rule's message, on create and on update.
+  ruleCase("rules", INT, "oldSelf.hasValue()", 5, { optionalOldSelf: true, messageExpression: "oldSelf.hasValue() ? 'had a value' : 'new'" }),
+  ruleCase("rules", INT, "!oldSelf.hasValue() || oldSelf.value() < self", 5, { optionalOldSelf: true, messageExpression: "oldSelf.hasValue() ? 'had a value' : 'new'" }, 7),
   ruleCase("rules", INT, "optional.of(self).value() == self && optional.none().orValue(self) == self", 5),
   ruleCase("rules", INT, "optional.ofNonZeroValue(self).hasValue()", 0),
 ];
