@@ -1,4 +1,4 @@
-import { CelCompileError, compile, crdRuleEnvironment, withTypeAndObjectMeta, type SchemaNode } from "../cel/index.ts";
+import { CelCompileError, compile, crdCostVerdict, crdRuleEnvironment, withTypeAndObjectMeta, type SchemaNode } from "../cel/index.ts";
 import type { JSONSchemaProps } from "./structural.ts";
 
 const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate"]);
@@ -7,16 +7,20 @@ const REASONS = new Set(["FieldValueInvalid", "FieldValueForbidden", "FieldValue
  * Compiles every `x-kubernetes-validations` rule (and messageExpression) of a CRD schema with
  * kubeloop/cel, in the environment the API server gives it (`self`, `oldSelf` typed by the node's
  * schema, escaped property names), and checks the fields the API server checks on a rule
- * (reason, fieldPath, optionalOldSelf only with oldSelf, message without line breaks).
+ * (reason, fieldPath, optionalOldSelf only with oldSelf, message without line breaks), and the
+ * estimated cost limits (`crdCostVerdict`: 10,000,000 per rule times its cardinality, per
+ * messageExpression, 100,000,000 per schema) with the API server's messages.
  * Mirrors the rule checks of apiextensions-apiserver `ValidateCustomResourceDefinition` in
- * Kubernetes v1.36, without cel-go's full type checker and the estimated cost limits: those are
- * checked by `npm run generate`, which runs the API server's own validation on the CRDs
- * (`validateCustomResourceDefinitions` of kubeloop/testing).
+ * Kubernetes v1.36, without cel-go's full type checker: `npm run generate` also runs the API
+ * server's own validation on the CRDs (`validateCustomResourceDefinitions` of kubeloop/testing).
  * Returns one line per problem: the JSON path, the expression, the position and the reason.
  */
 export function celRuleProblems(schema: JSONSchemaProps, path = "<root>"): string[] {
   const problems: string[] = [];
   visit(schema as SchemaNode, path, problems, true);
+  for (const v of crdCostVerdict(schema as SchemaNode).violations) {
+    problems.push(`${path} ${v.field}: ${v.detail}${v.expression !== undefined ? ` (${JSON.stringify(v.expression)})` : ""}`);
+  }
   return problems;
 }
 

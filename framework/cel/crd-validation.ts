@@ -1,5 +1,6 @@
 import type { CelInput } from "@bufbuild/cel";
 import { CelCompileError, compile, crdRuleEnvironment, type CelProgram } from "./compile.ts";
+import { crdCostVerdict, type CostViolation } from "./crd-cost.ts";
 import { formatGoFloat } from "./library/go-format.ts";
 import { optionalNone, optionalOf } from "./library/optional.ts";
 import { refusalOf } from "./library/refuse.ts";
@@ -311,13 +312,33 @@ function validateRules(ctx: Ctx, path: string | undefined, schema: SchemaNode, r
   }
 }
 
+const costVerdicts = new WeakMap<SchemaNode, CostViolation[]>();
+
+/** The estimated-cost refusals of a CRD schema (`crdCostVerdict`), once per schema object. */
+function costRefusals(schema: SchemaNode): CostViolation[] {
+  let v = costVerdicts.get(schema);
+  if (!v) {
+    v = crdCostVerdict(schema).violations;
+    costVerdicts.set(schema, v);
+  }
+  return v;
+}
+
 /**
  * Evaluates every `x-kubernetes-validations` rule of `schema` (the CRD version's
  * openAPIV3Schema) against `object`, and against `oldObject` for an update (transition rules,
- * ratcheting). Refused rules are listed in `refused`: the verdict is then unknown.
+ * ratcheting). Refused rules are listed in `refused`: the verdict is then unknown. A schema the
+ * API server refuses for its rules' estimated cost (`crdCostVerdict`) validates nothing: every
+ * cost violation is returned as a refusal.
  */
 export function validateCustomResource(schema: SchemaNode, object: unknown, oldObject?: unknown): CustomResourceValidation {
   const out: CustomResourceValidation = { failures: [], warnings: [], refused: [] };
+  const costViolations = costRefusals(schema);
+  if (costViolations.length > 0) {
+    // The API server refuses such a CRD: no object is ever validated against it.
+    for (const v of costViolations) out.refused.push({ field: v.field, rule: v.expression ?? "", reason: `the API server refuses this schema: ${v.field}: Forbidden: ${v.detail}` });
+    return out;
+  }
   const update = oldObject !== undefined && oldObject !== null;
   const corr: Correlation | undefined = update ? { correlatable: true, old: oldObject, equal: deepEqual(object, oldObject) } : undefined;
   validateNode({ out, update }, undefined, schema, object, update ? oldObject : undefined, corr, true);

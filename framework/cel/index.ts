@@ -20,6 +20,8 @@ export {
   type RuleFailure,
   type RuleRefusal,
 } from "./crd-validation.ts";
+export { estimateCost, schemaDeclType, crdRuleCostEnvironment, type CostRange, type CostEnvironment, type DeclType, type CelType } from "./cost-estimate.ts";
+export { crdCostVerdict, costErrorMessage, ESTIMATED_RULE_COST_LIMIT, ESTIMATED_CRD_COST_LIMIT, type CrdCostVerdict, type CostViolation } from "./crd-cost.ts";
 export { escapePropertyName } from "./escaping.ts";
 export { formatGoFloat } from "./library/go-format.ts";
 export { toCelValue, withTypeAndObjectMeta, type SchemaNode, type ValidationRule } from "./values.ts";

@@ -141,10 +141,15 @@ export function hasListSemantics(schema: SchemaNode | undefined, depth = 0): boo
 
 /**
  * The schema CEL sees for the root of a custom resource: `apiVersion` and `kind` strings and
- * `metadata` with only `name` and `generateName`, mirrors
+ * `metadata` with only `name` and `generateName` (unless the schema declares all four as
+ * strings already: then it is returned as it is), mirrors
  * k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/model `WithTypeAndObjectMeta`.
  */
 export function withTypeAndObjectMeta(schema: SchemaNode): SchemaNode {
+  const p = schema.properties;
+  const meta = p?.["metadata"]?.properties;
+  // Left as it is when all four are declared as upstream requires.
+  if (p?.["kind"]?.type === "string" && p["apiVersion"]?.type === "string" && p["metadata"]?.type === "object" && meta?.["name"]?.type === "string" && meta["generateName"]?.type === "string") return schema;
   return {
     ...schema,
     properties: {
