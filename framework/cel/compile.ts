@@ -3,6 +3,7 @@ import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js"
 import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, refusedFunction } from "./environment.ts";
 import { escapePropertyName } from "./escaping.ts";
 import { refusalOf } from "./library/refuse.ts";
+import { expandTwoVarMacros, forEngine, idAllocator, TwoVarMacroError } from "./two-var-macros.ts";
 import { regexCompiles } from "./library/regex.ts";
 import type { SchemaNode } from "./values.ts";
 
@@ -79,7 +80,6 @@ export interface CelProgram {
 const OPTIONAL_SYNTAX = /\.\?|\[\?|\{\s*\?|,\s*\?/;
 const TYPE_IDENTS = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
 const OPERATOR = /^(_.*_|_\[_\]|_\[\?_\]|!_|-_|@.*)$/;
-const TWO_VAR_MACROS = new Set(["all", "exists", "existsOne", "exists_one", "transformList", "transformMap", "transformMapEntry"]);
 
 function positionOf(expression: string, offset: number): CelPosition {
   const before = expression.slice(0, offset).split("\n");
@@ -372,11 +372,7 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         w.refusals.push("== and != between optional values are not implemented in-process");
       }
       if (!OPERATOR.test(name)) {
-        if (target && TWO_VAR_MACROS.has(name) && call.args.length >= 3) {
-          w.refusals.push(`${name}() with two variables (ext.TwoVarComprehensions) is not implemented by the engine`);
-          walk(w, target, scope);
-          return;
-        } else if (!IMPLEMENTED_FUNCTIONS.has(name) && !(w.env.mutating && MUTATING_ONLY_FUNCTIONS.has(name))) {
+        if (!IMPLEMENTED_FUNCTIONS.has(name) && !(w.env.mutating && MUTATING_ONLY_FUNCTIONS.has(name))) {
           const refused = refusedFunction(name, w.env.admission ?? false);
           if (!refused) fail(w, e, `undeclared reference to '${name}' (in container '')`);
           w.refusals.push(`${name}(): ${refused}`);
@@ -432,7 +428,6 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
       const c = e.exprKind.value;
       w.depth++;
       w.maxDepth = Math.max(w.maxDepth, w.depth);
-      if (c.iterVar2) w.refusals.push("two-variable comprehensions are not implemented by the engine");
       walk(w, c.iterRange, scope);
       walk(w, c.accuInit, scope);
       const inner = new Set([...scope, c.iterVar, c.accuVar, ...(c.iterVar2 ? [c.iterVar2] : [])]);
@@ -507,9 +502,17 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
     throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
   }
   const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0, exempt: new Set() };
+  const nextId = idAllocator(parsed.expr);
+  try {
+    parsed.expr = expandTwoVarMacros(parsed.expr, nextId);
+  } catch (e) {
+    if (!(e instanceof TwoVarMacroError)) throw e;
+    throw new CelCompileError(expression, positionOf(expression, w.positions[String(e.exprId)] ?? 0), e.message);
+  }
   walk(w, parsed.expr, new Set());
   const refusal = w.refusals[0];
   if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size, comprehensionDepth: w.maxDepth };
+  parsed.expr = forEngine(parsed.expr, nextId);
   const run = plan(engineEnvironment(), parsed);
   return {
     expression,

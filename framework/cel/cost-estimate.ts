@@ -1,6 +1,7 @@
 import { parse } from "@bufbuild/cel";
 import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
 import { escapePropertyName } from "./escaping.ts";
+import { expandTwoVarMacros, idAllocator, MAP_INSERT, TwoVarMacroError } from "./two-var-macros.ts";
 import { withTypeAndObjectMeta, type SchemaNode } from "./values.ts";
 
 /**
@@ -13,8 +14,7 @@ import { withTypeAndObjectMeta, type SchemaNode } from "./values.ts";
  *
  * The estimate needs the type of every node. `estimateCost` types what the Kubernetes
  * environment's declarations make certain (schema-typed variables, literals, macros, and the
- * functions listed below); for anything else (optional syntax, two-variable comprehensions,
- * an operand of type `dyn` where the overload would depend on it, a function whose
+ * functions listed below); for anything else (optional syntax, an operand of type `dyn` where the overload would depend on it, a function whose
  * signature is not listed) it answers `undefined` rather than a guess.
  */
 
@@ -482,6 +482,9 @@ function signatureOf(name: string, target: CelType | undefined, args: CelType[])
     case "containsCIDR":
       return sig(T.bool, a!.kind === "string" ? "cidr_contains_cidr_string" : a!.kind === "dyn" ? uncertain("containsCIDR(dyn)") : "cidr_contains_cidr");
     // optional
+    case MAP_INSERT:
+      if (args.length === 3) return sig(joinTypes(a!, { kind: "map", key: b!, value: args[2]! }));
+      return sig(joinTypes(a!, b!));
     case "optional.of":
     case "optional.ofNonZeroValue":
       return sig(optionalOf(a!));
@@ -814,7 +817,6 @@ class Coster {
   costComprehension(e: Expr): CostRange {
     if (e.exprKind.case !== "comprehensionExpr") throw new Error("not a comprehension");
     const c = e.exprKind.value;
-    if (c.iterVar2) uncertain("two-variable comprehensions");
     const range = c.iterRange!;
     let sum = this.cost(range);
     sum = add(sum, this.cost(c.accuInit));
@@ -824,21 +826,29 @@ class Coster {
     const rangeType = this.typeOf(range);
     const entry = this.computeEntrySize(range);
     const container = entry?.container ?? (rangeType.kind === "list" ? "list" : rangeType.kind === "map" ? "map" : undefined);
-    let iterType: CelType;
-    if (rangeType.kind === "list") iterType = rangeType.elem;
-    else if (rangeType.kind === "map") iterType = rangeType.key;
-    else if (rangeType.kind === "dyn") iterType = T.dyn;
+    let keyType: CelType, valueType: CelType;
+    if (rangeType.kind === "list") [keyType, valueType] = [T.int, rangeType.elem];
+    else if (rangeType.kind === "map") [keyType, valueType] = [rangeType.key, rangeType.value];
+    else if (rangeType.kind === "dyn") [keyType, valueType] = [T.dyn, T.dyn];
     else return uncertain(`a comprehension over ${rangeType.kind}`);
     const isList = container === "list";
-    this.push(c.iterVar, {
-      path: [...this.pathOf(range), isList ? "@items" : "@keys"],
-      size: isList ? entry?.val : entry?.key,
-      entrySize: undefined,
-      type: iterType,
-    });
+    const rangePath = this.pathOf(range);
+    if (c.iterVar2) {
+      // cel-go's pushIterKey and pushIterValue.
+      this.push(c.iterVar, { path: [...rangePath, isList ? "@indices" : "@keys"], size: entry?.key, entrySize: undefined, type: keyType });
+      this.push(c.iterVar2, { path: [...rangePath, isList ? "@items" : "@values"], size: entry?.val, entrySize: undefined, type: valueType });
+    } else {
+      this.push(c.iterVar, {
+        path: [...rangePath, isList ? "@items" : "@keys"],
+        size: isList ? entry?.val : entry?.key,
+        entrySize: undefined,
+        type: isList ? valueType : keyType,
+      });
+    }
     const loopCost = this.cost(c.loopCondition);
     const stepCost = this.cost(c.loopStep);
     this.pop(c.iterVar);
+    if (c.iterVar2) this.pop(c.iterVar2);
     // The accumulator's type is the step's once a type parameter (`[]`) is resolved.
     const stepType = this.typeOf(c.loopStep!);
     const accu = this.peek(c.accuVar)!;
@@ -1218,31 +1228,27 @@ function literalSize(e: Expr): CostRange | undefined {
  * when the expression does not parse.
  */
 export function estimateCost(expression: string, env: CostEnvironment): CostRange | undefined {
-  let parsed;
-  try {
-    parsed = parse(expression);
-  } catch {
-    return undefined;
-  }
-  try {
-    return new Coster(env).cost(parsed.expr);
-  } catch (e) {
-    if (e instanceof Uncertain) return undefined;
-    throw e;
-  }
+  const outcome = run(expression, env);
+  return typeof outcome === "string" ? undefined : outcome;
 }
 
 /** Why `estimateCost` gave no estimate, for messages; `undefined` when it gives one. */
 export function whyNoEstimate(expression: string, env: CostEnvironment): string | undefined {
-  let parsed;
+  const outcome = run(expression, env);
+  return typeof outcome === "string" ? outcome : undefined;
+}
+
+function run(expression: string, env: CostEnvironment): CostRange | string {
+  let root: Expr;
   try {
-    parsed = parse(expression);
+    const parsed = parse(expression);
+    root = expandTwoVarMacros(parsed.expr, idAllocator(parsed.expr));
   } catch (e) {
+    if (e instanceof TwoVarMacroError) return `it does not compile (${e.message})`;
     return `it does not parse (${(e as Error).message})`;
   }
   try {
-    new Coster(env).cost(parsed.expr);
-    return undefined;
+    return new Coster(env).cost(root);
   } catch (e) {
     if (e instanceof Uncertain) return e.message;
     throw e;

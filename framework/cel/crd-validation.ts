@@ -137,6 +137,12 @@ function celGoErrorText(message: string): string | undefined {
   if (key) return `no such key: ${key[1]}`;
   if (/^found no matching overload for /.test(message)) return NO_SUCH_OVERLOAD;
   if (/^(min|max) called on empty list$/.test(message)) return message;
+  if (/^insert failed: key .* already exists$/.test(message)) return message;
+  // The engine's list index access (it reports a length of -1).
+  const listIndex = /^index (-?\d+) out of bounds \[0, -1\)$/.exec(message);
+  if (listIndex) return `index out of bounds: ${listIndex[1]}`;
+  // cel-go's texts, from strings-fixes.
+  if (/^index out of range: -?\d+$/.test(message) || /^invalid substring range\. start: -?\d+, end: -?\d+$/.test(message)) return message;
   if (/^quantities must match the regular expression /.test(message) || message === "unable to parse quantity's suffix") return message;
   if (message === "No Major.Minor.Patch elements found" || message === "Version string empty") return message;
   if (/^error parsing regexp: missing closing \): `/.test(message)) return message;

@@ -11,6 +11,7 @@ import { stringsFixes } from "./library/strings-fixes.ts";
 import { optionalLibrary } from "./library/optional.ts";
 import { opaqueRegistry } from "./library/types.ts";
 import { urlLibrary } from "./library/url.ts";
+import { MAP_INSERT, twoVarFunctions } from "./two-var-macros.ts";
 
 /**
  * The function set of Kubernetes' CEL base environment in v1.36
@@ -72,7 +73,7 @@ const AUTHZ = [
 ];
 
 /** Function names the in-process evaluator implements. */
-export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, ...STRINGS_V2, ...LIBRARIES]);
+export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, ...STRINGS_V2, ...LIBRARIES, MAP_INSERT]);
 
 /** Why a known Kubernetes function is refused in-process, or undefined when it is implemented or unknown. */
 export function refusedFunction(name: string, admission: boolean): string | undefined {
@@ -83,7 +84,7 @@ export function refusedFunction(name: string, admission: boolean): string | unde
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...jsonPatchLibrary];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...jsonPatchLibrary, ...twoVarFunctions];
 
 /** Functions only the MutatingAdmissionPolicy environment declares. */
 export const MUTATING_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(["jsonpatch.escapeKey"]);

@@ -6,7 +6,10 @@ import { refuse } from "./refuse.ts";
  * Where the engine's ext strings differ from cel-go v0.26 ext.Strings version 2 as Kubernetes
  * v1.36 runs it (found by the differential test): `replace` with a negative count replaces all
  * (Go `strings.Replace`), and `format` prints doubles through a locale-aware printer
- * (`123,456,789.500000`, `1.234568×10⁰⁸`), which is refused rather than imitated.
+ * (`123,456,789.500000`, `1.234568×10⁰⁸`), which is refused rather than imitated. `charAt`,
+ * `indexOf`, `lastIndexOf` and `substring` count code points (the engine: UTF-16 units), and
+ * their errors and edge cases are cel-go's (an `indexOf` offset past the end is -1, not an
+ * error; `index out of range: 7`; `invalid substring range. start: 2, end: 1`).
  */
 const engineFormat = strings.find((f) => f.name === "format")!;
 
@@ -43,7 +46,73 @@ function parseInt64(s: string): bigint {
   throw new Error("type conversion error from 'string' to 'int'");
 }
 
+const outOfRange = (i: bigint | number) => new Error(`index out of range: ${i}`);
+const codePoints = (s: string) => Array.from(s);
+
+function indexOfFrom(str: string, sub: string, offset: bigint): bigint {
+  if (sub === "") return offset;
+  const runes = codePoints(str);
+  const subRunes = codePoints(sub);
+  if (offset < 0n) throw outOfRange(offset);
+  if (offset >= BigInt(runes.length)) return -1n;
+  for (let i = Number(offset); i < runes.length - (subRunes.length - 1); i++) {
+    if (subRunes.every((r, j) => runes[i + j] === r)) return BigInt(i);
+  }
+  return -1n;
+}
+
+function lastIndexOfFrom(str: string, sub: string, offset: bigint): bigint {
+  if (sub === "") return offset;
+  const runes = codePoints(str);
+  const subRunes = codePoints(sub);
+  if (offset < 0n) throw outOfRange(offset);
+  if (offset >= BigInt(runes.length)) return -1n;
+  let off = Number(offset);
+  if (off > runes.length - subRunes.length) off = runes.length - subRunes.length;
+  for (let i = off; i >= 0; i--) {
+    if (subRunes.every((r, j) => runes[i + j] === r)) return BigInt(i);
+  }
+  return -1n;
+}
+
+function substringRange(str: string, start: bigint, end: bigint): string {
+  const runes = codePoints(str);
+  const l = BigInt(runes.length);
+  if (start > end) throw new Error(`invalid substring range. start: ${start}, end: ${end}`);
+  if (start < 0n || start > l) throw outOfRange(start);
+  if (end < 0n || end > l) throw outOfRange(end);
+  return runes.slice(Number(start), Number(end)).join("");
+}
+
 export const stringsFixes: CelFunc[] = [
+  celMethod("charAt", CelScalar.STRING, [CelScalar.INT], CelScalar.STRING, function (i) {
+    const runes = codePoints(this);
+    if (i < 0n || i > BigInt(runes.length)) throw outOfRange(i);
+    return i === BigInt(runes.length) ? "" : runes[Number(i)]!;
+  }),
+  celMethod("indexOf", CelScalar.STRING, [CelScalar.STRING], CelScalar.INT, function (sub) {
+    return indexOfFrom(this, sub, 0n);
+  }),
+  celMethod("indexOf", CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], CelScalar.INT, function (sub, offset) {
+    return indexOfFrom(this, sub, offset);
+  }),
+  celMethod("lastIndexOf", CelScalar.STRING, [CelScalar.STRING], CelScalar.INT, function (sub) {
+    const runes = codePoints(this);
+    if (sub === "") return BigInt(runes.length);
+    if (Buffer.byteLength(this) < Buffer.byteLength(sub)) return -1n;
+    return lastIndexOfFrom(this, sub, BigInt(runes.length - 1));
+  }),
+  celMethod("lastIndexOf", CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], CelScalar.INT, function (sub, offset) {
+    return lastIndexOfFrom(this, sub, offset);
+  }),
+  celMethod("substring", CelScalar.STRING, [CelScalar.INT], CelScalar.STRING, function (start) {
+    const runes = codePoints(this);
+    if (start < 0n || start > BigInt(runes.length)) throw outOfRange(start);
+    return runes.slice(Number(start)).join("");
+  }),
+  celMethod("substring", CelScalar.STRING, [CelScalar.INT, CelScalar.INT], CelScalar.STRING, function (start, end) {
+    return substringRange(this, start, end);
+  }),
   celFunc("double", [CelScalar.STRING], CelScalar.DOUBLE, (s) => parseDouble(s)),
   celFunc("int", [CelScalar.STRING], CelScalar.INT, (s) => parseInt64(s)),
   celMethod("replace", CelScalar.STRING, [CelScalar.STRING, CelScalar.STRING, CelScalar.INT], CelScalar.STRING, function (from, to, n) {

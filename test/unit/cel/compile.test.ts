@@ -42,11 +42,29 @@ test("field names are checked against the schema of self, under their escaped na
 });
 
 test("what the engine cannot evaluate exactly compiles with a refusal", () => {
-  for (const expr of ["self.?a.orValue(1) == 1", "[1, 2].all(i, v, v > i)", "[2, 1].sortBy(x, x)[0] == 1", "format.dns1123Label().validate(self).hasValue()", "[1].first().hasValue()"]) {
+  for (const expr of ["self.?a.orValue(1) == 1", "[2, 1].sortBy(x, x)[0] == 1", "format.dns1123Label().validate(self).hasValue()", "[1].first().hasValue()"]) {
     const p = compile(expr, env);
     assert.ok(p.refusal, expr);
     assert.equal(p.evaluate({ self: "a" }).kind, "refused");
   }
+});
+
+test("two-variable comprehensions: (index, value) over lists, (key, value) over maps, as cel-go expands them", () => {
+  const m = new Map<string, bigint>([["a", 1n], ["b", 2n]]);
+  assert.equal(value("self.all(i, v, v > i)", [1n, 2n]), true);
+  assert.equal(value("self.exists(k, v, k == 'b' && v == 2)", m), true);
+  assert.equal(value("self.existsOne(k, v, v > 0)", m), false);
+  assert.equal(value("self.transformList(i, v, i * v).sum()", [10n, 20n, 30n]), 80n);
+  assert.equal(value("self.transformMap(k, v, v > 1, v * 10)['b']", m), 20n);
+  assert.equal(value("self.transformMapEntry(k, v, {v: k})[2]", m), "b");
+  // An inner comprehension's variable of the same name shadows the outer one.
+  assert.equal(value("self.all(k, v, [1].all(v, v == 1) && v > 0)", m), true);
+  const dup = compile("self.transformMapEntry(k, v, {'x': v}).size() == 1", env).evaluate({ self: m as never });
+  assert.deepEqual(dup, { kind: "error", message: "insert failed: key x already exists" });
+  // A list of a map's entries is in Go's random map order on the API server.
+  assert.equal(compile("self.transformList(k, v, v).size() == 2", env).evaluate({ self: m as never }).kind, "refused");
+  assert.equal(compileError("self.all(k, k, true)").reason, "duplicate variable name: k");
+  assert.equal(compileError("self.all(k.a, v, true)").reason, "argument must be a simple name");
 });
 
 test("standard CEL and ext strings v2", () => {

@@ -67,8 +67,18 @@ function sortMaps(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Tests whose expected value cel-go v0.26, which kube-apiserver v1.36 runs, does not give: there
+ * the API server's answer is the reference (test/e2e/cel/corpus/libraries.ts has the same calls),
+ * and each of these expressions evaluates to true in-process.
+ */
+const CEL_GO_DIFFERS = new Map([
+  ["string_ext/value_errors/indexof_out_of_range", "cel-go's indexOf returns -1 for an offset past the end"],
+  ["string_ext/value_errors/lastindexof_out_of_range", "cel-go's lastIndexOf returns -1 for an offset past the end"],
+]);
+
 test("cel-spec conformance: the suites Kubernetes enables give the expected values", () => {
-  const counts = { passed: 0, kubernetesRejects: 0, refused: 0, skipped: 0, expectedErrors: 0 };
+  const counts = { passed: 0, kubernetesRejects: 0, refused: 0, skipped: 0, expectedErrors: 0, celGoDiffers: 0 };
   const wrong: string[] = [];
   const reasons = new Map<string, number>();
   const visit = (suite: { name: string; suites?: unknown[]; tests?: { original: Original }[] }, path: string) => {
@@ -89,6 +99,11 @@ test("cel-spec conformance: the suites Kubernetes enables give the expected valu
         continue;
       }
       const r = program.evaluate({});
+      if (CEL_GO_DIFFERS.has(name)) {
+        counts.celGoDiffers++;
+        if (r.kind !== "value" || r.value !== true) wrong.push(`${name}: ${o.expr} gave ${JSON.stringify(r)}, want true as cel-go (${CEL_GO_DIFFERS.get(name)})`);
+        continue;
+      }
       if (r.kind === "refused") {
         counts.refused++;
         const key = r.reason.slice(0, 90);

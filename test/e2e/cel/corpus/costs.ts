@@ -60,10 +60,18 @@ const expressions: string[] = [
   "dyn(self.n) == 1", "dyn(self.name).size() > 1", "size(self.m) > 1", "self.mm.size() > 1", "self.objs.size() > 1",
 ];
 
+/** Two-variable comprehensions: the second variable's size comes from `@values`/`@items`, the first's from `@keys`/`@indices`. */
+const twoVariable: string[] = [
+  "self.m.all(k, v, v.size() > 1)", "self.l.all(i, v, i < 3 && v == 'a')", "self.mm.exists(k, v, v > 1)", "self.ls.existsOne(i, v, v == 'a')", "self.li.exists_one(i, v, v > i)",
+  "self.l.transformList(i, v, v + 'x').size() > 1", "self.ls.transformList(i, v, i > 1, v).size() > 1", "self.m.transformMap(k, v, v.size()).size() > 1", "self.li.transformMap(i, v, v > 1, v * 2).size() > 1",
+  "self.m.transformMapEntry(k, v, {v: k}).size() > 1", "self.objs.transformMapEntry(i, o, {o.k: o.v}).size() > 0", "self.ll.all(i, l, l.all(j, s, s.size() > i + j))", "self.mm.transformList(k, v, v).size() > 0",
+];
+
 const optionalOldSelf: string[] = ["oldSelf.hasValue()", "oldSelf.orValue(self).name == 'a'", "oldSelf.value().n > 1"];
 
 export const costRules: ValidationRule[] = [
   ...expressions.map((rule) => ({ rule })),
+  ...twoVariable.map((rule) => ({ rule })),
   ...optionalOldSelf.map((rule) => ({ rule, optionalOldSelf: true })),
   { rule: "self.name == oldSelf.name" },
 ];

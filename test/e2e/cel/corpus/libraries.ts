@@ -1,3 +1,4 @@
+import type { SchemaNode } from "../../../../framework/cel/index.ts";
 import { cross, INT, INT_LIST, NUMBER, STRING, STRING_LIST, type CelCase } from "./types.ts";
 
 /** Cases of the Kubernetes and ext libraries, each expression against several values. */
@@ -7,6 +8,12 @@ const strings: CelCase[] = cross("strings", STRING, [
   "self.matches('^[a-z]+$')", "self.split('-').join('+')", "strings.quote(self)", "'%s-%d'.format([self, 1])",
   "self.charAt(0)", "self.substring(1)", "self.indexOf('')", "self.replace('-', '', 1)", "size(self) > 3",
 ], ["abc", "Hello World", "a-b-c", "", "  x  ", "ünï-b", "ab\\c", "b"]);
+
+/** ext strings over code points outside the BMP (two UTF-16 units, one rune), with offsets past the end. */
+const astral: CelCase[] = cross("strings", STRING, [
+  "self.indexOf('b')", "self.lastIndexOf('b')", "self.charAt(1)", "self.substring(1, 2)", "self.indexOf('b', 2)", "self.indexOf('b', 9)",
+  "self.lastIndexOf('a', 5)", "self.lastIndexOf('😀')", "self.size()", "self.indexOf('')", "self.lastIndexOf('')",
+], ["a😀b", "😀😀a", "b"]);
 
 const regex: CelCase[] = cross("regex", STRING, [
   "self.find('[a-z]+')", "self.find('[0-9]+')", "self.findAll('[a-z]').size()", "self.findAll('[a-z]', 2).join(',')", "self.findAll('[a-z]+', -1).join('|')",
@@ -62,8 +69,26 @@ const timestamps: CelCase[] = cross("standard", { type: "string", format: "date-
   "self.getDayOfWeek()", "string(duration('90m'))",
 ], ["2024-02-29T12:30:00Z", "1999-12-31T23:59:59.123456789Z", "2026-06-01T00:00:00+02:00"]);
 
+const INT_MAP: SchemaNode = { type: "object", maxProperties: 16, additionalProperties: { type: "integer", format: "int64" } };
+
+/** Two-variable comprehensions (ext.TwoVarComprehensions): (index, value) over lists, (key, value) over maps. */
+const comprehensions: CelCase[] = [
+  ...cross("comprehensions", INT_LIST, [
+    "self.all(i, v, v > i)", "self.exists(i, v, v == i)", "self.existsOne(i, v, v > 1)", "self.exists_one(i, v, i == 0)",
+    "self.transformList(i, v, i * v).sum()", "self.transformList(i, v, v > 1, v + i).size()", "self.transformMap(i, v, v * 2).size()",
+    "self.transformMap(i, v, i > 0, v)[1]", "self.transformMapEntry(i, v, {v: i}).size()", "self.transformList(i, v, [v, i]).flatten().size()",
+    "self.all(i, v, self.all(j, w, i == j || v != w))", "self.transformMap(i, v, v).all(k, k < 3)", "self.map(x, x * 2).all(i, v, v == self[i] * 2)",
+    "self.all(i, v, [1].all(v, v == 1) && v >= -1)", "self.exists(i, v, 10 / v > 1)",
+  ], [[3, 1, 2], [1, 2, 3], [5], [-1, 0, 1, 1], []]),
+  ...cross("comprehensions", INT_MAP, [
+    "self.all(k, v, v > 0)", "self.exists(k, v, k == 'b' && v == 2)", "self.existsOne(k, v, v > 1)", "self.transformMap(k, v, v * 10)['a']",
+    "self.transformMap(k, v, v > 1, v).size()", "self.transformMapEntry(k, v, {v: k}).size()", "self.transformMapEntry(k, v, {'x': v})['x']",
+    "self.transformList(k, v, v).size()", "self.transformMap(k, v, v).exists(k, v, v == 2)", "self.all(k, v, self[k] == v)",
+  ], [{ a: 1, b: 2 }, {}, { x: -1, y: 5 }, { a: 7 }]),
+];
+
 export const libraryCases: CelCase[] = [
-  ...strings, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps,
+  ...strings, ...astral, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps, ...comprehensions,
 ];
 
 const urls: CelCase[] = cross("url", STRING, [
