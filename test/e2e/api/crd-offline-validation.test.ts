@@ -3,7 +3,9 @@
  * (`validateCustomResourceDefinitions` of kubeloop/testing, the `validate-crd` command of the
  * harness' Kubernetes binary): a CEL rule whose estimated cost the API server would refuse, or
  * that cel-go's type checker refuses, fails generation with the field path, the reason and the
- * rule; bounding the zod schema (`.max()`) makes the same rule pass. `--validate-with-cluster`'s
+ * rule; bounding the zod schema (`.max()`) makes the same rule pass. `crd()` itself refuses the
+ * too-expensive rule in-process (`crdCostVerdict` of kubeloop/cel), with the same reason as the
+ * offline validation, which gets the CRD with its bounds removed. `--validate-with-cluster`'s
  * path (dry-run creates on the API server) gives the same errors. Needs the harness' binary
  * (built on first use) and a cluster for the last test. That the offline answer equals the API
  * server's is also checked on the whole CEL corpus (`test/e2e/cel/crd-rules.test.ts`).
@@ -14,6 +16,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { defineCustomResource, withCel } from "../../../framework/api/index.ts";
+import { crdCostVerdict, type SchemaNode } from "../../../framework/cel/index.ts";
 import {
   customResourceDefinitionProblems, testControlPlane, testEnvironment, validateCustomResourceDefinitions, validateCustomResourceDefinitionsOnServer,
 } from "../../../framework/testing/index.ts";
@@ -33,6 +36,16 @@ function widgetDefinition(tags: z.ZodType, rule: string) {
   });
 }
 
+/** The Widget CRD with unbounded `tags`, which `crd()` refuses in-process: the bounded one with its bounds removed. */
+function unboundedCrd() {
+  const crd = structuredClone(widgetDefinition(z.array(z.string().max(64)).max(16), NESTED).crd());
+  const root = crd.spec.versions[0]!.schema!.openAPIV3Schema as SchemaNode;
+  const tags = root.properties!["spec"]!.properties!["tags"]!;
+  delete tags["maxItems"];
+  delete tags.items!["maxLength"];
+  return crd;
+}
+
 test("npm run generate --check: every operator CRD is accepted by kube-apiserver's validation, offline and with --validate-with-cluster", { timeout: 20 * 60_000 }, async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ["operators/generate.ts", "--check"], { cwd: repoRoot, timeout: 20 * 60_000 });
   assert.match(stdout, /up to date \(\d+ definitions\), and accepted by kube-apiserver v1\.36\.3's validation \(run offline\); [1-9]\d* ValidatingAdmissionPolicies type-checked by kube-controller-manager v1\.36\.3's checker \(offline\) without warnings/);
@@ -45,9 +58,13 @@ test("npm run generate --check: every operator CRD is accepted by kube-apiserver
 });
 
 test("a rule over unbounded lists is refused for its estimated cost, with field, reason and rule; zod bounds make it pass", { timeout: 20 * 60_000 }, async () => {
-  const unbounded = widgetDefinition(z.array(z.string()), NESTED).crd();
+  assert.throws(() => widgetDefinition(z.array(z.string()), NESTED).crd(), (e: Error) => e.message.includes(`openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: estimated rule cost exceeds budget by factor of more than 100x`) && e.message.includes(JSON.stringify(NESTED)));
+  const unbounded = unboundedCrd();
   const bounded = widgetDefinition(z.array(z.string().max(64)).max(16), NESTED).crd();
   const [refused, accepted] = await validateCustomResourceDefinitions([unbounded, bounded]);
+  // The in-process verdict on the same schema has the same causes.
+  const inProcess = crdCostVerdict(unbounded.spec.versions[0]!.schema!.openAPIV3Schema as SchemaNode).violations.map((v) => `spec.validation.${v.field}: ${v.detail}`).sort();
+  assert.deepEqual(inProcess, refused!.errors.map((e) => `${e.field}: ${e.detail}`).sort());
   assert.equal(refused!.name, "widgets.offline.kubeloop.dev");
   const perRule = refused!.errors.find((e) => e.field.endsWith("properties[spec].x-kubernetes-validations[0].rule") && /estimated rule cost exceeds budget/.test(e.detail));
   assert.ok(perRule, `no per-rule cost error in ${JSON.stringify(refused!.errors)}`);
@@ -72,7 +89,7 @@ test("a rule cel-go's type checker refuses is refused, naming the overload and t
 
 test("the API server's dry-run creates (generate --validate-with-cluster) give the same errors as the offline validation", { timeout: 20 * 60_000 }, async () => {
   const crds = [
-    widgetDefinition(z.array(z.string()), NESTED).crd(),
+    unboundedCrd(),
     widgetDefinition(z.array(z.string().max(64)).max(16), NESTED).crd(),
     widgetDefinition(z.array(z.string().max(8)).max(4), "self.tags == 1").crd(),
   ];
