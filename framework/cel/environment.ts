@@ -11,6 +11,7 @@ import { stringsFixes } from "./library/strings-fixes.ts";
 import { optionalLibrary } from "./library/optional.ts";
 import { opaqueRegistry } from "./library/types.ts";
 import { urlLibrary } from "./library/url.ts";
+import { FORMAT_NAMES, formatLibrary } from "./library/format.ts";
 import { MAP_INSERT, twoVarFunctions } from "./two-var-macros.ts";
 
 /**
@@ -45,24 +46,20 @@ const LIBRARIES = [
   "cidr", "isCIDR", "containsIP", "containsCIDR", "masked", "prefixLength",
   // url
   "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery",
+  // format
+  "format.named", "validate", ...FORMAT_NAMES.map((name) => `format.${name}`),
   // optional values (functions only; no `.?` syntax)
   "optional.of", "optional.none", "optional.ofNonZeroValue", "hasValue", "value", "orValue", "or",
 ];
 
 /** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
 const REFUSED: Record<string, string> = {
-  "format.named": "the format library returns optional types, which the engine lacks",
-  validate: "the format library returns optional types, which the engine lacks",
   first: "lists first() returns an optional type, which the engine lacks",
   last: "lists last() returns an optional type, which the engine lacks",
   sortBy: "the sortBy macro (ext.Lists v3) is not implemented in-process",
   optMap: "optional types are not implemented by the engine",
   optFlatMap: "optional types are not implemented by the engine",
-  existsOne: "existsOne (ext.TwoVarComprehensions) is not implemented in-process",
-  exists_one: "exists_one is not implemented identically in-process",
-  transformList: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
-  transformMap: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
-  transformMapEntry: "two-variable comprehensions (ext.TwoVarComprehensions) are not implemented by the engine",
+  existsOne: "existsOne with one variable is not implemented in-process",
   "jsonpatch.escapeKey": "the jsonpatch library belongs to mutating admission only",
 };
 
@@ -78,13 +75,12 @@ export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, 
 /** Why a known Kubernetes function is refused in-process, or undefined when it is implemented or unknown. */
 export function refusedFunction(name: string, admission: boolean): string | undefined {
   if (REFUSED[name]) return REFUSED[name];
-  if (name.startsWith("format.")) return "the format library returns optional types, which the engine lacks";
   if (admission && AUTHZ.includes(name)) return "the authz library needs the API server's authorizer";
   return undefined;
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...jsonPatchLibrary, ...twoVarFunctions];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...formatLibrary, ...jsonPatchLibrary, ...twoVarFunctions];
 
 /** Functions only the MutatingAdmissionPolicy environment declares. */
 export const MUTATING_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(["jsonpatch.escapeKey"]);

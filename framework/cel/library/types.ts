@@ -5,7 +5,7 @@ import { objectType, type CelObjectType } from "@bufbuild/cel";
 
 /**
  * The opaque CEL types of the Kubernetes libraries (`kubernetes.Quantity`, `kubernetes.Semver`,
- * `net.IP`, `net.CIDR`, `kubernetes.URL`), declared as protobuf messages with one string field
+ * `net.IP`, `net.CIDR`, `kubernetes.URL`, `kubernetes.NamedFormat`), declared as protobuf messages with one string field
  * holding a canonical form, so the engine's equality equals the library's `Equal`
  * (k8s.io/apiserver/pkg/cel/{quantity,semver,ip,cidr,url}.go in Kubernetes v1.36).
  */
@@ -13,6 +13,7 @@ const TYPES = [
   ["kubernetes", "Quantity"],
   ["kubernetes", "Semver"],
   ["kubernetes", "URL"],
+  ["kubernetes", "NamedFormat"],
   ["net", "IP"],
   ["net", "CIDR"],
 ] as const;
@@ -67,6 +68,8 @@ function opaque(name: string): OpaqueType {
 export const QuantityType = opaque("kubernetes.Quantity");
 export const SemverType = opaque("kubernetes.Semver");
 export const URLType = opaque("kubernetes.URL");
+/** A named format of the format library; the canonical string is its name (`dns1123Label`). */
+export const NamedFormatType = opaque("kubernetes.NamedFormat");
 export const IPType = opaque("net.IP");
 export const CIDRType = opaque("net.CIDR");
 /** cel-go's `optional_type` (the value is kept beside the message; the field holds a unique id, so `==` on optionals is refused by compile). */

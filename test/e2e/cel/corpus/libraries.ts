@@ -69,6 +69,15 @@ const timestamps: CelCase[] = cross("standard", { type: "string", format: "date-
   "self.getDayOfWeek()", "string(duration('90m'))",
 ], ["2024-02-29T12:30:00Z", "1999-12-31T23:59:59.123456789Z", "2026-06-01T00:00:00+02:00"]);
 
+/** The format library: every named format's first problem (or 'valid'), and format.named. */
+const formats: CelCase[] = cross("format", STRING, [
+  ...["dns1123Label", "dns1123Subdomain", "dns1035Label", "qualifiedName", "dns1123LabelPrefix", "dns1123SubdomainPrefix", "dns1035LabelPrefix", "labelValue", "uuid", "byte", "date", "datetime"]
+    .map((f) => `format.${f}().validate(self).orValue(['valid'])[0]`),
+  "format.dns1123Label().validate(self).orValue([]).size()", "format.named(self).hasValue()", "format.named('labelValue').value().validate(self).hasValue()",
+  "format.dns1123Label() == format.named('dns1123Label').value()",
+], ["my-name", "ab-", "a-", "Ab.c", "a.b", "", "-x", "x".repeat(64), "123e4567-e89b-12d3-a456-426614174000", "123E4567E89B12D3A456426614174000", "aGVsbG8=", "aGVsbG8",
+  "2024-02-29", "2023-02-29", "2024-02-03T10:00:00Z", "2024-02-03t23:59:60+01:00", "2024-02-03T25:00:00Z", "a/b/c", "example.com/x", "dns1123Label", "é"]);
+
 const INT_MAP: SchemaNode = { type: "object", maxProperties: 16, additionalProperties: { type: "integer", format: "int64" } };
 
 /** Two-variable comprehensions (ext.TwoVarComprehensions): (index, value) over lists, (key, value) over maps. */
@@ -88,7 +97,7 @@ const comprehensions: CelCase[] = [
 ];
 
 export const libraryCases: CelCase[] = [
-  ...strings, ...astral, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps, ...comprehensions,
+  ...strings, ...astral, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps, ...comprehensions, ...formats,
 ];
 
 const urls: CelCase[] = cross("url", STRING, [
