@@ -3,6 +3,7 @@ import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js"
 import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, refusedFunction } from "./environment.ts";
 import { escapePropertyName } from "./escaping.ts";
 import { refusalOf } from "./library/refuse.ts";
+import { optionalLiteralsForEngine, parseWithOptionalSyntax } from "./optional-syntax.ts";
 import { expandTwoVarMacros, forEngine, idAllocator, TwoVarMacroError } from "./two-var-macros.ts";
 import { regexCompiles } from "./library/regex.ts";
 import type { SchemaNode } from "./values.ts";
@@ -77,7 +78,6 @@ export interface CelProgram {
   evaluate(bindings: Record<string, CelInput>): CelEvaluation;
 }
 
-const OPTIONAL_SYNTAX = /\.\?|\[\?|\{\s*\?|,\s*\?/;
 const TYPE_IDENTS = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
 const OPERATOR = /^(_.*_|_\[_\]|_\[\?_\]|!_|-_|@.*)$/;
 
@@ -157,6 +157,13 @@ function schemaOfChain(w: Walk, e: Expr): SchemaNode | undefined {
     if (!parent) return undefined;
     return fieldSchema(w, e, parent, e.exprKind.value.field);
   }
+  // `a.?b`: the schema of b (the value the optional may hold).
+  const field = e.exprKind.case === "callExpr" && e.exprKind.value.function === "_?._" ? constString(e.exprKind.value.args[1]) : undefined;
+  if (field !== undefined && e.exprKind.case === "callExpr") {
+    const parent = schemaOfChain(w, e.exprKind.value.args[0]!);
+    if (!parent) return undefined;
+    return fieldSchema(w, e, parent, field);
+  }
   return undefined;
 }
 
@@ -172,7 +179,7 @@ function fieldSchema(w: Walk, e: Expr, parent: SchemaNode, field: string): Schem
   return fail(w, e, `undefined field '${field}'`);
 }
 
-const OPTIONAL_PRODUCERS = new Set(["optional.of", "optional.none", "optional.ofNonZeroValue", "or", "first", "last"]);
+const OPTIONAL_PRODUCERS = new Set(["optional.of", "optional.none", "optional.ofNonZeroValue", "or", "first", "last", "_?._", "_[?_]"]);
 
 /** Whether an operand is (syntactically) an optional value: an optional variable or an optional-returning call. */
 function mayBeOptional(w: Walk, e: Expr, scope: ReadonlySet<string>): boolean {
@@ -366,6 +373,7 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         const [l, r] = [scalarType(w, call.args[0]!, scope), scalarType(w, call.args[1]!, scope)];
         if (l && r && l !== r) fail(w, e, `found no matching overload for '${name}' applied to '(${l}, ${r})'`);
       }
+      if (name === "_?._" && !target) schemaOfChain(w, e);
       const overloadError = certainOverloadError(w, name, target, call.args, scope);
       if (overloadError) fail(w, e, overloadError);
       if ((name === "_==_" || name === "_!=_") && call.args.some((a) => mayBeOptional(w, a, scope))) {
@@ -401,7 +409,6 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
     case "listExpr":
       // cel-go exempts the argument list of format() from the homogeneous-literal rule.
       if (!w.exempt.has(e.id)) checkHomogeneous(w, e.exprKind.value.elements, "list");
-      if (e.exprKind.value.optionalIndices.length > 0) w.refusals.push("optional list elements are not implemented by the engine");
       for (const el of e.exprKind.value.elements) walk(w, el, scope);
       return;
     case "structExpr": {
@@ -418,7 +425,7 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
         checkHomogeneous(w, s.entries.map((en) => en.value).filter((v): v is Expr => v !== undefined), "map value");
       }
       for (const en of s.entries) {
-        if (en.optionalEntry) w.refusals.push("optional map entries are not implemented by the engine");
+        if (en.optionalEntry && construction) w.refusals.push("optional fields of a message construction are not implemented in-process");
         if (en.keyKind.case === "mapKey") walk(w, en.keyKind.value, scope);
         walk(w, en.value, scope);
       }
@@ -491,12 +498,11 @@ function constructionAsMap(w: Walk, e: Expr): void {
 export function compile(expression: string, env: CompileEnvironment): CelProgram {
   let parsed: ParsedExpr & { expr: Expr };
   try {
-    parsed = parse(expression);
+    const withOptionals = parseWithOptionalSyntax(expression);
+    if (!withOptionals) return refusedProgram(expression, "optional syntax (`.?`, `[?`, `?` elements and entries) in a form the in-process parser does not place");
+    parsed = withOptionals;
   } catch (e) {
     const err = e as { location?: { start?: { offset: number } }; message: string };
-    if (OPTIONAL_SYNTAX.test(expression)) {
-      return refusedProgram(expression, "optional syntax (`.?`, `[?`, `?:` entries) is not parsed by the engine");
-    }
     const offset = err.location?.start?.offset ?? 0;
     const reason = err.message.replace(/^<input>:\d+:\d+: /, "");
     throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
@@ -512,7 +518,7 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
   walk(w, parsed.expr, new Set());
   const refusal = w.refusals[0];
   if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size, comprehensionDepth: w.maxDepth };
-  parsed.expr = forEngine(parsed.expr, nextId);
+  parsed.expr = optionalLiteralsForEngine(forEngine(parsed.expr, nextId), nextId);
   const run = plan(engineEnvironment(), parsed);
   return {
     expression,

@@ -1,6 +1,6 @@
-import { parse } from "@bufbuild/cel";
 import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
 import { escapePropertyName } from "./escaping.ts";
+import { parseWithOptionalSyntax } from "./optional-syntax.ts";
 import { expandTwoVarMacros, idAllocator, MAP_INSERT, TwoVarMacroError } from "./two-var-macros.ts";
 import { withTypeAndObjectMeta, type SchemaNode } from "./values.ts";
 
@@ -14,7 +14,7 @@ import { withTypeAndObjectMeta, type SchemaNode } from "./values.ts";
  *
  * The estimate needs the type of every node. `estimateCost` types what the Kubernetes
  * environment's declarations make certain (schema-typed variables, literals, macros, and the
- * functions listed below); for anything else (optional syntax, an operand of type `dyn` where the overload would depend on it, a function whose
+ * functions listed below); for anything else (an operand of type `dyn` where the overload would depend on it, a function whose
  * signature is not listed) it answers `undefined` rather than a guess.
  */
 
@@ -253,7 +253,7 @@ function requireKind(t: CelType | undefined, ...kinds: CelType["kind"][]): void 
  * Throws `Uncertain` for an operand of type dyn where cel-go would keep several overloads whose
  * costs differ, and for a function not listed.
  */
-function signatureOf(name: string, target: CelType | undefined, args: CelType[]): Signature {
+function signatureOf(name: string, target: CelType | undefined, args: CelType[], constFieldName?: string): Signature {
   const [a, b] = args;
   switch (name) {
     case "_&&_":
@@ -482,6 +482,20 @@ function signatureOf(name: string, target: CelType | undefined, args: CelType[])
     case "containsCIDR":
       return sig(T.bool, a!.kind === "string" ? "cidr_contains_cidr_string" : a!.kind === "dyn" ? uncertain("containsCIDR(dyn)") : "cidr_contains_cidr");
     // optional
+    case "_?._":
+    case "_[?_]": {
+      const operand = a!.kind === "optional" ? a!.elem : a!;
+      let elem: CelType;
+      if (operand.kind === "object" && name === "_?._") {
+        const field = operand.decl.fields?.get(constFieldName ?? "");
+        if (!field) return uncertain("an optional select of an unknown field");
+        elem = field.type;
+      } else if (operand.kind === "map") elem = operand.value;
+      else if (operand.kind === "list" && name === "_[?_]") elem = operand.elem;
+      else if (operand.kind === "dyn") elem = T.dyn;
+      else return uncertain(`${name} on ${operand.kind}`);
+      return sig(optionalOf(elem));
+    }
     case MAP_INSERT:
       if (args.length === 3) return sig(joinTypes(a!, { kind: "map", key: b!, value: args[2]! }));
       return sig(joinTypes(a!, b!));
@@ -736,7 +750,8 @@ class Coster {
       sum = add(sum, this.cost(target));
       targetNode = this.node(target);
     }
-    const signature = signatureOf(name, targetNode?.type, argNodes.map((n) => n.type));
+    const fieldArg = args[1]?.exprKind.case === "constExpr" && args[1].exprKind.value.constantKind.case === "stringValue" ? args[1].exprKind.value.constantKind.value : undefined;
+    const signature = signatureOf(name, targetNode?.type, argNodes.map((n) => n.type), fieldArg);
     this.types.set(e.id, signature.result);
     let fn: CostRange = { min: MAX_UINT64, max: 0n };
     let resultSize: CostRange | undefined;
@@ -774,7 +789,6 @@ class Coster {
   costList(e: Expr): CostRange {
     if (e.exprKind.case !== "listExpr") throw new Error("not a list");
     const list = e.exprKind.value;
-    if (list.optionalIndices.length > 0) uncertain("optional list elements");
     let sum = fixed(0n);
     let itemSize: CostRange = { min: list.elements.length === 0 ? 0n : MAX_UINT64, max: 0n };
     let elem: CelType = T.param;
@@ -800,7 +814,7 @@ class Coster {
     let keyType: CelType = T.param;
     let valueType: CelType = T.param;
     for (const entry of s.entries) {
-      if (entry.optionalEntry || entry.keyKind.case !== "mapKey") uncertain("optional map entries");
+      if (entry.keyKind.case !== "mapKey") uncertain("a message field");
       const key = entry.keyKind.value as Expr;
       sum = add(sum, this.cost(key));
       sum = add(sum, this.cost(entry.value));
@@ -1241,7 +1255,8 @@ export function whyNoEstimate(expression: string, env: CostEnvironment): string 
 function run(expression: string, env: CostEnvironment): CostRange | string {
   let root: Expr;
   try {
-    const parsed = parse(expression);
+    const parsed = parseWithOptionalSyntax(expression);
+    if (!parsed) return "its optional syntax is not placed by the in-process parser";
     root = expandTwoVarMacros(parsed.expr, idAllocator(parsed.expr));
   } catch (e) {
     if (e instanceof TwoVarMacroError) return `it does not compile (${e.message})`;

@@ -1,4 +1,4 @@
-import { celFunc, celMethod, CelScalar, type CelFunc, type CelValue } from "@bufbuild/cel";
+import { celFunc, celList, celMap, celMethod, CelScalar, isCelList, isCelMap, listType, mapType, type CelFunc, type CelValue } from "@bufbuild/cel";
 import type { ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { refuse } from "./refuse.ts";
 import { OptionalType } from "./types.ts";
@@ -6,8 +6,9 @@ import { OptionalType } from "./types.ts";
 /**
  * Optional values (cel-go `cel.OptionalTypes()`, Kubernetes' base environment since 1.28) as
  * functions: optional.of, optional.none, optional.ofNonZeroValue, hasValue, value, orValue, or.
- * The `.?` and `[?` syntax is not parsed by the engine (refused by compile), nor is `==` between
- * optionals. This is what `optionalOldSelf` rules need (`oldSelf.hasValue()`, `oldSelf.value()`).
+ * The optional syntax (`a.?b`, `a[?k]`, `[?x]`, `{?k: v}`) is parsed by `optional-syntax.ts`
+ * into the calls `_?._` and `_[?_]` and optional list elements and map entries, evaluated here
+ * as cel-go does; `==` between optionals is refused by compile.
  */
 const inner = new WeakMap<object, { present: boolean; value?: CelValue }>();
 let next = 0;
@@ -40,6 +41,46 @@ function isZero(v: CelValue): boolean {
 
 const T = OptionalType.celType;
 
+/** The optional's value when `v` is an optional, else `v` itself as a present value. */
+function unwrap(v: CelValue): { present: boolean; value?: CelValue } {
+  if (typeof v === "object" && v !== null && inner.has(v as object)) return get(v as ReflectMessage);
+  return { present: true, value: v };
+}
+
+/** `x.?field`: optional.of(x.field) when x (or the optional's value) has the field, else none. */
+function optionalSelect(x: CelValue, field: string): ReflectMessage {
+  const o = unwrap(x);
+  if (!o.present) return optionalNone();
+  if (isCelMap(o.value)) return o.value.has(field) ? optionalOf(o.value.get(field)!) : optionalNone();
+  throw new Error("no such overload");
+}
+
+/** `x[?key]`: optional.of(x[key]) when the list index or map key exists, else none. */
+function optionalIndex(x: CelValue, key: CelValue): ReflectMessage {
+  const o = unwrap(x);
+  if (!o.present) return optionalNone();
+  if (isCelList(o.value)) {
+    if (typeof key !== "bigint") throw new Error("no such overload");
+    return key >= 0n && key < BigInt(o.value.size) ? optionalOf(o.value.get(Number(key))!) : optionalNone();
+  }
+  if (isCelMap(o.value)) return o.value.has(key as never) ? optionalOf(o.value.get(key as never)!) : optionalNone();
+  throw new Error("no such overload");
+}
+
+/**
+ * The engine functions of `_?._`, `_[?_]` (renamed: the engine plans those names as plain
+ * attribute access) and of the optional list and map literal forms.
+ */
+export const OPTIONAL_SELECT = "@kubeloop.optionalSelect";
+export const OPTIONAL_INDEX = "@kubeloop.optionalIndex";
+export const OPTIONAL_ELEMENTS = "@kubeloop.optionalElements";
+export const OPTIONAL_ENTRIES = "@kubeloop.optionalEntries";
+
+function optionalValueOf(v: CelValue): { present: boolean; value?: CelValue } {
+  if (typeof v === "object" && v !== null && inner.has(v as object)) return get(v as ReflectMessage);
+  throw new Error("no such overload");
+}
+
 export const optionalLibrary: CelFunc[] = [
   celFunc("optional.of", [CelScalar.DYN], T, (v) => optionalOf(v)),
   celFunc("optional.none", [], T, () => optionalNone()),
@@ -55,4 +96,31 @@ export const optionalLibrary: CelFunc[] = [
     return (v.present ? v.value : d) as never;
   }),
   celMethod("or", T, [T], T, function (o) { return get(this).present ? this : o; }),
+  celFunc(OPTIONAL_SELECT, [CelScalar.DYN, CelScalar.STRING], T, (x, field) => optionalSelect(x, field)),
+  celFunc(OPTIONAL_INDEX, [CelScalar.DYN, CelScalar.DYN], T, (x, key) => optionalIndex(x, key)),
+  // [a, ?b]: the elements at the optional indices are kept only when present, unwrapped.
+  celFunc(OPTIONAL_ELEMENTS, [listType(CelScalar.DYN), listType(CelScalar.INT)], listType(CelScalar.DYN), (list, indices) => {
+    const optional = new Set([...indices].map((i) => Number(i)));
+    const out: CelValue[] = [];
+    [...list].forEach((v, i) => {
+      if (!optional.has(i)) return out.push(v);
+      const o = optionalValueOf(v);
+      if (o.present) out.push(o.value!);
+    });
+    return celList(out);
+  }),
+  // {?k: v}: the entries of the optional keys are kept only when present, unwrapped.
+  celFunc(OPTIONAL_ENTRIES, [mapType(CelScalar.DYN, CelScalar.DYN), listType(CelScalar.DYN)], mapType(CelScalar.DYN, CelScalar.DYN), (map, keys) => {
+    const optional = new Set([...keys]);
+    const out = new Map<never, CelValue>();
+    for (const [k, v] of map) {
+      if (!optional.has(k)) {
+        out.set(k as never, v);
+        continue;
+      }
+      const o = optionalValueOf(v);
+      if (o.present) out.set(k as never, o.value!);
+    }
+    return celMap(out);
+  }),
 ];

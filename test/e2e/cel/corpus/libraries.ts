@@ -78,6 +78,22 @@ const formats: CelCase[] = cross("format", STRING, [
 ], ["my-name", "ab-", "a-", "Ab.c", "a.b", "", "-x", "x".repeat(64), "123e4567-e89b-12d3-a456-426614174000", "123E4567E89B12D3A456426614174000", "aGVsbG8=", "aGVsbG8",
   "2024-02-29", "2023-02-29", "2024-02-03T10:00:00Z", "2024-02-03t23:59:60+01:00", "2024-02-03T25:00:00Z", "a/b/c", "example.com/x", "dns1123Label", "é"]);
 
+const OPTIONAL_OBJECT: SchemaNode = {
+  type: "object",
+  properties: {
+    a: { type: "integer" }, s: { type: "string", maxLength: 8 },
+    m: { type: "object", maxProperties: 4, additionalProperties: { type: "string", maxLength: 8 } },
+    l: { type: "array", maxItems: 4, items: { type: "integer" } },
+  },
+};
+
+/** The optional syntax: `.?`, `[?`, optional list elements and map entries. */
+const optionalSyntax: CelCase[] = cross("optional", OPTIONAL_OBJECT, [
+  "self.?a.orValue(-1)", "self.?s.orValue('none')", "self.?m.?x.orValue('none')", "self.?m.orValue({}).size()", "self.l[?1].orValue(-1)",
+  "self.?l.orValue([]).size()", "[1, ?self.?a].size()", "{'k': 1, ?'j': self.?a}.size()", "self.?a.hasValue()", "self.?m[?'x'].hasValue()",
+  "[?self.?l[?0], ?self.?l[?9]].size()", "self.?a.or(optional.of(7)).value()", "self.?m.?x.orValue('') + self.?s.orValue('')", "self.m[?'y'].orValue('none')",
+], [{ a: 3, s: "hi", m: { x: "1" }, l: [1, 2] }, {}, { m: {} }, { l: [] }, { a: 0, m: { y: "2" } }]);
+
 const INT_MAP: SchemaNode = { type: "object", maxProperties: 16, additionalProperties: { type: "integer", format: "int64" } };
 
 /** Two-variable comprehensions (ext.TwoVarComprehensions): (index, value) over lists, (key, value) over maps. */
@@ -97,7 +113,7 @@ const comprehensions: CelCase[] = [
 ];
 
 export const libraryCases: CelCase[] = [
-  ...strings, ...astral, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps, ...comprehensions, ...formats,
+  ...strings, ...astral, ...regex, ...lists, ...stringLists, ...quantities, ...semvers, ...ips, ...cidrs, ...ints, ...numbers, ...timestamps, ...comprehensions, ...formats, ...optionalSyntax,
 ];
 
 const urls: CelCase[] = cross("url", STRING, [
