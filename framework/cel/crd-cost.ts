@@ -1,5 +1,6 @@
 import { CelCompileError, compile, crdRuleEnvironment } from "./compile.ts";
-import { crdRuleCostEnvironment, estimateCost, maxCardinality, schemaDeclType, whyNoEstimate } from "./cost-estimate.ts";
+import { crdRuleCostEnvironment, estimateCost, whyNoEstimate } from "./cost/estimate.ts";
+import { maxCardinality, schemaDeclType } from "./cost/types.ts";
 import { withTypeAndObjectMeta, type SchemaNode } from "./values.ts";
 
 /** StaticEstimatedCostLimit: the largest estimated cost of one rule or messageExpression (CEL units). */

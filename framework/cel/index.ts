@@ -20,7 +20,9 @@ export {
   type RuleFailure,
   type RuleRefusal,
 } from "./crd-validation.ts";
-export { estimateCost, schemaDeclType, crdRuleCostEnvironment, type CostRange, type CostEnvironment, type DeclType, type CelType } from "./cost-estimate.ts";
+export { estimateCost, crdRuleCostEnvironment, type CostEnvironment } from "./cost/estimate.ts";
+export { schemaDeclType, type DeclType, type CelType } from "./cost/types.ts";
+export type { CostRange } from "./cost/units.ts";
 export { crdCostVerdict, costErrorMessage, ESTIMATED_RULE_COST_LIMIT, ESTIMATED_CRD_COST_LIMIT, type CrdCostVerdict, type CostViolation } from "./crd-cost.ts";
 export { escapePropertyName } from "./escaping.ts";
 export { formatGoFloat } from "./library/go-format.ts";

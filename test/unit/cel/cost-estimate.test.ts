@@ -1,5 +1,5 @@
 /**
- * The static cost estimate (framework/cel/cost-estimate.ts, crd-cost.ts). Every expected cost
+ * The static cost estimate (framework/cel/cost/, crd-cost.ts). Every expected cost
  * and message below is kube-apiserver v1.36.3's own: the costs are the `MaxCost` that
  * apiextensions-apiserver's `cel.Compile` gives for the rule on that schema, the messages those
  * of `ValidateCustomResourceDefinition` (through the harness' offline validator). The e2e test
