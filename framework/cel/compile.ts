@@ -4,6 +4,7 @@ import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, refu
 import { escapePropertyName } from "./escaping.ts";
 import { refusalOf } from "./library/refuse.ts";
 import { optionalLiteralsForEngine, parseWithOptionalSyntax } from "./optional-syntax.ts";
+import { expandReceiverMacros, ReceiverMacroError } from "./receiver-macros.ts";
 import { expandTwoVarMacros, forEngine, idAllocator, TwoVarMacroError } from "./two-var-macros.ts";
 import { regexCompiles } from "./library/regex.ts";
 import type { SchemaNode } from "./values.ts";
@@ -384,11 +385,6 @@ function walk(w: Walk, e: Expr | undefined, scope: ReadonlySet<string>): void {
           const refused = refusedFunction(name, w.env.admission ?? false);
           if (!refused) fail(w, e, `undeclared reference to '${name}' (in container '')`);
           w.refusals.push(`${name}(): ${refused}`);
-          if (name === "sortBy") {
-            // a macro: its first argument declares a variable
-            walk(w, target, scope);
-            return;
-          }
         }
       }
       // Literal checks the API server's AST validators make (regex, duration, timestamp literals).
@@ -510,9 +506,9 @@ export function compile(expression: string, env: CompileEnvironment): CelProgram
   const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0, exempt: new Set() };
   const nextId = idAllocator(parsed.expr);
   try {
-    parsed.expr = expandTwoVarMacros(parsed.expr, nextId);
+    parsed.expr = expandReceiverMacros(expandTwoVarMacros(parsed.expr, nextId), nextId);
   } catch (e) {
-    if (!(e instanceof TwoVarMacroError)) throw e;
+    if (!(e instanceof TwoVarMacroError) && !(e instanceof ReceiverMacroError)) throw e;
     throw new CelCompileError(expression, positionOf(expression, w.positions[String(e.exprId)] ?? 0), e.message);
   }
   walk(w, parsed.expr, new Set());

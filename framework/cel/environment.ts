@@ -13,6 +13,7 @@ import { opaqueRegistry } from "./library/types.ts";
 import { urlLibrary } from "./library/url.ts";
 import { FORMAT_NAMES, formatLibrary } from "./library/format.ts";
 import { MAP_INSERT, twoVarFunctions } from "./two-var-macros.ts";
+import { receiverMacroFunctions, SORT_BY_ASSOCIATED_KEYS } from "./receiver-macros.ts";
 
 /**
  * The function set of Kubernetes' CEL base environment in v1.36
@@ -48,17 +49,12 @@ const LIBRARIES = [
   "url", "isURL", "getScheme", "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery",
   // format
   "format.named", "validate", ...FORMAT_NAMES.map((name) => `format.${name}`),
-  // optional values (functions only; no `.?` syntax)
-  "optional.of", "optional.none", "optional.ofNonZeroValue", "hasValue", "value", "orValue", "or",
+  // optional values (the `.?` syntax is parsed by optional-syntax.ts)
+  "optional.of", "optional.none", "optional.ofNonZeroValue", "hasValue", "value", "orValue", "or", "first", "last", "optional.unwrap", "unwrapOpt",
 ];
 
 /** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
 const REFUSED: Record<string, string> = {
-  first: "lists first() returns an optional type, which the engine lacks",
-  last: "lists last() returns an optional type, which the engine lacks",
-  sortBy: "the sortBy macro (ext.Lists v3) is not implemented in-process",
-  optMap: "optional types are not implemented by the engine",
-  optFlatMap: "optional types are not implemented by the engine",
   existsOne: "existsOne with one variable is not implemented in-process",
   "jsonpatch.escapeKey": "the jsonpatch library belongs to mutating admission only",
 };
@@ -70,7 +66,7 @@ const AUTHZ = [
 ];
 
 /** Function names the in-process evaluator implements. */
-export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, ...STRINGS_V2, ...LIBRARIES, MAP_INSERT]);
+export const IMPLEMENTED_FUNCTIONS: ReadonlySet<string> = new Set([...STANDARD, ...STRINGS_V2, ...LIBRARIES, MAP_INSERT, SORT_BY_ASSOCIATED_KEYS]);
 
 /** Why a known Kubernetes function is refused in-process, or undefined when it is implemented or unknown. */
 export function refusedFunction(name: string, admission: boolean): string | undefined {
@@ -80,7 +76,7 @@ export function refusedFunction(name: string, admission: boolean): string | unde
 }
 
 /** The engine functions of the Kubernetes environment. */
-export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...formatLibrary, ...jsonPatchLibrary, ...twoVarFunctions];
+export const KUBERNETES_FUNCTIONS: CelFunc[] = [...goFormatLibrary, ...nanOrdering, ...strings, ...stringsFixes, ...listsLibrary, ...regexLibrary, ...quantityLibrary, ...semverLibrary, ...ipLibrary, ...urlLibrary, ...optionalLibrary, ...formatLibrary, ...jsonPatchLibrary, ...twoVarFunctions, ...receiverMacroFunctions];
 
 /** Functions only the MutatingAdmissionPolicy environment declares. */
 export const MUTATING_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(["jsonpatch.escapeKey"]);

@@ -1,5 +1,6 @@
 import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
 import { parseWithOptionalSyntax } from "../optional-syntax.ts";
+import { expandReceiverMacros, ReceiverMacroError } from "../receiver-macros.ts";
 import { expandTwoVarMacros, idAllocator, TwoVarMacroError } from "../two-var-macros.ts";
 import { extensionCallEstimate, kubernetesCallEstimate } from "./library-costs.ts";
 import { NAMESPACES, FORMAT_NAMES, signatureOf, TYPE_IDENTS } from "./signatures.ts";
@@ -534,9 +535,10 @@ function run(expression: string, env: CostEnvironment): CostRange | string {
   try {
     const parsed = parseWithOptionalSyntax(expression);
     if (!parsed) return "its optional syntax is not placed by the in-process parser";
-    root = expandTwoVarMacros(parsed.expr, idAllocator(parsed.expr));
+    const nextId = idAllocator(parsed.expr);
+    root = expandReceiverMacros(expandTwoVarMacros(parsed.expr, nextId), nextId);
   } catch (e) {
-    if (e instanceof TwoVarMacroError) return `it does not compile (${e.message})`;
+    if (e instanceof TwoVarMacroError || e instanceof ReceiverMacroError) return `it does not compile (${e.message})`;
     return `it does not parse (${(e as Error).message})`;
   }
   try {

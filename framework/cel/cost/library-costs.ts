@@ -56,6 +56,14 @@ export function extensionCallEstimate(sizes: SizeSource, overload: string, targe
       return { cost: add(factor(product, overload === "list_sets_equivalent_list" ? 2 : 1), fixed(1n)) };
     }
     default: {
+      const sortBy = /^list_(\w+)_sortByAssociatedKeys$/.exec(overload);
+      if (sortBy) {
+        // Sorting by the keys list: its size, and a string factor for string or bytes keys.
+        if (!target || args.length !== 1) return undefined;
+        const sz = sizes.sizeEstimate(args[0]!);
+        const f = sortBy[1] === "string" || sortBy[1] === "bytes" ? 2 + STRING_TRAVERSAL : 2;
+        return allocating(f, mul(sz, sz));
+      }
       const sort = /^list_(\w+)_sort$/.exec(overload);
       if (!sort || !target || args.length !== 0) return undefined;
       const sz = sizes.sizeEstimate(target);

@@ -1,3 +1,4 @@
+import { SORT_BY_ASSOCIATED_KEYS } from "../receiver-macros.ts";
 import { MAP_INSERT } from "../two-var-macros.ts";
 import { joinTypes, listOf, opaque, optionalOf, struct, T, uncertain, type CelType } from "./types.ts";
 
@@ -274,6 +275,24 @@ export function signatureOf(name: string, target: CelType | undefined, args: Cel
       else return uncertain(`${name} on ${operand.kind}`);
       return sig(optionalOf(elem));
     }
+    case "first":
+    case "last":
+      requireKind(target, "list");
+      return sig(optionalOf((target as { elem: CelType }).elem));
+    case "optional.unwrap":
+    case "unwrapOpt": {
+      const list = target ?? a;
+      requireKind(list, "list");
+      const elem = (list as { elem: CelType }).elem;
+      return sig(listOf(elem.kind === "optional" ? elem.elem : T.dyn));
+    }
+    case SORT_BY_ASSOCIATED_KEYS: {
+      requireKind(target, "list");
+      requireKind(a, "list");
+      const key = (a as { elem: CelType }).elem;
+      if (!SORTABLE.has(key.kind)) uncertain(`sortBy() with keys of type ${key.kind}`);
+      return sig(target!, `list_${key.kind}_sortByAssociatedKeys`);
+    }
     case MAP_INSERT:
       if (args.length === 3) return sig(joinTypes(a!, { kind: "map", key: b!, value: args[2]! }));
       return sig(joinTypes(a!, b!));
@@ -281,7 +300,7 @@ export function signatureOf(name: string, target: CelType | undefined, args: Cel
     case "optional.ofNonZeroValue":
       return sig(optionalOf(a!));
     case "optional.none":
-      return sig(optionalOf(T.dyn));
+      return sig(optionalOf(T.param));
     case "format.named":
       return sig(optionalOf(struct("kubernetes.NamedFormat")));
     case "hasValue":

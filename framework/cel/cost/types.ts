@@ -168,6 +168,7 @@ export function joinTypes(a: CelType, b: CelType): CelType {
   if (b.kind === "param") return a;
   if (a.kind === "list" && b.kind === "list") return listOf(joinTypes(a.elem, b.elem));
   if (a.kind === "map" && b.kind === "map") return { kind: "map", key: joinTypes(a.key, b.key), value: joinTypes(a.value, b.value) };
+  if (a.kind === "optional" && b.kind === "optional") return optionalOf(joinTypes(a.elem, b.elem));
   return sameType(a, b) ? a : T.dyn;
 }
 

@@ -76,6 +76,17 @@ export const OPTIONAL_INDEX = "@kubeloop.optionalIndex";
 export const OPTIONAL_ELEMENTS = "@kubeloop.optionalElements";
 export const OPTIONAL_ENTRIES = "@kubeloop.optionalEntries";
 
+/** cel-go's optUnwrap: the present values of a list of optionals. */
+function unwrapAll(list: Iterable<CelValue>) {
+  const out: CelValue[] = [];
+  for (const v of list) {
+    if (!(typeof v === "object" && v !== null && inner.has(v as object))) refuse("optional.unwrap() of a value that is not optional: cel-go's message prints it with %v");
+    const o = get(v as ReflectMessage);
+    if (o.present) out.push(o.value!);
+  }
+  return celList(out);
+}
+
 function optionalValueOf(v: CelValue): { present: boolean; value?: CelValue } {
   if (typeof v === "object" && v !== null && inner.has(v as object)) return get(v as ReflectMessage);
   throw new Error("no such overload");
@@ -96,6 +107,17 @@ export const optionalLibrary: CelFunc[] = [
     return (v.present ? v.value : d) as never;
   }),
   celMethod("or", T, [T], T, function (o) { return get(this).present ? this : o; }),
+  // optional library version 2: first, last, optional.unwrap, unwrapOpt.
+  celMethod("first", listType(CelScalar.DYN), [], T, function () {
+    return this.size === 0 ? optionalNone() : optionalOf(this.get(0)!);
+  }),
+  celMethod("last", listType(CelScalar.DYN), [], T, function () {
+    return this.size === 0 ? optionalNone() : optionalOf(this.get(this.size - 1)!);
+  }),
+  celFunc("optional.unwrap", [listType(CelScalar.DYN)], listType(CelScalar.DYN), (list) => unwrapAll(list)),
+  celMethod("unwrapOpt", listType(CelScalar.DYN), [], listType(CelScalar.DYN), function () {
+    return unwrapAll(this);
+  }),
   celFunc(OPTIONAL_SELECT, [CelScalar.DYN, CelScalar.STRING], T, (x, field) => optionalSelect(x, field)),
   celFunc(OPTIONAL_INDEX, [CelScalar.DYN, CelScalar.DYN], T, (x, key) => optionalIndex(x, key)),
   // [a, ?b]: the elements at the optional indices are kept only when present, unwrapped.

@@ -67,11 +67,20 @@ const twoVariable: string[] = [
   "self.m.transformMapEntry(k, v, {v: k}).size() > 1", "self.objs.transformMapEntry(i, o, {o.k: o.v}).size() > 0", "self.ll.all(i, l, l.all(j, s, s.size() > i + j))", "self.mm.transformList(k, v, v).size() > 0",
 ];
 
+/** The optional syntax, sortBy, first/last, optional.unwrap, optMap and optFlatMap (macros expanded as cel-go does). */
+const optionals: string[] = [
+  "self.?name.orValue('') == 'a'", "self.?o.?a.orValue('') == 'a'", "self.m[?'k'].orValue('') == 'a'", "self.l[?0].hasValue()", "self.?mm.?k.orValue(0) > 1",
+  "[1, ?self.?n].size() > 1", "{'a': 1, ?'b': self.?n}.size() > 0", "self.?l.orValue([]).all(x, x == 'a')", "self.?objs.orValue([]).exists(o, o.?v.orValue(0) > 1)",
+  "self.li.sortBy(x, -x)[0] > 1", "self.ls.sortBy(s, s)[0] == 'a'", "self.l.sortBy(s, s.size()).size() > 1", "self.li.first().orValue(0) > 1", "self.ls.last().orValue('') == 'a'",
+  "optional.unwrap([self.ls.first()]).size() > 0", "self.ls.first().optMap(v, v.size()).orValue(0) > 1", "self.?short.optFlatMap(v, v == 'a' ? optional.of(v) : optional.none()).hasValue()",
+];
+
 const optionalOldSelf: string[] = ["oldSelf.hasValue()", "oldSelf.orValue(self).name == 'a'", "oldSelf.value().n > 1"];
 
 export const costRules: ValidationRule[] = [
   ...expressions.map((rule) => ({ rule })),
   ...twoVariable.map((rule) => ({ rule })),
+  ...optionals.map((rule) => ({ rule })),
   ...optionalOldSelf.map((rule) => ({ rule, optionalOldSelf: true })),
   { rule: "self.name == oldSelf.name" },
 ];

@@ -26,11 +26,13 @@ const lists: CelCase[] = cross("lists", INT_LIST, [
   "sets.contains(self, [1])", "sets.equivalent(self, [1, 2, 3])", "sets.intersects(self, [2, 9])", "self.all(x, x > 0)",
   "self.exists(x, x == 2)", "self.exists_one(x, x == 1)", "self.filter(x, x > 1).size()", "self.map(x, x * 2).sum()", "size(self)", "self[0]", "1 in self",
   "self.slice(1, 3).size()", "[self, [7]].flatten().size()",
+  "self.sortBy(x, -x)[0]", "self.sortBy(x, x % 2).size()", "self.first().orValue(-7)", "self.last().orValue(-7)", "optional.unwrap([self.first(), self.last()]).size()",
+  "self.first().optMap(v, v * 2).orValue(0)", "self.last().optFlatMap(v, v > 1 ? optional.of(v) : optional.none()).orValue(0)", "[self.first()].unwrapOpt().size()",
 ], [[3, 1, 2], [1, 2, 3], [5], [-1, 0, 1, 1], []]);
 
 const stringLists: CelCase[] = cross("lists", STRING_LIST, [
   "self.isSorted()", "self.min()", "self.max()", "self.indexOf('b')", "self.sort().join(',')", "self.distinct().join(',')",
-  "sets.contains(self, ['a'])", "self.join('/')",
+  "sets.contains(self, ['a'])", "self.join('/')", "self.sortBy(s, s).size() > 0 ? self.sortBy(s, s)[0] : 'empty'", "self.size() > 1 ? self.sortBy(s, s.size())[1] : 'short'",
 ], [["b", "a", "c"], ["a", "b"], ["é", "z", "Z"], []]);
 
 const quantities: CelCase[] = cross("quantity", STRING, [
