@@ -7,14 +7,18 @@
  * `gpu-toleration` MutatingAdmissionPolicy, copied and bound the same way, adds the
  * `nvidia.com/gpu` NoSchedule toleration to a pod that requests a GPU (a dry-run create shows the
  * object the API server would store); the in-process evaluation of that policy is printed beside
- * it, with its reason when it declines to answer.
+ * it, with its reason when it declines to answer. Last, a CRD whose rule compares every pair of
+ * items of an unbounded list is sent as a dry-run create: kube-apiserver refuses it for the rule's
+ * estimated cost, and `kubeloop/cel`'s in-process estimate (`crdCostVerdict`) gives the same
+ * refusal, word for word.
  */
 import {
   evaluateMutatingPolicy, evaluateValidatingPolicy, installAdmissionPolicies, MutatingAdmissionPolicies, MutatingAdmissionPolicyBindings,
   ValidatingAdmissionPolicies, ValidatingAdmissionPolicyBindings, type AdmissionRequestInput, type MutatingPolicySet, type ValidatingPolicySet,
 } from "../framework/admission/index.ts";
+import { crdCostVerdict, type SchemaNode } from "../framework/cel/index.ts";
 import { ApiError, isNotFound, type KubeClient } from "../framework/client/index.ts";
-import { Pods, type Pod } from "../framework/meta/index.ts";
+import { CustomResourceDefinitions, Pods, type Pod } from "../framework/meta/index.ts";
 import { DEFAULT_SCHEDULER_NAME } from "../framework/scheduling/index.ts";
 import { waitFor } from "../framework/testing/index.ts";
 import { POD_GROUP_LABEL } from "./gang-scheduling/index.ts";
@@ -128,6 +132,48 @@ export async function admissionStory(client: KubeClient, namespace: string, say:
   if (mutation.kind === "mutated" && gpuTolerations(mutation.object as Pod) !== gpuTolerations(stored)) {
     throw new Error("step 8: the in-process mutation differs from the API server's");
   }
+  await costLimitStory(client, say);
+}
+
+/** A CRD whose rule compares every pair of `tags`, a list without `maxItems`. */
+function costlyCrd() {
+  const openAPIV3Schema: SchemaNode = {
+    type: "object",
+    properties: {
+      spec: {
+        type: "object",
+        properties: { tags: { type: "array", items: { type: "string", maxLength: 63 } } },
+        "x-kubernetes-validations": [{ rule: "self.tags.all(a, self.tags.all(b, a == b || a != b))", message: "tags are compared pairwise" }],
+      },
+    },
+  };
+  return {
+    apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "costlies.demo.kubeloop.dev" },
+    spec: {
+      group: "demo.kubeloop.dev", scope: "Namespaced", names: { kind: "Costly", plural: "costlies" },
+      versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema } }],
+    },
+  };
+}
+
+/**
+ * The estimated cost limits of CEL rules, in-process and on the API server: the costly CRD's
+ * dry-run create is refused, and `crdCostVerdict` gives the same causes.
+ * @throws Error when the API server accepts the CRD or the causes differ.
+ */
+async function costLimitStory(client: KubeClient, say: (line: string) => void): Promise<void> {
+  const crd = costlyCrd();
+  let server: string[] = [];
+  try {
+    await client.create(CustomResourceDefinitions, crd as never, { dryRun: true });
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.statusCode !== 422) throw err;
+    server = (err.status.details?.causes ?? []).map((c) => `${c.field}: ${c.message}`);
+  }
+  const local = crdCostVerdict(crd.spec.versions[0]!.schema.openAPIV3Schema).violations.map((v) => `spec.validation.${v.field}: Forbidden: ${v.detail}`);
+  say(`step 8: a CRD whose rule compares every pair of an unbounded list (dry-run create):\n  kube-apiserver: ${server.join("\n                  ") || "accepted"}\n  in-process:     ${local.join("\n                  ") || "accepted"}`);
+  if (server.length === 0) throw new Error("step 8: the API server accepted a CRD whose rule's estimated cost is over its limit");
+  if ([...server].sort().join("\n") !== [...local].sort().join("\n")) throw new Error("step 8: the in-process cost verdict differs from the API server's");
 }
 
 /** Deletes what step 8 installed (on a cluster the demo did not start). */

@@ -55,6 +55,8 @@ test("npm run demo -- --exit-after-convergence converges every step and exits 0"
   assert.match(output, /step 8: with schedulerName kubeloop-scheduler: admitted by both/);
   // Step 8, mutating: the API server's copy of gpu-toleration added the toleration to the dry-run pod.
   assert.match(output, /step 8: a pod requesting nvidia\.com\/gpu: 1 with no toleration \(dry run\):\n  kube-apiserver: nvidia\.com\/gpu tolerations nvidia\.com\/gpu:NoSchedule \(Exists\)\n  in-process: +(nvidia\.com\/gpu tolerations nvidia\.com\/gpu:NoSchedule \(Exists\)|not evaluated: [^\n]+)\n/, `step 8 printed the mutation:\n${output}`);
+  // Step 8, estimated cost: the API server refuses the costly CRD, and the in-process verdict has the same causes (the demo fails otherwise).
+  assert.match(output, /step 8: a CRD whose rule compares every pair of an unbounded list \(dry-run create\):\n  kube-apiserver: spec\.validation\.openAPIV3Schema\.properties\[spec\]\.x-kubernetes-validations\[0\]\.rule: Forbidden: estimated rule cost exceeds budget by factor of [^\n]+\n(?: {18}[^\n]+\n)*  in-process: +spec\.validation\.openAPIV3Schema\.properties\[spec\]\.x-kubernetes-validations\[0\]\.rule: Forbidden: estimated rule cost exceeds budget/, `step 8 printed the cost verdicts:\n${output}`);
   assert.equal((await client.list(ValidatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "pod-group-scheduler-demo"), false, "the demo's admission policy is gone");
   assert.equal((await client.list(MutatingAdmissionPolicies)).items.some((p) => p.metadata?.name === "gpu-toleration-demo"), false, "the demo's mutating policy is gone");
   // Step 7: the gpu-placement webhook, served by the demo's operators, sent a pod that named no scheduler to kubeloop-scheduler.
