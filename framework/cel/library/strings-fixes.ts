@@ -1,12 +1,14 @@
-import { celFunc, celMethod, CelScalar, isCelError, isCelList, isCelMap, listType, type CelFunc, type CelValue } from "@bufbuild/cel";
+import { celFunc, celList, celMethod, CelScalar, isCelError, isCelList, isCelMap, listType, type CelFunc, type CelValue } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { formatGoFloat } from "./go-format.ts";
+import { localeFixed, localeScientific } from "./locale-format.ts";
 import { refuse } from "./refuse.ts";
 
 /**
  * Where the engine's ext strings differ from cel-go v0.26 ext.Strings version 2 as Kubernetes
  * v1.36 runs it (found by the differential test): `replace` with a negative count replaces all
  * (Go `strings.Replace`), and `format` prints doubles through a locale-aware printer
- * (`123,456,789.500000`, `1.234568×10⁰⁸`), which is refused rather than imitated. `charAt`,
+ * (`123,456,789.500000`, `1.234568×10⁰⁸`, library/locale-format.ts). `charAt`,
  * `indexOf`, `lastIndexOf` and `substring` count code points (the engine: UTF-16 units), and
  * their errors and edge cases are cel-go's (an `indexOf` offset past the end is -1, not an
  * error; `index out of range: 7`; `invalid substring range. start: 2, end: 1`).
@@ -19,6 +21,47 @@ function containsDouble(v: CelValue, depth = 0): boolean {
   if (isCelList(v)) return [...v].some((x) => containsDouble(x, depth + 1));
   if (isCelMap(v)) return [...v.values()].some((x) => containsDouble(x, depth + 1));
   return false;
+}
+
+/**
+ * The format string and arguments with each top-level double printed as cel-go prints it
+ * (`%f`, `%.2f` and `%e` by the locale printer, `%s` as Go's `%v`) and its clause turned into
+ * `%s`, for the engine's `format` to do the rest. Refused: a double inside a list or map (cel-go
+ * prints those with plain `%f`, which is not reproduced here), a double under another verb.
+ */
+function renderDoubles(format: string, args: CelValue[]): { format: string; args: CelValue[] } {
+  let out = "";
+  let argIndex = 0;
+  const rendered = [...args];
+  for (let i = 0; i < format.length; i++) {
+    const c = format[i]!;
+    if (c !== "%") {
+      out += c;
+      continue;
+    }
+    const clause = /^%(?:%|(\.\d+)?([a-zA-Z]))/.exec(format.slice(i));
+    if (!clause || clause[0] === "%%") {
+      out += clause ? "%%" : c;
+      if (clause) i++;
+      continue;
+    }
+    const arg = args[argIndex];
+    if (typeof arg === "number") {
+      const verb = clause[2]!;
+      const precision = clause[1] ? Number(clause[1].slice(1)) : 6;
+      if (verb === "f") rendered[argIndex] = localeFixed(arg, precision);
+      else if (verb === "e") rendered[argIndex] = localeScientific(arg);
+      else if (verb === "s") rendered[argIndex] = formatGoFloat(arg);
+      else refuse(`format() of a double with %${verb}`);
+      out += "%s";
+    } else {
+      if (arg !== undefined && containsDouble(arg)) refuse("format() of a list or map holding a double: cel-go prints it with Go's %f, not reproduced");
+      out += clause[0];
+    }
+    argIndex++;
+    i += clause[0].length - 1;
+  }
+  return { format: out, args: rendered };
 }
 
 const DECIMAL_FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -133,8 +176,8 @@ export const stringsFixes: CelFunc[] = [
     return out;
   }),
   celMethod("format", CelScalar.STRING, [listType(CelScalar.DYN)], CelScalar.STRING, function (args) {
-    if (containsDouble(args)) refuse("format() of a double: cel-go prints it with a locale-aware printer that is not reproduced");
-    const r = engineFormat.call(0, this, [args]);
+    const rendered = renderDoubles(this, [...args]);
+    const r = engineFormat.call(0, rendered.format, [celList(rendered.args)]);
     if (r === undefined) throw new Error("no matching overload for format");
     if (isCelError(r)) throw r;
     return r as string;

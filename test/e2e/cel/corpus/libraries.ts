@@ -130,7 +130,9 @@ const formatting: CelCase[] = cross("strings", NUMBER, [
   "'%f'.format([self])", "'%.2f'.format([self])", "'%e'.format([self])", "'%s'.format([self])", "'%.3e'.format([self])",
   "'%d'.format([int(self)])", "'%x'.format([int(self)])", "'%o'.format([int(self)])", "'%b'.format([int(self)])", "'%X'.format([int(self)])",
   "'%s'.format([[self, self]])", "'%s'.format([{'k': self}])", "'%s %s'.format(['a', true])", "'%s'.format([null])", "'%.0f'.format([self])",
-], [0.5, 1.25, -3.75, 1e21, 123456789.5, 0.1, 100, -7]);
+  "'%.1f|%.1f|%.1f|%.1f'.format([0.25, 0.35, 2.5, 1e-7])", "'%e|%e|%e'.format([0.0, -1e-5, 1e300])", "'%.3f|%.10f|%d%%'.format([self + 1234567.0005, self, 5])",
+  "'%s|%s|%s'.format([1e21, 1e-7, self])", "'%.2e'.format([self * 1e-300])", "'%f'.format([self * 1e-320])",
+], [0.5, 1.25, -3.75, 1e21, 123456789.5, 0.1, 100, -7, 1234.5678, 1e-9, 999.9999996]);
 
 const comparisons: CelCase[] = cross("standard", INT, [
   "self < 2.5", "self >= 1u", "self == 1.0", "[1, 2.0, 3u].exists(x, x == self)", "{'a': self}.a + 1", "self in [1, 2]",
