@@ -3,9 +3,10 @@ import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js"
 import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, refusedFunction } from "./environment.ts";
 import { escapePropertyName } from "./escaping.ts";
 import { refusalOf } from "./library/refuse.ts";
-import { optionalLiteralsForEngine, parseWithOptionalSyntax } from "./optional-syntax.ts";
-import { expandReceiverMacros, ReceiverMacroError } from "./receiver-macros.ts";
-import { expandTwoVarMacros, forEngine, idAllocator, TwoVarMacroError } from "./two-var-macros.ts";
+import { MacroError } from "./ast.ts";
+import { optionalLiteralsForEngine } from "./optional-syntax.ts";
+import { parseCel } from "./parse.ts";
+import { forEngine } from "./two-var-macros.ts";
 import { regexCompiles } from "./library/regex.ts";
 import type { SchemaNode } from "./values.ts";
 
@@ -493,24 +494,19 @@ function constructionAsMap(w: Walk, e: Expr): void {
  */
 export function compile(expression: string, env: CompileEnvironment): CelProgram {
   let parsed: ParsedExpr & { expr: Expr };
+  let nextId: () => bigint;
   try {
-    const withOptionals = parseWithOptionalSyntax(expression);
-    if (!withOptionals) return refusedProgram(expression, "optional syntax (`.?`, `[?`, `?` elements and entries) in a form the in-process parser does not place");
-    parsed = withOptionals;
+    const result = parseCel(expression);
+    if (!result) return refusedProgram(expression, "optional syntax (`.?`, `[?`, `?` elements and entries) in a form the in-process parser does not place");
+    ({ parsed, nextId } = result);
   } catch (e) {
+    if (e instanceof MacroError) throw new CelCompileError(expression, positionOf(expression, e.offset), e.message);
     const err = e as { location?: { start?: { offset: number } }; message: string };
     const offset = err.location?.start?.offset ?? 0;
     const reason = err.message.replace(/^<input>:\d+:\d+: /, "");
     throw new CelCompileError(expression, positionOf(expression, offset), `Syntax error: ${reason}`);
   }
   const w: Walk = { expression, env, positions: parsed.sourceInfo?.positions ?? {}, refusals: [], references: new Set(), functions: new Set(), size: 0, depth: 0, maxDepth: 0, exempt: new Set() };
-  const nextId = idAllocator(parsed.expr);
-  try {
-    parsed.expr = expandReceiverMacros(expandTwoVarMacros(parsed.expr, nextId), nextId);
-  } catch (e) {
-    if (!(e instanceof TwoVarMacroError) && !(e instanceof ReceiverMacroError)) throw e;
-    throw new CelCompileError(expression, positionOf(expression, w.positions[String(e.exprId)] ?? 0), e.message);
-  }
   walk(w, parsed.expr, new Set());
   const refusal = w.refusals[0];
   if (refusal) return { ...refusedProgram(expression, refusal), references: w.references, functions: w.functions, size: w.size, comprehensionDepth: w.maxDepth };

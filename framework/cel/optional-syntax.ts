@@ -1,6 +1,6 @@
 import { parse } from "@bufbuild/cel";
-import { ExprSchema, type Expr, type ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
-import { clone, create } from "@bufbuild/protobuf";
+import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
+import { children, cloneWithNewIds, mapChildren, newExpr } from "./ast.ts";
 import { OPTIONAL_ELEMENTS, OPTIONAL_ENTRIES, OPTIONAL_INDEX, OPTIONAL_SELECT } from "./library/optional.ts";
 
 /**
@@ -121,25 +121,6 @@ function rewrite(source: string): Rewrite | undefined {
   return { source: out, original, marks };
 }
 
-function children(e: Expr): Expr[] {
-  switch (e.exprKind.case) {
-    case "selectExpr":
-      return e.exprKind.value.operand ? [e.exprKind.value.operand] : [];
-    case "callExpr":
-      return [...(e.exprKind.value.target ? [e.exprKind.value.target] : []), ...e.exprKind.value.args];
-    case "listExpr":
-      return e.exprKind.value.elements;
-    case "structExpr":
-      return e.exprKind.value.entries.flatMap((en) => [...(en.keyKind.case === "mapKey" ? [en.keyKind.value as Expr] : []), ...(en.value ? [en.value] : [])]);
-    case "comprehensionExpr": {
-      const c = e.exprKind.value;
-      return [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].filter((x): x is Expr => x !== undefined);
-    }
-    default:
-      return [];
-  }
-}
-
 /**
  * Parses `expression` as @bufbuild/cel's `parse` does, with cel-go's optional syntax.
  * Returns `undefined` when the expression has optional syntax whose place in the AST cannot be
@@ -175,22 +156,18 @@ export function parseWithOptionalSyntax(expression: string): (ParsedExpr & { exp
   };
   const placed = new Set<Mark>();
   const visit = (e: Expr): Expr => {
+    mapChildren(e, visit);
     switch (e.exprKind.case) {
       case "selectExpr": {
         const s = e.exprKind.value;
-        if (s.operand) s.operand = visit(s.operand);
         const mark = r.marks.find((m) => m.kind === "select" && m.at === pos(e) && !s.testOnly);
-        if (mark) {
-          placed.add(mark);
-          const field = create(ExprSchema, { id: e.id, exprKind: { case: "constExpr", value: { constantKind: { case: "stringValue", value: s.field } } } });
-          return create(ExprSchema, { id: e.id, exprKind: { case: "callExpr", value: { function: "_?._", args: [s.operand!, field] } } });
-        }
-        return e;
+        if (!mark) return e;
+        placed.add(mark);
+        const field = newExpr(e.id, { case: "constExpr", value: { constantKind: { case: "stringValue", value: s.field } } });
+        return newExpr(e.id, { case: "callExpr", value: { function: "_?._", args: [s.operand!, field] } });
       }
       case "callExpr": {
         const c = e.exprKind.value;
-        if (c.target) c.target = visit(c.target);
-        c.args = c.args.map(visit);
         const mark = c.function === "_[_]" ? r.marks.find((m) => m.kind === "index" && m.at === pos(e)) : undefined;
         if (mark) {
           placed.add(mark);
@@ -200,7 +177,6 @@ export function parseWithOptionalSyntax(expression: string): (ParsedExpr & { exp
       }
       case "listExpr": {
         const l = e.exprKind.value;
-        l.elements = l.elements.map(visit);
         l.elements.forEach((el, index) => {
           const mark = r.marks.find((m) => m.kind === "element" && !placed.has(m) && startsAt(leftmost(el), m.at));
           if (mark) {
@@ -212,22 +188,14 @@ export function parseWithOptionalSyntax(expression: string): (ParsedExpr & { exp
       }
       case "structExpr": {
         for (const en of e.exprKind.value.entries) {
-          if (en.keyKind.case === "mapKey") {
-            en.keyKind.value = visit(en.keyKind.value as Expr) as never;
-            const key = en.keyKind.value as Expr;
-            const mark = r.marks.find((m) => m.kind === "entry" && !placed.has(m) && startsAt(leftmost(key), m.at));
-            if (mark) {
-              placed.add(mark);
-              en.optionalEntry = true;
-            }
+          if (en.keyKind.case !== "mapKey") continue;
+          const key = en.keyKind.value as Expr;
+          const mark = r.marks.find((m) => m.kind === "entry" && !placed.has(m) && startsAt(leftmost(key), m.at));
+          if (mark) {
+            placed.add(mark);
+            en.optionalEntry = true;
           }
-          if (en.value) en.value = visit(en.value);
         }
-        return e;
-      }
-      case "comprehensionExpr": {
-        const c = e.exprKind.value;
-        for (const part of ["iterRange", "accuInit", "loopCondition", "loopStep", "result"] as const) if (c[part]) c[part] = visit(c[part]!);
         return e;
       }
       default:
@@ -248,52 +216,30 @@ export function parseWithOptionalSyntax(expression: string): (ParsedExpr & { exp
  * `@kubeloop.optionalEntries({k: v}, [k])` (the key evaluated twice; CEL has no side effects).
  */
 export function optionalLiteralsForEngine(root: Expr, nextId: () => bigint): Expr {
-  const fresh = (e: Expr): Expr => {
-    const c = clone(ExprSchema, e);
-    const renumber = (x: Expr) => {
-      x.id = nextId();
-      children(x).forEach(renumber);
-    };
-    renumber(c);
-    return c;
-  };
+  const call = (fn: string, ...args: Expr[]) => newExpr(nextId(), { case: "callExpr", value: { function: fn, args } });
+  const list = (elements: Expr[]) => newExpr(nextId(), { case: "listExpr", value: { elements } });
   const visit = (e: Expr): Expr => {
+    mapChildren(e, visit);
     switch (e.exprKind.case) {
-      case "selectExpr":
-        if (e.exprKind.value.operand) e.exprKind.value.operand = visit(e.exprKind.value.operand);
-        return e;
       case "callExpr":
-        if (e.exprKind.value.target) e.exprKind.value.target = visit(e.exprKind.value.target);
-        e.exprKind.value.args = e.exprKind.value.args.map(visit);
         if (e.exprKind.value.function === "_?._") e.exprKind.value.function = OPTIONAL_SELECT;
         if (e.exprKind.value.function === "_[?_]") e.exprKind.value.function = OPTIONAL_INDEX;
         return e;
-      case "comprehensionExpr": {
-        const c = e.exprKind.value;
-        for (const part of ["iterRange", "accuInit", "loopCondition", "loopStep", "result"] as const) if (c[part]) c[part] = visit(c[part]!);
-        return e;
-      }
       case "listExpr": {
         const l = e.exprKind.value;
-        l.elements = l.elements.map(visit);
         if (l.optionalIndices.length === 0) return e;
-        const indices = l.optionalIndices.map((i) => create(ExprSchema, { id: nextId(), exprKind: { case: "constExpr", value: { constantKind: { case: "int64Value", value: BigInt(i) } } } }));
+        const indices = l.optionalIndices.map((i) => newExpr(nextId(), { case: "constExpr", value: { constantKind: { case: "int64Value", value: BigInt(i) } } }));
         l.optionalIndices = [];
-        return create(ExprSchema, { id: nextId(), exprKind: { case: "callExpr", value: { function: OPTIONAL_ELEMENTS, args: [e, create(ExprSchema, { id: nextId(), exprKind: { case: "listExpr", value: { elements: indices } } })] } } });
+        return call(OPTIONAL_ELEMENTS, e, list(indices));
       }
       case "structExpr": {
-        const s = e.exprKind.value;
         const keys: Expr[] = [];
-        for (const en of s.entries) {
-          if (en.keyKind.case === "mapKey") en.keyKind.value = visit(en.keyKind.value as Expr) as never;
-          if (en.value) en.value = visit(en.value);
-          if (en.optionalEntry && en.keyKind.case === "mapKey") {
-            keys.push(fresh(en.keyKind.value as Expr));
-            en.optionalEntry = false;
-          }
+        for (const en of e.exprKind.value.entries) {
+          if (!en.optionalEntry || en.keyKind.case !== "mapKey") continue;
+          keys.push(cloneWithNewIds(en.keyKind.value as Expr, nextId));
+          en.optionalEntry = false;
         }
-        if (keys.length === 0) return e;
-        return create(ExprSchema, { id: nextId(), exprKind: { case: "callExpr", value: { function: OPTIONAL_ENTRIES, args: [e, create(ExprSchema, { id: nextId(), exprKind: { case: "listExpr", value: { elements: keys } } })] } } });
+        return keys.length === 0 ? e : call(OPTIONAL_ENTRIES, e, list(keys));
       }
       default:
         return e;

@@ -1,6 +1,6 @@
 import { celFunc, celList, celMap, CelScalar, isCelList, isCelMap, listType, mapType, type CelFunc, type CelList, type CelMap, type CelValue } from "@bufbuild/cel";
-import { ExprSchema, type Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
-import { create } from "@bufbuild/protobuf";
+import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
+import { bindExpr, MacroError, mapChildren, newExpr } from "./ast.ts";
 import { refuse } from "./library/refuse.ts";
 
 /**
@@ -35,62 +35,6 @@ export const MAP_INSERT = "cel.@mapInsert";
 const RANGE_KEYS = "@kubeloop.twoVarKeys";
 const RANGE_KEYS_ORDERED = "@kubeloop.twoVarKeysOrdered";
 
-/** A macro that cel-go refuses to expand: the argument's id and cel-go's message. */
-export class TwoVarMacroError extends Error {
-  readonly exprId: bigint;
-  constructor(exprId: bigint, message: string) {
-    super(message);
-    this.exprId = exprId;
-  }
-}
-
-/** The `exprKind` of a new node: a plain init object, made a message by `create`. */
-type ExprKind = { case: string; value: unknown };
-
-function node(id: bigint, exprKind: ExprKind): Expr {
-  return create(ExprSchema, { id, exprKind } as never);
-}
-
-/** Allocates ids above every id of the parsed expression. */
-export function idAllocator(root: Expr): () => bigint {
-  let max = 0n;
-  const visit = (e: Expr | undefined) => {
-    if (!e) return;
-    if (e.id > max) max = e.id;
-    forEachChild(e, visit);
-  };
-  visit(root);
-  return () => ++max;
-}
-
-function forEachChild(e: Expr, f: (child: Expr | undefined) => void): void {
-  switch (e.exprKind.case) {
-    case "selectExpr":
-      f(e.exprKind.value.operand);
-      return;
-    case "callExpr":
-      f(e.exprKind.value.target);
-      e.exprKind.value.args.forEach(f);
-      return;
-    case "listExpr":
-      e.exprKind.value.elements.forEach(f);
-      return;
-    case "structExpr":
-      for (const en of e.exprKind.value.entries) {
-        if (en.keyKind.case === "mapKey") f(en.keyKind.value as Expr);
-        f(en.value);
-      }
-      return;
-    case "comprehensionExpr": {
-      const c = e.exprKind.value;
-      [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].forEach(f);
-      return;
-    }
-    default:
-      return;
-  }
-}
-
 function identName(e: Expr | undefined): string | undefined {
   return e?.exprKind.case === "identExpr" ? e.exprKind.value.name : undefined;
 }
@@ -99,71 +43,33 @@ function identName(e: Expr | undefined): string | undefined {
  * Replaces every two-variable macro call under `root` by cel-go's expansion (in place,
  * bottom-up, as cel-go expands nested macros).
  *
- * @throws TwoVarMacroError with cel-go's message for a variable that is not a simple name,
+ * @throws MacroError with cel-go's message for a variable that is not a simple name,
  *   two variables of one name, or a variable named like the accumulator.
  */
 export function expandTwoVarMacros(root: Expr, nextId: () => bigint): Expr {
   const visit = (e: Expr): Expr => {
-    if (e.exprKind.case === "callExpr") {
-      const call = e.exprKind.value;
-      if (call.target) call.target = visit(call.target);
-      call.args = call.args.map(visit);
-      const arities = TWO_VAR_MACROS.get(call.function);
-      if (call.target && arities?.includes(call.args.length)) return expand(e.id, call.function, call.target, call.args, nextId);
-      return e;
-    }
     mapChildren(e, visit);
-    return e;
+    if (e.exprKind.case !== "callExpr") return e;
+    const call = e.exprKind.value;
+    const arities = TWO_VAR_MACROS.get(call.function);
+    return call.target && arities?.includes(call.args.length) ? expand(e.id, call.function, call.target, call.args, nextId) : e;
   };
   return visit(root);
 }
 
-function mapChildren(e: Expr, f: (child: Expr) => Expr): void {
-  const g = (c: Expr | undefined) => (c ? f(c) : c);
-  switch (e.exprKind.case) {
-    case "selectExpr":
-      e.exprKind.value.operand = g(e.exprKind.value.operand);
-      return;
-    case "callExpr":
-      e.exprKind.value.target = g(e.exprKind.value.target);
-      e.exprKind.value.args = e.exprKind.value.args.map(f);
-      return;
-    case "listExpr":
-      e.exprKind.value.elements = e.exprKind.value.elements.map(f);
-      return;
-    case "structExpr":
-      for (const en of e.exprKind.value.entries) {
-        if (en.keyKind.case === "mapKey") en.keyKind.value = f(en.keyKind.value as Expr) as never;
-        en.value = g(en.value);
-      }
-      return;
-    case "comprehensionExpr": {
-      const c = e.exprKind.value;
-      c.iterRange = g(c.iterRange);
-      c.accuInit = g(c.accuInit);
-      c.loopCondition = g(c.loopCondition);
-      c.loopStep = g(c.loopStep);
-      c.result = g(c.result);
-      return;
-    }
-    default:
-      return;
-  }
-}
-
 function expand(id: bigint, macro: string, target: Expr, args: Expr[], nextId: () => bigint): Expr {
   const k = identName(args[0]);
-  if (k === undefined) throw new TwoVarMacroError(args[0]!.id, "argument must be a simple name");
+  if (k === undefined) throw new MacroError(args[0]!.id, "argument must be a simple name");
   const v = identName(args[1]);
-  if (v === undefined) throw new TwoVarMacroError(args[1]!.id, "argument must be a simple name");
-  if (k === v) throw new TwoVarMacroError(args[1]!.id, `duplicate variable name: ${k}`);
-  if (k === ACCU || k === LEGACY_ACCU) throw new TwoVarMacroError(args[0]!.id, "iteration variable overwrites accumulator variable");
-  if (v === ACCU || v === LEGACY_ACCU) throw new TwoVarMacroError(args[1]!.id, "iteration variable overwrites accumulator variable");
-  const accu = () => node(nextId(), { case: "identExpr", value: { name: ACCU } });
-  const call = (fn: string, ...a: Expr[]) => node(nextId(), { case: "callExpr", value: { function: fn, args: a } });
-  const literal = (constantKind: { case: string; value: unknown }) => node(nextId(), { case: "constExpr", value: { constantKind } });
-  const list = (...elements: Expr[]) => node(nextId(), { case: "listExpr", value: { elements, optionalIndices: [] } });
-  const emptyMap = () => node(nextId(), { case: "structExpr", value: { messageName: "", entries: [] } });
+  if (v === undefined) throw new MacroError(args[1]!.id, "argument must be a simple name");
+  if (k === v) throw new MacroError(args[1]!.id, `duplicate variable name: ${k}`);
+  if (k === ACCU || k === LEGACY_ACCU) throw new MacroError(args[0]!.id, "iteration variable overwrites accumulator variable");
+  if (v === ACCU || v === LEGACY_ACCU) throw new MacroError(args[1]!.id, "iteration variable overwrites accumulator variable");
+  const accu = () => newExpr(nextId(), { case: "identExpr", value: { name: ACCU } });
+  const call = (fn: string, ...a: Expr[]) => newExpr(nextId(), { case: "callExpr", value: { function: fn, args: a } });
+  const literal = (constantKind: { case: string; value: unknown }) => newExpr(nextId(), { case: "constExpr", value: { constantKind } });
+  const list = (...elements: Expr[]) => newExpr(nextId(), { case: "listExpr", value: { elements, optionalIndices: [] } });
+  const emptyMap = () => newExpr(nextId(), { case: "structExpr", value: { messageName: "", entries: [] } });
   const [filter, transform] = args.length === 4 ? [args[2]!, args[3]!] : [undefined, args[2]!];
   let accuInit: Expr, condition: Expr, step: Expr, result: Expr;
   switch (macro) {
@@ -187,13 +93,13 @@ function expand(id: bigint, macro: string, target: Expr, args: Expr[], nextId: (
         macro === "transformList"
           ? call("_+_", accu(), list(transform))
           : macro === "transformMap"
-            ? call(MAP_INSERT, accu(), node(nextId(), { case: "identExpr", value: { name: k } }), transform)
+            ? call(MAP_INSERT, accu(), newExpr(nextId(), { case: "identExpr", value: { name: k } }), transform)
             : call(MAP_INSERT, accu(), transform);
       if (filter) step = call("_?_:_", filter, step, accu());
       result = accu();
     }
   }
-  return node(id, {
+  return newExpr(id, {
     case: "comprehensionExpr",
     value: { iterRange: target, iterVar: k, iterVar2: v, accuVar: ACCU, accuInit, loopCondition: condition, loopStep: step, result },
   });
@@ -233,10 +139,10 @@ export function forEngine(root: Expr, nextId: () => bigint): Expr {
     const n = counter++;
     const rangeVar = `@kubeloop.range${n}`;
     const keyVar = `@kubeloop.key${n}`;
-    const ident = (name: string) => node(nextId(), { case: "identExpr", value: { name } });
+    const ident = (name: string) => newExpr(nextId(), { case: "identExpr", value: { name } });
     const ordered = c.accuInit?.exprKind.case === "listExpr";
-    const keys = node(nextId(), { case: "callExpr", value: { function: ordered ? RANGE_KEYS_ORDERED : RANGE_KEYS, args: [ident(rangeVar)] } });
-    const value = () => node(nextId(), { case: "callExpr", value: { function: "_[_]", args: [ident(rangeVar), ident(keyVar)] } });
+    const keys = newExpr(nextId(), { case: "callExpr", value: { function: ordered ? RANGE_KEYS_ORDERED : RANGE_KEYS, args: [ident(rangeVar)] } });
+    const value = () => newExpr(nextId(), { case: "callExpr", value: { function: "_[_]", args: [ident(rangeVar), ident(keyVar)] } });
     for (const part of ["loopCondition", "loopStep", "result"] as const) {
       let x = c[part]!;
       x = substitute(x, c.iterVar2, value);
@@ -247,20 +153,8 @@ export function forEngine(root: Expr, nextId: () => bigint): Expr {
     c.iterRange = keys;
     c.iterVar = keyVar;
     c.iterVar2 = "";
-    // cel.bind's shape: the range evaluated once as the accumulator of a fold with no items.
-    return node(nextId(), {
-      case: "comprehensionExpr",
-      value: {
-        iterRange: node(nextId(), { case: "listExpr", value: { elements: [], optionalIndices: [] } }),
-        iterVar: "@kubeloop.unused",
-        iterVar2: "",
-        accuVar: rangeVar,
-        accuInit: range,
-        loopCondition: node(nextId(), { case: "constExpr", value: { constantKind: { case: "boolValue", value: false } } }),
-        loopStep: ident(rangeVar),
-        result: e,
-      },
-    });
+    // The range evaluated once, as cel-go's bind does.
+    return bindExpr(rangeVar, range, e, nextId);
   };
   return visit(root);
 }

@@ -1,7 +1,6 @@
 import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
-import { parseWithOptionalSyntax } from "../optional-syntax.ts";
-import { expandReceiverMacros, ReceiverMacroError } from "../receiver-macros.ts";
-import { expandTwoVarMacros, idAllocator, TwoVarMacroError } from "../two-var-macros.ts";
+import { MacroError } from "../ast.ts";
+import { parseCel } from "../parse.ts";
 import { extensionCallEstimate, kubernetesCallEstimate } from "./library-costs.ts";
 import { NAMESPACES, FORMAT_NAMES, signatureOf, TYPE_IDENTS } from "./signatures.ts";
 import { isScalar, joinTypes, listOf, optionalOf, struct, T, Uncertain, uncertain, type AstNode, type CelType, type DeclType } from "./types.ts";
@@ -533,12 +532,11 @@ export function whyNoEstimate(expression: string, env: CostEnvironment): string 
 function run(expression: string, env: CostEnvironment): CostRange | string {
   let root: Expr;
   try {
-    const parsed = parseWithOptionalSyntax(expression);
-    if (!parsed) return "its optional syntax is not placed by the in-process parser";
-    const nextId = idAllocator(parsed.expr);
-    root = expandReceiverMacros(expandTwoVarMacros(parsed.expr, nextId), nextId);
+    const result = parseCel(expression);
+    if (!result) return "its optional syntax is not placed by the in-process parser";
+    root = result.parsed.expr;
   } catch (e) {
-    if (e instanceof TwoVarMacroError || e instanceof ReceiverMacroError) return `it does not compile (${e.message})`;
+    if (e instanceof MacroError) return `it does not compile (${e.message})`;
     return `it does not parse (${(e as Error).message})`;
   }
   try {
