@@ -161,7 +161,7 @@ class Coster {
       case "structExpr":
         return this.costStruct(e);
       case "comprehensionExpr":
-        return this.costComprehension(e);
+        return isBind(e) ? this.costBind(e) : this.costComprehension(e);
       default:
         return uncertain(`an expression of kind ${e.exprKind.case}`);
     }
@@ -216,7 +216,6 @@ class Coster {
       name = `${target.exprKind.value.name}.${name}`;
       target = undefined;
     }
-    if (name === "cel.bind") return this.costBind(e, call.args);
     if (name.startsWith("format.") && FORMAT_NAMES.has(name.slice("format.".length))) {
       this.types.set(e.id, struct("kubernetes.NamedFormat"));
       return fixed(1n);
@@ -259,19 +258,19 @@ class Coster {
     return add(sum, fn);
   }
 
-  costBind(e: Expr, args: Expr[]): CostRange {
-    const [variable, init, body] = args;
-    if (variable?.exprKind.case !== "identExpr" || !init || !body) return uncertain("cel.bind() shape");
-    const name = variable.exprKind.value.name;
-    // The empty iteration range of the expanded comprehension is costed: a list creation.
-    let sum = add(LIST_CREATE_BASE_RANGE, this.cost(init));
-    this.push(name, { path: this.pathOf(init), size: this.computeSize(init), entrySize: this.computeEntrySize(init), type: this.typeOf(init) });
-    sum = add(sum, this.cost(body));
-    this.pop(name);
-    this.types.set(e.id, this.typeOf(body));
-    const size = this.computeSize(body);
+  /** cel-go's costBind: the (empty) range, the bound value and the result, with the result's sizes. */
+  costBind(e: Expr): CostRange {
+    if (e.exprKind.case !== "comprehensionExpr") throw new Error("not a comprehension");
+    const c = e.exprKind.value;
+    const init = c.accuInit!;
+    let sum = add(this.cost(c.iterRange), this.cost(init));
+    this.push(c.accuVar, { path: this.pathOf(init), size: this.computeSize(init), entrySize: this.computeEntrySize(init), type: this.typeOf(init) });
+    sum = add(sum, this.cost(c.result));
+    this.pop(c.accuVar);
+    this.types.set(e.id, this.typeOf(c.result!));
+    const size = this.computeSize(c.result!);
     if (size) this.sizes.set(e.id, size);
-    const entry = this.computeEntrySize(body);
+    const entry = this.computeEntrySize(c.result!);
     if (entry) this.entrySizes.set(e.id, entry);
     return sum;
   }
@@ -469,7 +468,17 @@ class Coster {
 
 }
 
-const LIST_CREATE_BASE_RANGE = fixed(LIST_CREATE_BASE);
+
+/** cel-go's isBind: a fold over an empty list literal that never loops, binding its accumulator (sortBy, optMap, optFlatMap). */
+function isBind(e: Expr): boolean {
+  if (e.exprKind.case !== "comprehensionExpr") return false;
+  const c = e.exprKind.value;
+  const range = c.iterRange?.exprKind;
+  const condition = c.loopCondition?.exprKind;
+  return range?.case === "listExpr" && range.value.elements.length === 0
+    && condition?.case === "constExpr" && condition.value.constantKind.case === "boolValue" && condition.value.constantKind.value === false
+    && c.accuVar !== "__result__";
+}
 
 function constType(e: Expr): CelType {
   if (e.exprKind.case !== "constExpr") return T.dyn;

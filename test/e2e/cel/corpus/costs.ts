@@ -71,7 +71,7 @@ const twoVariable: string[] = [
 const optionals: string[] = [
   "self.?name.orValue('') == 'a'", "self.?o.?a.orValue('') == 'a'", "self.m[?'k'].orValue('') == 'a'", "self.l[?0].hasValue()", "self.?mm.?k.orValue(0) > 1",
   "[1, ?self.?n].size() > 1", "{'a': 1, ?'b': self.?n}.size() > 0", "self.?l.orValue([]).all(x, x == 'a')", "self.?objs.orValue([]).exists(o, o.?v.orValue(0) > 1)",
-  "self.li.sortBy(x, -x)[0] > 1", "self.ls.sortBy(s, s)[0] == 'a'", "self.l.sortBy(s, s.size()).size() > 1", "self.li.first().orValue(0) > 1", "self.ls.last().orValue('') == 'a'",
+  "self.li.sortBy(x, -x)[0] > 1", "self.ls.sortBy(s, s).all(x, x == 'a')", "self.ls.sortBy(s, s)[0] == 'a'", "self.l.sortBy(s, s.size()).size() > 1", "self.li.first().orValue(0) > 1", "self.ls.last().orValue('') == 'a'",
   "optional.unwrap([self.ls.first()]).size() > 0", "self.ls.first().optMap(v, v.size()).orValue(0) > 1", "self.?short.optFlatMap(v, v == 'a' ? optional.of(v) : optional.none()).hasValue()",
 ];
 
