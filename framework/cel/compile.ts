@@ -1,6 +1,6 @@
 import { isCelError, parse, plan, type CelInput, type CelValue } from "@bufbuild/cel";
 import type { Expr, ParsedExpr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
-import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, refusedFunction } from "./environment.ts";
+import { engineEnvironment, IMPLEMENTED_FUNCTIONS, MUTATING_ONLY_FUNCTIONS, NAMESPACES, refusedFunction, TYPE_IDENTS } from "./environment.ts";
 import { escapePropertyName } from "./escaping.ts";
 import { refusalOf } from "./library/refuse.ts";
 import { MacroError } from "./ast.ts";
@@ -80,7 +80,6 @@ export interface CelProgram {
   evaluate(bindings: Record<string, CelInput>): CelEvaluation;
 }
 
-const TYPE_IDENTS = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
 const OPERATOR = /^(_.*_|_\[_\]|_\[\?_\]|!_|-_|@.*)$/;
 
 function positionOf(expression: string, offset: number): CelPosition {
@@ -96,8 +95,6 @@ function qualifiedName(e: Expr): string | undefined {
   }
   return undefined;
 }
-
-const NAMESPACES = new Set(["sets", "lists", "strings", "ip", "format", "optional", "jsonpatch", "math", "base64"]);
 
 interface Walk {
   expression: string;

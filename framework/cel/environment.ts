@@ -53,6 +53,12 @@ const LIBRARIES = [
   "optional.of", "optional.none", "optional.ofNonZeroValue", "hasValue", "value", "orValue", "or", "first", "last", "optional.unwrap", "unwrapOpt",
 ];
 
+/** The namespaces of qualified function names (`sets.contains`, `format.named`, ...). */
+export const NAMESPACES: ReadonlySet<string> = new Set(["sets", "lists", "strings", "ip", "format", "optional", "jsonpatch", "math", "base64"]);
+
+/** Identifiers that name types (`type(x) == string`). */
+export const TYPE_IDENTS: ReadonlySet<string> = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
+
 /** Functions of the Kubernetes environment that the in-process evaluator refuses, with the reason. */
 const REFUSED: Record<string, string> = {
   existsOne: "existsOne with one variable is not implemented in-process",

@@ -2,7 +2,9 @@ import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
 import { MacroError } from "../ast.ts";
 import { parseCel } from "../parse.ts";
 import { extensionCallEstimate, kubernetesCallEstimate } from "./library-costs.ts";
-import { NAMESPACES, FORMAT_NAMES, signatureOf, TYPE_IDENTS } from "./signatures.ts";
+import { NAMESPACES, TYPE_IDENTS } from "../environment.ts";
+import { FORMAT_NAMES } from "../library/format.ts";
+import { signatureOf } from "./signatures.ts";
 import { isScalar, joinTypes, listOf, optionalOf, struct, T, Uncertain, uncertain, type AstNode, type CelType, type DeclType } from "./types.ts";
 import { add, factor, fixed, LIST_CREATE_BASE, MAP_CREATE_BASE, MAX_UINT64, mul, mulSat, addSat, REGEX_LENGTH, STRING_TRAVERSAL, union, UNKNOWN, type CostRange } from "./units.ts";
 
@@ -216,7 +218,7 @@ class Coster {
       name = `${target.exprKind.value.name}.${name}`;
       target = undefined;
     }
-    if (name.startsWith("format.") && FORMAT_NAMES.has(name.slice("format.".length))) {
+    if (name.startsWith("format.") && FORMAT_NAMES.includes(name.slice("format.".length))) {
       this.types.set(e.id, struct("kubernetes.NamedFormat"));
       return fixed(1n);
     }

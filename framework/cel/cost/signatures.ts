@@ -11,9 +11,6 @@ import { joinTypes, listOf, opaque, optionalOf, struct, T, uncertain, type CelTy
 
 const NUMERIC_OR_SAME = new Set(["int", "uint", "double"]);
 const SORTABLE = new Set(["int", "uint", "double", "bool", "duration", "timestamp", "string", "bytes"]);
-export const NAMESPACES = new Set(["sets", "lists", "strings", "ip", "format", "optional", "jsonpatch", "math", "base64", "cel"]);
-export const TYPE_IDENTS = new Set(["int", "uint", "double", "string", "bool", "bytes", "list", "map", "null_type", "type", "dyn"]);
-export const FORMAT_NAMES = new Set(["dns1123Label", "dns1123Subdomain", "dns1035Label", "qualifiedName", "dns1123LabelPrefix", "dns1123SubdomainPrefix", "dns1035LabelPrefix", "labelValue", "uri", "uuid", "byte", "date", "datetime"]);
 
 /** A call's deduced result type and the checker's overload ids (only those the estimator distinguishes are exact). */
 export interface Signature {

@@ -41,10 +41,14 @@ function isZero(v: CelValue): boolean {
 
 const T = OptionalType.celType;
 
+/** The state of `v` when it is an optional made here, else undefined. */
+function stateOf(v: CelValue): { present: boolean; value?: CelValue } | undefined {
+  return typeof v === "object" && v !== null ? inner.get(v as object) : undefined;
+}
+
 /** The optional's value when `v` is an optional, else `v` itself as a present value. */
 function unwrap(v: CelValue): { present: boolean; value?: CelValue } {
-  if (typeof v === "object" && v !== null && inner.has(v as object)) return get(v as ReflectMessage);
-  return { present: true, value: v };
+  return stateOf(v) ?? { present: true, value: v };
 }
 
 /** `x.?field`: optional.of(x.field) when x (or the optional's value) has the field, else none. */
@@ -80,16 +84,17 @@ export const OPTIONAL_ENTRIES = "@kubeloop.optionalEntries";
 function unwrapAll(list: Iterable<CelValue>) {
   const out: CelValue[] = [];
   for (const v of list) {
-    if (!(typeof v === "object" && v !== null && inner.has(v as object))) refuse("optional.unwrap() of a value that is not optional: cel-go's message prints it with %v");
-    const o = get(v as ReflectMessage);
+    const o = stateOf(v) ?? refuse("optional.unwrap() of a value that is not optional: cel-go's message prints it with %v");
     if (o.present) out.push(o.value!);
   }
   return celList(out);
 }
 
+/** The state of an optional operand; `no such overload` for any other value. */
 function optionalValueOf(v: CelValue): { present: boolean; value?: CelValue } {
-  if (typeof v === "object" && v !== null && inner.has(v as object)) return get(v as ReflectMessage);
-  throw new Error("no such overload");
+  const o = stateOf(v);
+  if (!o) throw new Error("no such overload");
+  return o;
 }
 
 export const optionalLibrary: CelFunc[] = [
