@@ -6,6 +6,6 @@ export * from "./object.ts";
 export * from "./resource.ts";
 export * from "./builtin.ts";
 export * from "./labels.ts";
-export * from "./dns-names.ts";
+export { isDNS1123Label, isDNS1123Subdomain, isDNS1035Label, nameIsDNSLabel, nameIsDNSSubdomain, nameIsDNS1035Label } from "./dns-names.ts";
 export * from "./deep-readonly.ts";
 export * from "./resource-version.ts";

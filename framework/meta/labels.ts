@@ -5,6 +5,7 @@
  * Mirrors apimachinery v0.36 `pkg/labels` (selector.go, labels.go), `pkg/apis/meta/v1/helpers.go`
  * (`LabelSelectorAsSelector`) and `pkg/api/validate/content` (`IsLabelKey`, `IsLabelValue`).
  */
+import { DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, regexError } from "./dns-names.ts";
 
 /** A label map as objects carry it (`metadata.labels`). */
 export type LabelSet = Readonly<Record<string, string>>;
@@ -51,9 +52,6 @@ const LABEL_KEY_ERR = "must consist of alphanumeric characters, '-', '_' or '.',
 const LABEL_VALUE_FMT = `(${LABEL_KEY_FMT})?`;
 const LABEL_VALUE_ERR =
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-const DNS1123_SUBDOMAIN_ERR =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 const labelKeyRegexp = new RegExp(`^${LABEL_KEY_FMT}$`);
 const labelValueRegexp = new RegExp(`^${LABEL_VALUE_FMT}$`);
 const dns1123SubdomainRegexp = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
@@ -62,10 +60,6 @@ const dns1123SubdomainRegexp = new RegExp(`^${DNS1123_SUBDOMAIN_FMT}$`);
 export const LABEL_VALUE_MAX_LENGTH = 63;
 /** Longest DNS subdomain, the prefix of a label key, in bytes. */
 export const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
-
-function regexError(msg: string, re: string, ...examples: string[]): string {
-  return `${msg} (e.g. ${examples.map((e) => `'${e}', `).join(" or ")}regex used for validation is '${re}')`;
-}
 
 /** Byte length as Go's `len(string)` counts it (UTF-8). */
 function byteLength(s: string): number {
