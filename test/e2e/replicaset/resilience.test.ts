@@ -10,7 +10,7 @@ import { Pods } from "../../../framework/meta/index.ts";
 import { testControlPlane, type ControlPlane } from "../../../framework/testing/index.ts";
 import { ReplicaSets } from "../../../operators/replicaset/api.ts";
 import {
-  assert, eventually, getPods, newRS, updateRS, useOperatorSuite, waitRSStable,
+  assert, eventually, getPods, newRS, updateRS, useOperatorSuite, waitOperatorSeesPods, waitRSStable,
 } from "./harness.ts";
 
 const cluster = useOperatorSuite();
@@ -43,6 +43,11 @@ test("after a kube-apiserver restart the operator scales and heals without a dup
   // Right after the restart, while the operator's watches reconnect (or relist).
   await updateRS(cluster.client, ns, "survivor", (rs) => { rs.spec.replicas = 5; });
   await eventually("5 pods after scaling up across the restart", () => expectPods(5));
+  // Delete only a pod the operator has seen, as upstream's tests do (waitToObservePods): a pod
+  // created and deleted while the pod watch is still reconnecting never reaches the cache (the
+  // relist no longer holds it), so its creation expectation holds syncs back until it expires
+  // after 5 minutes, in kube-controller-manager as here.
+  await waitOperatorSeesPods(op, ns, 5);
   const victim = (await getPods(cluster.client, ns))[0]!;
   await cluster.client.delete(Pods, { namespace: ns, name: victim.metadata!.name! }, { gracePeriodSeconds: 0 });
   await eventually("the deleted pod replaced", async () => {
